@@ -1,0 +1,2 @@
+import ClangKit
+public enum Kwarden { public static let version = "0.1.0" }

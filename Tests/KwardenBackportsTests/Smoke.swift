@@ -1,0 +1,3 @@
+import XCTest
+@testable import KwardenBackports
+final class BackportsSmokeTests: XCTestCase { func testEngineVersion() { XCTAssertTrue(Backports.engineVersion.hasPrefix("libgit2 1.")) } }
