@@ -1,0 +1,141 @@
+import CGit2
+
+/// One line of a textual diff hunk.
+public struct DiffLine {
+    public enum Kind: UInt8 {
+        case context = 32     // ' '
+        case added = 43       // '+'
+        case removed = 45     // '-'
+    }
+    public let kind: Kind
+    /// The line's bytes without the trailing newline.
+    public let content: [UInt8]
+    /// 1-based line number in the old file (removed and context lines), 0 otherwise.
+    public let oldLine: Int
+    /// 1-based line number in the new file (added and context lines), 0 otherwise.
+    public let newLine: Int
+
+    public var text: String { String(decoding: content, as: UTF8.self) }
+}
+
+public struct DiffHunk {
+    public let oldStart: Int, oldCount: Int, newStart: Int, newCount: Int
+    public let lines: [DiffLine]
+}
+
+/// What happened to one file in a diff, with its hunks.
+public struct FilePatch {
+    public enum Status: String { case added, deleted, modified, renamed, typeChanged = "type-changed", other }
+    public let status: Status
+    public let oldPath: String, newPath: String
+    /// Octal file modes as git prints them (100644, 100755, 120000); 0 when the side does not exist.
+    public let oldMode: UInt32, newMode: UInt32
+    public let oldId: Oid, newId: Oid
+    public let isBinary: Bool
+    public let hunks: [DiffHunk]
+
+    /// The path this change is about: the new path unless the file was deleted.
+    public var path: String { status == .deleted ? oldPath : newPath }
+}
+
+/// A tree-to-tree diff. Owns the libgit2 diff.
+public final class Diff {
+    let pointer: OpaquePointer
+    let repository: Repository
+
+    init(_ pointer: OpaquePointer, repository: Repository) {
+        self.pointer = pointer
+        self.repository = repository
+    }
+
+    deinit { git_diff_free(pointer) }
+
+    public var count: Int { git_diff_num_deltas(pointer) }
+
+    /// Paths touched, without loading any file content (cheap: only trees are compared).
+    public var paths: [String] {
+        (0..<git_diff_num_deltas(pointer)).compactMap { index -> String? in
+            guard let delta = git_diff_get_delta(pointer, index) else { return nil }
+            let file = delta.pointee.status == GIT_DELTA_DELETED ? delta.pointee.old_file : delta.pointee.new_file
+            return file.path.map { String(cString: $0) }
+        }
+    }
+
+    /// Every file change with its hunks (loads blob content and runs the line diff).
+    public func filePatches() throws -> [FilePatch] {
+        try (0..<git_diff_num_deltas(pointer)).map { try filePatch(at: $0) }
+    }
+
+    private func filePatch(at index: Int) throws -> FilePatch {
+        var patch: OpaquePointer?
+        try check(git_patch_from_diff(&patch, pointer, index), "cannot build the patch of a diff")
+        defer { git_patch_free(patch) }
+        let delta = git_patch_get_delta(patch)!.pointee
+        var hunks: [DiffHunk] = []
+        for hunkIndex in 0..<git_patch_num_hunks(patch) {
+            var hunkPointer: UnsafePointer<git_diff_hunk>?
+            var lineCount = 0
+            try check(git_patch_get_hunk(&hunkPointer, &lineCount, patch, hunkIndex), "cannot read a diff hunk")
+            let hunk = hunkPointer!.pointee
+            var lines: [DiffLine] = []
+            lines.reserveCapacity(lineCount)
+            for lineIndex in 0..<lineCount {
+                var linePointer: UnsafePointer<git_diff_line>?
+                try check(git_patch_get_line_in_hunk(&linePointer, patch, hunkIndex, lineIndex),
+                          "cannot read a diff line")
+                let line = linePointer!.pointee
+                // The "\ No newline at end of file" markers have their own origins; git patch-id skips them too.
+                guard let kind = DiffLine.Kind(rawValue: UInt8(bitPattern: line.origin)) else { continue }
+                var bytes = line.content.map {
+                    Array(UnsafeRawBufferPointer(start: $0, count: Int(line.content_len)))
+                } ?? []
+                if bytes.last == 10 { bytes.removeLast() }
+                lines.append(DiffLine(kind: kind, content: bytes,
+                                      oldLine: Int(line.old_lineno), newLine: Int(line.new_lineno)))
+            }
+            hunks.append(DiffHunk(oldStart: Int(hunk.old_start), oldCount: Int(hunk.old_lines),
+                                  newStart: Int(hunk.new_start), newCount: Int(hunk.new_lines), lines: lines))
+        }
+        let status: FilePatch.Status
+        switch delta.status {
+        case GIT_DELTA_ADDED: status = .added
+        case GIT_DELTA_DELETED: status = .deleted
+        case GIT_DELTA_MODIFIED: status = .modified
+        case GIT_DELTA_RENAMED: status = .renamed
+        case GIT_DELTA_TYPECHANGE: status = .typeChanged
+        default: status = .other
+        }
+        func path(_ file: git_diff_file) -> String { file.path.map { String(cString: $0) } ?? "" }
+        return FilePatch(
+            status: status, oldPath: path(delta.old_file), newPath: path(delta.new_file),
+            oldMode: status == .added ? 0 : UInt32(delta.old_file.mode),
+            newMode: status == .deleted ? 0 : UInt32(delta.new_file.mode),
+            oldId: Oid(delta.old_file.id), newId: Oid(delta.new_file.id),
+            isBinary: delta.flags & GIT_DIFF_FLAG_BINARY.rawValue != 0,
+            hunks: hunks)
+    }
+}
+
+extension Repository {
+    /// Diff between two trees (nil is the empty tree), as `git diff-tree -p` computes it: 3 lines of context,
+    /// the indent heuristic git enables by default, no rename detection.
+    public func diff(from oldTree: Oid?, to newTree: Oid?) throws -> Diff {
+        func lookupTree(_ oid: Oid?) throws -> OpaquePointer? {
+            guard var raw = oid?.raw else { return nil }
+            var tree: OpaquePointer?
+            try check(git_tree_lookup(&tree, pointer, &raw), "no tree \(oid!.hex)")
+            return tree
+        }
+        let old = try lookupTree(oldTree)
+        defer { git_tree_free(old) }
+        let new = try lookupTree(newTree)
+        defer { git_tree_free(new) }
+        var options = git_diff_options()
+        try check(git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "diff options")
+        options.flags = GIT_DIFF_INDENT_HEURISTIC.rawValue
+        options.context_lines = 3
+        var diff: OpaquePointer?
+        try check(git_diff_tree_to_tree(&diff, pointer, old, new, &options), "cannot diff trees")
+        return Diff(diff!, repository: self)
+    }
+}

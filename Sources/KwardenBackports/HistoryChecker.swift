@@ -1,0 +1,534 @@
+import Foundation
+import GitKit
+
+public struct HistoryOptions {
+    public var vendorPath: String
+    public var branch: String
+    /// nil: upstream history lives in the vendor repository itself.
+    public var upstreamPath: String?
+    public var upstreamRef: String?
+    public var followUps: Bool
+
+    public init(vendorPath: String, branch: String = "HEAD", upstreamPath: String? = nil, upstreamRef: String? = nil,
+                followUps: Bool = false) {
+        self.vendorPath = vendorPath
+        self.branch = branch
+        self.upstreamPath = upstreamPath
+        self.upstreamRef = upstreamRef
+        self.followUps = followUps
+    }
+}
+
+/// Decides, for each upstream fix, whether the vendor branch has it (and how we know), lost it to a revert,
+/// never needed it, or is missing it.
+public final class HistoryChecker {
+    let options: HistoryOptions
+    let vendor: Repository
+    let upstream: Repository
+    let sharesRepository: Bool
+    let tip: Oid
+    let upstreamTip: Oid?
+    var warnings: [String] = []
+
+    /// A vendor commit as read once from the branch.
+    struct VendorCommit {
+        let id: Oid
+        let subject: String
+        let normalizedSubject: String
+        let treeId: Oid
+        let firstParent: Oid?
+        let isMerge: Bool
+        let isRevert: Bool
+        let backportLines: [(upstream: Oid, line: String)]
+    }
+
+    var commits: [VendorCommit] = []
+    var indexById: [Oid: Int] = [:]
+    /// Upstream commits in the vendor branch's history where the scan stopped (separate repositories only).
+    var boundary: [Oid] = []
+    var trailerIndex: [Oid: [(commit: Int, line: String)]] = [:]
+    var revertIndex: [Oid: [(commit: Int, line: String)]] = [:]
+    var subjectIndex: [String: [Int]] = [:]
+    var pathIndex: [String: [Int]]?
+    var touchedPaths: [Int: Set<String>] = [:]
+    var patchIDs: [Int: Oid?] = [:]
+    var inversePatchIDs: [Oid: Oid?] = [:]
+    var reachable: Set<Oid>?
+    var reachableCache: [Oid: Bool] = [:]
+    var graphQueries = 0
+    var upstreamInfo: [Oid: UpstreamCommit] = [:]
+    var prefixCache: [String: Oid?] = [:]
+
+    struct UpstreamCommit {
+        let id: Oid
+        let subject: String
+        let normalizedSubject: String
+        let fixesTags: [Trailers.Reference]
+        let paths: [String]
+        let patchID: Oid?
+    }
+
+    public init(options: HistoryOptions) throws {
+        self.options = options
+        vendor = try RepositoryOpening.open(options.vendorPath, role: "vendor repository", allowBare: false)
+        if let upstreamPath = options.upstreamPath {
+            upstream = try RepositoryOpening.open(upstreamPath, role: "upstream repository", allowBare: true)
+            sharesRepository = false
+        } else {
+            upstream = vendor
+            sharesRepository = true
+        }
+        do {
+            tip = try vendor.resolveCommit(options.branch)
+        } catch let error as GitError {
+            throw BackportError("unknown revision '\(options.branch)' in \(options.vendorPath): \(error.message)")
+        }
+        if let ref = options.upstreamRef ?? (sharesRepository ? nil : "HEAD") {
+            do {
+                upstreamTip = try upstream.resolveCommit(ref)
+            } catch let error as GitError {
+                throw BackportError("unknown upstream revision '\(ref)': \(error.message)")
+            }
+        } else {
+            upstreamTip = nil
+        }
+    }
+
+    // MARK: - Running
+
+    public func run(_ source: FixSource) throws -> BackportReport {
+        let start = Date()
+        let requests = try resolveRequests(source)
+        try scanVendor()
+        var requested: [Oid] = []
+        for case let (_, oid?) in requests { requested.append(oid) }
+        let followers = try followerIndex(requested: requested)
+
+        var reports: [FixReport] = []
+        var seen = Set<Oid>()
+        for (request, oid) in requests {
+            if let oid {
+                guard seen.insert(oid).inserted else { continue }
+                reports.append(try decide(oid, request: request, followers: followers))
+            } else {
+                reports.append(FixReport(
+                    commit: request.id, subject: request.subject ?? "", status: .unknown, how: "", evidence: [],
+                    fixesOfFixes: [], fixes: [], rule: request.rule,
+                    note: "commit \(request.id) is not in the upstream repository \(upstreamLabel)"))
+            }
+        }
+        return BackportReport(mode: .history, target: targetLabel, upstream: upstreamLabel, fixes: reports,
+                              warnings: warnings, seconds: Date().timeIntervalSince(start))
+    }
+
+    var targetLabel: String { "\(options.vendorPath) \(options.branch) (\(tip.short()))" }
+    var upstreamLabel: String {
+        let path = options.upstreamPath ?? options.vendorPath
+        if let tip = upstreamTip { return "\(path) \(options.upstreamRef ?? "HEAD") (\(tip.short()))" }
+        return path
+    }
+
+    /// Resolves what the user asked for into upstream commits; nil marks an id upstream does not have.
+    func resolveRequests(_ source: FixSource) throws -> [(FixRequest, Oid?)] {
+        switch source {
+        case .requests(let requests):
+            return try requests.map { request in
+                do {
+                    return (request, try upstream.lookupCommit(prefix: request.id))
+                } catch let error as GitError where error.kind == .notFound {
+                    return (request, nil)
+                } catch let error as GitError {
+                    throw BackportError(error.kind == .ambiguous
+                        ? "fix id '\(request.id)' is ambiguous: it matches more than one object in \(upstreamLabel); give more digits"
+                        : error.message)
+                }
+            }
+        case .range(let spec):
+            let range: (from: Oid?, to: Oid)
+            do {
+                range = try upstream.resolveRange(spec)
+            } catch let error as GitError {
+                throw BackportError("unknown revision range '\(spec)' in \(upstreamLabel): \(error.message)")
+            }
+            let walk = try Revwalk(upstream, order: .topological)
+            try walk.push(range.to)
+            if let from = range.from { try walk.hide(from) }
+            var found: [(FixRequest, Oid?)] = []
+            for oid in walk {
+                let commit = try upstream.commit(oid)
+                if !Trailers.fixesTags(in: commit.message).isEmpty {
+                    found.append((FixRequest(id: oid.hex, subject: commit.summary), oid))
+                }
+            }
+            if let error = walk.error { throw BackportError(error.message) }
+            return found.reversed() // oldest first, the order they were applied upstream
+        }
+    }
+
+    // MARK: - Reading the vendor branch once
+
+    /// Reads every vendor commit since upstream once: messages (trailers, reverts, subjects) now, touched
+    /// files later and only if some fix needs patch-ids or subjects.
+    func scanVendor() throws {
+        var ids: [Oid] = []
+        if let upstreamTip, vendor.contains(upstreamTip) {
+            // Vendor-only commits: those `git log upstream..branch` lists.
+            let walk = try Revwalk(vendor, order: .topological)
+            try walk.push(tip)
+            try walk.hide(upstreamTip)
+            ids = Array(walk)
+            if let error = walk.error { throw BackportError(error.message) }
+        } else if !sharesRepository {
+            // Separate repositories: walk back until history upstream also has, then order the commits found
+            // newest first (a commit after all its children), as a topological revision walk would.
+            var queue = [tip], visited: Set<Oid> = [tip], head = 0
+            var parents: [Oid: [Oid]] = [:]
+            var pendingChildren: [Oid: Int] = [:]
+            while head < queue.count {
+                let oid = queue[head]; head += 1
+                if upstream.contains(oid) { boundary.append(oid); continue }
+                let parentIds = try vendor.commit(oid).parentIds
+                parents[oid] = parentIds
+                for parent in parentIds {
+                    pendingChildren[parent, default: 0] += 1
+                    if visited.insert(parent).inserted { queue.append(parent) }
+                }
+            }
+            var ready = [tip]
+            while let oid = ready.popLast() {
+                guard let parentIds = parents[oid] else { continue }
+                ids.append(oid)
+                for parent in parentIds.reversed() {
+                    pendingChildren[parent]! -= 1
+                    if pendingChildren[parent] == 0 { ready.append(parent) }
+                }
+            }
+        } else {
+            let walk = try Revwalk(vendor, order: .topological)
+            try walk.push(tip)
+            ids = Array(walk)
+            if let error = walk.error { throw BackportError(error.message) }
+        }
+
+        commits.reserveCapacity(ids.count)
+        for oid in ids {
+            let commit = try vendor.commit(oid)
+            let message = commit.message
+            let subject = commit.summary
+            let index = commits.count
+            let reverts = Trailers.revertReferences(in: message)
+            var backports: [(Oid, String)] = []
+            for reference in Trailers.backportReferences(in: message) {
+                if let target = resolveUpstreamPrefix(reference.hex, context: "\(oid.short()): \(reference.line)") {
+                    backports.append((target, reference.line))
+                }
+            }
+            for reference in reverts {
+                if let reverted = resolveVendorPrefix(reference.hex) {
+                    revertIndex[reverted, default: []].append((index, reference.line))
+                }
+            }
+            let isRevert = !reverts.isEmpty || subject.hasPrefix("Revert \"")
+            let entry = VendorCommit(
+                id: oid, subject: subject, normalizedSubject: Trailers.normalizedSubject(subject),
+                treeId: commit.treeId, firstParent: commit.parentIds.first, isMerge: commit.parentCount > 1,
+                isRevert: isRevert, backportLines: backports)
+            indexById[oid] = index
+            commits.append(entry)
+            if !isRevert {
+                for (target, line) in backports { trailerIndex[target, default: []].append((index, line)) }
+                subjectIndex[entry.normalizedSubject, default: []].append(index)
+            }
+        }
+    }
+
+    func resolveUpstreamPrefix(_ hex: String, context: String) -> Oid? {
+        if hex.count == 40 { return Oid(hex: hex) }
+        if let cached = prefixCache[hex] { return cached }
+        var resolved: Oid?
+        do {
+            resolved = try upstream.lookupCommit(prefix: hex)
+        } catch let error as GitError where error.kind == .ambiguous {
+            warnings.append("\(context): abbreviated id \(hex) is ambiguous upstream; ignored")
+        } catch {
+            resolved = nil
+        }
+        prefixCache[hex] = resolved
+        return resolved
+    }
+
+    func resolveVendorPrefix(_ hex: String) -> Oid? {
+        if hex.count == 40 { return Oid(hex: hex) }
+        return try? vendor.lookupCommit(prefix: hex)
+    }
+
+    /// path → vendor commits touching it, built on first use (one tree diff per vendor commit, no content).
+    func pathsIndex() throws -> [String: [Int]] {
+        if let pathIndex { return pathIndex }
+        var index: [String: [Int]] = [:]
+        for (position, commit) in commits.enumerated() where !commit.isMerge {
+            let paths = try vendor.diff(from: try parentTree(of: commit), to: commit.treeId).paths
+            touchedPaths[position] = Set(paths)
+            for path in paths { index[path, default: []].append(position) }
+        }
+        pathIndex = index
+        return index
+    }
+
+    func parentTree(of commit: VendorCommit) throws -> Oid? {
+        guard let parent = commit.firstParent else { return nil }
+        if let position = indexById[parent] { return commits[position].treeId }
+        return try vendor.commit(parent).treeId
+    }
+
+    func patchID(ofVendor position: Int) throws -> Oid? {
+        if let cached = patchIDs[position] { return cached }
+        let commit = commits[position]
+        let id = try vendor.diff(from: try parentTree(of: commit), to: commit.treeId).stablePatchID()
+        patchIDs[position] = id
+        return id
+    }
+
+    func info(_ oid: Oid) throws -> UpstreamCommit {
+        if let cached = upstreamInfo[oid] { return cached }
+        let commit = try upstream.commit(oid)
+        let diff = try commit.diff()
+        let info = UpstreamCommit(
+            id: oid, subject: commit.summary, normalizedSubject: Trailers.normalizedSubject(commit.summary),
+            fixesTags: Trailers.fixesTags(in: commit.message), paths: diff.paths,
+            patchID: commit.parentCount > 1 ? nil : try diff.stablePatchID())
+        upstreamInfo[oid] = info
+        return info
+    }
+
+    // MARK: - Presence
+
+    func isReachable(_ oid: Oid) throws -> Bool {
+        if oid == tip { return true }
+        guard vendor.contains(oid) else { return false }
+        if let reachable { return reachable.contains(oid) }
+        if let cached = reachableCache[oid] { return cached }
+        graphQueries += 1
+        if graphQueries > 32 {
+            // Many questions: one walk over the whole branch beats a merge-base search per question.
+            let walk = try Revwalk(vendor, order: .none)
+            try walk.push(tip)
+            reachable = Set(walk)
+            if let error = walk.error { throw BackportError(error.message) }
+            return reachable!.contains(oid)
+        }
+        let answer = try vendor.isAncestor(oid, of: tip)
+        reachableCache[oid] = answer
+        return answer
+    }
+
+    struct Presence {
+        let how: Detection
+        let evidence: [Evidence]
+        /// The commits in the vendor branch that carry the change: the fix itself, or its backports.
+        let carriers: [Oid]
+    }
+
+    enum Verdict {
+        case present(Presence)
+        case reverted(Presence, [Evidence])
+        case absent
+    }
+
+    /// Is the change of upstream commit `oid` in the branch, by the four means in order of strength?
+    func presence(of oid: Oid) throws -> Presence? {
+        if try isReachable(oid) {
+            return Presence(how: .ancestor,
+                            evidence: [Evidence(commit: oid.hex, line: "reachable from \(options.branch)")],
+                            carriers: [oid])
+        }
+        if let cited = trailerIndex[oid], !cited.isEmpty {
+            return Presence(how: .trailer,
+                            evidence: cited.map { Evidence(commit: commits[$0.commit].id.hex, line: $0.line) },
+                            carriers: cited.map { commits[$0.commit].id })
+        }
+        let fix = try info(oid)
+        guard !fix.paths.isEmpty else { return nil }
+        let candidates = try candidatePositions(touching: fix.paths)
+        if let fixPatchID = fix.patchID {
+            var matches: [Int] = []
+            for position in candidates where try patchID(ofVendor: position) == fixPatchID { matches.append(position) }
+            if !matches.isEmpty {
+                return Presence(how: .patchID,
+                                evidence: matches.map { Evidence(commit: commits[$0].id.hex,
+                                                                 line: "stable patch-id \(fixPatchID.hex)") },
+                                carriers: matches.map { commits[$0].id })
+            }
+        }
+        let fixPaths = Set(fix.paths)
+        let sameSubject = (subjectIndex[fix.normalizedSubject] ?? []).filter { position in
+            (touchedPaths[position] ?? []).isSuperset(of: fixPaths)
+        }
+        if !sameSubject.isEmpty {
+            return Presence(how: .subject,
+                            evidence: sameSubject.map { Evidence(commit: commits[$0].id.hex,
+                                                                 line: "same subject and files: \(commits[$0].subject)") },
+                            carriers: sameSubject.map { commits[$0].id })
+        }
+        return nil
+    }
+
+    /// Vendor commits (not merges, not reverts) touching any of `paths`.
+    func candidatePositions(touching paths: [String]) throws -> [Int] {
+        let index = try pathsIndex()
+        var positions = Set<Int>()
+        for path in paths { positions.formUnion(index[path] ?? []) }
+        return positions.sorted().filter { !commits[$0].isRevert }
+    }
+
+    /// Presence, then whether every carrier was reverted by a revert that itself still stands.
+    func verdict(for oid: Oid) throws -> Verdict {
+        guard let found = try presence(of: oid) else { return .absent }
+        var revertEvidence: [Evidence] = []
+        for carrier in found.carriers {
+            let reverts = try standingReverts(of: carrier, depth: 0)
+            if reverts.isEmpty { return .present(found) }
+            revertEvidence += reverts
+        }
+        return .reverted(found, revertEvidence)
+    }
+
+    /// Vendor commits that revert `carrier` (by "This reverts commit" or by carrying its inverse patch) and are
+    /// not themselves reverted.
+    func standingReverts(of carrier: Oid, depth: Int) throws -> [Evidence] {
+        guard depth < 8 else { return [] }
+        var reverting: [(Int, String)] = (revertIndex[carrier] ?? []).map { ($0.commit, $0.line) }
+        if let inverse = try inversePatchID(of: carrier) {
+            let paths = try touchedPaths(ofCarrier: carrier)
+            let index = try pathsIndex()
+            var positions = Set<Int>()
+            for path in paths { positions.formUnion(index[path] ?? []) }
+            // Only later commits can revert it: positions count from the tip, newest first.
+            let carrierPosition = indexById[carrier] ?? commits.count
+            for position in positions.sorted() where position < carrierPosition
+                && !reverting.contains(where: { $0.0 == position }) {
+                if try patchID(ofVendor: position) == inverse {
+                    reverting.append((position, "inverse patch of \(carrier.short()) (stable patch-id \(inverse.hex))"))
+                }
+            }
+        }
+        var standing: [Evidence] = []
+        for (position, line) in reverting {
+            let revert = commits[position].id
+            if try standingReverts(of: revert, depth: depth + 1).isEmpty {
+                standing.append(Evidence(commit: revert.hex, line: line))
+            }
+        }
+        return standing
+    }
+
+    func inversePatchID(of carrier: Oid) throws -> Oid? {
+        if let cached = inversePatchIDs[carrier] { return cached }
+        let commit = try vendor.commit(carrier)
+        let id = commit.parentCount > 1 ? nil : try commit.inverseDiff().stablePatchID()
+        inversePatchIDs[carrier] = id
+        return id
+    }
+
+    func touchedPaths(ofCarrier carrier: Oid) throws -> [String] {
+        if let position = indexById[carrier], let paths = touchedPaths[position] { return Array(paths) }
+        return try vendor.commit(carrier).diff().paths
+    }
+
+    // MARK: - Deciding
+
+    /// Upstream commit → commits whose `Fixes:` names it, from the requested fixes and, with --follow-ups,
+    /// from upstream history since the vendor branch forked.
+    func followerIndex(requested: [Oid]) throws -> [Oid: [Oid]] {
+        var candidates = requested
+        if options.followUps {
+            let walk = try Revwalk(upstream, order: .topological)
+            try walk.push(upstreamTip ?? upstream.resolveCommit("HEAD"))
+            if upstream.contains(tip) {
+                try walk.hide(tip)
+            } else {
+                for oid in boundary { try walk.hide(oid) }
+            }
+            candidates += Array(walk)
+            if let error = walk.error { throw BackportError(error.message) }
+        }
+        var followers: [Oid: [Oid]] = [:]
+        var seen = Set<Oid>()
+        for candidate in candidates where seen.insert(candidate).inserted {
+            let message = try upstream.commit(candidate).message
+            for tag in Trailers.fixesTags(in: message) {
+                if let target = resolveUpstreamPrefix(tag.hex, context: "\(candidate.short()): \(tag.line)") {
+                    followers[target, default: []].append(candidate)
+                }
+            }
+        }
+        return followers
+    }
+
+    func decide(_ oid: Oid, request: FixRequest, followers: [Oid: [Oid]]) throws -> FixReport {
+        let fix = try info(oid)
+        var report = FixReport(commit: oid.hex, subject: fix.subject, status: .missing, how: "", evidence: [],
+                               fixesOfFixes: [], fixes: [], rule: request.rule, note: nil)
+        var targetsShipped: [Bool?] = []
+        for tag in fix.fixesTags {
+            guard let target = resolveUpstreamPrefix(tag.hex, context: "\(oid.short()): \(tag.line)") else {
+                report.fixes.append(FixesTarget(commit: tag.hex, subject: tag.quotedSubject ?? "", shipped: nil, how: nil))
+                targetsShipped.append(nil)
+                continue
+            }
+            let targetInfo = try info(target)
+            var entry = FixesTarget(commit: target.hex, subject: targetInfo.subject, shipped: false, how: nil)
+            if case .present(let shipped) = try verdict(for: target) {
+                entry.shipped = true
+                entry.how = shipped.how.rawValue
+            }
+            report.fixes.append(entry)
+            targetsShipped.append(entry.shipped)
+        }
+
+        switch try verdict(for: oid) {
+        case .present(let found):
+            report.status = .present
+            report.how = found.how.rawValue
+            report.evidence = found.evidence
+            if found.how == .subject {
+                report.note = "weaker match: same subject and files, different patch"
+            }
+            for follower in followers[oid] ?? [] where follower != oid {
+                switch try verdict(for: follower) {
+                case .present: continue
+                case .reverted:
+                    report.fixesOfFixes.append(FollowUp(commit: follower.hex, subject: try info(follower).subject,
+                                                        status: .reverted))
+                case .absent:
+                    report.fixesOfFixes.append(FollowUp(commit: follower.hex, subject: try info(follower).subject,
+                                                        status: .missing))
+                }
+            }
+        case .reverted(let found, let reverts):
+            report.status = .reverted
+            report.evidence = found.evidence + reverts
+        case .absent:
+            if !targetsShipped.isEmpty && targetsShipped.allSatisfy({ $0 == false }) {
+                report.status = .notNeeded
+                report.evidence = report.fixes.map {
+                    Evidence(commit: $0.commit, line: "Fixes: \($0.commit.prefix(12)) (\"\($0.subject)\") is not in \(options.branch)")
+                }
+            } else {
+                report.status = .missing
+                // Proof that it is needed: where the bug it fixes entered the branch.
+                for (target, shipped) in zip(report.fixes, targetsShipped) where shipped == true {
+                    if let oid = Oid(hex: target.commit), let found = try presence(of: oid) {
+                        report.evidence += found.evidence.map {
+                            Evidence(commit: $0.commit, line: "bug shipped by \(oid.short()) (\(found.how.rawValue)): \($0.line)")
+                        }
+                    }
+                }
+                if targetsShipped.contains(where: { $0 == nil }) {
+                    report.note = "a Fixes: target is not in the upstream repository; treated as shipped"
+                }
+            }
+        }
+        return report
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import GitKit
+import Yams
+
+/// A usage error or an unreadable repository: reported on stderr, exit status 2.
+public struct BackportError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// One fix to check, as the user or the catalog named it.
+public struct FixRequest: Equatable {
+    public var id: String
+    public var rule: String?
+    public var subject: String?
+
+    public init(id: String, rule: String? = nil, subject: String? = nil) {
+        self.id = id
+        self.rule = rule
+        self.subject = subject
+    }
+}
+
+/// Which fixes to check.
+public enum FixSource: Equatable {
+    /// Explicit ids (from `--fixes FILE` or the catalog).
+    case requests([FixRequest])
+    /// Every upstream commit in `A..B` that carries a `Fixes:` tag.
+    case range(String)
+}
+
+public enum FixList {
+    /// Parses a fixes file: one commit id per line, optionally followed by text (e.g. `git log --oneline`
+    /// output); `#` starts a comment; blank lines are ignored.
+    public static func parse(_ text: String, source: String = "fixes file") throws -> [FixRequest] {
+        var requests: [FixRequest] = []
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = Substring(rawLine)
+            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+            line = line.trimmingWhitespace()
+            guard let word = line.split(separator: " ", maxSplits: 1).first else { continue }
+            guard word.count >= 4, word.count <= 40, isHexString(word) else {
+                throw BackportError("\(source):\(number + 1): '\(word)' is not a commit id (4 to 40 hex digits)")
+            }
+            let rest = line.dropFirst(word.count).trimmingWhitespace()
+            requests.append(FixRequest(id: word.lowercased(), subject: rest.isEmpty ? nil : String(rest)))
+        }
+        return requests
+    }
+}
+
+/// The catalog of known upstream fixes under `rules/` (`rules/fixes.yaml`).
+public struct Catalog: Decodable, Equatable {
+    public struct Entry: Decodable, Equatable {
+        public var commit: String
+        public var subject: String
+        public var date: String?
+        public var rule: String
+        public var fixes: [String]?
+        public var note: String?
+    }
+    public var fixes: [Entry]
+
+    public static func load(path: String) throws -> Catalog {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BackportError("cannot read the fixes catalog \(path)")
+        }
+        do {
+            let catalog = try YAMLDecoder().decode(Catalog.self, from: String(decoding: data, as: UTF8.self))
+            for entry in catalog.fixes where Oid(hex: entry.commit.lowercased()) == nil {
+                throw BackportError("\(path): '\(entry.commit)' is not a full 40-hex commit id")
+            }
+            return catalog
+        } catch let error as BackportError {
+            throw error
+        } catch {
+            throw BackportError("\(path) is not a valid fixes catalog: \(error)")
+        }
+    }
+
+    public var requests: [FixRequest] {
+        fixes.map { FixRequest(id: $0.commit.lowercased(), rule: $0.rule, subject: $0.subject) }
+    }
+
+    /// Looks for `rules/fixes.yaml` in `directory` and its parents (so the command works from anywhere in a checkout).
+    public static func defaultPath(startingAt directory: String) -> String? {
+        var current = URL(fileURLWithPath: directory).standardizedFileURL
+        while true {
+            let candidate = current.appendingPathComponent("rules/fixes.yaml").path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            let parent = current.deletingLastPathComponent()
+            if parent.path == current.path { return nil }
+            current = parent
+        }
+    }
+}
+
+enum RepositoryOpening {
+    /// Opens a repository the checker reads, turning each way it can be unusable into a clear message.
+    static func open(_ path: String, role: String, allowBare: Bool) throws -> Repository {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw BackportError("\(role) \(path) does not exist or is not a directory")
+        }
+        let repository: Repository
+        do {
+            repository = try Repository(open: path)
+        } catch let error as GitError {
+            throw BackportError(error.kind == .notARepository
+                ? "\(role) \(path) is not a git repository" : "cannot open \(role) \(path): \(error.message)")
+        }
+        if repository.isBare && !allowBare {
+            throw BackportError("\(role) \(path) is a bare repository; the audited branch must come from a "
+                + "repository with a working tree (clone it, or pass it as --upstream)")
+        }
+        if repository.isShallow {
+            throw BackportError("\(role) \(path) is a shallow clone: its history is cut off, so older commits "
+                + "would wrongly look absent; run `git fetch --unshallow` first")
+        }
+        return repository
+    }
+}

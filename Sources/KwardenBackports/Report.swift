@@ -1,0 +1,134 @@
+import Foundation
+
+/// The verdict for one fix. History mode uses present … unknown; source-tree mode uses applied … unknown.
+public enum FixStatus: String, Codable, CaseIterable {
+    case present, missing, reverted
+    case notNeeded = "not-needed"
+    case unknown
+    case applied
+    case notApplied = "not-applied"
+    case partial
+}
+
+/// How a `present` verdict was reached, strongest first.
+public enum Detection: String, Codable {
+    case ancestor, trailer
+    case patchID = "patch-id"
+    case subject
+}
+
+/// One line of proof: a vendor commit and the line of it that decides, or a file and line of a source tree.
+public struct Evidence: Codable, Equatable {
+    public var commit: String?
+    public var line: String
+    public var file: String?
+    public var lineNumber: Int?
+
+    public init(commit: String?, line: String, file: String? = nil, lineNumber: Int? = nil) {
+        self.commit = commit
+        self.line = line
+        self.file = file
+        self.lineNumber = lineNumber
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case commit, line, file
+        case lineNumber = "line_number"
+    }
+}
+
+/// A commit named in a fix's `Fixes:` tag and whether the audited code has it.
+public struct FixesTarget: Codable, Equatable {
+    public var commit: String
+    public var subject: String
+    /// Whether the bug-introducing commit is in the audited branch or tree; nil when it cannot be found upstream.
+    public var shipped: Bool?
+    public var how: String?
+}
+
+/// An upstream follow-up whose `Fixes:` names a fix that is present, while the follow-up itself is not.
+public struct FollowUp: Codable, Equatable {
+    public var commit: String
+    public var subject: String
+    public var status: FixStatus
+}
+
+public struct FixReport: Codable, Equatable {
+    /// Full upstream id when found, otherwise the id as given.
+    public var commit: String
+    public var subject: String
+    public var status: FixStatus
+    /// Empty unless `status` is `present`.
+    public var how: String
+    public var evidence: [Evidence]
+    public var fixesOfFixes: [FollowUp]
+    public var fixes: [FixesTarget]
+    /// Catalog rule the fix relates to, when checked from the catalog.
+    public var rule: String?
+    public var note: String?
+
+    enum CodingKeys: String, CodingKey {
+        case commit, subject, status, how, evidence, fixes, rule, note
+        case fixesOfFixes = "fixes_of_fixes"
+    }
+}
+
+public struct Summary: Codable, Equatable {
+    public var present = 0, missing = 0, reverted = 0, notNeeded = 0, unknown = 0
+    public var applied: Int?, notApplied: Int?, partial: Int?
+    public var seconds: Double = 0
+
+    enum CodingKeys: String, CodingKey {
+        case present, missing, reverted, unknown, seconds, applied, partial
+        case notNeeded = "not_needed"
+        case notApplied = "not_applied"
+    }
+}
+
+public struct BackportReport: Codable, Equatable {
+    public enum Mode: String, Codable { case history, tree }
+    public var mode: Mode
+    /// What was audited: "<repo> <branch> (<id>)" or the tree directory.
+    public var target: String
+    public var upstream: String
+    public var fixes: [FixReport]
+    public var summary: Summary
+    public var warnings: [String]
+
+    public init(mode: Mode, target: String, upstream: String, fixes: [FixReport], warnings: [String], seconds: Double) {
+        self.mode = mode
+        self.target = target
+        self.upstream = upstream
+        self.fixes = fixes
+        self.warnings = warnings
+        var summary = Summary()
+        for fix in fixes {
+            switch fix.status {
+            case .present: summary.present += 1
+            case .missing: summary.missing += 1
+            case .reverted: summary.reverted += 1
+            case .notNeeded: summary.notNeeded += 1
+            case .unknown: summary.unknown += 1
+            case .applied: summary.applied = (summary.applied ?? 0) + 1
+            case .notApplied: summary.notApplied = (summary.notApplied ?? 0) + 1
+            case .partial: summary.partial = (summary.partial ?? 0) + 1
+            }
+        }
+        if mode == .tree {
+            summary.applied = summary.applied ?? 0
+            summary.notApplied = summary.notApplied ?? 0
+            summary.partial = summary.partial ?? 0
+        }
+        summary.seconds = (seconds * 1000).rounded() / 1000
+        self.summary = summary
+    }
+
+    /// True when a fix that is needed is not there: a missing (or, in a tree, not or partly applied) fix, or a
+    /// missing follow-up of a fix that is present. This is exit status 1.
+    public var hasMissingNeededFix: Bool {
+        fixes.contains { fix in
+            [.missing, .notApplied, .partial].contains(fix.status)
+                || fix.fixesOfFixes.contains { [.missing, .notApplied, .partial].contains($0.status) }
+        }
+    }
+}
