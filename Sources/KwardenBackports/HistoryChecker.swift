@@ -128,41 +128,8 @@ public final class HistoryChecker {
         return path
     }
 
-    /// Resolves what the user asked for into upstream commits; nil marks an id upstream does not have.
     func resolveRequests(_ source: FixSource) throws -> [(FixRequest, Oid?)] {
-        switch source {
-        case .requests(let requests):
-            return try requests.map { request in
-                do {
-                    return (request, try upstream.lookupCommit(prefix: request.id))
-                } catch let error as GitError where error.kind == .notFound {
-                    return (request, nil)
-                } catch let error as GitError {
-                    throw BackportError(error.kind == .ambiguous
-                        ? "fix id '\(request.id)' is ambiguous: it matches more than one object in \(upstreamLabel); give more digits"
-                        : error.message)
-                }
-            }
-        case .range(let spec):
-            let range: (from: Oid?, to: Oid)
-            do {
-                range = try upstream.resolveRange(spec)
-            } catch let error as GitError {
-                throw BackportError("unknown revision range '\(spec)' in \(upstreamLabel): \(error.message)")
-            }
-            let walk = try Revwalk(upstream, order: .topological)
-            try walk.push(range.to)
-            if let from = range.from { try walk.hide(from) }
-            var found: [(FixRequest, Oid?)] = []
-            for oid in walk {
-                let commit = try upstream.commit(oid)
-                if !Trailers.fixesTags(in: commit.message).isEmpty {
-                    found.append((FixRequest(id: oid.hex, subject: commit.summary), oid))
-                }
-            }
-            if let error = walk.error { throw BackportError(error.message) }
-            return found.reversed() // oldest first, the order they were applied upstream
-        }
+        try FixResolution.resolve(source, in: upstream, label: upstreamLabel)
     }
 
     // MARK: - Reading the vendor branch once

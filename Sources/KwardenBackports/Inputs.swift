@@ -121,3 +121,43 @@ enum RepositoryOpening {
         return repository
     }
 }
+
+enum FixResolution {
+    /// Resolves what the user asked for into upstream commits; nil marks an id upstream does not have.
+    /// An id that matches several objects is an error: guessing would check the wrong fix.
+    static func resolve(_ source: FixSource, in upstream: Repository, label: String) throws -> [(FixRequest, Oid?)] {
+        switch source {
+        case .requests(let requests):
+            return try requests.map { request in
+                do {
+                    return (request, try upstream.lookupCommit(prefix: request.id))
+                } catch let error as GitError where error.kind == .notFound {
+                    return (request, nil)
+                } catch let error as GitError {
+                    throw BackportError(error.kind == .ambiguous
+                        ? "fix id '\(request.id)' is ambiguous: it matches more than one object in \(label); give more digits"
+                        : error.message)
+                }
+            }
+        case .range(let spec):
+            let range: (from: Oid?, to: Oid)
+            do {
+                range = try upstream.resolveRange(spec)
+            } catch let error as GitError {
+                throw BackportError("unknown revision range '\(spec)' in \(label): \(error.message)")
+            }
+            let walk = try Revwalk(upstream, order: .topological)
+            try walk.push(range.to)
+            if let from = range.from { try walk.hide(from) }
+            var found: [(FixRequest, Oid?)] = []
+            for oid in walk {
+                let commit = try upstream.commit(oid)
+                if !Trailers.fixesTags(in: commit.message).isEmpty {
+                    found.append((FixRequest(id: oid.hex, subject: commit.summary), oid))
+                }
+            }
+            if let error = walk.error { throw BackportError(error.message) }
+            return found.reversed() // oldest first, the order they were applied upstream
+        }
+    }
+}

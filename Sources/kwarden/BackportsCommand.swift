@@ -1,10 +1,128 @@
 import ArgumentParser
+import Foundation
 import KwardenBackports
 
-/// `kwarden backports`: owned by the backport checker (issue 3).
+/// `kwarden backports`: which upstream fixes does a vendor kernel have, lack, or not need? (issue 3)
 struct BackportsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backports",
-        abstract: "Check whether upstream fix commits are present in a vendor kernel.")
-    func run() throws { print(Backports.engineVersion) }
+        abstract: "Check whether upstream fix commits are present in a vendor kernel.",
+        discussion: """
+            Audits a vendor branch (--repo) or a source tree without history (--tree) against upstream fixes chosen \
+            with --fixes FILE, --catalog or --range A..B. Each fix is present (by ancestor, trailer, patch-id or \
+            subject), reverted, not-needed (the commits its Fixes: tags name were never shipped), missing or \
+            unknown; in a tree it is applied, partial, not-applied or unknown. Exit status: 0 when no needed fix \
+            is missing, 1 when one is, 2 on usage errors or unreadable repositories.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("The vendor repository.", valueName: "path"))
+    var repo: String?
+
+    @Option(name: .long, help: ArgumentHelp("The branch audited (default HEAD).", valueName: "ref"))
+    var branch: String = "HEAD"
+
+    @Option(name: .long, help: ArgumentHelp("A repository holding upstream history (default: --repo itself).", valueName: "path"))
+    var upstream: String?
+
+    @Option(name: .customLong("upstream-ref"),
+            help: ArgumentHelp("Upstream branch; vendor commits it contains are upstream's, not backports.", valueName: "ref"))
+    var upstreamRef: String?
+
+    @Option(name: .long, help: ArgumentHelp("File of upstream commit ids, one per line (# comments).", valueName: "file"))
+    var fixes: String?
+
+    @Flag(name: .long, help: "Check the fixes listed in the catalog (rules/fixes.yaml).")
+    var catalog = false
+
+    @Option(name: .customLong("catalog-file"), help: ArgumentHelp("Catalog to use with --catalog.", valueName: "file"))
+    var catalogFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Every upstream commit in A..B that carries a Fixes: tag.", valueName: "A..B"))
+    var range: String?
+
+    @Flag(name: .customLong("follow-ups"),
+          help: "Look for fixes of present fixes in all upstream history since the branch forked, not only among the checked fixes.")
+    var followUps = false
+
+    @Option(name: .long, help: ArgumentHelp("Check a source tree without history instead of a branch.", valueName: "dir"))
+    var tree: String?
+
+    @Option(name: .long, help: ArgumentHelp("text, json or markdown.", valueName: "format"))
+    var format: String = "text"
+
+    @Option(name: .long, help: ArgumentHelp("Write the report to this file instead of standard output.", valueName: "file"))
+    var output: String?
+
+    func validate() throws {
+        let selections = [fixes != nil, catalog, range != nil].filter { $0 }.count
+        guard selections == 1 else {
+            throw ValidationError("choose the fixes to check with exactly one of --fixes FILE, --catalog, --range A..B")
+        }
+        guard BackportOutput.Format(rawValue: format) != nil else {
+            throw ValidationError("--format must be text, json or markdown, not '\(format)'")
+        }
+        if tree != nil {
+            guard upstream != nil else { throw ValidationError("--tree needs --upstream PATH to take the fixes' diffs from") }
+            guard repo == nil else { throw ValidationError("--tree and --repo exclude each other") }
+            guard !followUps else { throw ValidationError("--follow-ups needs history: use it with --repo") }
+        } else if repo == nil {
+            throw ValidationError("give the vendor repository with --repo PATH (or a source tree with --tree DIR)")
+        }
+        if catalogFile != nil && !catalog { throw ValidationError("--catalog-file goes with --catalog") }
+    }
+
+    func run() throws {
+        do {
+            let report = try makeReport()
+            let rendered = try BackportOutput.render(report, as: BackportOutput.Format(rawValue: format)!)
+            if let output {
+                do {
+                    try rendered.write(toFile: output, atomically: true, encoding: .utf8)
+                } catch {
+                    throw BackportError("cannot write the report to \(output): \(error.localizedDescription)")
+                }
+            } else {
+                FileHandle.standardOutput.write(Data(rendered.utf8))
+            }
+            let status = BackportOutput.exitStatus(report)
+            if status != 0 { throw ExitCode(status) }
+        } catch let error as BackportError {
+            FileHandle.standardError.write(Data("kwarden backports: error: \(error.message)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    func makeReport() throws -> BackportReport {
+        let source = try fixSource()
+        do {
+            if let tree {
+                return try TreeChecker(options: TreeOptions(treePath: tree, upstreamPath: upstream!, upstreamRef: upstreamRef))
+                    .run(source)
+            }
+            return try HistoryChecker(options: HistoryOptions(
+                vendorPath: repo!, branch: branch, upstreamPath: upstream, upstreamRef: upstreamRef, followUps: followUps))
+                .run(source)
+        } catch let error as BackportError {
+            throw error
+        } catch {
+            // libgit2 failures the engine did not anticipate (corrupt objects, I/O): still a clear message, exit 2.
+            throw BackportError("\(error)")
+        }
+    }
+
+    func fixSource() throws -> FixSource {
+        if let range { return .range(range) }
+        if let fixes {
+            guard let data = FileManager.default.contents(atPath: fixes) else {
+                throw BackportError("cannot read the fixes file \(fixes)")
+            }
+            return .requests(try FixList.parse(String(decoding: data, as: UTF8.self), source: fixes))
+        }
+        let path = catalogFile ?? Catalog.defaultPath(startingAt: FileManager.default.currentDirectoryPath)
+            ?? Catalog.defaultPath(startingAt: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path)
+        guard let path else {
+            throw BackportError("no catalog found: rules/fixes.yaml is not in this directory or its parents; use --catalog-file")
+        }
+        return .requests(try Catalog.load(path: path).requests)
+    }
 }

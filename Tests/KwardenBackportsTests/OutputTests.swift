@@ -1,0 +1,48 @@
+import Foundation
+import XCTest
+@testable import KwardenBackports
+
+final class OutputTests: XCTestCase {
+    func report() throws -> BackportReport {
+        let repos = try ScenarioRepositories.separateRepositories()
+        let s = repos.scenario
+        return try HistoryChecker(options: HistoryOptions(vendorPath: repos.vendorPath, branch: "vendor",
+                                                          upstreamPath: repos.upstreamPath))
+            .run(.requests(["F1", "F4", "F6"].map { FixRequest(id: s.upstream[$0]!.hex) }))
+    }
+
+    func testJSONHasTheInterfaceKeys() throws {
+        let json = try BackportOutput.json(try report())
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let fixes = try XCTUnwrap(object["fixes"] as? [[String: Any]])
+        XCTAssertEqual(fixes.count, 3)
+        for key in ["commit", "subject", "status", "how", "evidence", "fixes_of_fixes"] {
+            XCTAssertNotNil(fixes[0][key], "fix key \(key)")
+        }
+        XCTAssertEqual(fixes.map { $0["status"] as? String }, ["present", "reverted", "missing"])
+        XCTAssertEqual(fixes.map { $0["how"] as? String }, ["trailer", "", ""])
+        let evidence = try XCTUnwrap((fixes[0]["evidence"] as? [[String: Any]])?.first)
+        XCTAssertNotNil(evidence["commit"] as? String)
+        XCTAssertTrue((evidence["line"] as? String)?.hasSuffix("upstream.") ?? false)
+        XCTAssertEqual((fixes[0]["fixes_of_fixes"] as? [[String: Any]])?.count, 1)
+        let summary = try XCTUnwrap(object["summary"] as? [String: Any])
+        for key in ["present", "missing", "reverted", "not_needed", "unknown", "seconds"] {
+            XCTAssertNotNil(summary[key], "summary key \(key)")
+        }
+        XCTAssertEqual(summary["present"] as? Int, 1)
+        XCTAssertEqual(summary["missing"] as? Int, 1)
+        XCTAssertEqual(summary["reverted"] as? Int, 1)
+    }
+
+    func testTextAndMarkdown() throws {
+        let report = try report()
+        let text = BackportOutput.text(report)
+        XCTAssertTrue(text.contains("PRESENT     \(report.fixes[0].commit.prefix(12)) net: fix zero divisor in queue selection [trailer]"), text)
+        XCTAssertTrue(text.contains("REVERTED"), text)
+        XCTAssertTrue(text.contains("1 present, 1 missing, 1 reverted, 0 not needed"), text)
+        let markdown = BackportOutput.markdown(report)
+        XCTAssertTrue(markdown.contains("| Status | Commit | Subject | How | Evidence |"), markdown)
+        XCTAssertTrue(markdown.contains("| missing | `\(report.fixes[2].commit.prefix(12))` | net: handle zero divisor in the fast path too |"), markdown)
+        XCTAssertEqual(BackportOutput.exitStatus(report), 1)
+    }
+}
