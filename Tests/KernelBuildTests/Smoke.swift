@@ -1,3 +1,0 @@
-import XCTest
-@testable import KernelBuild
-final class KernelBuildSmokeTests: XCTestCase { func testModuleLoads() { _ = KernelBuild.self } }
