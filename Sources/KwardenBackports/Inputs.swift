@@ -59,6 +59,7 @@ public struct Catalog: Decodable, Equatable {
         public var rule: String
         public var fixes: [String]?
         public var note: String?
+        public var source: String?
     }
     public var fixes: [Entry]
 
