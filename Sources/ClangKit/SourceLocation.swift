@@ -1,0 +1,65 @@
+import CClang
+
+/// A position in a file, resolved to where the code appears in the file being read
+/// (for macro-expanded code: where the macro is used).
+public struct SourcePosition: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let column: Int
+    public let offset: Int
+
+    public init(file: String, line: Int, column: Int, offset: Int) {
+        self.file = file; self.line = line; self.column = column; self.offset = offset
+    }
+
+    public static let unknown = SourcePosition(file: "", line: 0, column: 0, offset: 0)
+    public var isKnown: Bool { !file.isEmpty }
+    public var description: String { "\(file):\(line):\(column)" }
+    public static func < (a: SourcePosition, b: SourcePosition) -> Bool {
+        (a.file, a.offset) < (b.file, b.offset)
+    }
+}
+
+public struct SourceRange: Hashable, Sendable {
+    public let start: SourcePosition
+    public let end: SourcePosition
+    public func contains(_ p: SourcePosition) -> Bool {
+        p.file == start.file && p.offset >= start.offset && p.offset <= end.offset
+    }
+}
+
+extension SourcePosition {
+    /// File location: the expansion site for macro bodies, the spelling site for macro arguments.
+    init(_ location: CXSourceLocation) {
+        var file: CXFile?
+        var line: UInt32 = 0, column: UInt32 = 0, offset: UInt32 = 0
+        clang_getFileLocation(location, &file, &line, &column, &offset)
+        let name = file.map { consume(clang_getFileName($0)) } ?? ""
+        self.init(file: name, line: Int(line), column: Int(column), offset: Int(offset))
+    }
+
+    /// Spelling location: where the characters are written (a macro definition for macro-body tokens).
+    init(spellingOf location: CXSourceLocation) {
+        var file: CXFile?
+        var line: UInt32 = 0, column: UInt32 = 0, offset: UInt32 = 0
+        clang_getSpellingLocation(location, &file, &line, &column, &offset)
+        let name = file.map { consume(clang_getFileName($0)) } ?? ""
+        self.init(file: name, line: Int(line), column: Int(column), offset: Int(offset))
+    }
+
+    /// Expansion location: always the place the code is written in the file (the macro use site).
+    init(expansionOf location: CXSourceLocation) {
+        var file: CXFile?
+        var line: UInt32 = 0, column: UInt32 = 0, offset: UInt32 = 0
+        clang_getExpansionLocation(location, &file, &line, &column, &offset)
+        let name = file.map { consume(clang_getFileName($0)) } ?? ""
+        self.init(file: name, line: Int(line), column: Int(column), offset: Int(offset))
+    }
+}
+
+extension SourceRange {
+    init(_ range: CXSourceRange) {
+        start = SourcePosition(clang_getRangeStart(range))
+        end = SourcePosition(clang_getRangeEnd(range))
+    }
+}

@@ -1,0 +1,305 @@
+/// A function body (or any subtree) as a tree with parent links, so rules can walk outward from a
+/// statement to the guards that dominate it. Built from libclang cursors; nodes keep their cursor
+/// for the questions only libclang can answer (types, constant values, referenced declarations).
+public final class Node {
+    public let cursor: Cursor
+    public private(set) var children: [Node] = []
+    public private(set) weak var parent: Node?
+    public let kind: CursorKind
+    public let unit: TranslationUnit
+    /// Position in the parent's children.
+    public private(set) var indexInParent: Int = 0
+
+    init(cursor: Cursor, unit: TranslationUnit, parent: Node?) {
+        self.cursor = cursor
+        self.kind = cursor.kind
+        self.unit = unit
+        self.parent = parent
+    }
+
+    /// Builds the tree under `cursor`.
+    public static func tree(of cursor: Cursor, in unit: TranslationUnit) -> Node {
+        let root = Node(cursor: cursor, unit: unit, parent: nil)
+        var stack: [Node] = [root]
+        while let node = stack.popLast() {
+            let kids = node.cursor.children.enumerated().map { offset, child -> Node in
+                let kid = Node(cursor: child, unit: unit, parent: node)
+                kid.indexInParent = offset
+                return kid
+            }
+            node.children = kids
+            stack.append(contentsOf: kids)
+        }
+        return root
+    }
+
+    public var spelling: String { cursor.spelling }
+    public var position: SourcePosition { cursor.expansionPosition }
+    public var type: TypeInfo { cursor.type }
+    public var referenced: Cursor? { cursor.referenced }
+    public var integerValue: Int64? { cursor.integerValue }
+    /// The node's code as written in the file (a macro use appears as its invocation).
+    public lazy var sourceText: String = Node.join(sourceTokens().map(\.text))
+
+    /// The tokens of the node as written. Code that a macro body produced is shown as the macro use
+    /// (its name and arguments), since its own tokens live in the macro definition.
+    private func sourceTokens() -> [Token] {
+        let extent = cursor.extent, at = beginPosition
+        // Code from a macro argument, or plain code: the extent starts where the node starts.
+        if extent.start.file == extent.end.file, extent.start.file == at.file,
+           extent.start.offset == at.offset, at.offset <= extent.end.offset {
+            return unit.tokens(in: extent)
+        }
+        let following = unit.tokens(in: SourceRange(start: at, end: SourcePosition(file: at.file, line: at.line, column: at.column, offset: at.offset + 400)))
+            .filter { $0.position.offset >= at.offset }
+        guard let first = following.first else { return [] }
+        guard following.count > 1, first.kind == .identifier, following[1].text == "(" else { return [first] }
+        var depth = 0
+        for (index, token) in following.enumerated().dropFirst() {
+            if token.text == "(" { depth += 1 } else if token.text == ")" {
+                depth -= 1
+                if depth == 0 { return Array(following[...index]) }
+            }
+        }
+        return [first]
+    }
+
+    /// For a variable declaration: the key its uses (`declRefExpr`) have.
+    public var declarationKey: String { spelling + "@" + String(cursor.expansionPosition.offset) }
+
+    /// An identity for comparing expressions: the same variable, field path, call or operator tree
+    /// gives the same key, whatever the spacing, parentheses or implicit conversions.
+    public lazy var structuralKey: String = computeKey()
+
+    private func computeKey() -> String {
+        switch kind {
+        case .parenExpr, .unexposedExpr, .cStyleCastExpr:
+            if let inner = children.last(where: { $0.kind.isExpression }) { return inner.structuralKey }
+            return spelling
+        case .declRefExpr:
+            if let target = referenced { return target.kind == .enumConstantDecl ? "#\(integerValue ?? 0)" : target.spelling + "@" + String(target.expansionPosition.offset) }
+            return spelling
+        case .memberRefExpr:
+            let base = children.first(where: { $0.kind.isExpression })?.structuralKey ?? ""
+            return base + "." + spelling
+        case .integerLiteral, .characterLiteral:
+            return "#" + String(integerValue ?? 0)
+        case .binaryOperator, .compoundAssignOperator:
+            return "(" + children.map(\.structuralKey).joined(separator: " " + (operatorSpelling ?? "?") + " ") + ")"
+        case .unaryOperator:
+            return (operatorSpelling ?? "?") + (children.first?.structuralKey ?? "")
+        case .callExpr:
+            return (calleeName ?? "?") + "(" + arguments.map(\.structuralKey).joined(separator: ",") + ")"
+        default:
+            if let value = kind.isExpression ? integerValue : nil { return "#\(value)" }
+            return "\(kind)(" + children.map(\.structuralKey).joined(separator: ",") + ")"
+        }
+    }
+
+    private static func join(_ tokens: [String]) -> String {
+        var text = ""
+        let noSpaceBefore: Set<String> = [")", "]", ",", ";", "->", ".", "++", "--"]
+        let noSpaceAfter: Set<String> = ["(", "[", "->", ".", "!", "~"]
+        var previous = ""
+        for token in tokens {
+            if !text.isEmpty && !noSpaceBefore.contains(token) && !noSpaceAfter.contains(previous) && !(token == "(" && previous.first.map { $0.isLetter || $0 == "_" } == true) {
+                text += " "
+            }
+            text += token
+            previous = token
+        }
+        return text
+    }
+
+    public var previousSiblings: ArraySlice<Node> {
+        guard let parent else { return [] }
+        return parent.children[..<indexInParent]
+    }
+
+    /// All nodes below this one, depth first, in source order.
+    public func descendants(where predicate: (Node) -> Bool = { _ in true }) -> [Node] {
+        var result: [Node] = []
+        var stack = children.reversed() as [Node]
+        while let node = stack.popLast() {
+            if predicate(node) { result.append(node) }
+            stack.append(contentsOf: node.children.reversed())
+        }
+        return result
+    }
+
+    public func isAncestor(of other: Node) -> Bool {
+        var current = other.parent
+        while let node = current {
+            if node === self { return true }
+            current = node.parent
+        }
+        return false
+    }
+
+    public var ancestors: [Node] {
+        var result: [Node] = []
+        var current = parent
+        while let node = current { result.append(node); current = node.parent }
+        return result
+    }
+
+    // MARK: Operators
+
+    /// The operator of a unary, binary or compound-assignment expression ("-=", ">=", "!", ...).
+    public lazy var operatorSpelling: String? = computeOperator()
+
+    private func computeOperator() -> String? {
+        switch kind {
+        case .binaryOperator, .compoundAssignOperator:
+            guard children.count == 2 else { return nil }
+            return binaryOperatorFromTokens()
+        case .unaryOperator:
+            return unaryOperatorFromTokens()
+        default:
+            return nil
+        }
+    }
+
+    private static let operatorCharacters = Set("+-*/%<>=!&|^~?:")
+
+    /// Where the node's first token is spelled (a member access's location is its member name, so
+    /// look at its base; implicit conversions report their operand's).
+    public var beginPosition: SourcePosition {
+        if (kind == .memberRefExpr || kind == .unexposedExpr || kind == .arraySubscriptExpr || kind == .callExpr),
+           let first = children.first(where: { $0.kind.isExpression }) {
+            return first.beginPosition
+        }
+        return cursor.position
+    }
+
+    public var beginSpelling: SourcePosition {
+        if (kind == .memberRefExpr || kind == .unexposedExpr || kind == .arraySubscriptExpr || kind == .callExpr),
+           let first = children.first(where: { $0.kind.isExpression }) {
+            return first.beginSpelling
+        }
+        return cursor.spellingPosition
+    }
+
+    /// The operator is the last token before the right operand other than its opening parentheses,
+    /// read where the code is spelled (inside the macro definition for macro-produced code).
+    private func binaryOperatorFromTokens() -> String? {
+        let lhs = children[0].beginSpelling, rhs = children[1].beginSpelling
+        guard lhs.file == rhs.file, !lhs.file.isEmpty, lhs.offset < rhs.offset else { return nil }
+        let between = unit.tokens(in: SourceRange(start: lhs, end: rhs))
+            .filter { $0.kind == .punctuation && $0.position.offset >= lhs.offset && $0.position.offset < rhs.offset }
+            .filter { $0.text != ")" && $0.text != "(" }
+        guard let op = between.last, op.text.allSatisfy({ Node.operatorCharacters.contains($0) }) else { return nil }
+        return op.text
+    }
+
+    /// From the tokens where the node is written; for code produced by a macro body (whose tokens
+    /// libclang does not expose) only `*` and `&` can be told, from the operand and result types.
+    private func unaryOperatorFromTokens() -> String? {
+        guard let operand = children.first else { return nil }
+        let tokens = unit.tokens(of: cursor)
+        let at = cursor.position
+        if let first = tokens.first, first.position.offset == at.offset, first.kind == .punctuation || first.text == "__extension__" {
+            return first.text
+        }
+        if let last = tokens.last, last.text == "++" || last.text == "--",
+           operand.cursor.extent.end.offset <= last.position.offset { return "post" + last.text }
+        let operandType = operand.type.canonical, resultType = type.canonical
+        if operandType.isPointer, operandType.pointee.canonical.spelling == resultType.spelling { return "*" }
+        if resultType.isPointer, resultType.pointee.canonical.spelling == operandType.spelling { return "&" }
+        return nil
+    }
+
+    /// `!!x` written inside a macro body (likely(), unlikely(), WARN_ON()): two nested unary
+    /// operators yielding int whose spelling libclang cannot show. Nothing else in kernel macros
+    /// nests two int-valued unary operators.
+    public var isMacroDoubleNegation: Bool {
+        guard kind == .unaryOperator, operatorSpelling == nil, type.canonical.spelling == "int",
+              let inner = children.first?.strippingParensAndCasts, inner.kind == .unaryOperator,
+              inner.operatorSpelling == nil || inner.operatorSpelling == "!", inner.type.canonical.spelling == "int" else { return false }
+        return true
+    }
+
+    // MARK: Statement structure
+
+    /// The parts of a `for` statement. libclang omits empty parts from the children, so the
+    /// semicolons of the header decide which child is which.
+    public struct ForParts {
+        public let initializer: Node?, condition: Node?, increment: Node?, body: Node?
+    }
+
+    public lazy var forParts: ForParts? = computeForParts()
+
+    private func computeForParts() -> ForParts? {
+        guard kind == .forStmt, let body = children.last else { return nil }
+        let header = Array(children.dropLast())
+        if header.count == 3 { return ForParts(initializer: header[0], condition: header[1], increment: header[2], body: body) }
+        if header.isEmpty { return ForParts(initializer: nil, condition: nil, increment: nil, body: body) }
+        let tokens = unit.tokens(of: cursor)
+        guard tokens.first?.text == "for" else { return nil }  // a macro-generated for: header unknown
+        var depth = 0
+        var semicolons: [Int] = []
+        for token in tokens.dropFirst() {
+            if token.text == "(" { depth += 1 } else if token.text == ")" {
+                depth -= 1
+                if depth == 0 { break }
+            } else if token.text == ";" && depth == 1 { semicolons.append(token.position.offset) }
+        }
+        guard semicolons.count == 2 else { return nil }
+        var initializer: Node?, condition: Node?, increment: Node?
+        for part in header {
+            let start = part.cursor.extent.start.offset
+            if start < semicolons[0] { initializer = part } else if start < semicolons[1] { condition = part } else { increment = part }
+        }
+        return ForParts(initializer: initializer, condition: condition, increment: increment, body: body)
+    }
+
+    /// Condition of an if/while/do/for/switch statement.
+    public var condition: Node? {
+        switch kind {
+        case .ifStmt, .whileStmt, .switchStmt: return children.first
+        case .doStmt: return children.count == 2 ? children[1] : nil
+        case .forStmt: return forParts?.condition
+        default: return nil
+        }
+    }
+
+    /// Body of a loop or switch.
+    public var loopBody: Node? {
+        switch kind {
+        case .whileStmt, .switchStmt: return children.count >= 2 ? children[1] : nil
+        case .doStmt: return children.first
+        case .forStmt: return forParts?.body
+        default: return nil
+        }
+    }
+
+    public var thenBranch: Node? { kind == .ifStmt && children.count >= 2 ? children[1] : nil }
+    public var elseBranch: Node? { kind == .ifStmt && children.count >= 3 ? children[2] : nil }
+
+    /// Strips parentheses, implicit conversions and casts.
+    public var strippingParensAndCasts: Node {
+        var node = self
+        while true {
+            switch node.kind {
+            case .parenExpr, .unexposedExpr, .cStyleCastExpr:
+                guard let inner = node.children.last, inner.kind.isExpression else { return node }
+                node = inner
+            default:
+                return node
+            }
+        }
+    }
+
+    /// Name of the called function for a call expression ("" for calls through pointers).
+    public var calleeName: String? {
+        guard kind == .callExpr else { return nil }
+        if let callee = cursor.referenced, callee.kind == .functionDecl { return callee.spelling }
+        return spelling.isEmpty ? nil : spelling
+    }
+
+    /// Arguments of a call expression.
+    public var arguments: [Node] {
+        guard kind == .callExpr, !children.isEmpty else { return [] }
+        return Array(children.dropFirst())
+    }
+}

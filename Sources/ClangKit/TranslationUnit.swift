@@ -1,0 +1,192 @@
+import CClang
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file's contents given to libclang in place of (or in addition to) what is on disk.
+public struct UnsavedFile: Sendable, Hashable {
+    public let path: String
+    public let contents: String
+    public init(path: String, contents: String) { self.path = path; self.contents = contents }
+}
+
+public enum ParseFailure: Error, CustomStringConvertible, Sendable {
+    case crashed(file: String)
+    case invalidArguments(file: String)
+    case astReadError(file: String)
+    case failed(file: String, code: Int)
+
+    public var description: String {
+        switch self {
+        case .crashed(let file): return "libclang crashed while parsing \(file)"
+        case .invalidArguments(let file): return "libclang rejected the arguments for \(file)"
+        case .astReadError(let file): return "libclang could not read the AST of \(file)"
+        case .failed(let file, let code): return "libclang failed to parse \(file) (error \(code))"
+        }
+    }
+}
+
+public struct Diagnostic: Sendable {
+    public enum Severity: Int, Sendable { case ignored = 0, note, warning, error, fatal }
+    public let severity: Severity
+    public let message: String
+    public let position: SourcePosition
+}
+
+/// One CXIndex. Not shared between threads: make one per worker thread.
+public final class ClangIndex {
+    let raw: CXIndex
+
+    public init() {
+        raw = clang_createIndex(0, 0)
+    }
+    deinit { clang_disposeIndex(raw) }
+
+    /// Parses one file. The detailed preprocessing record is kept so rules can see macro expansions.
+    public func parse(file: String, arguments: [String], unsavedFiles: [UnsavedFile] = [],
+                      skipFunctionBodies: Bool = false) throws -> TranslationUnit {
+        var options = CXTranslationUnit_DetailedPreprocessingRecord.rawValue
+            | CXTranslationUnit_KeepGoing.rawValue
+            | CXTranslationUnit_IgnoreNonErrorsFromIncludedFiles.rawValue
+        if skipFunctionBodies { options |= CXTranslationUnit_SkipFunctionBodies.rawValue }
+
+        var unit: CXTranslationUnit?
+        let code: CXErrorCode = withCStrings(arguments) { argv in
+            withUnsavedFiles(unsavedFiles) { unsaved in
+                clang_parseTranslationUnit2(raw, file, argv, Int32(arguments.count),
+                                            unsaved.baseAddress, UInt32(unsaved.count), options, &unit)
+            }
+        }
+        switch code {
+        case CXError_Success:
+            guard let unit else { throw ParseFailure.failed(file: file, code: 0) }
+            return TranslationUnit(raw: unit, index: self, file: file)
+        case CXError_Crashed: throw ParseFailure.crashed(file: file)
+        case CXError_InvalidArguments: throw ParseFailure.invalidArguments(file: file)
+        case CXError_ASTReadError: throw ParseFailure.astReadError(file: file)
+        default: throw ParseFailure.failed(file: file, code: Int(code.rawValue))
+        }
+    }
+}
+
+/// A parsed file with everything it includes.
+public final class TranslationUnit {
+    let raw: CXTranslationUnit
+    let index: ClangIndex  // keeps the index alive as long as the unit
+    public let file: String
+
+    init(raw: CXTranslationUnit, index: ClangIndex, file: String) {
+        self.raw = raw; self.index = index; self.file = file
+    }
+    deinit { clang_disposeTranslationUnit(raw) }
+
+    public var cursor: Cursor { Cursor(clang_getTranslationUnitCursor(raw)) }
+
+    public var diagnostics: [Diagnostic] {
+        let count = clang_getNumDiagnostics(raw)
+        var result: [Diagnostic] = []
+        result.reserveCapacity(Int(count))
+        for i in 0..<count {
+            let diagnostic = clang_getDiagnostic(raw, i)
+            defer { clang_disposeDiagnostic(diagnostic) }
+            let severity = Diagnostic.Severity(rawValue: Int(clang_getDiagnosticSeverity(diagnostic).rawValue)) ?? .error
+            result.append(Diagnostic(severity: severity,
+                                     message: consume(clang_getDiagnosticSpelling(diagnostic)),
+                                     position: SourcePosition(clang_getDiagnosticLocation(diagnostic))))
+        }
+        return result
+    }
+
+    public var errorCount: Int { diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }.count }
+
+    /// Top-level cursors, including preprocessing entities (macro expansions and definitions).
+    public var topLevel: [Cursor] { cursor.children }
+
+    /// The tokens of a source range, as written (a macro use is its name and arguments, not its expansion).
+    public func tokens(in range: SourceRange) -> [Token] {
+        tokens(cursorExtent: nil, range: range)
+    }
+
+    public func tokens(of cursor: Cursor) -> [Token] {
+        tokens(cursorExtent: clang_getCursorExtent(cursor.raw), range: nil)
+    }
+
+    private func tokens(cursorExtent: CXSourceRange?, range: SourceRange?) -> [Token] {
+        let extent: CXSourceRange
+        if let cursorExtent { extent = cursorExtent } else if let range {
+            guard let file = clang_getFile(raw, range.start.file) else { return [] }
+            extent = clang_getRange(clang_getLocationForOffset(raw, file, UInt32(range.start.offset)),
+                                    clang_getLocationForOffset(raw, file, UInt32(range.end.offset)))
+        } else { return [] }
+        var pointer: UnsafeMutablePointer<CXToken>?
+        var count: UInt32 = 0
+        clang_tokenize(raw, extent, &pointer, &count)
+        guard let pointer else { return [] }
+        defer { clang_disposeTokens(raw, pointer, count) }
+        var result: [Token] = []
+        result.reserveCapacity(Int(count))
+        for i in 0..<Int(count) {
+            let token = pointer[i]
+            let kind: Token.Kind
+            switch clang_getTokenKind(token) {
+            case CXToken_Punctuation: kind = .punctuation
+            case CXToken_Keyword: kind = .keyword
+            case CXToken_Identifier: kind = .identifier
+            case CXToken_Literal: kind = .literal
+            default: kind = .comment
+            }
+            result.append(Token(kind: kind, text: consume(clang_getTokenSpelling(raw, token)),
+                                position: SourcePosition(clang_getTokenLocation(raw, token))))
+        }
+        return result
+    }
+}
+
+public struct Token: Hashable, Sendable {
+    public enum Kind: Sendable { case punctuation, keyword, identifier, literal, comment }
+    public let kind: Kind
+    public let text: String
+    public let position: SourcePosition
+}
+
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let duplicated = strings.map { strdup($0) }
+    defer { duplicated.forEach { free($0) } }
+    let pointers = duplicated.map { UnsafePointer<CChar>($0) }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+private func withUnsavedFiles<R>(_ files: [UnsavedFile], _ body: (UnsafeMutableBufferPointer<CXUnsavedFile>) -> R) -> R {
+    var keep: [UnsafeMutablePointer<CChar>?] = []
+    defer { keep.forEach { free($0) } }
+    var raw: [CXUnsavedFile] = []
+    for file in files {
+        let name = strdup(file.path)
+        let contents = strdup(file.contents)
+        keep.append(name)
+        keep.append(contents)
+        raw.append(CXUnsavedFile(Filename: name, Contents: contents, Length: UInt(file.contents.utf8.count)))
+    }
+    return raw.withUnsafeMutableBufferPointer { body($0) }
+}
+
+/// A macro use written in a file, with the range of its invocation (name and arguments).
+public struct MacroUse: Sendable, Hashable {
+    public let name: String
+    public let range: SourceRange
+}
+
+extension TranslationUnit {
+    /// Macro uses written in `file` (recorded because units are parsed with a detailed preprocessing record).
+    public func macroUses(inFile file: String) -> [MacroUse] {
+        var result: [MacroUse] = []
+        for child in cursor.children where child.kind == .macroExpansion {
+            let range = child.extent
+            guard range.start.file == file else { continue }
+            result.append(MacroUse(name: child.spelling, range: range))
+        }
+        return result
+    }
+}

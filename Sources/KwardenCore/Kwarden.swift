@@ -1,0 +1,3 @@
+public enum Kwarden {
+    public static let version = "0.1.0"
+}

@@ -1,0 +1,85 @@
+/// One step of the reasoning behind a finding: a place in the tree and what it shows.
+public struct Evidence: Codable, Hashable, Sendable {
+    public var file: String
+    public var line: Int
+    public var column: Int?
+    public var function: String?
+    public var message: String
+
+    public init(file: String, line: Int, column: Int? = nil, function: String? = nil, message: String) {
+        self.file = file; self.line = line; self.column = column; self.function = function; self.message = message
+    }
+}
+
+public enum Severity: String, Codable, Sendable, Comparable {
+    case note, warning, error
+    public static func < (a: Severity, b: Severity) -> Bool {
+        let order: [Severity] = [.note, .warning, .error]
+        return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+    }
+    /// SARIF's `level`.
+    public var sarifLevel: String { rawValue }
+}
+
+public enum Confidence: String, Codable, Sendable, Comparable {
+    case low, medium, high
+    public static func < (a: Confidence, b: Confidence) -> Bool {
+        let order: [Confidence] = [.low, .medium, .high]
+        return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+    }
+}
+
+/// A problem a rule found. Paths are relative to the scanned tree's root once the scan finishes.
+public struct Finding: Codable, Hashable, Sendable {
+    public var rule: String
+    public var severity: Severity
+    public var confidence: Confidence
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var function: String
+    public var message: String
+    public var evidence: [Evidence]
+    /// Survives unrelated line shifts: built from the rule, file, function and the code the finding is about.
+    public var fingerprint: String
+    /// Rule-private keys used to join facts across files (e.g. "field": "net_device.num_queues").
+    public var attributes: [String: String]
+
+    public init(rule: String, severity: Severity, confidence: Confidence, file: String, line: Int, column: Int,
+                function: String, message: String, evidence: [Evidence] = [], fingerprint: String,
+                attributes: [String: String] = [:]) {
+        self.rule = rule; self.severity = severity; self.confidence = confidence; self.file = file
+        self.line = line; self.column = column; self.function = function; self.message = message
+        self.evidence = evidence; self.fingerprint = fingerprint; self.attributes = attributes
+    }
+}
+
+/// Something true about the code at one place that a rule may need when judging another file:
+/// e.g. kind "zero-store", key "net_device.real_num_tx_queues".
+public struct Fact: Codable, Hashable, Sendable {
+    public var kind: String
+    public var key: String
+    public var file: String
+    public var line: Int
+    public var function: String
+    public var detail: String
+
+    public init(kind: String, key: String, file: String, line: Int, function: String, detail: String = "") {
+        self.kind = kind; self.key = key; self.file = file; self.line = line; self.function = function; self.detail = detail
+    }
+}
+
+/// Stable 64-bit FNV-1a hash as hex, for fingerprints (Swift's Hasher is seeded per process).
+public func stableHash(_ parts: [String]) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for part in parts {
+        for byte in part.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        hash ^= 0x1f
+        hash = hash &* 0x100_0000_01b3
+    }
+    let hex = String(hash, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+}

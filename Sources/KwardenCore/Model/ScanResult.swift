@@ -1,0 +1,51 @@
+/// Why a file could not be scanned.
+public struct FileFailure: Codable, Hashable, Sendable {
+    public var file: String
+    public var reason: String
+}
+
+/// A file whose parse reported errors: scanned anyway, with what libclang could recover.
+public struct ParseErrorReport: Codable, Hashable, Sendable {
+    public var file: String
+    public var errors: Int
+    public var first: String
+}
+
+public struct ScanSummary: Codable, Sendable {
+    public var filesConsidered = 0
+    public var filesParsed = 0
+    public var filesWithErrors = 0
+    public var parseErrors = 0
+    public var filesFailed = 0
+    public var findings = 0
+    public var seconds = 0.0
+    public var factFilesParsed = 0
+
+    enum CodingKeys: String, CodingKey {
+        case filesConsidered = "files_considered", filesParsed = "files_parsed", filesWithErrors = "files_with_errors"
+        case parseErrors = "parse_errors", filesFailed = "files_failed", findings, seconds
+        case factFilesParsed = "fact_files_parsed"
+    }
+    public init() {}
+}
+
+public struct ScanResult: Sendable {
+    public var root: String
+    public var findings: [Finding]
+    public var summary: ScanSummary
+    public var failures: [FileFailure]
+    public var parseErrors: [ParseErrorReport]
+    public var notes: [String]
+}
+
+/// What parsing one file produced: sent back by a worker process as one JSON line.
+public struct FileOutcome: Codable, Sendable {
+    public var file: String
+    public var findings: [Finding] = []
+    public var facts: [Fact] = []
+    public var errorCount = 0
+    public var firstError = ""
+    public var failure: String?
+
+    public init(file: String) { self.file = file }
+}

@@ -1,0 +1,369 @@
+import ClangKit
+
+/// subtract-loop-zero-divisor
+///
+/// Finds loops that reduce a value by repeated subtraction (`while (x >= d) x -= d;` and its
+/// `for`, `do … while`, `x = x - d`, `d <= x`, `likely()/unlikely()` forms) where `d` may be
+/// zero on some path into the loop: then the loop never ends and the CPU soft-locks.
+/// Guards that leave the path (`if (!d) return;`, `BUG_ON(!d)`, `d = max(d, 1)`, an enclosing
+/// `if (d)`) clear it; `WARN_ON(!d)` alone does not. When `d` is (or was read from) a struct
+/// field, the places across the scanned tree that store 0 in that field are attached as evidence.
+/// Confidence: high with such evidence, medium without.
+struct SubtractLoopZeroDivisor: Rule {
+    let metadata: RuleMetadata
+    let noreturnFunctions: Set<String>
+    /// Macro name → index of its lower-bound argument (nil: any argument).
+    let lowerBoundMacros: [String: Int?]
+
+    init(metadata: RuleMetadata) {
+        self.metadata = metadata
+        noreturnFunctions = Set(metadata.list("noreturn_functions"))
+        var macros: [String: Int?] = [:]
+        for entry in metadata.list("lower_bound_macros") {
+            let parts = entry.split(separator: "@")
+            if parts.count == 2, let position = Int(parts[1]) { macros[String(parts[0])] = position - 1 } else { macros[entry] = .some(nil) }
+        }
+        lowerBoundMacros = macros
+    }
+
+    // MARK: Preselection
+
+    func preselect(_ source: SourceText) -> Bool {
+        metadataPreselect(source) && SubtractLoopText.mayContainSubtractLoop(source)
+    }
+
+    // MARK: The shape of the loop
+
+    struct Shape {
+        let loop: Node
+        let reduced: Node
+        let divisor: Node
+        let subtraction: Node
+        /// Other conjuncts of the loop condition (`while (d && x >= d)`).
+        let otherConjuncts: [Node]
+    }
+
+    private func conjuncts(_ node: Node) -> [Node] {
+        let c = ExpressionFacts.unwrapCondition(node)
+        if c.kind == .binaryOperator, c.operatorSpelling == "&&" {
+            return conjuncts(c.children[0]) + conjuncts(c.children[1])
+        }
+        return [c]
+    }
+
+    /// Statements that run on every iteration: the body itself, or the direct statements of its blocks.
+    private func unconditionalStatements(_ node: Node) -> [Node] {
+        node.kind == .compoundStmt ? node.children.flatMap(unconditionalStatements) : [node]
+    }
+
+    private func isSubtraction(_ statement: Node, reduced: String, divisor: String) -> Bool {
+        let s = statement.strippingParensAndCasts
+        guard s.children.count == 2 else { return false }
+        switch (s.kind, s.operatorSpelling) {
+        case (.compoundAssignOperator, "-="):
+            return ExpressionFacts.key(s.children[0]) == reduced && ExpressionFacts.key(s.children[1]) == divisor
+        case (.binaryOperator, "="):
+            let value = s.children[1].strippingParensAndCasts
+            guard ExpressionFacts.key(s.children[0]) == reduced, value.kind == .binaryOperator,
+                  value.operatorSpelling == "-", value.children.count == 2 else { return false }
+            return ExpressionFacts.key(value.children[0]) == reduced && ExpressionFacts.key(value.children[1]) == divisor
+        default:
+            return false
+        }
+    }
+
+    func matchShape(_ loop: Node) -> Shape? {
+        guard let condition = loop.condition, let body = loop.loopBody else { return nil }
+        let parts = conjuncts(condition)
+        for comparison in parts where comparison.kind == .binaryOperator && comparison.children.count == 2 {
+            let reduced: Node, divisor: Node
+            switch comparison.operatorSpelling {
+            case ">=", ">": (reduced, divisor) = (comparison.children[0], comparison.children[1])
+            case "<=", "<": (reduced, divisor) = (comparison.children[1], comparison.children[0])
+            default: continue
+            }
+            guard divisor.type.isInteger, reduced.type.isInteger else { continue }
+            let reducedKey = ExpressionFacts.key(reduced), divisorKey = ExpressionFacts.key(divisor)
+            guard reducedKey != divisorKey else { continue }
+            var candidates = unconditionalStatements(body)
+            if loop.kind == .forStmt, let increment = loop.forParts?.increment { candidates.append(increment) }
+            if let subtraction = candidates.first(where: { isSubtraction($0, reduced: reducedKey, divisor: divisorKey) }) {
+                return Shape(loop: loop, reduced: reduced, divisor: divisor, subtraction: subtraction,
+                             otherConjuncts: parts.filter { $0 !== comparison })
+            }
+        }
+        return nil
+    }
+
+    // MARK: Guards on the paths into the loop
+
+    struct Verdict {
+        var guarded: Bool
+        /// Where the divisor's current value was last assigned before the loop.
+        var origin: Node?
+        /// Checks of the divisor that do not leave the path (WARN_ON and the like).
+        var nonLeavingChecks: [Node] = []
+    }
+
+    /// Walks outward from the loop, through earlier statements of each enclosing block and the
+    /// conditions of enclosing branches, until something rules out a zero divisor or the function starts.
+    func guardVerdict(_ shape: Shape, facts: ExpressionFacts, function: Node) -> Verdict {
+        var keys: Set<String> = [ExpressionFacts.key(shape.divisor)]
+        var verdict = Verdict(guarded: false, origin: nil)
+        if shape.otherConjuncts.contains(where: { facts.whenTrueNonZero($0, keys) }) { return Verdict(guarded: true) }
+        if let body = shape.loop.loopBody, guardsInside(body, keys: keys, facts: facts) { return Verdict(guarded: true) }
+
+        var node = shape.loop
+        while let parent = node.parent, node !== function {
+            switch parent.kind {
+            case .compoundStmt:
+                for statement in parent.children[..<node.indexInParent].reversed() {
+                    switch step(statement, keys: &keys, verdict: &verdict, facts: facts) {
+                    case .guarded: verdict.guarded = true; return verdict
+                    case .unguarded: return verdict
+                    case .continue: break
+                    }
+                }
+            case .ifStmt:
+                if node === parent.thenBranch, facts.whenTrueNonZero(parent.children[0], keys) { verdict.guarded = true; return verdict }
+                if node === parent.elseBranch, facts.whenFalseNonZero(parent.children[0], keys) { verdict.guarded = true; return verdict }
+            case .whileStmt, .forStmt:
+                if node === parent.loopBody, let condition = parent.condition, facts.whenTrueNonZero(condition, keys) {
+                    verdict.guarded = true; return verdict
+                }
+            default:
+                break
+            }
+            node = parent
+        }
+        return verdict
+    }
+
+    /// `if (!d) break;` (or return/goto) inside the loop body ends it before it spins.
+    private func guardsInside(_ body: Node, keys: Set<String>, facts: ExpressionFacts) -> Bool {
+        body.descendants(where: { $0.kind == .ifStmt }).contains { statement in
+            guard let then = statement.thenBranch else { return false }
+            return facts.whenFalseNonZero(statement.children[0], keys) && facts.alwaysLeaves(then)
+        }
+    }
+
+    enum Step { case guarded, unguarded, `continue` }
+
+    /// What one earlier statement tells about the divisor, looking backwards from the loop.
+    private func step(_ statement: Node, keys: inout Set<String>, verdict: inout Verdict, facts: ExpressionFacts) -> Step {
+        switch statement.kind {
+        case .ifStmt:
+            let condition = statement.children[0]
+            if let then = statement.thenBranch, facts.whenFalseNonZero(condition, keys) {
+                if facts.alwaysLeaves(then) { return .guarded }
+                // `if (!d) d = 1;`: the branch repairs the divisor.
+                if let last = unconditionalStatements(then).last, let (target, value) = assignment(last),
+                   keys.contains(ExpressionFacts.key(target)), facts.isNonZero(value, lowerBoundMacros: lowerBoundMacros) {
+                    return .guarded
+                }
+            }
+            if let otherwise = statement.elseBranch, facts.whenTrueNonZero(condition, keys), facts.alwaysLeaves(otherwise) {
+                return .guarded
+            }
+            if mentions(condition, keys) { verdict.nonLeavingChecks.append(statement) }
+            return assignsDivisor(statement, keys: keys, facts: facts) ? .unguarded : .continue
+        case .doStmt where (statement.condition?.integerValue ?? 1) == 0, .compoundStmt:
+            // `do { ... } while (0)` from macros such as BUG_ON(), or a nested block.
+            let block = statement.kind == .doStmt ? statement.loopBody : statement
+            for inner in (block.map(unconditionalStatements) ?? []).reversed() {
+                let result = step(inner, keys: &keys, verdict: &verdict, facts: facts)
+                if case .continue = result { continue }
+                return result
+            }
+            return .continue
+        case .declStmt:
+            for declaration in statement.children.reversed() where declaration.kind == .varDecl && keys.contains(declaration.declarationKey) {
+                guard let initializer = declaration.children.last(where: { $0.kind.isExpression }) else { return .unguarded }
+                return redefine(with: initializer, keys: &keys, verdict: &verdict, facts: facts)
+            }
+            return .continue
+        default:
+            if let (target, value) = assignment(statement), keys.contains(ExpressionFacts.key(target)) {
+                return redefine(with: value, keys: &keys, verdict: &verdict, facts: facts)
+            }
+            if statement.kind.isExpression, mentions(statement, keys), isWarningMacro(statement, facts: facts) {
+                verdict.nonLeavingChecks.append(statement)
+            }
+            return assignsDivisor(statement, keys: keys, facts: facts) ? .unguarded : .continue
+        }
+    }
+
+    private func redefine(with value: Node, keys: inout Set<String>, verdict: inout Verdict, facts: ExpressionFacts) -> Step {
+        if facts.isNonZero(value, lowerBoundMacros: lowerBoundMacros) { return .guarded }
+        keys = [ExpressionFacts.key(value)]
+        if verdict.origin == nil { verdict.origin = value }
+        return .continue
+    }
+
+    /// `a = b` as (a, b).
+    private func assignment(_ node: Node) -> (Node, Node)? {
+        let s = node.strippingParensAndCasts
+        guard s.kind == .binaryOperator, s.operatorSpelling == "=", s.children.count == 2 else { return nil }
+        return (s.children[0], s.children[1])
+    }
+
+    /// Whether a statement may change the divisor on some path (then the guards before it do not hold).
+    private func assignsDivisor(_ statement: Node, keys: Set<String>, facts: ExpressionFacts) -> Bool {
+        for node in [statement] + statement.descendants(where: { $0.kind == .binaryOperator || $0.kind == .compoundAssignOperator || $0.kind == .unaryOperator }) {
+            let s = node.strippingParensAndCasts
+            switch (s.kind, s.operatorSpelling) {
+            case (.binaryOperator, "="):
+                if keys.contains(ExpressionFacts.key(s.children[0])), !facts.isNonZero(s.children[1], lowerBoundMacros: lowerBoundMacros) { return true }
+            case (.compoundAssignOperator, _):
+                if keys.contains(ExpressionFacts.key(s.children[0])) { return true }
+            case (.unaryOperator, let op?) where op == "&" || op.contains("--") || op.contains("++"):
+                // Address taken (a callee may store through it) or stepped.
+                if let operand = s.children.first, keys.contains(ExpressionFacts.key(operand)) { return true }
+            default:
+                break
+            }
+        }
+        return false
+    }
+
+    private func mentions(_ node: Node, _ keys: Set<String>) -> Bool {
+        ([node] + node.descendants()).contains { $0.kind.isExpression && keys.contains(ExpressionFacts.key($0)) }
+    }
+
+    private func isWarningMacro(_ node: Node, facts: ExpressionFacts) -> Bool {
+        facts.context.macroUses(covering: node.position).contains { $0.name.contains("WARN") }
+    }
+
+    // MARK: Check
+
+    func check(_ context: FileContext) -> [Finding] {
+        let facts = ExpressionFacts(context: context, noreturnFunctions: noreturnFunctions)
+        var findings: [Finding] = []
+        for function in context.functions {
+            guard let body = function.body else { continue }
+            var occurrences: [String: Int] = [:]
+            for loop in body.descendants(where: { $0.kind.isLoop }) {
+                guard let shape = matchShape(loop) else { continue }
+                let divisorText = shape.divisor.sourceText
+                let reducedText = shape.reduced.sourceText
+                let constant = shape.divisor.integerValue
+                if let constant, constant != 0 { continue }
+                var verdict = Verdict(guarded: false)
+                if constant == nil {
+                    verdict = guardVerdict(shape, facts: facts, function: function.declaration)
+                    if verdict.guarded { continue }
+                }
+                let anchor = "\(reducedText)-=\(divisorText)"
+                occurrences[anchor, default: 0] += 1
+                let position = loop.position
+                var evidence: [Evidence] = []
+                var attributes: [String: String] = ["anchor": anchor, "occurrence": String(occurrences[anchor]!)]
+                let field = ExpressionFacts.fieldKey(shape.divisor) ?? verdict.origin.flatMap(ExpressionFacts.fieldKey)
+                if let origin = verdict.origin {
+                    evidence.append(Evidence(file: context.path, line: origin.position.line, column: origin.position.column,
+                                             function: function.name,
+                                             message: "`\(divisorText)` takes its value from `\(origin.sourceText)` here"))
+                }
+                for check in verdict.nonLeavingChecks.reversed() {
+                    let name = facts.context.macroUses(covering: check.position).first?.name
+                    evidence.append(Evidence(file: context.path, line: check.position.line, column: check.position.column,
+                                             function: function.name,
+                                             message: "\(name.map { "`\($0)`" } ?? "this check") tests `\(divisorText)` but does not leave the path, so it does not bound the loop"))
+                }
+                if let field { attributes["field"] = field }
+                var message: String
+                if constant == 0 {
+                    message = "loop subtracts `\(divisorText)`, which is always 0, from `\(reducedText)`: it never ends"
+                } else {
+                    message = "loop reduces `\(reducedText)` by repeated subtraction of `\(divisorText)`, which may be 0 here: the loop then never ends (soft lockup)"
+                    if let field { message += "; `\(divisorText)` is the field `\(field.replacingOccurrences(of: ".", with: "::"))`" }
+                }
+                findings.append(Finding(rule: id, severity: metadata.severity,
+                                        confidence: constant == 0 ? .high : metadata.confidence,
+                                        file: context.path, line: position.line, column: position.column,
+                                        function: function.name, message: message, evidence: evidence,
+                                        fingerprint: "", attributes: attributes))
+            }
+        }
+        return findings
+    }
+
+    // MARK: Facts across the tree: where is the field set to 0?
+
+    func facts(_ context: FileContext, requests: [FactRequest]) -> [Fact] {
+        let zeroArgumentCalls = Set(requests.flatMap(\.keys).compactMap { $0.hasPrefix("call:") ? String($0.dropFirst(5)) : nil })
+        var result: [Fact] = []
+        for function in context.functions {
+            guard let body = function.body else { continue }
+            let parameters = function.parameters.map(\.cursor)
+            for node in body.descendants(where: { $0.kind == .binaryOperator || $0.kind == .callExpr }) {
+                if node.kind == .binaryOperator {
+                    guard node.operatorSpelling == "=", node.children.count == 2,
+                          let field = ExpressionFacts.fieldKey(node.children[0]) else { continue }
+                    let value = node.children[1]
+                    if value.integerValue == 0 {
+                        result.append(Fact(kind: "zero-store", key: field, file: context.path, line: node.position.line, function: function.name))
+                    } else if let parameter = value.strippingParensAndCasts.referenced, let index = parameters.firstIndex(of: parameter) {
+                        result.append(Fact(kind: "param-store", key: field, file: context.path, line: node.position.line,
+                                           function: function.name, detail: "\(function.name)#\(index)"))
+                    }
+                } else if !zeroArgumentCalls.isEmpty, let callee = node.calleeName {
+                    for (index, argument) in node.arguments.enumerated() where argument.integerValue == 0 {
+                        let key = "\(callee)#\(index)"
+                        if zeroArgumentCalls.contains(key) {
+                            result.append(Fact(kind: "zero-arg", key: key, file: context.path, line: node.position.line, function: function.name))
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest? {
+        let fields = Set(findings.compactMap { $0.attributes["field"] })
+        guard !fields.isEmpty else { return nil }
+        switch pass {
+        case 1:
+            // Other files that may store 0 in these fields.
+            let names = Set(fields.compactMap { $0.split(separator: ".").last.map(String.init) })
+            return FactRequest(needles: names.sorted(), keys: fields.sorted().map { "field:" + $0 })
+        case 2:
+            // Setters that store a parameter into the field: who calls them with 0?
+            let setters = Set(facts.filter { $0.kind == "param-store" && fields.contains($0.key) }.map(\.detail))
+            guard !setters.isEmpty else { return nil }
+            let names = Set(setters.compactMap { $0.split(separator: "#").first.map(String.init) })
+            return FactRequest(needles: names.sorted(), keys: setters.sorted().map { "call:" + $0 })
+        default:
+            return nil
+        }
+    }
+
+    func finalize(findings: [Finding], facts: [Fact]) -> [Finding] {
+        let zeroStores = Dictionary(grouping: facts.filter { $0.kind == "zero-store" }, by: \.key)
+        let setters = Dictionary(grouping: facts.filter { $0.kind == "param-store" }, by: \.key)
+        let zeroCalls = Dictionary(grouping: facts.filter { $0.kind == "zero-arg" }, by: \.key)
+        return findings.map { finding in
+            guard let field = finding.attributes["field"] else { return finding }
+            var finding = finding
+            let fieldName = field.split(separator: ".").last.map(String.init) ?? field
+            var places: [Evidence] = []
+            for store in Set(zeroStores[field] ?? []).sorted(by: { ($0.file, $0.line) < ($1.file, $1.line) }) {
+                places.append(Evidence(file: store.file, line: store.line, function: store.function,
+                                       message: "`\(fieldName)` is set to 0 here, in \(store.function)()"))
+            }
+            for setter in Set(setters[field] ?? []).sorted(by: { ($0.file, $0.line) < ($1.file, $1.line) }) {
+                let calls = Set(zeroCalls[setter.detail] ?? []).sorted(by: { ($0.file, $0.line) < ($1.file, $1.line) })
+                for call in calls {
+                    places.append(Evidence(file: call.file, line: call.line, function: call.function,
+                                           message: "`\(fieldName)` is set to 0 here, by \(call.function)() calling \(setter.function)() with 0 (stored at \(setter.file):\(setter.line))"))
+                }
+            }
+            guard !places.isEmpty else { return finding }
+            finding.evidence.append(contentsOf: places)
+            finding.confidence = .high
+            finding.message += "; it is set to 0 at \(places.count) place\(places.count == 1 ? "" : "s") in the tree"
+            return finding
+        }
+    }
+}

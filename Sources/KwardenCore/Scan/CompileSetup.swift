@@ -1,0 +1,116 @@
+import Foundation
+import ClangKit
+import KernelBuild
+
+/// How one file is compiled: arguments for libclang and files to supply in memory.
+public struct CompileSetup: Sendable {
+    public var arguments: [String]
+    public var unsavedFiles: [UnsavedFile]
+}
+
+/// Where flags come from: the kernel's Kbuild (with or without a build, or a compile_commands.json),
+/// or — outside a kernel tree — a clang `compile_flags.txt` beside or above the file.
+public final class CompileSetupProvider: @unchecked Sendable {
+    public let kernelRoot: String?
+    let compileCommands: String?
+    let requestedArch: String?
+    let extraArguments: [String]
+    private var contexts: [String: BuildContext] = [:]
+    private var unsavedByArch: [String: [UnsavedFile]] = [:]
+    private var flagFiles: [String: [String]?] = [:]
+    private let lock = NSLock()
+
+    public init(kernelRoot: String?, compileCommands: String?, arch: String?, extraArguments: [String] = []) throws {
+        self.kernelRoot = kernelRoot
+        self.compileCommands = compileCommands
+        self.requestedArch = arch
+        self.extraArguments = extraArguments
+        if let kernelRoot {
+            // Fail early on a bad --arch or compile database, with KernelBuild's message.
+            _ = try context(forArch: arch, root: kernelRoot)
+        }
+    }
+
+    /// A file under arch/<name>/ is compiled for that architecture, whatever --arch says.
+    public func architecture(for file: String) -> String? {
+        guard let kernelRoot else { return nil }
+        let relative = RelativePath.make(file, root: kernelRoot)
+        if relative.hasPrefix("arch/") {
+            let name = relative.split(separator: "/")[1]
+            if FileManager.default.fileExists(atPath: kernelRoot + "/arch/\(name)/Kconfig") { return String(name) }
+        }
+        return requestedArch
+    }
+
+    private func context(forArch arch: String?, root: String) throws -> BuildContext {
+        let key = arch ?? ""
+        lock.lock(); defer { lock.unlock() }
+        if let existing = contexts[key] { return existing }
+        let made = try BuildContext(treeRoot: root, compileCommands: compileCommands, arch: arch)
+        contexts[key] = made
+        unsavedByArch[key] = made.synthesizedFiles.map { UnsavedFile(path: $0.path, contents: $0.contents) }
+        return made
+    }
+
+    public var notes: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return contexts.keys.sorted().flatMap { contexts[$0]!.notes }
+    }
+
+    /// A key that changes whenever any flag would (for caches and fingerprints of a configuration).
+    public var configurationKey: String {
+        lock.lock(); defer { lock.unlock() }
+        return stableHash(contexts.keys.sorted().map { contexts[$0]!.configurationKey } + extraArguments)
+    }
+
+    public func setup(for file: String) throws -> CompileSetup {
+        if let kernelRoot {
+            let arch = architecture(for: file)
+            let context = try context(forArch: arch, root: kernelRoot)
+            lock.lock(); let unsaved = unsavedByArch[arch ?? ""] ?? []; lock.unlock()
+            return CompileSetup(arguments: context.arguments(for: file) + extraArguments, unsavedFiles: unsaved)
+        }
+        return CompileSetup(arguments: plainArguments(for: file) + extraArguments, unsavedFiles: [])
+    }
+
+    /// clang's convention for projects without a build: `compile_flags.txt`, one flag per line,
+    /// relative include paths resolved against its directory.
+    private func plainArguments(for file: String) -> [String] {
+        var directory = (file as NSString).deletingLastPathComponent
+        while !directory.isEmpty {
+            if let flags = flagsFile(in: directory) { return flags + ["-I" + (file as NSString).deletingLastPathComponent] }
+            let parent = (directory as NSString).deletingLastPathComponent
+            if parent == directory { break }
+            directory = parent
+        }
+        return ["-std=gnu11", "-I" + (file as NSString).deletingLastPathComponent]
+    }
+
+    private func flagsFile(in directory: String) -> [String]? {
+        lock.lock()
+        if let cached = flagFiles[directory] { lock.unlock(); return cached }
+        lock.unlock()
+        let path = directory + "/compile_flags.txt"
+        var flags: [String]?
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            flags = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+                .map { flag in
+                    for prefix in ["-I", "-isystem", "-include"] where flag.hasPrefix(prefix) && flag.count > prefix.count {
+                        let value = String(flag.dropFirst(prefix.count))
+                        return value.hasPrefix("/") ? flag : prefix + directory + "/" + value
+                    }
+                    return flag
+                }
+        }
+        lock.lock(); flagFiles[directory] = .some(flags); lock.unlock()
+        return flags
+    }
+}
+
+/// The kernel tree a path belongs to, if any.
+public enum KernelTree {
+    public static func root(containing path: String) -> String? {
+        BuildContext.findTreeRoot(containing: URL(fileURLWithPath: path).standardizedFileURL.path)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import ClangKit
+
+/// One unit of work: parse a file and run the rules (or only gather facts for later passes).
+public struct FileJob: Codable, Sendable {
+    public var file: String
+    /// 1: findings and facts; later passes: facts only, for these requests.
+    public var pass: Int
+    public var requests: [FactRequest]
+}
+
+/// Parses files and runs rules on them. One per thread: it owns a libclang index.
+public final class FileAnalyzer {
+    let rules: [Rule]
+    let setups: CompileSetupProvider
+    let index = ClangIndex()
+
+    public init(rules: [Rule], setups: CompileSetupProvider) {
+        self.rules = rules
+        self.setups = setups
+    }
+
+    public func analyze(_ job: FileJob) -> FileOutcome {
+        var outcome = FileOutcome(file: job.file)
+        guard FileManager.default.isReadableFile(atPath: job.file) else {
+            outcome.failure = FileManager.default.fileExists(atPath: job.file) ? "cannot read file: permission denied" : "file disappeared before it was parsed"
+            return outcome
+        }
+        let setup: CompileSetup
+        do { setup = try setups.setup(for: job.file) } catch {
+            outcome.failure = "no compile flags: \(error)"
+            return outcome
+        }
+        if let crashFile = ProcessInfo.processInfo.environment["KWARDEN_TEST_CRASH_ON"], job.file.hasSuffix(crashFile) {
+            // Test hook: simulate a libclang crash to prove a worker's death costs one file, not the scan.
+            abort()
+        }
+        do {
+            let unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles)
+            let errors = unit.diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }
+            outcome.errorCount = errors.count
+            if let first = errors.first {
+                outcome.firstError = "\(first.position.file.isEmpty ? job.file : first.position.file):\(first.position.line): \(first.message)"
+            }
+            let context = FileContext(path: job.file, unit: unit)
+            for rule in rules {
+                if job.pass == 1 { outcome.findings += rule.check(context) }
+                outcome.facts += rule.facts(context, requests: job.requests)
+            }
+        } catch {
+            outcome.failure = "\(error)"
+        }
+        return outcome
+    }
+}

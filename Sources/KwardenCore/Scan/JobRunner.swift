@@ -1,0 +1,104 @@
+import Foundation
+
+/// Hands jobs to parallel analyzers — threads, or worker processes — and collects one outcome per job.
+final class JobRunner {
+    let options: ScanOptions
+    let setups: CompileSetupProvider
+    let kernelRoot: String?
+
+    init(options: ScanOptions, setups: CompileSetupProvider, kernelRoot: String?) {
+        self.options = options
+        self.setups = setups
+        self.kernelRoot = kernelRoot
+    }
+
+    func run(_ jobs: [FileJob], phase: String) throws -> [FileOutcome] {
+        guard !jobs.isEmpty else { return [] }
+        let queue = JobQueue(jobs)
+        let workers = max(1, min(options.jobs, jobs.count))
+        var outcomes = [FileOutcome?](repeating: nil, count: jobs.count)
+        let lock = NSLock()
+        var done = 0, findings = 0, failed = 0
+        var startError: Error?
+
+        func record(_ index: Int, _ outcome: FileOutcome) {
+            lock.lock()
+            outcomes[index] = outcome
+            done += 1
+            findings += outcome.findings.count
+            if outcome.failure != nil { failed += 1 }
+            let (d, f, x) = (done, findings, failed)
+            lock.unlock()
+            options.progress.update(phase: phase, done: d, total: jobs.count, findings: f, failed: x)
+        }
+
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            switch options.isolation {
+            case .threads:
+                let analyzer = FileAnalyzer(rules: options.rules, setups: setups)
+                while let (index, job) = queue.next() { record(index, analyzer.analyze(job)) }
+            case .processes(let executable):
+                let worker = WorkerProcess(executable: executable, arguments: workerArguments())
+                do { try worker.start() } catch {
+                    lock.lock(); startError = error; lock.unlock()
+                    return
+                }
+                let encoder = JSONEncoder(), decoder = JSONDecoder()
+                while let (index, job) = queue.next() {
+                    var outcome = FileOutcome(file: job.file)
+                    let reply = worker.exchange((try? encoder.encode(job)) ?? Data(), timeout: options.perFileTimeout)
+                    switch reply {
+                    case .line(let data):
+                        if let decoded = try? decoder.decode(FileOutcome.self, from: data) { outcome = decoded } else { outcome.failure = "worker sent an unreadable reply" }
+                    case .exited(let how):
+                        outcome.failure = how
+                    case .timedOut:
+                        outcome.failure = "timed out after \(Int(options.perFileTimeout)) s"
+                    }
+                    if outcome.failure != nil, case .line = reply {} else if outcome.failure != nil {
+                        // The worker is gone: start a fresh one for the remaining jobs.
+                        do { try worker.start() } catch {
+                            record(index, outcome)
+                            lock.lock(); startError = error; lock.unlock()
+                            return
+                        }
+                    }
+                    record(index, outcome)
+                }
+                worker.terminate()
+            }
+        }
+        if let startError, outcomes.contains(where: { $0 == nil }) { throw startError }
+        return outcomes.enumerated().map { offset, outcome in
+            if let outcome { return outcome }
+            var lost = FileOutcome(file: jobs[offset].file)
+            lost.failure = "not scanned: no worker could be started"
+            return lost
+        }
+    }
+
+    private func workerArguments() -> [String] {
+        var arguments = ["worker", "--rules", options.rules.map(\.id).joined(separator: ",")]
+        if let kernelRoot { arguments += ["--kernel-root", kernelRoot] }
+        if let arch = options.arch { arguments += ["--arch", arch] }
+        if let compileCommands = options.compileCommands { arguments += ["--compile-commands", compileCommands] }
+        for argument in options.extraArguments { arguments += ["--extra-arg=\(argument)"] }
+        return arguments + options.workerArguments
+    }
+}
+
+/// A thread-safe cursor over the job list.
+final class JobQueue: @unchecked Sendable {
+    private let jobs: [FileJob]
+    private var nextIndex = 0
+    private let lock = NSLock()
+
+    init(_ jobs: [FileJob]) { self.jobs = jobs }
+
+    func next() -> (Int, FileJob)? {
+        lock.lock(); defer { lock.unlock() }
+        guard nextIndex < jobs.count else { return nil }
+        defer { nextIndex += 1 }
+        return (nextIndex, jobs[nextIndex])
+    }
+}

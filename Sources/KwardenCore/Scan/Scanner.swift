@@ -1,0 +1,207 @@
+import Foundation
+import KernelBuild
+
+public struct ScanOptions {
+    public enum Isolation {
+        /// Parse in `kwarden worker` child processes (a libclang crash or hang costs one file).
+        case processes(executable: String)
+        /// Parse on threads of this process (tests, and hosts where spawning is not possible).
+        case threads
+    }
+
+    public var paths: [String]
+    public var rules: [Rule]
+    public var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    public var compileCommands: String?
+    public var arch: String?
+    public var extraArguments: [String] = []
+    public var excludes: [String] = []
+    public var perFileTimeout: Double = 300
+    public var isolation: Isolation = .threads
+    public var progress = ProgressReporter(enabled: false)
+    /// Extra arguments for worker processes (rules directory, config), so they load the same rules.
+    public var workerArguments: [String] = []
+
+    public init(paths: [String], rules: [Rule]) {
+        self.paths = paths
+        self.rules = rules
+    }
+}
+
+/// Runs a scan: discover files, preselect them by text, parse and check them in parallel, then
+/// gather cross-file facts in further passes and let each rule join them into its findings.
+public final class Scanner {
+    let options: ScanOptions
+
+    public init(options: ScanOptions) { self.options = options }
+
+    public func run() throws -> ScanResult {
+        let started = Date()
+        guard !options.paths.isEmpty else { throw ScanError.nothingToScan("no paths to scan") }
+        let kernelRoot = options.paths.lazy.compactMap { BuildContext.findTreeRoot(containing: URL(fileURLWithPath: $0).standardizedFileURL.path) }.first
+        let root = kernelRoot ?? RelativePath.commonDirectory(options.paths)
+        let setups = try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: options.compileCommands,
+                                              arch: options.arch, extraArguments: options.extraArguments)
+        var notes: [String] = []
+        if kernelRoot == nil { notes.append("not inside a kernel tree: flags from compile_flags.txt where present") }
+
+        let discovery = SourceDiscovery(excludes: options.excludes).discover(paths: options.paths, root: root, isKernelTree: kernelRoot != nil)
+        guard discovery.missing.isEmpty || !discovery.files.isEmpty else {
+            throw ScanError.nothingToScan("nothing to scan: \(discovery.missing.joined(separator: ", ")) not found")
+        }
+        var failures: [FileFailure] = discovery.missing.map { FileFailure(file: $0, reason: "no such file or directory") }
+        if discovery.skippedUserspace > 0 {
+            notes.append("skipped \(discovery.skippedUserspace) .c files of userspace programs (\(SourceDiscovery.kernelUserspaceDirectories.joined(separator: ", ")))")
+        }
+
+        var summary = ScanSummary()
+        summary.filesConsidered = discovery.files.count
+
+        // Pass 1 selection: which files could hold a finding of some rule.
+        options.progress.message("reading \(discovery.files.count) files")
+        let texts = TextIndex(files: discovery.files, jobs: options.jobs)
+        failures += texts.unreadable
+        let notUTF8 = texts.notUTF8.count
+        if notUTF8 > 0 { notes.append("\(notUTF8) file\(notUTF8 == 1 ? " is" : "s are") not valid UTF-8 (parsed as bytes): \(texts.notUTF8.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(notUTF8 > 5 ? ", …" : "")") }
+        let rules = options.rules
+        let selected = texts.select { source in rules.contains { $0.preselect(source) } }
+
+        let runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
+        var outcomes = try runner.run(selected.map { FileJob(file: $0, pass: 1, requests: []) }, phase: "checking")
+        var parsed = Set(selected)
+        var findings = outcomes.flatMap(\.findings)
+        var facts = outcomes.flatMap(\.facts)
+
+        // Further passes: facts that findings need from files the first pass did not parse.
+        var pass = 1
+        var factOutcomes: [FileOutcome] = []
+        while pass < 4 {
+            let requests = options.rules.compactMap { $0.nextRequest(findings: findings, facts: facts, pass: pass) }
+            pass += 1
+            guard !requests.isEmpty else { break }
+            let reparse = pass > 2
+            let needles = Set(requests.flatMap(\.needles))
+            let files = texts.select { source in needles.contains { source.containsIdentifier($0) } }
+                .filter { reparse || !parsed.contains($0) }
+            if files.isEmpty { continue }
+            let more = try runner.run(files.map { FileJob(file: $0, pass: pass, requests: requests) }, phase: "gathering facts (pass \(pass))")
+            parsed.formUnion(files)
+            factOutcomes += more
+            facts += more.flatMap(\.facts)
+        }
+        for rule in options.rules {
+            let mine = findings.filter { $0.rule == rule.id }
+            findings.removeAll { $0.rule == rule.id }
+            findings += rule.finalize(findings: mine, facts: facts)
+        }
+        outcomes += factOutcomes
+
+        // Summary and failures.
+        var parseErrors: [ParseErrorReport] = []
+        var countedFiles = Set<String>()
+        for outcome in outcomes {
+            if let failure = outcome.failure {
+                failures.append(FileFailure(file: RelativePath.make(outcome.file, root: root), reason: failure))
+                continue
+            }
+            guard countedFiles.insert(outcome.file).inserted else { continue }
+            summary.filesParsed += 1
+            if outcome.errorCount > 0 {
+                summary.filesWithErrors += 1
+                summary.parseErrors += outcome.errorCount
+                parseErrors.append(ParseErrorReport(file: RelativePath.make(outcome.file, root: root), errors: outcome.errorCount,
+                                                    first: RelativePath.make(outcome.firstError, root: root)))
+            }
+        }
+        summary.factFilesParsed = factOutcomes.count
+        failures = failures.map { FileFailure(file: RelativePath.make($0.file, root: root), reason: $0.reason) }
+        summary.filesFailed = Set(failures.map(\.file)).count
+
+        let relative = findings.map { finding -> Finding in
+            var f = finding
+            f.file = RelativePath.make(f.file, root: root)
+            f.evidence = f.evidence.map { e in var e = e; e.file = RelativePath.make(e.file, root: root); return e }
+            f.fingerprint = stableHash([f.rule, f.file, f.function, f.attributes["anchor"] ?? f.message, f.attributes["occurrence"] ?? "1"])
+            return f
+        }
+        let ordered = relative.sorted { a, b in
+            if a.confidence != b.confidence { return a.confidence > b.confidence }
+            return (a.file, a.line, a.column, a.rule) < (b.file, b.line, b.column, b.rule)
+        }
+        summary.findings = ordered.count
+        summary.seconds = (Date().timeIntervalSince(started) * 100).rounded() / 100
+        options.progress.finish()
+        return ScanResult(root: root, findings: ordered, summary: summary, failures: failures.sorted { $0.file < $1.file },
+                          parseErrors: parseErrors.sorted { $0.file < $1.file }, notes: notes + setups.notes)
+    }
+}
+
+/// Files' bytes, read once in parallel for the textual preselection of every pass.
+final class TextIndex {
+    let files: [String]
+    private(set) var unreadable: [FileFailure] = []
+    private(set) var notUTF8: [String] = []
+    private var readable: [String] = []
+
+    init(files: [String], jobs: Int) {
+        self.files = files
+        var failures = [FileFailure?](repeating: nil, count: files.count)
+        var badEncoding = [Bool](repeating: false, count: files.count)
+        failures.withUnsafeMutableBufferPointer { failureSlots in
+            badEncoding.withUnsafeMutableBufferPointer { encodingSlots in
+                let failureBase = failureSlots, encodingBase = encodingSlots
+                DispatchQueue.concurrentPerform(iterations: max(1, jobs)) { worker in
+                    var i = worker
+                    while i < files.count {
+                        switch TextIndex.read(files[i]) {
+                        case .failure(let error): failureBase[i] = FileFailure(file: files[i], reason: error.reason)
+                        case .success(let source): encodingBase[i] = !source.isValidUTF8
+                        }
+                        i += max(1, jobs)
+                    }
+                }
+            }
+        }
+        unreadable = failures.compactMap { $0 }
+        notUTF8 = zip(files, badEncoding).filter { $0.1 }.map { $0.0 }
+        let bad = Set(unreadable.map(\.file))
+        readable = files.filter { !bad.contains($0) }
+    }
+
+    static func read(_ file: String) -> Result<SourceText, ReadError> {
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            return .failure(ReadError(FileManager.default.fileExists(atPath: file) ? "cannot read file: permission denied" : "no such file"))
+        }
+        defer { try? handle.close() }
+        do {
+            let data = try handle.readToEnd() ?? Data()
+            return .success(SourceText(bytes: [UInt8](data)))
+        } catch {
+            return .failure(ReadError("cannot read file: \(error.localizedDescription)"))
+        }
+    }
+
+    struct ReadError: Error { let reason: String; init(_ reason: String) { self.reason = reason } }
+
+    /// The readable files whose text passes `predicate`, in parallel.
+    func select(_ predicate: @escaping (SourceText) -> Bool) -> [String] {
+        let files = readable
+        var keep = [Bool](repeating: false, count: files.count)
+        let jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        keep.withUnsafeMutableBufferPointer { slots in
+            let base = slots
+            DispatchQueue.concurrentPerform(iterations: jobs) { worker in
+                var i = worker
+                while i < files.count {
+                    if case .success(let source) = TextIndex.read(files[i]) { base[i] = predicate(source) }
+                    i += jobs
+                }
+            }
+        }
+        return zip(files, keep).filter { $0.1 }.map { $0.0 }
+    }
+}
+
+extension Result where Failure == TextIndex.ReadError {
+    fileprivate static func failure(_ reason: String) -> Self { .failure(TextIndex.ReadError(reason)) }
+}

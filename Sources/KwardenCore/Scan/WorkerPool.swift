@@ -1,0 +1,141 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs jobs in `kwarden worker` child processes so that a libclang crash or hang costs one file,
+/// never the scan. Jobs and outcomes travel as JSON lines over pipes.
+final class WorkerProcess {
+    let executable: String
+    let arguments: [String]
+    private(set) var pid: pid_t = 0
+    private var toWorker: Int32 = -1
+    private var fromWorker: Int32 = -1
+    private var buffer: [UInt8] = []
+
+    init(executable: String, arguments: [String]) {
+        self.executable = executable
+        self.arguments = arguments
+    }
+
+    deinit { terminate() }
+
+    func start() throws {
+        var input: [Int32] = [0, 0], output: [Int32] = [0, 0]
+        guard pipe(&input) == 0, pipe(&output) == 0 else { throw ScanError.workerFailed("cannot create pipes: \(String(cString: strerror(errno)))") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        for fd in [input[0], input[1], output[0], output[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let status = posix_spawn(&child, executable, &actions, nil, argv, environ)
+        close(input[0]); close(output[1])
+        guard status == 0 else {
+            close(input[1]); close(output[0])
+            throw ScanError.workerFailed("cannot start \(executable): \(String(cString: strerror(status)))")
+        }
+        pid = child
+        toWorker = input[1]
+        fromWorker = output[0]
+        buffer.removeAll()
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    enum Reply { case line(Data), exited(String), timedOut }
+
+    /// Sends one job line and waits for one reply line, at most `timeout` seconds.
+    func exchange(_ line: Data, timeout: Double) -> Reply {
+        var payload = [UInt8](line)
+        payload.append(0x0a)
+        var written = 0
+        while written < payload.count {
+            let n = payload[written...].withUnsafeBytes { write(toWorker, $0.baseAddress, $0.count) }
+            if n <= 0 { return .exited(reap()) }
+            written += n
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0a) {
+                let reply = Data(buffer[..<newline])
+                buffer.removeSubrange(...newline)
+                return .line(reply)
+            }
+            let remaining = deadline.timeIntervalSinceNow
+            if remaining <= 0 { terminate(); return .timedOut }
+            var descriptor = pollfd(fd: fromWorker, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(min(remaining, 1.0) * 1000))
+            if ready < 0 && errno == EINTR { continue }
+            if ready <= 0 { continue }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = read(fromWorker, &chunk, chunk.count)
+            if n <= 0 { return .exited(reap()) }
+            buffer.append(contentsOf: chunk[..<n])
+        }
+    }
+
+    /// Waits for the child and describes how it ended.
+    private func reap() -> String {
+        closePipes()
+        guard pid > 0 else { return "worker not running" }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
+        let signalNumber = status & 0x7f
+        if signalNumber != 0 { return "libclang crashed (worker killed by signal \(signalNumber): \(String(cString: strsignal(signalNumber))))" }
+        return "worker exited with status \((status >> 8) & 0xff)"
+    }
+
+    func terminate() {
+        closePipes()
+        if pid > 0 {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            pid = 0
+        }
+    }
+
+    private func closePipes() {
+        if toWorker >= 0 { close(toWorker); toWorker = -1 }
+        if fromWorker >= 0 { close(fromWorker); fromWorker = -1 }
+    }
+}
+
+public enum ScanError: Error, CustomStringConvertible {
+    case workerFailed(String)
+    case nothingToScan(String)
+    case badInput(String)
+
+    public var description: String {
+        switch self {
+        case .workerFailed(let message): return message
+        case .nothingToScan(let message): return message
+        case .badInput(let message): return message
+        }
+    }
+}
+
+/// Reads job lines on standard input and answers each with one outcome line: the worker side.
+public enum WorkerLoop {
+    public static func run(analyzer: FileAnalyzer) {
+        let decoder = JSONDecoder()
+        let encoder = JSONEncoder()
+        while let line = readLine(strippingNewline: true) {
+            guard !line.isEmpty else { continue }
+            var outcome: FileOutcome
+            if let job = try? decoder.decode(FileJob.self, from: Data(line.utf8)) {
+                outcome = analyzer.analyze(job)
+            } else {
+                outcome = FileOutcome(file: "")
+                outcome.failure = "worker received a malformed job"
+            }
+            var data = (try? encoder.encode(outcome)) ?? Data("{\"file\":\"\",\"failure\":\"cannot encode outcome\"}".utf8)
+            data.append(0x0a)
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}

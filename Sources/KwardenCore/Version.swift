@@ -1,2 +1,0 @@
-import ClangKit
-public enum Kwarden { public static let version = "0.1.0" }

@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+@testable import KwardenCore
+
+/// Locations in the repository, found from this source file.
+enum Repository {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+    static var corpus: String { root + "/corpus" }
+    static var rules: String { root + "/rules" }
+
+    /// The built `kwarden` executable beside the test bundle.
+    static var executable: String? {
+        let candidates = [Bundle.main.bundleURL, Bundle(for: CorpusMarker.self).bundleURL.deletingLastPathComponent()]
+            .map { $0.appendingPathComponent("kwarden").path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
+
+final class CorpusMarker {}
+
+/// A `// expect: rule-id` (finding on this line) or `// evidence: rule-id` (cited as evidence).
+struct Expectation: Hashable, CustomStringConvertible {
+    let file: String
+    let line: Int
+    let rule: String
+    var description: String { "\(file):\(line) [\(rule)]" }
+}
+
+enum CorpusAnnotations {
+    static func read(directory: String, marker: String) throws -> [Expectation] {
+        var result: [Expectation] = []
+        let files = try FileManager.default.subpathsOfDirectory(atPath: directory).filter { $0.hasSuffix(".c") }.sorted()
+        for file in files {
+            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+            for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                guard let range = line.range(of: "// \(marker): ") else { continue }
+                for rule in line[range.upperBound...].split(separator: ",") {
+                    result.append(Expectation(file: file, line: offset + 1, rule: rule.trimmingCharacters(in: .whitespaces)))
+                }
+            }
+        }
+        return result
+    }
+}
+
+func scanCorpus(_ paths: [String], rules ids: [String] = [], isolation: ScanOptions.Isolation = .threads) throws -> ScanResult {
+    let rules = try RuleRegistry.load(only: ids, rulesDirectory: Repository.rules)
+    var options = ScanOptions(paths: paths, rules: rules)
+    options.isolation = isolation
+    options.jobs = 2
+    return try Scanner(options: options).run()
+}
+
+/// Multiset difference, so a duplicated finding on one line is an extra, not a match.
+func difference(_ a: [Expectation], _ b: [Expectation]) -> [Expectation] {
+    var remaining = b
+    var result: [Expectation] = []
+    for item in a {
+        if let index = remaining.firstIndex(of: item) { remaining.remove(at: index) } else { result.append(item) }
+    }
+    return result
+}
