@@ -182,6 +182,10 @@ public final class BuildContext: @unchecked Sendable {
         if compileCommands != nil, fallbacks > 0 {
             result.append("\(fallbacks) file(s) not in compile commands: used Kbuild-derived flags")
         }
+        let gated = makefiles.gatedFileCount
+        if gated > 0 {
+            result.append("\(gated) file(s) not built by this configuration: parsed with their Makefile's CONFIG_ gate defined")
+        }
         return result
     }
 
@@ -243,7 +247,26 @@ public final class BuildContext: @unchecked Sendable {
         flags += ["-include", "\(src)/include/linux/compiler_types.h"]
         flags += ["-D__KERNEL__"]
         flags += architecture.targetFlags(config: config)
+        flags += ftraceFlags(architecture: architecture, config: config)
         flags += ["-std=gnu11", "-fno-strict-aliasing", "-fno-common", "-fshort-wchar", "-fno-PIE"]
+        return flags
+    }
+
+    /// CC_FLAGS_USING of the top Makefile and the arch Makefiles: headers refuse to build
+    /// (`#error Compiler does not support fentry?`) when tracing is on without them.
+    static func ftraceFlags(architecture: Architecture, config: KernelConfig) -> [String] {
+        var flags: [String] = []
+        if config.isEnabled("FUNCTION_TRACER") {
+            if config.isEnabled("HAVE_FENTRY") { flags.append("-DCC_USING_FENTRY") }
+            if config.isEnabled("FTRACE_MCOUNT_USE_OBJTOOL") { flags.append("-DCC_USING_NOP_MCOUNT") }
+        }
+        switch architecture.name {
+        case "arm64" where config.isEnabled("DYNAMIC_FTRACE_WITH_REGS"),
+             "riscv" where config.isEnabled("DYNAMIC_FTRACE"):
+            flags.append("-DCC_USING_PATCHABLE_FUNCTION_ENTRY")
+        default:
+            break
+        }
         return flags
     }
 

@@ -10,6 +10,15 @@ final class MakefileFlags: @unchecked Sendable {
     let config: KernelConfig
     private let lock = NSLock()
     private var cache: [String: DirectoryMakefile] = [:]
+    /// Files this configuration does not build, parsed with their gating symbols defined.
+    private var gatedFiles = Set<String>()
+
+    /// How many files were parsed with a disabled Kconfig gate forced on.
+    var gatedFileCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return gatedFiles.count
+    }
 
     init(sourceRoot: String, objectRoot: String, config: KernelConfig) {
         self.sourceRoot = sourceRoot
@@ -27,12 +36,31 @@ final class MakefileFlags: @unchecked Sendable {
             let relative = directory == sourceRoot ? "" : String(directory.dropFirst(sourceRoot.count + 1))
             // subdir-ccflags-y of ancestors apply to every directory below them, outermost first.
             let components = relative.split(separator: "/").map(String.init)
+            // Each level (every ancestor directory, the object, its composite) is reached when
+            // any one of its `$(CONFIG_X)` lines is enabled.
+            var gateLevels: [[String]] = []
             for depth in 0..<components.count {
-                let ancestor = components[0..<depth].joined(separator: "/")
-                flags += makefile(ancestor).subdirFlags
+                let ancestor = makefile(components[0..<depth].joined(separator: "/"))
+                flags += ancestor.subdirFlags
+                gateLevels.append(ancestor.directoryGates[components[depth]] ?? [])
             }
             let local = makefile(relative)
             flags += local.subdirFlags + local.directoryFlags + (local.fileFlags[stem] ?? [])
+            gateLevels += local.gateLevels(for: stem)
+            // A file this configuration does not build sees its own feature's headers disabled
+            // (static inline stubs that then clash with its definitions). Kbuild would only ever
+            // compile it with a gate on, so define the first gate of each closed level.
+            let forced = gateLevels.compactMap { level -> String? in
+                guard let first = level.first, !level.contains(where: { config.isEnabled($0) }) else { return nil }
+                return first
+            }
+            if !forced.isEmpty {
+                var seen = Set<String>()
+                for symbol in forced where seen.insert(symbol).inserted { flags.append("-DCONFIG_\(symbol)=1") }
+                lock.lock()
+                gatedFiles.insert(file)
+                lock.unlock()
+            }
             let module = local.moduleName(for: stem)
             if local.isModule(stem) { flags.append("-DMODULE") }
             flags.append("-I\(directory)")
@@ -82,6 +110,12 @@ struct DirectoryMakefile {
     /// Objects listed under `obj-m` (after expanding `obj-$(CONFIG_X)`).
     var moduleObjects = Set<String>()
     var builtinObjects = Set<String>()
+    /// Object or composite stem → the Kconfig symbols in `name-$(CONFIG_X) += stem.o` lines.
+    var objectGates: [String: [String]] = [:]
+    /// Subdirectory → the symbols in `obj-$(CONFIG_X) += subdir/` lines.
+    var directoryGates: [String: [String]] = [:]
+    /// Objects listed in `obj-y`/`name-y`-style lines that carry no `$(CONFIG_X)`.
+    var ungatedObjects = Set<String>()
 
     init(sourceRoot: String, objectRoot: String, relativeDirectory: String, config: KernelConfig) {
         let directory = relativeDirectory.isEmpty ? sourceRoot : sourceRoot + "/" + relativeDirectory
@@ -95,6 +129,19 @@ struct DirectoryMakefile {
             let name = Self.expandConfig(rawName, config: config)
             let value = Self.expand(rawValue, variables: variables, config: config)
             let words = value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            let gateSymbols = Self.configReferences(rawName)
+            if gateSymbols.isEmpty, rawName.hasSuffix("-y") || rawName.hasSuffix("-objs") {
+                for word in words where word.hasSuffix(".o") { ungatedObjects.insert(String(word.dropLast(2))) }
+            }
+            if !gateSymbols.isEmpty {
+                for word in words {
+                    if word.hasSuffix(".o") {
+                        objectGates[String(word.dropLast(2)), default: []] += gateSymbols
+                    } else if word.hasSuffix("/"), rawName.hasPrefix("obj-") {
+                        directoryGates[String(word.dropLast()), default: []] += gateSymbols
+                    }
+                }
+            }
             switch name {
             case "ccflags-y", "EXTRA_CFLAGS":
                 directoryFlags += Self.preprocessorFlags(words, base: sourceRoot)
@@ -141,6 +188,30 @@ struct DirectoryMakefile {
             return MakefileFlags.fixName(owner.key)
         }
         return MakefileFlags.fixName(stem)
+    }
+
+    /// The symbols gating `stem`, one level for its own lines and one per composite containing it.
+    /// A stem listed in some line without a `$(CONFIG_X)` is not gated at that level.
+    func gateLevels(for stem: String) -> [[String]] {
+        var levels: [[String]] = []
+        if !ungatedObjects.contains(stem) { levels.append(objectGates[stem] ?? []) }
+        for (composite, parts) in composites.sorted(by: { $0.key < $1.key }) where composite != stem && parts.contains(stem) {
+            if !ungatedObjects.contains(composite) { levels.append(objectGates[composite] ?? []) }
+        }
+        return levels.filter { !$0.isEmpty }
+    }
+
+    /// `CONFIG_X` names inside `$(CONFIG_X)` references.
+    static func configReferences(_ text: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "$(CONFIG_") {
+            let after = rest[start.upperBound...]
+            guard let end = after.firstIndex(of: ")") else { break }
+            names.append(String(after[..<end]))
+            rest = after[end...]
+        }
+        return names
     }
 
     func isModule(_ stem: String) -> Bool {

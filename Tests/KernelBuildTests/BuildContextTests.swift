@@ -289,6 +289,30 @@ final class BuildContextTests: XCTestCase {
         XCTAssertTrue(other.contains("-I\(root)/arch/arm64/include"), "\(other)")
     }
 
+    func testFilesOutsideTheConfigurationGetTheirGateDefined() throws {
+        let tree = try FakeKernelTree()
+        try tree.write(".config", "# Linux/x86 6.1.42 Kernel Configuration\nCONFIG_TRACING=y\nCONFIG_MLX5_CORE=m\n")
+        try tree.write("drivers/net/Makefile", "obj-$(CONFIG_TUN) += tun.o\nobj-y += loopback.o\nobj-$(CONFIG_XFS_FS) += xfs/\n")
+        try tree.write("kernel/Makefile", "obj-$(CONFIG_FUNCTION_TRACER) += trace/\nobj-$(CONFIG_TRACING) += trace/\n")
+        try tree.write("drivers/mlx5/Makefile", """
+            obj-$(CONFIG_MLX5_CORE) += mlx5_core.o
+            mlx5_core-y := main.o
+            mlx5_core-$(CONFIG_MLX5_CORE_EN) += en_main.o
+
+            """)
+        let context = try BuildContext(treeRoot: tree.root, compileCommands: nil, arch: "x86")
+        func defines(_ file: String) -> [String] {
+            context.arguments(for: tree.path(file)).filter { $0.hasPrefix("-DCONFIG_") }
+        }
+        XCTAssertEqual(defines("drivers/net/tun.c"), ["-DCONFIG_TUN=1"])
+        XCTAssertEqual(defines("drivers/net/loopback.c"), [])
+        XCTAssertEqual(defines("drivers/net/xfs/xfs_inode.c"), ["-DCONFIG_XFS_FS=1"])
+        XCTAssertEqual(defines("kernel/trace/trace.c"), [], "one enabled gate of several opens the directory")
+        XCTAssertEqual(defines("drivers/mlx5/main.c"), [])
+        XCTAssertEqual(defines("drivers/mlx5/en_main.c"), ["-DCONFIG_MLX5_CORE_EN=1"])
+        XCTAssertTrue(context.notes.contains { $0.hasPrefix("3 file(s) not built by this configuration") }, "\(context.notes)")
+    }
+
     func testPreparedTreeSynthesizesNothing() throws {
         let tree = try FakeKernelTree()
         try tree.write("include/generated/autoconf.h", "/*\n * Automatically generated file; DO NOT EDIT.\n * Linux/x86 6.1.42 Kernel Configuration\n */\n#define CONFIG_64BIT 1\n")

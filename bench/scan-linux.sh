@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Times a whole-tree kwarden scan of Linux 6.1 in both modes:
+#   unprepared  - the tree as unpacked (generated headers synthesized in memory)
+#   prepared    - a copy after `make defconfig && make prepare`
+# and prints wall time, files considered/parsed, parse-error rate and findings.
+#
+# Usage: bench/scan-linux.sh [--with-coccinelle] [--jobs N] [--arch ARCH] [--only unprepared|prepared]
+# Env:   KWARDEN_BENCH_DIR   where trees are unpacked and results written (default /tmp/kwarden-bench)
+#        KWARDEN_SCRATCH     swift build scratch path (default .build in the repo)
+# Needs root only when packages are missing (apt-get install linux-source-6.1 and build deps).
+set -euo pipefail
+
+with_cocci=0
+jobs=$(nproc)
+arch=""
+only=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --with-coccinelle) with_cocci=1; shift ;;
+        --jobs) jobs="$2"; shift 2 ;;
+        --arch) arch="$2"; shift 2 ;;
+        --only) only="$2"; shift 2 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=${KWARDEN_BENCH_DIR:-/tmp/kwarden-bench}
+scratch=${KWARDEN_SCRATCH:-$repo/.build}
+tarball=/usr/src/linux-source-6.1.tar.xz
+mkdir -p "$work"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# --- packages --------------------------------------------------------------
+missing=()
+[ -f "$tarball" ] || missing+=(linux-source-6.1)
+for tool in flex:flex bison:bison bc:bc make:make gcc:gcc python3:python3 xz:xz-utils; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+done
+[ -f /usr/include/libelf.h ] || missing+=(libelf-dev)
+[ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+if [ "$with_cocci" = 1 ] && ! command -v spatch >/dev/null 2>&1; then missing+=(coccinelle); fi
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "missing packages (${missing[*]}); run as root so apt-get can install them" >&2
+        exit 2
+    fi
+    log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- trees ------------------------------------------------------------------
+tree=$work/linux-source-6.1
+if [ ! -f "$tree/Makefile" ]; then
+    log "unpacking $tarball into $work"
+    rm -rf "$tree"
+    tar -C "$work" -xf "$tarball"
+fi
+if [ -f "$tree/include/generated/autoconf.h" ]; then
+    echo "$tree is prepared; the unprepared run needs a pristine tree (remove it to re-unpack)" >&2
+    exit 2
+fi
+
+prepared=$work/linux-prepared
+prepare_tree() {
+    if [ -f "$prepared/include/generated/autoconf.h" ]; then return; fi
+    log "copying the tree and running make defconfig prepare"
+    rm -rf "$prepared"
+    cp -a "$tree" "$prepared"
+    local make_arch=()
+    [ -n "$arch" ] && make_arch=("ARCH=$arch")
+    (cd "$prepared" && make -s "${make_arch[@]}" defconfig && make -s -j"$jobs" "${make_arch[@]}" prepare) >"$work/prepare.log" 2>&1 \
+        || { echo "make prepare failed; see $work/prepare.log" >&2; exit 1; }
+}
+
+# --- kwarden ----------------------------------------------------------------
+log "building kwarden (release)"
+(cd "$repo" && swift build -c release --scratch-path "$scratch" --product kwarden >"$work/build.log" 2>&1) \
+    || { echo "swift build failed; see $work/build.log" >&2; exit 1; }
+kwarden=$scratch/release/kwarden
+
+now() { date +%s.%N; }
+
+# Runs one scan and prints its figures; the JSON summary is the interface:
+# files_considered, files_parsed, files_with_errors, files_failed, findings, seconds.
+scan() {
+    local mode=$1 dir=$2
+    local out=$work/$mode.json
+    local arch_args=()
+    [ -n "$arch" ] && arch_args=(--arch "$arch")
+    log "scanning $dir ($mode, $jobs jobs)"
+    local start end status=0
+    start=$(now)
+    "$kwarden" scan "$dir" --format json --quiet --jobs "$jobs" "${arch_args[@]}" --output "$out" || status=$?
+    end=$(now)
+    # Exit 1 means findings; 2 means nothing could be scanned.
+    if [ "$status" -gt 1 ]; then
+        echo "kwarden scan failed with status $status" >&2
+        exit 1
+    fi
+    python3 - "$mode" "$out" "$start" "$end" <<'PY'
+import json, sys
+mode, path, start, end = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+with open(path) as f:
+    report = json.load(f)
+s = report["summary"]
+parsed = s.get("files_parsed", 0)
+rate = 100.0 * s.get("files_with_errors", 0) / parsed if parsed else 0.0
+print(f"{mode:<11} wall {end - start:8.1f} s  considered {s['files_considered']:6d}  parsed {parsed:6d}  "
+      f"with errors {s['files_with_errors']:5d} ({rate:4.1f}%)  failed {s['files_failed']:4d}  "
+      f"findings {s['findings']:4d}  (tool: {s.get('seconds', 0):.1f} s)")
+with open(path.replace(".json", ".wall"), "w") as f:
+    f.write(f"{end - start:.3f}\n")
+PY
+}
+
+results=()
+if [ -z "$only" ] || [ "$only" = unprepared ]; then
+    scan unprepared "$tree" | tee "$work/unprepared.txt"
+    results+=("$(cat "$work/unprepared.txt")")
+fi
+if [ -z "$only" ] || [ "$only" = prepared ]; then
+    prepare_tree
+    scan prepared "$prepared" | tee "$work/prepared.txt"
+    results+=("$(cat "$work/prepared.txt")")
+fi
+
+if [ "$with_cocci" = 1 ]; then
+    log "running Coccinelle (bench/subtract-loop.cocci) over $tree"
+    start=$(now)
+    spatch --sp-file "$repo/bench/subtract-loop.cocci" --dir "$tree" --jobs "$jobs" --no-includes \
+        --very-quiet >"$work/coccinelle.txt" 2>"$work/coccinelle.err" || true
+    end=$(now)
+    cocci_wall=$(python3 -c "print(f'{$end - $start:.1f}')")
+    matches=$(grep -c ':[0-9]*$' "$work/coccinelle.txt" || true)
+    results+=("$(printf 'coccinelle  wall %8s s  matches %d (plain syntactic pattern)' "$cocci_wall" "$matches")")
+    if [ -f "$work/unprepared.wall" ]; then
+        ratio=$(python3 -c "print(f'{$(cat "$work/unprepared.wall") / ($end - $start):.2f}')")
+        results+=("kwarden unprepared / coccinelle wall-time ratio: $ratio")
+    fi
+fi
+
+echo
+echo "Linux 6.1 whole-tree scan, $jobs jobs on $(nproc) cores ($(uname -m)); results in $work"
+printf '%s\n' "${results[@]}"
