@@ -139,3 +139,53 @@ extension Repository {
         return Diff(diff!, repository: self)
     }
 }
+
+extension Repository {
+    /// Paths of the files that differ between two trees (nil is the empty tree), deleted files under their old
+    /// path. Compares tree entries by id and descends only into subtrees that differ, without loading any file
+    /// or the diff machinery: the cheap question asked of every commit of a long history.
+    public func changedPaths(from oldTree: Oid?, to newTree: Oid?) throws -> [String] {
+        var paths: [String] = []
+        try compareTrees(oldTree, newTree, prefix: "", into: &paths)
+        return paths
+    }
+
+    private struct TreeEntry {
+        let id: Oid
+        let isTree: Bool
+        let isFile: Bool
+    }
+
+    private func treeEntries(_ tree: Oid?) throws -> [String: TreeEntry] {
+        guard var raw = tree?.raw else { return [:] }
+        var treePointer: OpaquePointer?
+        try check(git_tree_lookup(&treePointer, pointer, &raw), "no tree \(tree!.hex)")
+        defer { git_tree_free(treePointer) }
+        var entries: [String: TreeEntry] = [:]
+        let count = git_tree_entrycount(treePointer)
+        entries.reserveCapacity(count)
+        for index in 0..<count {
+            guard let entry = git_tree_entry_byindex(treePointer, index) else { continue }
+            let type = git_tree_entry_type(entry)
+            entries[String(cString: git_tree_entry_name(entry))] = TreeEntry(
+                id: Oid(git_tree_entry_id(entry)!), isTree: type == GIT_OBJECT_TREE, isFile: type == GIT_OBJECT_BLOB)
+        }
+        return entries
+    }
+
+    private func compareTrees(_ old: Oid?, _ new: Oid?, prefix: String, into paths: inout [String]) throws {
+        if old == new { return }
+        let oldEntries = try treeEntries(old), newEntries = try treeEntries(new)
+        for name in Set(oldEntries.keys).union(newEntries.keys).sorted() {
+            let before = oldEntries[name], after = newEntries[name]
+            if let before, let after, before.id == after.id, before.isTree == after.isTree { continue }
+            let path = prefix + name
+            // A side that is a tree contributes all files below it; a side that is a file contributes its path.
+            if before?.isTree == true || after?.isTree == true {
+                try compareTrees(before?.isTree == true ? before!.id : nil, after?.isTree == true ? after!.id : nil,
+                                 prefix: path + "/", into: &paths)
+            }
+            if before?.isFile == true || after?.isFile == true { paths.append(path) }
+        }
+    }
+}

@@ -62,7 +62,9 @@ public final class Repository {
     public func contains(_ oid: Oid) -> Bool {
         guard let odb = try? odb() else { return false }
         var raw = oid.raw
-        return git_odb_exists(odb, &raw) == 1
+        // No refresh: a miss would otherwise rescan the pack directory, and the checker asks about many commits
+        // a repository does not have. The repositories do not change while a report is made.
+        return git_odb_exists_ext(odb, &raw, GIT_ODB_LOOKUP_NO_REFRESH.rawValue) == 1
     }
 
     /// Resolves a revision expression (`HEAD`, `main`, `v6.1~3`, a hex id) to the commit it names.

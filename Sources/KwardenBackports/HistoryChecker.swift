@@ -54,8 +54,6 @@ public final class HistoryChecker {
     var patchIDs: [Int: Oid?] = [:]
     var inversePatchIDs: [Oid: Oid?] = [:]
     var reachable: Set<Oid>?
-    var reachableCache: [Oid: Bool] = [:]
-    var graphQueries = 0
     var upstreamInfo: [Oid: UpstreamCommit] = [:]
     var prefixCache: [String: Oid?] = [:]
 
@@ -65,8 +63,9 @@ public final class HistoryChecker {
         let normalizedSubject: String
         let fixesTags: [Trailers.Reference]
         let paths: [String]
-        let patchID: Oid?
+        let isMerge: Bool
     }
+    var upstreamPatchIDs: [Oid: Oid?] = [:]
 
     public init(options: HistoryOptions) throws {
         self.options = options
@@ -81,13 +80,13 @@ public final class HistoryChecker {
         do {
             tip = try vendor.resolveCommit(options.branch)
         } catch let error as GitError {
-            throw BackportError("unknown revision '\(options.branch)' in \(options.vendorPath): \(error.message)")
+            throw BackportError(error.message)
         }
         if let ref = options.upstreamRef ?? (sharesRepository ? nil : "HEAD") {
             do {
                 upstreamTip = try upstream.resolveCommit(ref)
             } catch let error as GitError {
-                throw BackportError("unknown upstream revision '\(ref)': \(error.message)")
+                throw BackportError("unknown upstream revision: \(error.message)")
             }
         } else {
             upstreamTip = nil
@@ -99,10 +98,13 @@ public final class HistoryChecker {
     public func run(_ source: FixSource) throws -> BackportReport {
         let start = Date()
         let requests = try resolveRequests(source)
+        phase("resolve \(requests.count) fixes")
         try scanVendor()
+        phase("read \(commits.count) vendor commits")
         var requested: [Oid] = []
         for case let (_, oid?) in requests { requested.append(oid) }
         let followers = try followerIndex(requested: requested)
+        phase("index Fixes: tags")
 
         var reports: [FixReport] = []
         var seen = Set<Oid>()
@@ -117,8 +119,21 @@ public final class HistoryChecker {
                     note: "commit \(request.id) is not in the upstream repository \(upstreamLabel)"))
             }
         }
+        phase("decide")
         return BackportReport(mode: .history, target: targetLabel, upstream: upstreamLabel, fixes: reports,
                               warnings: warnings, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// With KWARDEN_BACKPORTS_TIMING set, prints how long each phase took to stderr (for bench/backports).
+    private var lastPhase = Date()
+    private let timing = ProcessInfo.processInfo.environment["KWARDEN_BACKPORTS_TIMING"] != nil
+    func phase(_ name: String) {
+        guard timing else { return }
+        let now = Date()
+        let line = "  " + name.padding(toLength: 40, withPad: " ", startingAt: 0)
+            + String(format: "%7.2f s\n", now.timeIntervalSince(lastPhase))
+        FileHandle.standardError.write(Data(line.utf8))
+        lastPhase = now
     }
 
     var targetLabel: String { "\(options.vendorPath) \(options.branch) (\(tip.short()))" }
@@ -234,11 +249,12 @@ public final class HistoryChecker {
         if let pathIndex { return pathIndex }
         var index: [String: [Int]] = [:]
         for (position, commit) in commits.enumerated() where !commit.isMerge {
-            let paths = try vendor.diff(from: try parentTree(of: commit), to: commit.treeId).paths
+            let paths = try vendor.changedPaths(from: try parentTree(of: commit), to: commit.treeId)
             touchedPaths[position] = Set(paths)
             for path in paths { index[path, default: []].append(position) }
         }
         pathIndex = index
+        phase("index files of \(commits.count) vendor commits")
         return index
     }
 
@@ -259,34 +275,41 @@ public final class HistoryChecker {
     func info(_ oid: Oid) throws -> UpstreamCommit {
         if let cached = upstreamInfo[oid] { return cached }
         let commit = try upstream.commit(oid)
-        let diff = try commit.diff()
+        let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
         let info = UpstreamCommit(
             id: oid, subject: commit.summary, normalizedSubject: Trailers.normalizedSubject(commit.summary),
-            fixesTags: Trailers.fixesTags(in: commit.message), paths: diff.paths,
-            patchID: commit.parentCount > 1 ? nil : try diff.stablePatchID())
+            fixesTags: Trailers.fixesTags(in: commit.message),
+            paths: try upstream.changedPaths(from: parentTree, to: commit.treeId), isMerge: commit.parentCount > 1)
         upstreamInfo[oid] = info
         return info
     }
 
+    /// Stable patch-id of an upstream commit, computed only when some vendor commit could match it.
+    func upstreamPatchID(_ oid: Oid) throws -> Oid? {
+        if let cached = upstreamPatchIDs[oid] { return cached }
+        let commit = try upstream.commit(oid)
+        let id = commit.parentCount > 1 ? nil : try commit.diff().stablePatchID()
+        upstreamPatchIDs[oid] = id
+        return id
+    }
+
     // MARK: - Presence
 
+    /// Is `oid` in the branch's history? Answered from one walk over the whole branch, made on the first
+    /// question about a commit the vendor repository holds: without a commit-graph, libgit2 answers a single
+    /// "descendant of" question by walking most of that history anyway.
     func isReachable(_ oid: Oid) throws -> Bool {
         if oid == tip { return true }
         guard vendor.contains(oid) else { return false }
         if let reachable { return reachable.contains(oid) }
-        if let cached = reachableCache[oid] { return cached }
-        graphQueries += 1
-        if graphQueries > 32 {
-            // Many questions: one walk over the whole branch beats a merge-base search per question.
-            let walk = try Revwalk(vendor, order: .none)
-            try walk.push(tip)
-            reachable = Set(walk)
-            if let error = walk.error { throw BackportError(error.message) }
-            return reachable!.contains(oid)
-        }
-        let answer = try vendor.isAncestor(oid, of: tip)
-        reachableCache[oid] = answer
-        return answer
+        let walk = try Revwalk(vendor, order: .none)
+        try walk.push(tip)
+        var all = Set<Oid>()
+        for commit in walk { all.insert(commit) }
+        if let error = walk.error { throw BackportError(error.message) }
+        reachable = all
+        phase("walk \(all.count) commits of the branch")
+        return all.contains(oid)
     }
 
     struct Presence {
@@ -317,7 +340,8 @@ public final class HistoryChecker {
         let fix = try info(oid)
         guard !fix.paths.isEmpty else { return nil }
         let candidates = try candidatePositions(touching: fix.paths)
-        if let fixPatchID = fix.patchID {
+        guard !candidates.isEmpty else { return nil }
+        if !fix.isMerge, let fixPatchID = try upstreamPatchID(oid) {
             var matches: [Int] = []
             for position in candidates where try patchID(ofVendor: position) == fixPatchID { matches.append(position) }
             if !matches.isEmpty {
@@ -365,15 +389,14 @@ public final class HistoryChecker {
     func standingReverts(of carrier: Oid, depth: Int) throws -> [Evidence] {
         guard depth < 8 else { return [] }
         var reverting: [(Int, String)] = (revertIndex[carrier] ?? []).map { ($0.commit, $0.line) }
-        if let inverse = try inversePatchID(of: carrier) {
-            let paths = try touchedPaths(ofCarrier: carrier)
-            let index = try pathsIndex()
-            var positions = Set<Int>()
-            for path in paths { positions.formUnion(index[path] ?? []) }
-            // Only later commits can revert it: positions count from the tip, newest first.
-            let carrierPosition = indexById[carrier] ?? commits.count
-            for position in positions.sorted() where position < carrierPosition
-                && !reverting.contains(where: { $0.0 == position }) {
+        let index = try pathsIndex()
+        var positions = Set<Int>()
+        for path in try touchedPaths(ofCarrier: carrier) { positions.formUnion(index[path] ?? []) }
+        // Only later commits can revert it: positions count from the tip, newest first.
+        let carrierPosition = indexById[carrier] ?? commits.count
+        let later = positions.filter { $0 < carrierPosition && !reverting.map(\.0).contains($0) }.sorted()
+        if !later.isEmpty, let inverse = try inversePatchID(of: carrier) {
+            for position in later {
                 if try patchID(ofVendor: position) == inverse {
                     reverting.append((position, "inverse patch of \(carrier.short()) (stable patch-id \(inverse.hex))"))
                 }
@@ -399,7 +422,9 @@ public final class HistoryChecker {
 
     func touchedPaths(ofCarrier carrier: Oid) throws -> [String] {
         if let position = indexById[carrier], let paths = touchedPaths[position] { return Array(paths) }
-        return try vendor.commit(carrier).diff().paths
+        let commit = try vendor.commit(carrier)
+        return try vendor.changedPaths(from: try commit.parentIds.first.map { try vendor.commit($0).treeId },
+                                       to: commit.treeId)
     }
 
     // MARK: - Deciding

@@ -145,7 +145,7 @@ enum FixResolution {
             do {
                 range = try upstream.resolveRange(spec)
             } catch let error as GitError {
-                throw BackportError("unknown revision range '\(spec)' in \(label): \(error.message)")
+                throw BackportError("unknown revision range '\(spec)': \(error.message)")
             }
             let walk = try Revwalk(upstream, order: .topological)
             try walk.push(range.to)

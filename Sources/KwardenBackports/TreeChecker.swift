@@ -29,7 +29,7 @@ public final class TreeChecker {
         upstream = try RepositoryOpening.open(options.upstreamPath, role: "upstream repository", allowBare: true)
         if let ref = options.upstreamRef {
             do { _ = try upstream.resolveCommit(ref) } catch let error as GitError {
-                throw BackportError("unknown upstream revision '\(ref)': \(error.message)")
+                throw BackportError("unknown upstream revision: \(error.message)")
             }
         }
     }

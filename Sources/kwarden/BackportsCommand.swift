@@ -113,10 +113,13 @@ struct BackportsCommand: ParsableCommand {
     func fixSource() throws -> FixSource {
         if let range { return .range(range) }
         if let fixes {
-            guard let data = FileManager.default.contents(atPath: fixes) else {
-                throw BackportError("cannot read the fixes file \(fixes)")
+            let text: String
+            do {
+                text = try String(contentsOfFile: fixes, encoding: .utf8)
+            } catch {
+                throw BackportError("cannot read the fixes file \(fixes): \(error.localizedDescription)")
             }
-            return .requests(try FixList.parse(String(decoding: data, as: UTF8.self), source: fixes))
+            return .requests(try FixList.parse(text, source: fixes))
         }
         let path = catalogFile ?? Catalog.defaultPath(startingAt: FileManager.default.currentDirectoryPath)
             ?? Catalog.defaultPath(startingAt: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path)

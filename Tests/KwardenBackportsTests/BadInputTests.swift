@@ -55,7 +55,7 @@ final class BadInputTests: XCTestCase {
         let path = scratch.sub("repo")
         assertRefused(HistoryOptions(vendorPath: path, branch: "no-such-branch"), mentions: "unknown revision 'no-such-branch'")
         assertRefused(HistoryOptions(vendorPath: path, upstreamRef: "origin/master"),
-                      mentions: "unknown upstream revision 'origin/master'")
+                      mentions: "unknown revision 'origin/master'")
         assertRefused(HistoryOptions(vendorPath: path), .range("v6.1..v6.2"), mentions: "unknown revision range 'v6.1..v6.2'")
         // An empty repository has no HEAD commit to audit.
         _ = try Repository(initAt: scratch.sub("empty"))

@@ -63,6 +63,10 @@ final class PatchIDTests: XCTestCase {
             let gits = try gitPatchID(path, commit)
             XCTAssertNotNil(gits, name)
             XCTAssertEqual(ours?.hex, gits, "patch-id of '\(name)'")
+            // The cheap tree comparison names the same files as the full diff.
+            let parent = try repository.commit(commit).parentIds.first.map { try repository.commit($0).treeId }
+            XCTAssertEqual(try repository.changedPaths(from: parent, to: try repository.commit(commit).treeId),
+                           try repository.commit(commit).diff().paths, "changed paths of '\(name)'")
         }
     }
 
