@@ -1,0 +1,92 @@
+import Foundation
+import GitKit
+import XCTest
+
+/// The command's interface: exit statuses, formats and --output, run on the built `kwarden` binary.
+final class CommandTests: XCTestCase {
+    /// `swift test` builds the executable next to the test bundle.
+    func kwarden() throws -> String {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let binary = directory.appendingPathComponent("kwarden").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw XCTSkip("kwarden is not built next to the tests (\(binary)); run `swift build` first")
+        }
+        return binary
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try kwarden())
+        process.arguments = ["backports"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testExitStatusesAndOutputs() throws {
+        _ = try kwarden()
+        let repos = try ScenarioRepositories.separateRepositories()
+        let s = repos.scenario
+        let list = repos.scratch.sub("fixes.txt")
+        func writeList(_ keys: [String]) throws {
+            try (keys.map { "\(s.upstream[$0]!.short(12)) # \($0)" }.joined(separator: "\n") + "\n")
+                .write(toFile: list, atomically: true, encoding: .utf8)
+        }
+        let common = ["--repo", repos.vendorPath, "--upstream", repos.upstreamPath!, "--fixes", list]
+
+        try writeList(["F1", "F2", "F5"])
+        let clean = try run(common)
+        XCTAssertEqual(clean.status, 0, clean.stderr)
+        XCTAssertTrue(clean.stdout.contains("2 present, 0 missing, 0 reverted, 1 not needed"), clean.stdout)
+
+        try writeList(["F1", "F7"])
+        let missing = try run(common + ["--format", "json"])
+        XCTAssertEqual(missing.status, 1, missing.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(missing.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((json["summary"] as? [String: Any])?["missing"] as? Int, 1)
+
+        let output = repos.scratch.sub("report.md")
+        let written = try run(common + ["--format", "markdown", "--output", output])
+        XCTAssertEqual(written.status, 1)
+        XCTAssertEqual(written.stdout, "")
+        XCTAssertTrue(try String(contentsOfFile: output, encoding: .utf8).hasPrefix("# Backport report"))
+
+        let tree = repos.scratch.sub("drop")
+        let vendor = try Repository(open: repos.vendorPath)
+        try vendor.export(tree: try vendor.commit(s.vendorTip).treeId, to: tree)
+        let treeRun = try run(["--tree", tree, "--upstream", repos.upstreamPath!, "--fixes", list])
+        XCTAssertEqual(treeRun.status, 1, treeRun.stderr)
+        XCTAssertTrue(treeRun.stdout.contains("APPLIED"), treeRun.stdout)
+        XCTAssertTrue(treeRun.stdout.contains("NOT-APPLIED"), treeRun.stdout)
+    }
+
+    func testUsageAndInputErrorsExitTwo() throws {
+        _ = try kwarden()
+        let scratch = try ScratchDirectory()
+        let cases: [([String], String)] = [
+            (["--repo", scratch.path, "--range", "a..b"], "is not a git repository"),
+            (["--repo", scratch.path], "exactly one of --fixes FILE, --catalog, --range A..B"),
+            (["--range", "a..b"], "--repo PATH"),
+            (["--repo", scratch.path, "--range", "a..b", "--format", "xml"], "--format must be text, json or markdown"),
+            (["--tree", scratch.path, "--range", "a..b"], "--tree needs --upstream"),
+            (["--repo", scratch.path, "--fixes", scratch.sub("none.txt")], "cannot read the fixes file"),
+        ]
+        for (arguments, message) in cases {
+            let result = try run(arguments)
+            XCTAssertEqual(result.status, 2, arguments.joined(separator: " "))
+            XCTAssertTrue(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            XCTAssertEqual(result.stdout, "", arguments.joined(separator: " "))
+        }
+        let repository = try Repository(initAt: scratch.sub("repo"))
+        try HistoryBuilder(repository).commit(["a.c": "int a;\n"], parents: [], message: "a\n", branch: "main")
+        try repository.setHead("refs/heads/main")
+        let unknownRevision = try run(["--repo", scratch.sub("repo"), "--branch", "v9.9", "--range", "HEAD~1..HEAD"])
+        XCTAssertEqual(unknownRevision.status, 2)
+        XCTAssertTrue(unknownRevision.stderr.contains("unknown revision 'v9.9'"), unknownRevision.stderr)
+    }
+}
