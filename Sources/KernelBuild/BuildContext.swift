@@ -101,6 +101,8 @@ public final class BuildContext: @unchecked Sendable {
         isPrepared = prepared
 
         // The configuration: what the build used, else the tree's .config, else the arch defconfig.
+        let resolver = KconfigResolver(sourceRoot: root, arch: archName)
+        var kconfigModel: KconfigModel?
         var config = KernelConfig()
         var source = "none"
         if prepared, let text = try? String(contentsOfFile: objectRoot + "/include/config/auto.conf", encoding: .utf8) {
@@ -121,11 +123,13 @@ public final class BuildContext: @unchecked Sendable {
                 }
             }
             if source == "none" {
+                let model = resolver.parseModel()
+                kconfigModel = model
                 if let defconfig = architecture.defaultDefconfig(sourceRoot: root) {
-                    config = try KconfigResolver(sourceRoot: root, arch: archName).resolve(defconfigPath: defconfig)
+                    config = try resolver.resolve(defconfigPath: defconfig, model: model)
                     source = String(defconfig.dropFirst(root.count + 1)) + " (resolved through Kconfig)"
                 } else {
-                    config = try KconfigResolver(sourceRoot: root, arch: archName).resolve(defconfigPath: nil)
+                    config = try resolver.resolve(defconfigPath: nil, model: model)
                     source = "Kconfig defaults (arch has no defconfig)"
                 }
             }
@@ -145,7 +149,8 @@ public final class BuildContext: @unchecked Sendable {
 
         commonKbuildFlags = Self.kbuildFlags(sourceRoot: root, objectRoot: objectRoot, architecture: architecture,
                                              config: config, resourceInclude: resourceInclude)
-        makefiles = MakefileFlags(sourceRoot: root, objectRoot: objectRoot, config: config)
+        makefiles = MakefileFlags(sourceRoot: root, objectRoot: objectRoot, config: config, arch: archName,
+                                  gateClosure: GateClosure(resolver: resolver, config: config, model: kconfigModel))
         staticNotes = notes
 
         var digest = StableHash()

@@ -20,9 +20,18 @@ struct KconfigResolver {
                 "CC_VERSION_TEXT": "\"clang version \(version / 10000).\(version / 100 % 100).\(version % 100)\""]
     }
 
-    func resolve(defconfigPath: String?) throws -> KernelConfig {
+    /// Every Kconfig file of the tree for this arch, parsed.
+    func parseModel() -> KconfigModel {
         var parser = KconfigParser(sourceRoot: sourceRoot, arch: arch)
         parser.parseFile("Kconfig", optional: false)
+        return parser.model
+    }
+
+    func resolve(defconfigPath: String?) throws -> KernelConfig {
+        try resolve(defconfigPath: defconfigPath, model: parseModel())
+    }
+
+    func resolve(defconfigPath: String?, model: KconfigModel) throws -> KernelConfig {
         var user: [String: String] = [:]
         if let defconfigPath, let text = try? String(contentsOfFile: defconfigPath, encoding: .utf8) {
             let parsed = KernelConfig(parsing: text)
@@ -32,13 +41,16 @@ struct KconfigResolver {
                 user[String(line.dropFirst(9).dropLast(11))] = "n"
             }
         }
-        var evaluator = KconfigEvaluator(model: parser.model, user: user, forced: compilerSymbols())
+        var evaluator = KconfigEvaluator(model: model, user: user, forced: compilerSymbols())
         var config = KernelConfig()
         config.headerArch = arch
         config.headerVersion = KernelVersion(makefileAt: sourceRoot + "/Makefile").release
-        for name in parser.model.order {
-            guard let value = evaluator.writtenValue(name) else { continue }
-            config.set(name, value)
+        for name in model.order {
+            if let value = evaluator.writtenValue(name) {
+                config.set(name, value)
+            } else if evaluator.isOfferedBoolean(name) {
+                config.markNotSet(name)   // conf writes "# CONFIG_X is not set" for these
+            }
         }
         return config
     }
@@ -590,6 +602,12 @@ struct KconfigEvaluator {
         }
     }
 
+    /// A bool/tristate whose prompt is visible: conf records its `n` as a choice.
+    mutating func isOfferedBoolean(_ name: String) -> Bool {
+        guard let symbol = model.symbols[name], symbol.type == .bool || symbol.type == .tristate else { return false }
+        return visibility(symbol) > 0
+    }
+
     private static func tristateConstant(_ text: String) -> Int? {
         switch text {
         case "y", "\"y\"": return 2
@@ -736,5 +754,132 @@ struct KconfigEvaluator {
     private static func number(_ text: String) -> Int? {
         if text.lowercased().hasPrefix("0x") { return Int(text.dropFirst(2), radix: 16) }
         return Int(text)
+    }
+}
+
+// MARK: - Forcing a gate on
+
+/// What else turns on when a file's disabled Makefile gate is forced on: the symbols that
+/// depend on it, default from it or are selected by it (`config NETPOLL` brings
+/// `NET_POLL_CONTROLLER`; `RIONET` brings `RIONET_RX_SIZE`). Re-evaluates only that downstream
+/// part of Kconfig, with the configuration's values as the user's choices.
+final class GateClosure: @unchecked Sendable {
+    private let resolver: KconfigResolver
+    private let config: KernelConfig
+    private let lock = NSLock()
+    private var model: KconfigModel?
+    private var referencedBy: [String: [String]] = [:]
+    private var cache: [[String]: [String]] = [:]
+
+    init(resolver: KconfigResolver, config: KernelConfig, model: KconfigModel?) {
+        self.resolver = resolver
+        self.config = config
+        self.model = model
+    }
+
+    /// `-D` flags for `gates`, the symbols they require (`depends on`), and the symbols that
+    /// change when those are forced to y.
+    func defines(forcing gates: [String]) -> [String] {
+        let key = gates.sorted()
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = cache[key] { return cached }
+        let model = loadModel()
+        let required = requirements(of: key, model: model)
+        var forced = resolver.compilerSymbols()
+        for symbol in required { forced[symbol] = "y" }
+        var evaluator = KconfigEvaluator(model: model, user: config.choices, forced: forced)
+        var result = required.filter { !config.isEnabled($0) }.map { "-DCONFIG_\($0)=1" }
+        for name in downstream(of: required) where config.value(name) == nil && !required.contains(name) {
+            guard let value = evaluator.writtenValue(name) else { continue }
+            switch value {
+            case "y": result.append("-DCONFIG_\(name)=1")
+            case "m": result.append("-DCONFIG_\(name)_MODULE=1")
+            default: result.append("-DCONFIG_\(name)=\(value)")
+            }
+        }
+        cache[key] = result
+        return result
+    }
+
+    private func loadModel() -> KconfigModel {
+        if let model, !referencedBy.isEmpty { return model }
+        let loaded = model ?? resolver.parseModel()
+        model = loaded
+        var index: [String: Set<String>] = [:]
+        func collect(_ expression: KconfigExpr, into names: inout Set<String>) {
+            switch expression {
+            case .symbol(let name): names.insert(name)
+            case .not(let inner): collect(inner, into: &names)
+            case .and(let left, let right), .or(let left, let right), .compare(_, let left, let right):
+                collect(left, into: &names)
+                collect(right, into: &names)
+            }
+        }
+        for (name, symbol) in loaded.symbols {
+            var referenced = Set<String>()
+            for (value, condition) in symbol.defaults { collect(value, into: &referenced); collect(condition, into: &referenced) }
+            for expression in symbol.prompts + symbol.dependencies { collect(expression, into: &referenced) }
+            for (selector, _) in symbol.selectedBy { referenced.insert(selector) }
+            for reference in referenced where reference != name { index[reference, default: []].insert(name) }
+        }
+        referencedBy = index.mapValues { $0.sorted() }
+        return loaded
+    }
+
+    /// The gates and, recursively, the symbols their `depends on` needs: every positive symbol
+    /// of an AND chain, and the first of an OR that nothing satisfies yet.
+    private func requirements(of gates: [String], model: KconfigModel) -> [String] {
+        var result: [String] = []
+        var seen = Set<String>()
+        var queue = gates
+        while let name = queue.first, result.count < 64 {
+            queue.removeFirst()
+            guard seen.insert(name).inserted else { continue }
+            result.append(name)
+            guard let symbol = model.symbols[name], let dependency = symbol.dependencies.first else { continue }
+            queue += needed(dependency)
+        }
+        return result
+    }
+
+    private func needed(_ expression: KconfigExpr) -> [String] {
+        switch expression {
+        case .symbol(let name):
+            guard model?.symbols[name] != nil, !config.isEnabled(name) else { return [] }
+            return [name]
+        case .and(let left, let right):
+            return needed(left) + needed(right)
+        case .or(let left, let right):
+            let options = [left, right]
+            if options.contains(where: { satisfied($0) }) { return [] }
+            return needed(left)
+        default:
+            return []
+        }
+    }
+
+    /// Whether the base configuration already satisfies `expression` (positive atoms only).
+    private func satisfied(_ expression: KconfigExpr) -> Bool {
+        switch expression {
+        case .symbol(let name): return name == "y" || config.isEnabled(name)
+        case .and(let left, let right): return satisfied(left) && satisfied(right)
+        case .or(let left, let right): return satisfied(left) || satisfied(right)
+        case .not(let inner): return !satisfied(inner)
+        case .compare: return true
+        }
+    }
+
+    /// Symbols reachable from `gates` through references, in Kconfig order; bounded so a gate
+    /// near the root of the dependency graph does not re-evaluate all of Kconfig.
+    private func downstream(of gates: [String]) -> [String] {
+        var seen = Set(gates)
+        var queue = gates
+        var position = 0
+        while position < queue.count, seen.count < 4000 {
+            for next in referencedBy[queue[position]] ?? [] where seen.insert(next).inserted { queue.append(next) }
+            position += 1
+        }
+        return (model?.order ?? []).filter { seen.contains($0) }
     }
 }

@@ -9,6 +9,8 @@ struct KernelConfig: Sendable, Hashable {
     private(set) var values: [String: String] = [:]
     /// Symbols in the order they were set, so the rendered files are stable.
     private(set) var order: [String] = []
+    /// Symbols explicitly `n` (`# CONFIG_X is not set`): a choice, unlike symbols never offered.
+    private(set) var notSet = Set<String>()
     /// The arch named in the header comment `conf` writes (`# Linux/x86 6.1.0 Kernel Configuration`).
     var headerArch: String?
     var headerVersion: String?
@@ -27,7 +29,7 @@ struct KernelConfig: Sendable, Hashable {
                     headerVersion = version
                 } else if line.hasPrefix("# CONFIG_"), line.hasSuffix(" is not set") {
                     let name = line.dropFirst("# CONFIG_".count).dropLast(" is not set".count)
-                    set(String(name), nil)
+                    markNotSet(String(name))
                 }
                 continue
             }
@@ -35,7 +37,7 @@ struct KernelConfig: Sendable, Hashable {
             let name = String(line[line.index(line.startIndex, offsetBy: 7)..<eq])
             let value = String(line[line.index(after: eq)...])
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { continue }
-            set(name, value == "n" ? nil : value)
+            if value == "n" { markNotSet(name) } else { set(name, value) }
         }
     }
 
@@ -47,8 +49,21 @@ struct KernelConfig: Sendable, Hashable {
         return (String(parts[0]), String(parts[1]))
     }
 
+    mutating func markNotSet(_ name: String) {
+        set(name, nil)
+        notSet.insert(name)
+    }
+
+    /// The values as a user's choices: set symbols, and `n` for those explicitly not set.
+    var choices: [String: String] {
+        var result = values
+        for name in notSet { result[name] = "n" }
+        return result
+    }
+
     /// Sets or clears (`nil`) a symbol's value.
     mutating func set(_ name: String, _ value: String?) {
+        notSet.remove(name)
         if let value {
             if values.updateValue(value, forKey: name) == nil { order.append(name) }
         } else if values.removeValue(forKey: name) != nil {
@@ -110,6 +125,6 @@ struct KernelConfig: Sendable, Hashable {
 
     /// A stable digest input: every symbol and value, sorted.
     var canonicalText: String {
-        values.keys.sorted().map { "\($0)=\(values[$0]!)" }.joined(separator: "\n")
+        (values.keys.sorted().map { "\($0)=\(values[$0]!)" } + notSet.sorted().map { "\($0)=n" }).joined(separator: "\n")
     }
 }

@@ -1,17 +1,35 @@
 import Foundation
 
-/// The per-file part of Kbuild's `c_flags`, read from the directory's Kbuild/Makefile:
-/// `ccflags-y`, the `subdir-ccflags-y` of every ancestor, `CFLAGS_<file>.o`, `KBUILD_MODNAME`
-/// (a file linked into a composite module gets the module's name), `-DMODULE` for modules.
-/// Only preprocessor flags are taken from those (`-I`, `-D`, `-U`, `-include`).
+/// The per-file part of Kbuild's `c_flags`, from the Makefile that builds the file: its
+/// `ccflags-y`, the `subdir-ccflags-y` of the directories above it, `CFLAGS_<file>.o`,
+/// `KBUILD_MODNAME` (a file linked into a composite module gets the module's name), `-DMODULE`.
+/// Only preprocessor flags are taken (`-I`, `-D`, `-U`, `-include`).
+///
+/// Which Makefile builds a file is found as Kbuild finds it: by descending from the top through
+/// `obj-y/obj-m/obj-$(CONFIG_X) += dir/`, reading each directory's Kbuild or Makefile with its
+/// `include`s. Files listed by an ancestor (`xfs-y += scrub/alloc.o`) or by an included snippet
+/// are attributed to that Makefile. The walk happens once, on first use.
 final class MakefileFlags: @unchecked Sendable {
     let sourceRoot: String
     let objectRoot: String
     let config: KernelConfig
+    let arch: String
     private let lock = NSLock()
-    private var cache: [String: DirectoryMakefile] = [:]
+    private var index: KbuildIndex?
+    /// Directories the walk from the top never reached, read on their own when a file needs them.
+    private var standalone: [String: DirectoryMakefile?] = [:]
     /// Files this configuration does not build, parsed with their gating symbols defined.
     private var gatedFiles = Set<String>()
+
+    let gateClosure: GateClosure
+
+    init(sourceRoot: String, objectRoot: String, config: KernelConfig, arch: String, gateClosure: GateClosure) {
+        self.sourceRoot = sourceRoot
+        self.objectRoot = objectRoot
+        self.config = config
+        self.arch = arch
+        self.gateClosure = gateClosure
+    }
 
     /// How many files were parsed with a disabled Kconfig gate forced on.
     var gatedFileCount: Int {
@@ -20,182 +38,294 @@ final class MakefileFlags: @unchecked Sendable {
         return gatedFiles.count
     }
 
-    init(sourceRoot: String, objectRoot: String, config: KernelConfig) {
-        self.sourceRoot = sourceRoot
-        self.objectRoot = objectRoot
-        self.config = config
+    private var kbuildIndex: KbuildIndex {
+        lock.lock()
+        defer { lock.unlock() }
+        if let index { return index }
+        let built = KbuildIndex(sourceRoot: sourceRoot, arch: arch, config: config)
+        index = built
+        return built
     }
 
     func flags(for file: String) -> [String] {
         let directory = (file as NSString).deletingLastPathComponent
         let fileName = (file as NSString).lastPathComponent
         let stem = fileName.hasSuffix(".c") ? String(fileName.dropLast(2)) : (fileName as NSString).deletingPathExtension
-        var flags: [String] = []
-        let inTree = directory == sourceRoot || directory.hasPrefix(sourceRoot + "/")
-        if inTree {
-            let relative = directory == sourceRoot ? "" : String(directory.dropFirst(sourceRoot.count + 1))
-            // subdir-ccflags-y of ancestors apply to every directory below them, outermost first.
-            let components = relative.split(separator: "/").map(String.init)
-            // Each level (every ancestor directory, the object, its composite) is reached when
-            // any one of its `$(CONFIG_X)` lines is enabled.
-            var gateLevels: [[String]] = []
-            for depth in 0..<components.count {
-                let ancestor = makefile(components[0..<depth].joined(separator: "/"))
-                flags += ancestor.subdirFlags
-                gateLevels.append(ancestor.directoryGates[components[depth]] ?? [])
-            }
-            let local = makefile(relative)
-            flags += local.subdirFlags + local.directoryFlags + (local.fileFlags[stem] ?? [])
-            gateLevels += local.gateLevels(for: stem)
-            // A file this configuration does not build sees its own feature's headers disabled
-            // (static inline stubs that then clash with its definitions). Kbuild would only ever
-            // compile it with a gate on, so define the first gate of each closed level.
-            let forced = gateLevels.compactMap { level -> String? in
-                guard let first = level.first, !level.contains(where: { config.isEnabled($0) }) else { return nil }
-                return first
-            }
-            if !forced.isEmpty {
-                var seen = Set<String>()
-                for symbol in forced where seen.insert(symbol).inserted { flags.append("-DCONFIG_\(symbol)=1") }
-                lock.lock()
-                gatedFiles.insert(file)
-                lock.unlock()
-            }
-            let module = local.moduleName(for: stem)
-            if local.isModule(stem) { flags.append("-DMODULE") }
-            flags.append("-I\(directory)")
-            flags += Self.nameFlags(file: file, relative: relative, stem: stem, module: module)
-        } else {
-            flags.append("-I\(directory)")
-            flags += Self.nameFlags(file: file, relative: nil, stem: stem, module: Self.fixName(stem))
+        guard directory == sourceRoot || directory.hasPrefix(sourceRoot + "/") else {
+            return ["-I\(directory)"] + Self.nameFlags(modfile: nil, stem: stem, module: Self.fixName(stem))
         }
+        let relativeStem = String(file.dropFirst(sourceRoot.count + 1).dropLast(fileName.count - stem.count))
+        let index = kbuildIndex
+        var flags: [String] = []
+        var module = Self.fixName(stem)
+        var modfileDirectory = (relativeStem as NSString).deletingLastPathComponent
+        var gateLevels: [[String]] = []
+        var owner = index.owner(of: relativeStem)
+        if owner == nil, index.directory(modfileDirectory) == nil,
+           let makefile = unreachedDirectory(modfileDirectory), makefile.listedObjects.contains(stem) {
+            owner = KbuildIndex.Owner(makefile: makefile, objectPath: stem)
+        }
+        if let owner {
+            let makefile = owner.makefile
+            flags += makefile.inheritedSubdirFlags + makefile.subdirFlags + makefile.directoryFlags
+            flags += makefile.fileFlags[stem] ?? []
+            let objectPath = owner.objectPath
+            if makefile.isModule(objectPath) { flags.append("-DMODULE") }
+            module = makefile.moduleName(for: objectPath)
+            modfileDirectory = makefile.directory
+            gateLevels = makefile.directoryGateLevels + makefile.gateLevels(for: objectPath)
+        } else if let makefile = index.directory(modfileDirectory) ?? unreachedDirectory(modfileDirectory) {
+            // Not listed by any Makefile (a fragment #included elsewhere, or out of the walk):
+            // its directory's flags are the best guess.
+            flags += makefile.inheritedSubdirFlags + makefile.subdirFlags + makefile.directoryFlags
+            flags += makefile.fileFlags[stem] ?? []
+            gateLevels = makefile.directoryGateLevels
+        }
+        // A file this configuration does not build sees its own feature's headers disabled
+        // (static inline stubs that then clash with its definitions). Kbuild would only ever
+        // compile it with a gate on, so define the first gate of each closed level.
+        let forced = gateLevels.compactMap { level -> String? in
+            guard let first = level.first, !level.contains(where: { config.isEnabled($0) }) else { return nil }
+            return first
+        }
+        if !forced.isEmpty {
+            var seen = Set<String>()
+            let gates = forced.filter { seen.insert($0).inserted }
+            flags += gateClosure.defines(forcing: gates)
+            lock.lock()
+            gatedFiles.insert(file)
+            lock.unlock()
+        }
+        flags.append("-I\(directory)")
+        let modfile = modfileDirectory.isEmpty ? module : modfileDirectory + "/" + module
+        flags += Self.nameFlags(modfile: modfile, stem: stem, module: module)
         return flags
+    }
+
+    private func unreachedDirectory(_ relative: String) -> DirectoryMakefile? {
+        lock.lock()
+        if let cached = standalone[relative] { lock.unlock(); return cached }
+        lock.unlock()
+        let parsed = DirectoryMakefile(sourceRoot: sourceRoot, directory: relative, arch: arch, config: config,
+                                       directoryGateLevels: [], inheritedSubdirFlags: [])
+        lock.lock()
+        standalone[relative] = .some(parsed)
+        lock.unlock()
+        return parsed
     }
 
     static func fixName(_ name: String) -> String {
         name.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ",", with: "_")
     }
 
-    private static func nameFlags(file: String, relative: String?, stem: String, module: String) -> [String] {
+    private static func nameFlags(modfile: String?, stem: String, module: String) -> [String] {
         var flags: [String] = []
-        if let relative {
-            let modfile = relative.isEmpty ? module : relative + "/" + module
-            flags.append("-DKBUILD_MODFILE=\"\(modfile)\"")
-        }
+        if let modfile { flags.append("-DKBUILD_MODFILE=\"\(modfile)\"") }
         flags.append("-DKBUILD_BASENAME=\"\(fixName(stem))\"")
         flags.append("-DKBUILD_MODNAME=\"\(module)\"")
         flags.append("-D__KBUILD_MODNAME=kmod_\(module)")
         return flags
     }
-
-    private func makefile(_ relativeDirectory: String) -> DirectoryMakefile {
-        lock.lock()
-        if let cached = cache[relativeDirectory] { lock.unlock(); return cached }
-        lock.unlock()
-        let parsed = DirectoryMakefile(sourceRoot: sourceRoot, objectRoot: objectRoot, relativeDirectory: relativeDirectory, config: config)
-        lock.lock()
-        cache[relativeDirectory] = parsed
-        lock.unlock()
-        return parsed
-    }
 }
 
-/// What one directory's Kbuild (or Makefile) says about compiling the files in it.
+/// Every directory Kbuild descends into, and which of them lists each object.
+struct KbuildIndex {
+    struct Owner { let makefile: DirectoryMakefile; let objectPath: String }
+
+    private var directories: [String: DirectoryMakefile] = [:]
+    /// Tree-relative object stem ("fs/xfs/scrub/alloc") → owning directory and the path as listed.
+    private var owners: [String: (directory: String, objectPath: String)] = [:]
+
+    init(sourceRoot: String, arch: String, config: KernelConfig) {
+        // The top Kbuild lists most directories; the top Makefile adds lib/ and the arch's.
+        var queue: [(String, [[String]], [String])] = [("", [], [])]
+        let topLevel = ((try? FileManager.default.contentsOfDirectory(atPath: sourceRoot)) ?? []).sorted()
+        let skipped: Set<String> = ["tools", "scripts", "Documentation", "samples", "usr", "arch", "rust", "LICENSES"]
+        for name in topLevel where !skipped.contains(name) && !name.hasPrefix(".") {
+            queue.append((name, [], []))
+        }
+        queue.append(("arch/\(arch)", [], []))
+        var visited = Set<String>()
+        var position = 0
+        while position < queue.count {
+            let (relative, gateLevels, inheritedFlags) = queue[position]
+            position += 1
+            guard visited.insert(relative).inserted else { continue }
+            guard let makefile = DirectoryMakefile(sourceRoot: sourceRoot, directory: relative, arch: arch, config: config,
+                                                   directoryGateLevels: gateLevels, inheritedSubdirFlags: inheritedFlags)
+            else { continue }
+            directories[relative] = makefile
+            for objectPath in makefile.listedObjects {
+                let full = PathUtilities.normalize((relative.isEmpty ? "" : relative + "/") + objectPath).dropFirst()
+                if owners[String(full)] == nil { owners[String(full)] = (relative, objectPath) }
+            }
+            for (subdirectory, gates) in makefile.subdirectories {
+                let child = String(PathUtilities.normalize((relative.isEmpty ? "" : relative + "/") + subdirectory).dropFirst())
+                guard !child.isEmpty, !visited.contains(child) else { continue }
+                let levels = gates.isEmpty ? gateLevels : gateLevels + [gates]
+                queue.append((child, levels, inheritedFlags + makefile.subdirFlags))
+            }
+        }
+    }
+
+    func owner(of relativeStem: String) -> Owner? {
+        guard let (directory, objectPath) = owners[relativeStem], let makefile = directories[directory] else { return nil }
+        return Owner(makefile: makefile, objectPath: objectPath)
+    }
+
+    func directory(_ relative: String) -> DirectoryMakefile? { directories[relative] }
+}
+
+/// What one directory's Kbuild (or Makefile), with its includes, says about compiling files.
 struct DirectoryMakefile {
+    /// Tree-relative directory ("" for the top).
+    let directory: String
     var subdirFlags: [String] = []
     var directoryFlags: [String] = []
+    /// `subdir-ccflags-y` of the directories above, outermost first.
+    let inheritedSubdirFlags: [String]
+    /// Gates of the `obj-$(CONFIG_X) += dir/` lines that lead here, one level per directory.
+    let directoryGateLevels: [[String]]
     var fileFlags: [String: [String]] = [:]
-    /// Composite object name → its parts (stems), from `name-y`/`name-objs`/`name-$(CONFIG_X)`.
+    /// Composite object → its parts (object paths as listed), from `name-y`/`name-objs`/`name-$(CONFIG_X)`.
     var composites: [String: [String]] = [:]
-    /// Objects listed under `obj-m` (after expanding `obj-$(CONFIG_X)`).
     var moduleObjects = Set<String>()
     var builtinObjects = Set<String>()
-    /// Object or composite stem → the Kconfig symbols in `name-$(CONFIG_X) += stem.o` lines.
+    /// Object path → symbols of the `name-$(CONFIG_X) += path.o` lines listing it.
     var objectGates: [String: [String]] = [:]
-    /// Subdirectory → the symbols in `obj-$(CONFIG_X) += subdir/` lines.
-    var directoryGates: [String: [String]] = [:]
-    /// Objects listed in `obj-y`/`name-y`-style lines that carry no `$(CONFIG_X)`.
+    /// Objects listed in some line that carries no `$(CONFIG_X)`.
     var ungatedObjects = Set<String>()
+    /// Every object path listed, in order.
+    var listedObjects: [String] = []
+    /// Subdirectories Kbuild descends into, with the symbols of the lines naming them.
+    var subdirectories: [(String, [String])] = []
 
-    init(sourceRoot: String, objectRoot: String, relativeDirectory: String, config: KernelConfig) {
-        let directory = relativeDirectory.isEmpty ? sourceRoot : sourceRoot + "/" + relativeDirectory
-        guard let text = (try? String(contentsOfFile: directory + "/Kbuild", encoding: .utf8))
-                ?? (try? String(contentsOfFile: directory + "/Makefile", encoding: .utf8)) else { return }
-        // As in an in-tree build: $(src)/$(obj) are relative to the top, where make runs.
-        let relative = relativeDirectory.isEmpty ? "." : relativeDirectory
-        let variables = ["srctree": sourceRoot, "objtree": objectRoot, "src": relative, "obj": relative]
+    private var variables: [String: String] = [:]
+    private var includedFiles = Set<String>()
+
+    init?(sourceRoot: String, directory: String, arch: String, config: KernelConfig, directoryGateLevels: [[String]],
+          inheritedSubdirFlags: [String]) {
+        self.directory = directory
+        self.directoryGateLevels = directoryGateLevels
+        self.inheritedSubdirFlags = inheritedSubdirFlags
+        let absolute = directory.isEmpty ? sourceRoot : sourceRoot + "/" + directory
+        let path = FileManager.default.fileExists(atPath: absolute + "/Kbuild") ? absolute + "/Kbuild" : absolute + "/Makefile"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        // As in an in-tree build: make runs at the top, $(src)/$(obj) are relative to it.
+        let relative = directory.isEmpty ? "." : directory
+        variables = ["srctree": sourceRoot, "objtree": sourceRoot, "src": relative, "obj": relative,
+                     "SRCARCH": arch, "ARCH": arch]
+        includedFiles.insert(path)
+        read(text, sourceRoot: sourceRoot, config: config, depth: 0)
+    }
+
+    private mutating func read(_ text: String, sourceRoot: String, config: KernelConfig, depth: Int) {
         for line in Self.logicalLines(text) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("include ") || trimmed.hasPrefix("-include ") || trimmed.hasPrefix("sinclude ") {
+                guard depth < 8 else { continue }
+                let target = expand(String(trimmed.drop { $0 != " " }).trimmingCharacters(in: .whitespaces), config: config)
+                for name in target.split(separator: " ") {
+                    let included = PathUtilities.absolute(String(name), relativeTo: sourceRoot)
+                    // The kernel's own rule files add no objects; reading them would only cost time.
+                    guard !included.hasPrefix(sourceRoot + "/scripts/"), includedFiles.insert(included).inserted,
+                          let includedText = try? String(contentsOfFile: included, encoding: .utf8) else { continue }
+                    read(includedText, sourceRoot: sourceRoot, config: config, depth: depth + 1)
+                }
+                continue
+            }
             guard let (rawName, op, rawValue) = Self.assignment(line) else { continue }
-            let name = Self.expandConfig(rawName, config: config)
-            let value = Self.expand(rawValue, variables: variables, config: config)
+            let name = expand(rawName, config: config)
+            let value = expand(rawValue, config: config)
             let words = value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             let gateSymbols = Self.configReferences(rawName)
-            if gateSymbols.isEmpty, rawName.hasSuffix("-y") || rawName.hasSuffix("-objs") {
-                for word in words where word.hasSuffix(".o") { ungatedObjects.insert(String(word.dropLast(2))) }
-            }
-            if !gateSymbols.isEmpty {
-                for word in words {
-                    if word.hasSuffix(".o") {
-                        objectGates[String(word.dropLast(2)), default: []] += gateSymbols
-                    } else if word.hasSuffix("/"), rawName.hasPrefix("obj-") {
-                        directoryGates[String(word.dropLast()), default: []] += gateSymbols
-                    }
-                }
-            }
             switch name {
             case "ccflags-y", "EXTRA_CFLAGS":
                 directoryFlags += Self.preprocessorFlags(words, base: sourceRoot)
+                continue
             case "subdir-ccflags-y":
                 subdirFlags += Self.preprocessorFlags(words, base: sourceRoot)
-            case "obj-y":
-                builtinObjects.formUnion(words.filter { $0.hasSuffix(".o") }.map { String($0.dropLast(2)) })
-            case "obj-m":
-                moduleObjects.formUnion(words.filter { $0.hasSuffix(".o") }.map { String($0.dropLast(2)) })
+                continue
             default:
-                if name.hasPrefix("CFLAGS_"), name.hasSuffix(".o") {
-                    let stem = String(name.dropFirst("CFLAGS_".count).dropLast(2))
-                    fileFlags[stem, default: []] += Self.preprocessorFlags(words, base: sourceRoot)
-                } else if let composite = Self.compositeName(name) {
-                    let parts = words.filter { $0.hasSuffix(".o") }.map { String($0.dropLast(2)) }
-                    if op == ":=" || op == "=" { composites[composite] = parts } else { composites[composite, default: []] += parts }
+                break
+            }
+            if name.hasPrefix("CFLAGS_"), name.hasSuffix(".o") {
+                let stem = String(name.dropFirst("CFLAGS_".count).dropLast(2))
+                fileFlags[stem, default: []] += Self.preprocessorFlags(words, base: sourceRoot)
+                continue
+            }
+            // "xfs-$(CONFIG_XFS_RT) += ..." names composite xfs whether or not the symbol is set.
+            let composite: String? = {
+                if let gate = rawName.range(of: "-$(CONFIG_") { return Self.compositeName(rawName[..<gate.lowerBound] + "-y") }
+                return Self.compositeName(name)
+            }()
+            let isObjectList = name.hasPrefix("obj-") || name.hasPrefix("lib-") || name.hasPrefix("subdir-") || composite != nil
+            guard isObjectList else {
+                // A plain make variable: later lines may expand it.
+                let assigned = op == "=" ? rawValue : value
+                if op == "+=" { variables[name] = (variables[name].map { $0 + " " } ?? "") + assigned }
+                else if op == "?=" { if variables[name] == nil { variables[name] = assigned } }
+                else { variables[name] = assigned }
+                continue
+            }
+            let objects = words.filter { $0.hasSuffix(".o") }.map { String($0.dropLast(2)) }
+            for object in objects where !listedObjects.contains(object) { listedObjects.append(object) }
+            if gateSymbols.isEmpty, rawName.hasSuffix("-y") || rawName.hasSuffix("-objs") || rawName == "obj-m" {
+                ungatedObjects.formUnion(objects)
+            } else {
+                for object in objects { objectGates[object, default: []] += gateSymbols }
+            }
+            if name.hasPrefix("obj-") || name.hasPrefix("subdir-") {
+                for word in words where word.hasSuffix("/") {
+                    subdirectories.append((String(word.dropLast()), gateSymbols))
+                }
+            }
+            switch name {
+            case "obj-y", "lib-y": builtinObjects.formUnion(objects)
+            case "obj-m": moduleObjects.formUnion(objects)
+            default:
+                if let composite {
+                    if op == ":=" || op == "=" { composites[composite] = objects } else { composites[composite, default: []] += objects }
                 }
             }
         }
     }
 
-    /// `foo-y`, `foo-objs`, `foo-m` name the parts of composite object `foo`.
+    /// `foo-y`, `foo-objs`, `foo-m`, `foo-$(CONFIG_X)` name the parts of composite object `foo`.
     private static func compositeName(_ name: String) -> String? {
         for suffix in ["-y", "-objs", "-m"] where name.hasSuffix(suffix) {
             let base = String(name.dropLast(suffix.count))
-            let reserved = ["obj", "lib", "ccflags", "asflags", "ldflags", "subdir-ccflags", "subdir", "always", "extra",
-                            "targets", "hostprogs", "userprogs", "header-test", "ccflags-remove", "asflags-remove",
-                            "subdir-asflags", "clean-files", "obj-", "core", "drivers", "libs", "head", "mandatory",
-                            "generic", "generated", "userccflags"]
-            guard !base.isEmpty, !reserved.contains(base), !base.contains("$"), !base.hasPrefix("obj") else { return nil }
+            let reserved: Set<String> = ["obj", "lib", "ccflags", "asflags", "ldflags", "subdir-ccflags", "subdir", "always",
+                                         "extra", "targets", "hostprogs", "userprogs", "header-test", "ccflags-remove",
+                                         "asflags-remove", "subdir-asflags", "clean-files", "core", "drivers", "libs",
+                                         "head", "mandatory", "generic", "generated", "userccflags", "always-y", "vdso"]
+            guard !base.isEmpty, !reserved.contains(base), !base.contains("$"), !base.hasPrefix("obj-"),
+                  !base.hasPrefix("hostprogs"), !base.hasPrefix("subdir-") else { return nil }
             return base
         }
         return nil
     }
 
-    /// The module (or built-in composite) a file belongs to: Kbuild's KBUILD_MODNAME.
-    func moduleName(for stem: String) -> String {
+    /// The module (or built-in composite) an object belongs to: Kbuild's KBUILD_MODNAME.
+    func moduleName(for objectPath: String) -> String {
+        let owners = composites.keys.sorted().filter { $0 != objectPath && composites[$0]!.contains(objectPath) }
         let listed = moduleObjects.union(builtinObjects)
-        for (composite, parts) in composites.sorted(by: { $0.key < $1.key }) where parts.contains(stem) && composite != stem {
-            if listed.contains(composite) { return MakefileFlags.fixName(composite) }
+        if let top = owners.first(where: { listed.contains($0) }) ?? owners.first {
+            return MakefileFlags.fixName((top as NSString).lastPathComponent)
         }
-        // A part of a composite that is itself a part (rare): still take the first owner.
-        if let owner = composites.sorted(by: { $0.key < $1.key }).first(where: { $0.value.contains(stem) && $0.key != stem }) {
-            return MakefileFlags.fixName(owner.key)
-        }
-        return MakefileFlags.fixName(stem)
+        return MakefileFlags.fixName((objectPath as NSString).lastPathComponent)
     }
 
-    /// The symbols gating `stem`, one level for its own lines and one per composite containing it.
-    /// A stem listed in some line without a `$(CONFIG_X)` is not gated at that level.
-    func gateLevels(for stem: String) -> [[String]] {
+    func isModule(_ objectPath: String) -> Bool {
+        if moduleObjects.contains(objectPath) { return true }
+        return composites.contains { moduleObjects.contains($0.key) && $0.value.contains(objectPath) }
+    }
+
+    /// The symbols gating an object: one level for its own lines, one per composite containing it.
+    func gateLevels(for objectPath: String) -> [[String]] {
         var levels: [[String]] = []
-        if !ungatedObjects.contains(stem) { levels.append(objectGates[stem] ?? []) }
-        for (composite, parts) in composites.sorted(by: { $0.key < $1.key }) where composite != stem && parts.contains(stem) {
+        if !ungatedObjects.contains(objectPath) { levels.append(objectGates[objectPath] ?? []) }
+        for composite in composites.keys.sorted() where composite != objectPath && composites[composite]!.contains(objectPath) {
             if !ungatedObjects.contains(composite) { levels.append(objectGates[composite] ?? []) }
         }
         return levels.filter { !$0.isEmpty }
@@ -214,12 +344,7 @@ struct DirectoryMakefile {
         return names
     }
 
-    func isModule(_ stem: String) -> Bool {
-        if moduleObjects.contains(stem) { return true }
-        return composites.contains { moduleObjects.contains($0.key) && $0.value.contains(stem) }
-    }
-
-    // MARK: parsing
+    // MARK: make syntax
 
     private static func logicalLines(_ text: String) -> [String] {
         var lines: [String] = []
@@ -248,37 +373,92 @@ struct DirectoryMakefile {
         return nil
     }
 
-    /// `$(CONFIG_X)` → y/m/empty, as in `obj-$(CONFIG_FOO) += foo.o`.
-    private static func expandConfig(_ text: String, config: KernelConfig) -> String {
-        expand(text, variables: [:], config: config)
-    }
-
-    private static func expand(_ text: String, variables: [String: String], config: KernelConfig) -> String {
-        guard text.contains("$") else { return text }
+    /// Make expansion of variables, `$(CONFIG_X)`, substitution references and the list
+    /// functions object lists use; other functions (`$(call cc-option,...)`) expand to nothing.
+    func expand(_ text: String, config: KernelConfig, depth: Int = 0) -> String {
+        guard text.contains("$"), depth < 16 else { return text }
         var result = ""
         var index = text.startIndex
         while index < text.endIndex {
             let char = text[index]
             let next = text.index(after: index)
-            guard char == "$", next < text.endIndex, text[next] == "(" || text[next] == "{" else {
+            guard char == "$", next < text.endIndex else {
                 result.append(char)
                 index = next
                 continue
             }
-            let close: Character = text[next] == "(" ? ")" : "}"
-            guard let end = text[next...].firstIndex(of: close) else { result += text[index...]; break }
-            let name = String(text[text.index(after: next)..<end])
-            if name.hasPrefix("CONFIG_") {
-                result += config.value(String(name.dropFirst(7))) ?? ""
-            } else if let value = variables[name] {
-                result += value
-            } else if name.contains(" ") || name.contains(",") {
-                // Make functions ($(call cc-option,...), $(addprefix ...)) decide nothing we need.
-                result += ""
+            let opener = text[next]
+            guard opener == "(" || opener == "{" else {
+                if opener == "$" { result.append("$"); index = text.index(after: next); continue }
+                index = text.index(after: next)   // $@, $< and the like
+                continue
             }
+            let closer: Character = opener == "(" ? ")" : "}"
+            var level = 0
+            var end = next
+            while end < text.endIndex {
+                if text[end] == opener { level += 1 } else if text[end] == closer { level -= 1; if level == 0 { break } }
+                end = text.index(after: end)
+            }
+            guard end < text.endIndex else { break }
+            let inner = String(text[text.index(after: next)..<end])
+            result += evaluate(inner, config: config, depth: depth + 1)
             index = text.index(after: end)
         }
         return result
+    }
+
+    private func evaluate(_ inner: String, config: KernelConfig, depth: Int) -> String {
+        if let space = inner.firstIndex(of: " "), !inner[..<space].contains(":") {
+            let function = String(inner[..<space])
+            let arguments = Self.splitArguments(String(inner[inner.index(after: space)...])).map { expand($0, config: config, depth: depth) }
+            func words(_ text: String) -> [String] { text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }
+            switch function {
+            case "addprefix" where arguments.count == 2:
+                return words(arguments[1]).map { arguments[0].trimmingCharacters(in: .whitespaces) + $0 }.joined(separator: " ")
+            case "addsuffix" where arguments.count == 2:
+                return words(arguments[1]).map { $0 + arguments[0].trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            case "patsubst" where arguments.count == 3:
+                return words(arguments[2]).map { Self.patsubst($0, arguments[0].trimmingCharacters(in: .whitespaces), arguments[1].trimmingCharacters(in: .whitespaces)) }.joined(separator: " ")
+            case "subst" where arguments.count == 3:
+                return arguments[2].replacingOccurrences(of: arguments[0], with: arguments[1])
+            case "strip" where arguments.count == 1:
+                return words(arguments[0]).joined(separator: " ")
+            default:
+                return ""
+            }
+        }
+        // $(VAR:.c=.o) substitution reference.
+        if let colon = inner.firstIndex(of: ":"), let equals = inner[colon...].firstIndex(of: "=") {
+            let name = String(inner[..<colon])
+            let from = String(inner[inner.index(after: colon)..<equals])
+            let to = String(inner[inner.index(after: equals)...])
+            let value = expand(variables[name] ?? "", config: config, depth: depth)
+            return value.split(separator: " ").map { $0.hasSuffix(from) ? String($0.dropLast(from.count)) + to : String($0) }.joined(separator: " ")
+        }
+        if inner.hasPrefix("CONFIG_") { return config.value(String(inner.dropFirst(7))) ?? "" }
+        return expand(variables[inner] ?? "", config: config, depth: depth)
+    }
+
+    private static func patsubst(_ word: String, _ pattern: String, _ replacement: String) -> String {
+        guard let percent = pattern.firstIndex(of: "%") else { return word == pattern ? replacement : word }
+        let prefix = pattern[..<percent], suffix = pattern[pattern.index(after: percent)...]
+        guard word.hasPrefix(prefix), word.hasSuffix(suffix), word.count >= prefix.count + suffix.count else { return word }
+        let stem = word.dropFirst(prefix.count).dropLast(suffix.count)
+        return replacement.replacingOccurrences(of: "%", with: stem)
+    }
+
+    private static func splitArguments(_ text: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var level = 0
+        for char in text {
+            if char == "(" || char == "{" { level += 1 } else if char == ")" || char == "}" { level -= 1 }
+            if char == ",", level == 0 { parts.append(current); current = ""; continue }
+            current.append(char)
+        }
+        parts.append(current)
+        return parts
     }
 
     /// Keeps `-I`, `-D`, `-U`, `-include`; relative paths are relative to the top of the tree

@@ -292,7 +292,11 @@ final class BuildContextTests: XCTestCase {
     func testFilesOutsideTheConfigurationGetTheirGateDefined() throws {
         let tree = try FakeKernelTree()
         try tree.write(".config", "# Linux/x86 6.1.42 Kernel Configuration\nCONFIG_TRACING=y\nCONFIG_MLX5_CORE=m\n")
+        // The walk starts at the top Kbuild, as Kbuild's does.
+        try tree.write("Kbuild", "obj-y += kernel/\nobj-y += drivers/\n")
+        try tree.write("drivers/Makefile", "obj-y += net/\nobj-$(CONFIG_MLX5_CORE) += mlx5/\n")
         try tree.write("drivers/net/Makefile", "obj-$(CONFIG_TUN) += tun.o\nobj-y += loopback.o\nobj-$(CONFIG_XFS_FS) += xfs/\n")
+        try tree.write("drivers/net/xfs/Makefile", "obj-$(CONFIG_XFS_FS) += xfs.o\nxfs-y := xfs_inode.o scrub/alloc.o\nccflags-y += -I$(src)/libxfs\n")
         try tree.write("kernel/Makefile", "obj-$(CONFIG_FUNCTION_TRACER) += trace/\nobj-$(CONFIG_TRACING) += trace/\n")
         try tree.write("drivers/mlx5/Makefile", """
             obj-$(CONFIG_MLX5_CORE) += mlx5_core.o
@@ -300,17 +304,47 @@ final class BuildContextTests: XCTestCase {
             mlx5_core-$(CONFIG_MLX5_CORE_EN) += en_main.o
 
             """)
+        try tree.write("arch/x86/Kconfig", """
+            config X86
+            \tdef_bool y
+
+            config NETDEVICES
+            \tbool "Network devices"
+
+            config TUN
+            \ttristate "TUN/TAP"
+            \tdepends on NETDEVICES
+
+            config TUN_VNET_CROSS_LE
+            \tbool "Cross-endian"
+            \tdepends on TUN
+            \tdefault y
+
+            config TUN_RING
+            \tint
+            \tdepends on TUN
+            \tdefault 256
+
+            """)
         let context = try BuildContext(treeRoot: tree.root, compileCommands: nil, arch: "x86")
         func defines(_ file: String) -> [String] {
             context.arguments(for: tree.path(file)).filter { $0.hasPrefix("-DCONFIG_") }
         }
-        XCTAssertEqual(defines("drivers/net/tun.c"), ["-DCONFIG_TUN=1"])
+        // The gate, what it depends on, and what it turns on.
+        XCTAssertEqual(defines("drivers/net/tun.c"), ["-DCONFIG_TUN=1", "-DCONFIG_NETDEVICES=1",
+                                                      "-DCONFIG_TUN_VNET_CROSS_LE=1", "-DCONFIG_TUN_RING=256"])
         XCTAssertEqual(defines("drivers/net/loopback.c"), [])
         XCTAssertEqual(defines("drivers/net/xfs/xfs_inode.c"), ["-DCONFIG_XFS_FS=1"])
+        // A file listed by its parent directory's Makefile gets that Makefile's flags and module.
+        let scrub = context.arguments(for: tree.path("drivers/net/xfs/scrub/alloc.c"))
+        XCTAssertTrue(scrub.contains("-I\(tree.root)/drivers/net/xfs/libxfs"), "\(scrub)")
+        XCTAssertTrue(scrub.contains("-DKBUILD_MODNAME=\"xfs\""), "\(scrub)")
+        XCTAssertTrue(scrub.contains("-DCONFIG_XFS_FS=1"), "\(scrub)")
+        XCTAssertTrue(scrub.contains("-I\(tree.root)/drivers/net/xfs/scrub"), "\(scrub)")
         XCTAssertEqual(defines("kernel/trace/trace.c"), [], "one enabled gate of several opens the directory")
         XCTAssertEqual(defines("drivers/mlx5/main.c"), [])
         XCTAssertEqual(defines("drivers/mlx5/en_main.c"), ["-DCONFIG_MLX5_CORE_EN=1"])
-        XCTAssertTrue(context.notes.contains { $0.hasPrefix("3 file(s) not built by this configuration") }, "\(context.notes)")
+        XCTAssertTrue(context.notes.contains { $0.hasPrefix("4 file(s) not built by this configuration") }, "\(context.notes)")
     }
 
     func testPreparedTreeSynthesizesNothing() throws {
