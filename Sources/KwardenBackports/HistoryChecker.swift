@@ -190,6 +190,8 @@ public final class HistoryChecker {
             try walk.push(tip)
             ids = Array(walk)
             if let error = walk.error { throw BackportError(error.message) }
+            warnings.append("no --upstream-ref: all \(ids.count) commits of \(options.branch) were read as possible "
+                + "backports; name the upstream branch with --upstream-ref to read only the vendor's own commits")
         }
 
         commits.reserveCapacity(ids.count)

@@ -82,6 +82,17 @@ final class HistoryCheckerTests: XCTestCase {
         try assertVerdicts(try .separateRepositories())
     }
 
+    func testSharedRepositoryWithoutUpstreamRefReadsTheWholeBranch() throws {
+        let repos = try ScenarioRepositories.sharedRepository()
+        let s = repos.scenario
+        let keys = ["F1", "F2", "F3", "F4", "F5", "F7", "F11"]
+        let report = try HistoryChecker(options: HistoryOptions(vendorPath: repos.vendorPath, branch: "vendor"))
+            .run(.requests(keys.map { FixRequest(id: s.upstream[$0]!.hex) }))
+        XCTAssertEqual(report.fixes.map(\.status), [.present, .present, .present, .reverted, .notNeeded, .missing, .reverted])
+        XCTAssertEqual(report.warnings.count, 1)
+        XCTAssertTrue(report.warnings[0].hasPrefix("no --upstream-ref: all 15 commits of vendor were read"), report.warnings[0])
+    }
+
     func testContextChangedBackportHasADifferentPatchID() throws {
         let repos = try ScenarioRepositories.separateRepositories()
         let upstream = try Repository(open: repos.upstreamPath!)
