@@ -9,6 +9,7 @@ struct AstCommand: ParsableCommand {
 
     @Argument(help: "A .c file.") var file: String
     @Option(help: "Only this function.") var function: String?
+    @Flag(name: .customLong("flags"), help: "Print the compiler arguments used for the file, and stop.") var flagsOnly = false
     @OptionGroup var scan: ScanOptionGroup
 
     func run() throws {
@@ -16,6 +17,11 @@ struct AstCommand: ParsableCommand {
         let setups = try CompileSetupProvider(kernelRoot: KernelTree.root(containing: path), compileCommands: scan.compileCommands,
                                               arch: scan.arch, extraArguments: scan.extraArguments)
         let setup = try setups.setup(for: path)
+        if flagsOnly {
+            print(setup.arguments.joined(separator: "\n"))
+            for file in setup.unsavedFiles { print("# in memory: \(file.path)") }
+            return
+        }
         let unit = try ClangIndex().parse(file: path, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles)
         for diagnostic in unit.diagnostics where diagnostic.severity.rawValue >= Diagnostic.Severity.error.rawValue {
             print("error: \(diagnostic.position): \(diagnostic.message)")

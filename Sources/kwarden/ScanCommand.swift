@@ -27,6 +27,9 @@ struct ScanOptionGroup: ParsableArguments {
     @Option(name: .customLong("timeout"), help: "Seconds one file may take before it is reported as failed.")
     var timeout: Double = 300
 
+    @Option(name: .customLong("max-fact-files"), help: "At most this many files parsed per evidence pass, nearest to the findings first.")
+    var maxFactFiles = 400
+
     @Flag(name: .customLong("in-process"), help: "Parse on threads instead of isolated worker processes.")
     var inProcess = false
 
@@ -54,6 +57,9 @@ struct ScanCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress on standard error.")
     var quiet = false
 
+    @Flag(name: .customLong("dry-run"), help: "List the files the textual preselection would parse, and stop.")
+    var dryRun = false
+
     func validate() throws {
         guard OutputFormat(rawValue: format) != nil else {
             throw ValidationError("unknown format '\(format)': use text, json or sarif")
@@ -74,6 +80,8 @@ struct ScanCommand: ParsableCommand {
         options.excludes = scan.excludes
         options.extraArguments = scan.extraArguments
         options.perFileTimeout = scan.timeout
+        options.dryRun = dryRun
+        options.maxFactFiles = scan.maxFactFiles
         options.progress = ProgressReporter(enabled: !quiet)
         if let rulesDir = scan.rulesDir { options.workerArguments = ["--rules-dir", rulesDir] }
         if !scan.inProcess, let executable = Self.executablePath() {

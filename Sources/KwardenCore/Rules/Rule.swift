@@ -25,6 +25,8 @@ public protocol Rule: Sendable {
     func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest?
     /// Joins cross-file facts into the findings (evidence, confidence).
     func finalize(findings: [Finding], facts: [Fact]) -> [Finding]
+    /// Textual preselection for a fact pass: can this file hold facts the request asks for?
+    func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool
 }
 
 extension Rule {
@@ -32,6 +34,9 @@ extension Rule {
     public func facts(_ context: FileContext, requests: [FactRequest]) -> [Fact] { [] }
     public func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest? { nil }
     public func finalize(findings: [Finding], facts: [Fact]) -> [Finding] { findings }
+    public func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool {
+        request.needles.contains { source.containsIdentifier($0) }
+    }
 
     /// The declarative part of preselection: tokens from the rule's metadata.
     public func metadataPreselect(_ source: SourceText) -> Bool {

@@ -64,19 +64,100 @@ enum SubtractLoopText {
         return text
     }
 
+    /// A comparison against the divisor text inside a `while (…)` or `for (…)` header near the subtraction.
     private static func hasComparison(_ bytes: [UInt8], around index: Int, divisor: [UInt8]) -> Bool {
-        let window = squeezed(bytes[max(0, index - 700)..<min(bytes.count, index + 500)])
-        guard contains(window, Array("while".utf8)) || contains(window, Array("for(".utf8)) else { return false }
+        let before = squeezed(bytes[max(0, index - 700)..<index])
+        let window = before + squeezed(bytes[index..<min(bytes.count, index + 500)])
+        let subtraction = before.count
+        // (pattern, offset of the divisor in it): the divisor must stand alone as an identifier run.
+        var patterns: [([UInt8], Int)] = []
         for prefix in [">=", ">"] {
-            if contains(window, Array(prefix.utf8) + divisor) || contains(window, Array(prefix.utf8) + [UInt8(ascii: "(")] + divisor) { return true }
+            patterns.append((Array(prefix.utf8) + divisor, prefix.utf8.count))
+            patterns.append((Array(prefix.utf8) + [UInt8(ascii: "(")] + divisor, prefix.utf8.count + 1))
         }
         for suffix in ["<=", "<"] {
-            if contains(window, divisor + Array(suffix.utf8)) || contains(window, divisor + [UInt8(ascii: ")")] + Array(suffix.utf8)) { return true }
+            patterns.append((divisor + Array(suffix.utf8), 0))
+            patterns.append((divisor + [UInt8(ascii: ")")] + Array(suffix.utf8), 0))
+        }
+        let text = SourceText(bytes: window)
+        for (pattern, divisorOffset) in patterns {
+            var from = 0
+            while let at = text.firstIndex(of: pattern, from: from) {
+                from = at + 1
+                let start = at + divisorOffset, end = start + divisor.count
+                if start > 0, SourceText.isIdentifierByte(window[start - 1]), SourceText.isIdentifierByte(divisor[0]) { continue }
+                if end < window.count, SourceText.isIdentifierByte(window[end]), SourceText.isIdentifierByte(divisor[divisor.count - 1]) { continue }
+                if let header = loopHeader(window, at), encloses(window, header: header, subtraction: subtraction) { return true }
+            }
         }
         return false
     }
 
-    private static func squeezed(_ slice: ArraySlice<UInt8>) -> [UInt8] {
+    /// The loop header around position `at` of squeezed text, as (index of its `(`, index of its `)`):
+    /// walking back, `while(` or `for(` comes before any block brace and before a second `;`.
+    private static func loopHeader(_ text: [UInt8], _ at: Int) -> (open: Int, close: Int)? {
+        var j = at
+        var semicolons = 0
+        let limit = max(0, at - 240)
+        var open: Int?
+        while j > limit, open == nil {
+            j -= 1
+            let b = text[j]
+            if b == UInt8(ascii: "{") || b == UInt8(ascii: "}") { return nil }
+            if b == UInt8(ascii: ";") {
+                semicolons += 1
+                if semicolons > 2 { return nil }
+            }
+            if b == UInt8(ascii: "(") && j >= 5 {
+                if text[(j - 5)..<j].elementsEqual("while".utf8) && semicolons == 0 { open = j }
+                if text[(j - 3)..<j].elementsEqual("for".utf8) { open = j }
+            }
+        }
+        guard let open else { return nil }
+        var depth = 0
+        for k in open..<text.count {
+            if text[k] == UInt8(ascii: "(") { depth += 1 }
+            if text[k] == UInt8(ascii: ")") {
+                depth -= 1
+                if depth == 0 { return (open, k) }
+            }
+        }
+        return nil
+    }
+
+    /// Whether the subtraction at `subtraction` belongs to the loop: inside its header, inside its
+    /// body (a braced block still open, or the single statement after the header), or — for
+    /// `do { … } while (…)` — in the block that the header closes.
+    private static func encloses(_ text: [UInt8], header: (open: Int, close: Int), subtraction: Int) -> Bool {
+        if subtraction > header.open && subtraction < header.close { return true }
+        if subtraction > header.close {
+            var depth = 0
+            var k = header.close + 1
+            let braced = k < text.count && text[k] == UInt8(ascii: "{")
+            while k < subtraction {
+                let b = text[k]
+                if b == UInt8(ascii: "{") { depth += 1 }
+                if b == UInt8(ascii: "}") {
+                    depth -= 1
+                    if depth <= 0 && braced { return false }
+                }
+                if b == UInt8(ascii: ";") && !braced && depth == 0 { return false }
+                k += 1
+            }
+            return braced ? depth > 0 : true
+        }
+        // do { … x -= d; … } while (x >= d): the block before the header holds the subtraction.
+        var depth = 0
+        var k = header.open - 1
+        while k > subtraction {
+            if text[k] == UInt8(ascii: "}") { depth += 1 }
+            if text[k] == UInt8(ascii: "{") { depth -= 1 }
+            k -= 1
+        }
+        return depth > 0
+    }
+
+    static func squeezed(_ slice: ArraySlice<UInt8>) -> [UInt8] {
         slice.filter { $0 != 0x20 && $0 != 0x09 && $0 != 0x0a && $0 != 0x0d && $0 != 0x5c }
     }
 

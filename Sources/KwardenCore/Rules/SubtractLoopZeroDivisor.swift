@@ -14,6 +14,8 @@ struct SubtractLoopZeroDivisor: Rule {
     let noreturnFunctions: Set<String>
     /// Macro name → index of its lower-bound argument (nil: any argument).
     let lowerBoundMacros: [String: Int?]
+    /// Macros whose body stores their second argument into their first (WRITE_ONCE and friends).
+    let storeMacros: Set<String>
 
     init(metadata: RuleMetadata) {
         self.metadata = metadata
@@ -24,6 +26,14 @@ struct SubtractLoopZeroDivisor: Rule {
             if parts.count == 2, let position = Int(parts[1]) { macros[String(parts[0])] = position - 1 } else { macros[entry] = .some(nil) }
         }
         lowerBoundMacros = macros
+        storeMacros = Set(metadata.list("store_macros"))
+    }
+
+    /// `a = b`, also when written by a store macro whose body libclang does not show.
+    private func isStore(_ node: Node, in context: FileContext) -> Bool {
+        guard node.kind == .binaryOperator, node.children.count == 2 else { return false }
+        if let op = node.operatorSpelling { return op == "=" }
+        return context.macroUses(covering: node.position).contains { storeMacros.contains($0.name) }
     }
 
     // MARK: Preselection
@@ -99,8 +109,8 @@ struct SubtractLoopZeroDivisor: Rule {
 
     struct Verdict {
         var guarded: Bool
-        /// Where the divisor's current value was last assigned before the loop.
-        var origin: Node?
+        /// The values the divisor may hold at the loop: its last assignments on the paths into it.
+        var origins: [Node] = []
         /// Checks of the divisor that do not leave the path (WARN_ON and the like).
         var nonLeavingChecks: [Node] = []
     }
@@ -109,7 +119,7 @@ struct SubtractLoopZeroDivisor: Rule {
     /// conditions of enclosing branches, until something rules out a zero divisor or the function starts.
     func guardVerdict(_ shape: Shape, facts: ExpressionFacts, function: Node) -> Verdict {
         var keys: Set<String> = [ExpressionFacts.key(shape.divisor)]
-        var verdict = Verdict(guarded: false, origin: nil)
+        var verdict = Verdict(guarded: false)
         if shape.otherConjuncts.contains(where: { facts.whenTrueNonZero($0, keys) }) { return Verdict(guarded: true) }
         if let body = shape.loop.loopBody, guardsInside(body, keys: keys, facts: facts) { return Verdict(guarded: true) }
 
@@ -120,7 +130,10 @@ struct SubtractLoopZeroDivisor: Rule {
                 for statement in parent.children[..<node.indexInParent].reversed() {
                     switch step(statement, keys: &keys, verdict: &verdict, facts: facts) {
                     case .guarded: verdict.guarded = true; return verdict
-                    case .unguarded: return verdict
+                    case .unguarded:
+                        verdict.origins += assignedValues(in: statement, keys: keys)
+                        collectOrigins(before: statement, keys: keys, verdict: &verdict, function: function)
+                        return verdict
                     case .continue: break
                     }
                 }
@@ -137,6 +150,36 @@ struct SubtractLoopZeroDivisor: Rule {
             node = parent
         }
         return verdict
+    }
+
+    /// Once no guard can help, keep walking back only to learn where the divisor's value comes from.
+    private func collectOrigins(before start: Node, keys: Set<String>, verdict: inout Verdict, function: Node) {
+        var node = start
+        while let parent = node.parent, node !== function {
+            if parent.kind == .compoundStmt {
+                for statement in parent.children[..<node.indexInParent].reversed() {
+                    if statement.kind == .declStmt,
+                       let declaration = statement.children.first(where: { $0.kind == .varDecl && keys.contains($0.declarationKey) }) {
+                        if let value = declaration.children.last(where: { $0.kind.isExpression }) { verdict.origins.append(value) }
+                        return
+                    }
+                    if let (target, value) = assignment(statement), keys.contains(ExpressionFacts.key(target)) {
+                        verdict.origins.append(value)
+                        return
+                    }
+                    verdict.origins += assignedValues(in: statement, keys: keys)
+                }
+            }
+            node = parent
+        }
+    }
+
+    /// Values stored into the divisor anywhere inside `statement`.
+    private func assignedValues(in statement: Node, keys: Set<String>) -> [Node] {
+        ([statement] + statement.descendants(where: { $0.kind == .binaryOperator })).compactMap { node in
+            guard let (target, value) = assignment(node), keys.contains(ExpressionFacts.key(target)) else { return nil }
+            return value
+        }
     }
 
     /// `if (!d) break;` (or return/goto) inside the loop body ends it before it spins.
@@ -196,7 +239,7 @@ struct SubtractLoopZeroDivisor: Rule {
     private func redefine(with value: Node, keys: inout Set<String>, verdict: inout Verdict, facts: ExpressionFacts) -> Step {
         if facts.isNonZero(value, lowerBoundMacros: lowerBoundMacros) { return .guarded }
         keys = [ExpressionFacts.key(value)]
-        if verdict.origin == nil { verdict.origin = value }
+        if verdict.origins.isEmpty { verdict.origins.append(value) }
         return .continue
     }
 
@@ -258,8 +301,11 @@ struct SubtractLoopZeroDivisor: Rule {
                 let position = loop.position
                 var evidence: [Evidence] = []
                 var attributes: [String: String] = ["anchor": anchor, "occurrence": String(occurrences[anchor]!)]
-                let field = ExpressionFacts.fieldKey(shape.divisor) ?? verdict.origin.flatMap(ExpressionFacts.fieldKey)
-                if let origin = verdict.origin {
+                var fields: [String] = []
+                for candidate in [shape.divisor] + verdict.origins {
+                    if let field = ExpressionFacts.fieldKey(candidate), !fields.contains(field) { fields.append(field) }
+                }
+                for origin in verdict.origins.sorted(by: { $0.position.offset < $1.position.offset }) {
                     evidence.append(Evidence(file: context.path, line: origin.position.line, column: origin.position.column,
                                              function: function.name,
                                              message: "`\(divisorText)` takes its value from `\(origin.sourceText)` here"))
@@ -270,13 +316,16 @@ struct SubtractLoopZeroDivisor: Rule {
                                              function: function.name,
                                              message: "\(name.map { "`\($0)`" } ?? "this check") tests `\(divisorText)` but does not leave the path, so it does not bound the loop"))
                 }
-                if let field { attributes["field"] = field }
+                if !fields.isEmpty { attributes["fields"] = fields.joined(separator: ",") }
                 var message: String
                 if constant == 0 {
                     message = "loop subtracts `\(divisorText)`, which is always 0, from `\(reducedText)`: it never ends"
                 } else {
                     message = "loop reduces `\(reducedText)` by repeated subtraction of `\(divisorText)`, which may be 0 here: the loop then never ends (soft lockup)"
-                    if let field { message += "; `\(divisorText)` is the field `\(field.replacingOccurrences(of: ".", with: "::"))`" }
+                    if !fields.isEmpty {
+                        let names = fields.map { "`" + $0.replacingOccurrences(of: ".", with: "::") + "`" }.joined(separator: " or ")
+                        message += "; `\(divisorText)` comes from \(names)"
+                    }
                 }
                 findings.append(Finding(rule: id, severity: metadata.severity,
                                         confidence: constant == 0 ? .high : metadata.confidence,
@@ -298,7 +347,7 @@ struct SubtractLoopZeroDivisor: Rule {
             let parameters = function.parameters.map(\.cursor)
             for node in body.descendants(where: { $0.kind == .binaryOperator || $0.kind == .callExpr }) {
                 if node.kind == .binaryOperator {
-                    guard node.operatorSpelling == "=", node.children.count == 2,
+                    guard isStore(node, in: context),
                           let field = ExpressionFacts.fieldKey(node.children[0]) else { continue }
                     let value = node.children[1]
                     if value.integerValue == 0 {
@@ -321,7 +370,7 @@ struct SubtractLoopZeroDivisor: Rule {
     }
 
     func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest? {
-        let fields = Set(findings.compactMap { $0.attributes["field"] })
+        let fields = Set(findings.flatMap { Self.fields(of: $0) })
         guard !fields.isEmpty else { return nil }
         switch pass {
         case 1:
@@ -339,15 +388,35 @@ struct SubtractLoopZeroDivisor: Rule {
         }
     }
 
+    /// Pass 2 wants files that store 0 (or a parameter) into one of the fields; pass 3 files that
+    /// call a setter with a 0 argument. Text only narrows the set; the AST decides.
+    func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool {
+        let calls = request.keys.contains { $0.hasPrefix("call:") }
+        for name in request.needles where source.containsIdentifier(name) {
+            let text = SubtractLoopText.squeezed(source.bytes[...])
+            let squeezed = SourceText(bytes: text)
+            if calls {
+                if squeezed.contains(name + "(") { return true }
+                continue
+            }
+            for pattern in ["->\(name)=", ".\(name)=", "\(name),0)"] where squeezed.contains(pattern) { return true }
+        }
+        return false
+    }
+
+    static func fields(of finding: Finding) -> [String] {
+        (finding.attributes["fields"] ?? "").split(separator: ",").map(String.init)
+    }
+
     func finalize(findings: [Finding], facts: [Fact]) -> [Finding] {
         let zeroStores = Dictionary(grouping: facts.filter { $0.kind == "zero-store" }, by: \.key)
         let setters = Dictionary(grouping: facts.filter { $0.kind == "param-store" }, by: \.key)
         let zeroCalls = Dictionary(grouping: facts.filter { $0.kind == "zero-arg" }, by: \.key)
         return findings.map { finding in
-            guard let field = finding.attributes["field"] else { return finding }
             var finding = finding
-            let fieldName = field.split(separator: ".").last.map(String.init) ?? field
             var places: [Evidence] = []
+            for field in Self.fields(of: finding) {
+            let fieldName = field.split(separator: ".").last.map(String.init) ?? field
             for store in Set(zeroStores[field] ?? []).sorted(by: { ($0.file, $0.line) < ($1.file, $1.line) }) {
                 places.append(Evidence(file: store.file, line: store.line, function: store.function,
                                        message: "`\(fieldName)` is set to 0 here, in \(store.function)()"))
@@ -358,6 +427,7 @@ struct SubtractLoopZeroDivisor: Rule {
                     places.append(Evidence(file: call.file, line: call.line, function: call.function,
                                            message: "`\(fieldName)` is set to 0 here, by \(call.function)() calling \(setter.function)() with 0 (stored at \(setter.file):\(setter.line))"))
                 }
+            }
             }
             guard !places.isEmpty else { return finding }
             finding.evidence.append(contentsOf: places)

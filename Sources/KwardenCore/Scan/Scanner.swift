@@ -21,6 +21,10 @@ public struct ScanOptions {
     public var progress = ProgressReporter(enabled: false)
     /// Extra arguments for worker processes (rules directory, config), so they load the same rules.
     public var workerArguments: [String] = []
+    /// At most this many files are parsed in each evidence pass (nearest to the findings first).
+    public var maxFactFiles = 400
+    /// Only report which files the textual preselection keeps.
+    public var dryRun = false
 
     public init(paths: [String], rules: [Rule]) {
         self.paths = paths
@@ -65,6 +69,10 @@ public final class Scanner {
         if notUTF8 > 0 { notes.append("\(notUTF8) file\(notUTF8 == 1 ? " is" : "s are") not valid UTF-8 (parsed as bytes): \(texts.notUTF8.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(notUTF8 > 5 ? ", …" : "")") }
         let rules = options.rules
         let selected = texts.select { source in rules.contains { $0.preselect(source) } }
+        if options.dryRun {
+            return ScanResult(root: root, findings: [], summary: summary, failures: failures,
+                              parseErrors: [], notes: notes + selected.map { "would parse " + RelativePath.make($0, root: root) })
+        }
 
         let runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
         var outcomes = try runner.run(selected.map { FileJob(file: $0, pass: 1, requests: []) }, phase: "checking")
@@ -75,16 +83,22 @@ public final class Scanner {
         // Further passes: facts that findings need from files the first pass did not parse.
         var pass = 1
         var factOutcomes: [FileOutcome] = []
+        let findingDirectories = Set(findings.map { ($0.file as NSString).deletingLastPathComponent })
         while pass < 4 {
-            let requests = options.rules.compactMap { $0.nextRequest(findings: findings, facts: facts, pass: pass) }
+            let requests = options.rules.compactMap { rule in rule.nextRequest(findings: findings, facts: facts, pass: pass).map { (rule, $0) } }
             pass += 1
             guard !requests.isEmpty else { break }
             let reparse = pass > 2
-            let needles = Set(requests.flatMap(\.needles))
-            let files = texts.select { source in needles.contains { source.containsIdentifier($0) } }
+            var files = texts.select { source in requests.contains { rule, request in rule.mayHoldFacts(request, source) } }
                 .filter { reparse || !parsed.contains($0) }
+            if files.count > options.maxFactFiles {
+                // Nearest to the findings first: a driver's own teardown path is the likeliest evidence.
+                let ranked = files.map { file in (file, findingDirectories.map { Self.sharedPrefix(file, $0) }.max() ?? 0) }
+                files = ranked.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(options.maxFactFiles).map(\.0)
+                notes.append("evidence pass \(pass): \(ranked.count) files may hold facts; parsed the \(options.maxFactFiles) nearest to the findings (--max-fact-files)")
+            }
             if files.isEmpty { continue }
-            let more = try runner.run(files.map { FileJob(file: $0, pass: pass, requests: requests) }, phase: "gathering facts (pass \(pass))")
+            let more = try runner.run(files.map { FileJob(file: $0, pass: pass, requests: requests.map(\.1)) }, phase: "gathering evidence (pass \(pass))")
             parsed.formUnion(files)
             factOutcomes += more
             facts += more.flatMap(\.facts)
@@ -133,6 +147,13 @@ public final class Scanner {
         options.progress.finish()
         return ScanResult(root: root, findings: ordered, summary: summary, failures: failures.sorted { $0.file < $1.file },
                           parseErrors: parseErrors.sorted { $0.file < $1.file }, notes: notes + setups.notes)
+    }
+}
+
+extension Scanner {
+    /// Number of leading path components two paths share.
+    static func sharedPrefix(_ a: String, _ b: String) -> Int {
+        zip(a.split(separator: "/"), b.split(separator: "/")).prefix { $0 == $1 }.count
     }
 }
 

@@ -1,0 +1,109 @@
+import Foundation
+import XCTest
+@testable import KwardenCore
+
+/// The scanner on bad input: every problem is reported and counted, none stops the scan.
+final class ScannerTests: XCTestCase {
+    var directory: String!
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "kwarden-scan-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try "-std=gnu11\n".write(toFile: directory + "/compile_flags.txt", atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory + "/locked.c")
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private let spinning = """
+    struct pool { unsigned int nr; };
+    unsigned int spin(struct pool *p, unsigned int v)
+    {
+    \twhile (v >= p->nr)
+    \t\tv -= p->nr;
+    \treturn v;
+    }
+
+    """
+
+    private func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+    }
+
+    func testUnreadableNonUTF8AndBrokenFilesAreReportedWithoutStoppingTheScan() throws {
+        try write("good.c", spinning)
+        try write("locked.c", spinning)
+        try FileManager.default.setAttributes([.posixPermissions: 0o000], ofItemAtPath: directory + "/locked.c")
+        var latin1 = Array("/* caf".utf8) + [0xE9] + Array(" */\n".utf8)
+        latin1 += Array(spinning.utf8)
+        try Data(latin1).write(to: URL(fileURLWithPath: directory + "/latin1.c"))
+        try write("broken.c", "#include \"missing-header.h\"\n" + spinning + "int broken(void) { return undeclared_thing; }\n")
+
+        let result = try scanCorpus([directory])
+        let files = Set(result.findings.map(\.file))
+        XCTAssertTrue(files.contains("good.c"))
+        XCTAssertTrue(files.contains("latin1.c"), "a non-UTF-8 file is still scanned")
+        XCTAssertTrue(files.contains("broken.c"), "a file with parse errors is still checked on what libclang recovered")
+        XCTAssertEqual(result.summary.filesConsidered, 4)
+        if getuid() != 0 {
+            XCTAssertEqual(result.failures.map(\.file), ["locked.c"])
+            XCTAssertTrue(result.failures[0].reason.contains("permission denied"))
+        }
+        XCTAssertEqual(result.summary.filesWithErrors, 1)
+        XCTAssertGreaterThanOrEqual(result.summary.parseErrors, 2)
+        XCTAssertEqual(result.parseErrors.first?.file, "broken.c")
+        XCTAssertTrue(result.notes.contains { $0.contains("not valid UTF-8") && $0.contains("latin1.c") })
+    }
+
+    func testMissingPathIsCountedAsFailureAndOthersStillScan() throws {
+        try write("good.c", spinning)
+        let result = try scanCorpus([directory + "/good.c", directory + "/nope.c"])
+        XCTAssertEqual(result.findings.count, 1)
+        XCTAssertEqual(result.summary.filesFailed, 1)
+        XCTAssertTrue(result.failures[0].reason.contains("no such file"))
+    }
+
+    func testNothingToScanIsAnError() throws {
+        XCTAssertThrowsError(try scanCorpus([directory + "/does-not-exist"]))
+    }
+
+    /// A worker that dies (as libclang does on a crash) costs one file; the scan goes on with a new worker.
+    func testWorkerCrashCostsOneFileOnly() throws {
+        guard let executable = Repository.executable else { throw XCTSkip("kwarden executable not built beside the tests") }
+        for name in ["a.c", "b.c", "crashes.c", "d.c"] { try write(name, spinning) }
+        setenv("KWARDEN_TEST_CRASH_ON", "crashes.c", 1)
+        defer { unsetenv("KWARDEN_TEST_CRASH_ON") }
+        let result = try scanCorpus([directory], isolation: .processes(executable: executable))
+        XCTAssertEqual(Set(result.findings.map(\.file)), ["a.c", "b.c", "d.c"])
+        XCTAssertEqual(result.failures.map(\.file), ["crashes.c"])
+        XCTAssertTrue(result.failures[0].reason.contains("crashed"), result.failures[0].reason)
+        XCTAssertEqual(result.summary.filesParsed, 3)
+    }
+
+    func testWorkerProcessesGiveTheSameFindingsAsThreads() throws {
+        guard let executable = Repository.executable else { throw XCTSkip("kwarden executable not built beside the tests") }
+        let threads = try scanCorpus([Repository.corpus])
+        let processes = try scanCorpus([Repository.corpus], isolation: .processes(executable: executable))
+        XCTAssertEqual(threads.findings.map(\.fingerprint), processes.findings.map(\.fingerprint))
+        XCTAssertEqual(threads.findings.map(\.evidence), processes.findings.map(\.evidence))
+        XCTAssertFalse(threads.findings.isEmpty)
+    }
+
+    func testFingerprintsSurviveLineShifts() throws {
+        try write("good.c", spinning)
+        let before = try scanCorpus([directory]).findings
+        try write("good.c", "/* a new comment\n * pushes everything down\n */\n\n" + spinning)
+        let after = try scanCorpus([directory]).findings
+        XCTAssertEqual(before.count, 1)
+        XCTAssertEqual(before.map(\.fingerprint), after.map(\.fingerprint))
+        XCTAssertEqual(after[0].line, before[0].line + 4)
+    }
+
+    func testUnknownRuleIsAClearError() {
+        XCTAssertThrowsError(try RuleRegistry.load(only: ["no-such-rule"], rulesDirectory: Repository.rules)) { error in
+            XCTAssertTrue("\(error)".contains("unknown rule no-such-rule"))
+        }
+    }
+}
