@@ -7,11 +7,14 @@ import Foundation
 struct ArchToolHeaders {
     let sourceRoot: String
     let arch: String
+    let config: KernelConfig
 
     func generate() -> [String: String] {
         switch arch {
         case "arm64": return arm64()
         case "arm": return arm()
+        case "mips": return mips()
+        case "s390": return s390()
         default: return [:]
         }
     }
@@ -143,5 +146,89 @@ struct ArchToolHeaders {
         files["arch/arm/include/generated/asm/unistd-nr.h"] =
             "#ifndef _ASM_ARM_UNISTD_NR_H\n#define _ASM_ARM_UNISTD_NR_H\n\n/* aligned to \(align) */\n#define __NR_syscalls \(count)\n\n#endif /* _ASM_ARM_UNISTD_NR_H */\n"
         return files
+    }
+
+    // MARK: mips
+
+    /// arch/mips/kernel/syscalls/Makefile: pattern rules over syscall_{n32,n64,o32}.tbl.
+    private func mips() -> [String: String] {
+        var files: [String: String] = [:]
+        for (abi, prefix) in [("n32", "N32"), ("n64", "64"), ("o32", "O32")] {
+            guard let text = read("arch/mips/kernel/syscalls/syscall_\(abi).tbl") else { continue }
+            let entries = SyscallTable(text: text).all.sorted { $0.number < $1.number }
+            files["arch/mips/include/generated/uapi/asm/unistd_\(abi).h"] = SyscallHeaders.numberHeader(
+                entries: entries, name: "unistd_\(abi).h", prefix: "", offset: "__NR_Linux", emitNumber: false)
+            files["arch/mips/include/generated/asm/syscall_table_\(abi).h"] = SyscallHeaders.tableHeader(entries: entries)
+            let guardName = "_UAPI_ASM_MIPS_UNISTD_NR_\(abi.uppercased())_H"
+            files["arch/mips/include/generated/asm/unistd_nr_\(abi).h"] =
+                "#ifndef \(guardName)\n#define \(guardName)\n\n#define __NR_\(prefix)_Linux_syscalls\t\((entries.last?.number ?? -1) + 1)\n\n#endif /* \(guardName) */\n"
+        }
+        return files
+    }
+
+    // MARK: s390
+
+    /// arch/s390/kernel/syscalls/syscalltbl -H/-N, and arch/s390/tools/gen_facilities.c.
+    private func s390() -> [String: String] {
+        var files: [String: String] = [:]
+        if let text = read("arch/s390/kernel/syscalls/syscall.tbl") {
+            let table = SyscallTable(text: text)
+            for bits in ["32", "64"] {
+                let guardName = "__UAPI_ASM_S390_UNISTD_\(bits)_H"
+                var out = "#ifndef \(guardName)\n#define \(guardName)\n\n"
+                for entry in table.entries(abis: ["common", bits]).sorted(by: { $0.number < $1.number }) {
+                    out += "#define __NR_\(entry.name) \(entry.number)\n"
+                }
+                out += "\n#endif /* \(guardName) */\n"
+                files["arch/s390/include/generated/uapi/asm/unistd_\(bits).h"] = out
+            }
+            let count = (table.entries(abis: ["common", "32", "64"]).map(\.number).max() ?? 0) + 1
+            files["arch/s390/include/generated/asm/unistd_nr.h"] =
+                "#ifndef __ASM_S390_SYSCALLS_NR\n#define __ASM_S390_SYSCALLS_NR\n\n#define NR_syscalls \(count)\n\n#endif /* __ASM_S390_SYSCALLS_NR */\n"
+        }
+        if let source = read("arch/s390/tools/gen_facilities.c") {
+            files["arch/s390/include/generated/asm/facility-defs.h"] = Self.facilityHeader(source, config: config)
+        }
+        return files
+    }
+
+    /// The facility bit lists of gen_facilities.c (`.name = "FACILITIES_ALS", .bits = (int[]){ 0, 1, ... }`,
+    /// with `#ifdef CONFIG_X` lines) as the 64-bit words it prints, bit 0 being the most significant.
+    static func facilityHeader(_ source: String, config: KernelConfig) -> String {
+        var out = "#ifndef __ASM_S390_FACILITY_DEFS__\n#define __ASM_S390_FACILITY_DEFS__\n\n#include <linux/const.h>\n\n"
+        var name: String?
+        var bits: [Int] = []
+        var active: [Bool] = []
+        func emit() {
+            guard let name else { return }
+            let words = (bits.max() ?? 0) / 64 + 1
+            var array = [UInt64](repeating: 0, count: words)
+            for bit in bits { array[bit / 64] |= 1 << UInt64(63 - bit % 64) }
+            out += "#define \(name) " + array.map { "_AC(0x" + String(format: "%016llx", $0) + ",UL)" }.joined(separator: ",") + "\n"
+        }
+        for rawLine in source.split(separator: "\n") {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("#ifdef ") || line.hasPrefix("#ifndef ") {
+                let symbol = line.split(separator: " ").last.map(String.init) ?? ""
+                let enabled = symbol.hasPrefix("CONFIG_") && config.isEnabled(String(symbol.dropFirst(7)))
+                active.append(line.hasPrefix("#ifdef ") ? enabled : !enabled)
+                continue
+            }
+            if line.hasPrefix("#else"), let last = active.popLast() { active.append(!last); continue }
+            if line.hasPrefix("#endif") { _ = active.popLast(); continue }
+            guard !active.contains(false) else { continue }
+            if line.hasPrefix(".name = \"") {
+                emit()
+                name = String(line.dropFirst(".name = \"".count).prefix { $0 != "\"" })
+                bits = []
+                continue
+            }
+            guard name != nil else { continue }
+            let numberText = line.prefix { $0.isNumber || $0 == "-" }
+            if let number = Int(numberText), number >= 0, line.dropFirst(numberText.count).hasPrefix(",") { bits.append(number) }
+        }
+        emit()
+        out += "\n#endif /* __ASM_S390_FACILITY_DEFS__ */\n"
+        return out
     }
 }

@@ -107,6 +107,16 @@ struct Architecture: Sendable, Hashable {
         }
     }
 
+    /// What parsing this arch with clang 14 cannot get right, for the notes.
+    var limitation: String? {
+        switch name {
+        case "loongarch":
+            return "clang 14 has no LoongArch target: parsing as aarch64 with LoongArch's macros; its inline asm constraints (ZB, ZC) are reported as errors"
+        default:
+            return nil
+        }
+    }
+
     /// Extra include directories some arches add in their Makefile for every file.
     func extraIncludeDirectories(sourceRoot: String) -> [String] {
         switch name {
@@ -119,7 +129,7 @@ struct Architecture: Sendable, Hashable {
     }
 
     /// The defconfig `make defconfig` uses for this arch (`KBUILD_DEFCONFIG` in its Makefile).
-    func defaultDefconfig(sourceRoot: String, config64: Bool = true) -> String? {
+    func defaultDefconfig(sourceRoot: String) -> String? {
         let configs = "\(sourceRoot)/arch/\(name)/configs"
         let fm = FileManager.default
         var candidates: [String] = []
@@ -128,6 +138,8 @@ struct Architecture: Sendable, Hashable {
         case "powerpc": candidates = ["ppc64_defconfig", "ppc64le_defconfig"]
         case "sparc": candidates = ["sparc64_defconfig", "sparc32_defconfig"]
         case "um": candidates = ["x86_64_defconfig"]
+        // KBUILD_DEFCONFIG 32r2el_defconfig is generic_defconfig merged with fragments.
+        case "mips": candidates = ["generic_defconfig"]
         default:
             if let makefile = try? String(contentsOfFile: "\(sourceRoot)/arch/\(name)/Makefile", encoding: .utf8) {
                 for line in makefile.split(separator: "\n") {

@@ -146,6 +146,7 @@ public final class BuildContext: @unchecked Sendable {
             notes.insert("tree prepared for \(archName): using generated headers on disk (config from \(source))", at: 0)
         }
         synthesizedFiles = synthesized
+        if let limitation = architecture.limitation { notes.append(limitation) }
 
         commonKbuildFlags = Self.kbuildFlags(sourceRoot: root, objectRoot: objectRoot, architecture: architecture,
                                              config: config, resourceInclude: resourceInclude)

@@ -18,7 +18,7 @@ struct GeneratedHeaders {
         for (path, contents) in SyscallHeaders(sourceRoot: sourceRoot, arch: arch.name).generate() {
             files[path] = contents
         }
-        for (path, contents) in ArchToolHeaders(sourceRoot: sourceRoot, arch: arch.name).generate() {
+        for (path, contents) in ArchToolHeaders(sourceRoot: sourceRoot, arch: arch.name, config: config).generate() {
             files[path] = contents
         }
         let version = KernelVersion(makefileAt: sourceRoot + "/Makefile")

@@ -197,8 +197,14 @@ struct DirectoryMakefile {
     var ungatedObjects = Set<String>()
     /// Every object path listed, in order.
     var listedObjects: [String] = []
-    /// Subdirectories Kbuild descends into, with the symbols of the lines naming them.
-    var subdirectories: [(String, [String])] = []
+    /// Subdirectories Kbuild descends into, in order, with the symbols of all lines naming
+    /// them; empty when some line names one unconditionally.
+    var subdirectories: [(String, [String])] {
+        subdirectoryOrder.map { ($0, ungatedSubdirectories.contains($0) ? [] : subdirectoryGates[$0] ?? []) }
+    }
+    private var subdirectoryOrder: [String] = []
+    private var subdirectoryGates: [String: [String]] = [:]
+    private var ungatedSubdirectories = Set<String>()
 
     private var variables: [String: String] = [:]
     private var includedFiles = Set<String>()
@@ -277,7 +283,15 @@ struct DirectoryMakefile {
             }
             if name.hasPrefix("obj-") || name.hasPrefix("subdir-") {
                 for word in words where word.hasSuffix("/") {
-                    subdirectories.append((String(word.dropLast()), gateSymbols))
+                    let subdirectory = String(word.dropLast())
+                    if subdirectoryGates[subdirectory] == nil && !ungatedSubdirectories.contains(subdirectory) {
+                        subdirectoryOrder.append(subdirectory)
+                    }
+                    if gateSymbols.isEmpty {
+                        ungatedSubdirectories.insert(subdirectory)
+                    } else {
+                        subdirectoryGates[subdirectory, default: []] += gateSymbols
+                    }
                 }
             }
             switch name {

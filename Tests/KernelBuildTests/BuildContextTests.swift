@@ -298,6 +298,7 @@ final class BuildContextTests: XCTestCase {
         try tree.write("drivers/net/Makefile", "obj-$(CONFIG_TUN) += tun.o\nobj-y += loopback.o\nobj-$(CONFIG_XFS_FS) += xfs/\n")
         try tree.write("drivers/net/xfs/Makefile", "obj-$(CONFIG_XFS_FS) += xfs.o\nxfs-y := xfs_inode.o scrub/alloc.o\nccflags-y += -I$(src)/libxfs\n")
         try tree.write("kernel/Makefile", "obj-$(CONFIG_FUNCTION_TRACER) += trace/\nobj-$(CONFIG_TRACING) += trace/\n")
+        try tree.write("kernel/trace/Makefile", "obj-$(CONFIG_TRACING) += trace.o\n")
         try tree.write("drivers/mlx5/Makefile", """
             obj-$(CONFIG_MLX5_CORE) += mlx5_core.o
             mlx5_core-y := main.o
