@@ -35,6 +35,16 @@ public struct Evidence: Codable, Equatable {
         case commit, line, file
         case lineNumber = "line_number"
     }
+
+    /// `commit` and `line` are always written (commit is null for a source-tree line), so every evidence object
+    /// has the interface's shape; `file` and `line_number` only in tree mode.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(commit, forKey: .commit)
+        try container.encode(line, forKey: .line)
+        try container.encodeIfPresent(file, forKey: .file)
+        try container.encodeIfPresent(lineNumber, forKey: .lineNumber)
+    }
 }
 
 /// A commit named in a fix's `Fixes:` tag and whether the audited code has it.

@@ -34,6 +34,15 @@ final class OutputTests: XCTestCase {
         XCTAssertEqual(summary["reverted"] as? Int, 1)
     }
 
+    func testTreeEvidenceKeepsTheEvidenceShape() throws {
+        let evidence = Evidence(commit: nil, line: "applied: x();", file: "a.c", lineNumber: 3)
+        let encoded = String(decoding: try JSONEncoder().encode(evidence), as: UTF8.self)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(encoded.utf8)) as? [String: Any])
+        XCTAssertEqual(Set(object.keys), ["commit", "line", "file", "line_number"])
+        XCTAssertTrue(object["commit"] is NSNull)
+        XCTAssertEqual(try JSONDecoder().decode(Evidence.self, from: Data(encoded.utf8)), evidence)
+    }
+
     func testTextAndMarkdown() throws {
         let report = try report()
         let text = BackportOutput.text(report)
