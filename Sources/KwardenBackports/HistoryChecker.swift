@@ -185,6 +185,16 @@ public final class HistoryChecker {
                     if pendingChildren[parent] == 0 { ready.append(parent) }
                 }
             }
+            // Upstream-repository commits the vendor merged that are not on the upstream branch (a stable
+            // release merged into the vendor tree): they are backports too, with their own trailers. Read them
+            // after the vendor's own commits, as the oldest.
+            if let upstreamTip, !boundary.isEmpty {
+                let walk = try Revwalk(upstream, order: .topological)
+                for oid in boundary { try walk.push(oid) }
+                try walk.hide(upstreamTip)
+                ids += Array(walk)
+                if let error = walk.error { throw BackportError(error.message) }
+            }
         } else {
             let walk = try Revwalk(vendor, order: .topological)
             try walk.push(tip)

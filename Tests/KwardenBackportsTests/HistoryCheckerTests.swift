@@ -93,6 +93,38 @@ final class HistoryCheckerTests: XCTestCase {
         XCTAssertTrue(report.warnings[0].hasPrefix("no --upstream-ref: all 15 commits of vendor were read"), report.warnings[0])
     }
 
+    /// The vendor merged a stable branch of the upstream repository; its commit citing F7 is read even though the
+    /// upstream repository has it (it is not on upstream's branch).
+    func testStableBranchMergedIntoTheVendorBranch() throws {
+        let repos = try ScenarioRepositories.separateRepositories()
+        let s = repos.scenario
+        let upstream = try Repository(open: repos.upstreamPath!)
+        let vendor = try Repository(open: repos.vendorPath)
+        let util = Scenario.paths.util
+        var stableFiles = s.baseFiles
+        let baseUtil = SourceFile(lines: s.baseFiles[util]!.split(separator: "\n").map(String.init))
+        stableFiles[util] = baseUtil.replacing(24, with: ["\tspin_unlock(&lock);", "\treturn ret;"]).text
+        let message = "lib: fix missing unlock\n\ncommit \(s.upstream["F7"]!.hex) upstream.\n"
+        let stableAuthor = Signature(name: "Stable Team", email: "stable@example.org", time: 1_800_000_000)
+        var stableIds: [Oid] = []
+        for repository in [upstream, vendor] {
+            stableIds.append(try repository.createCommit(tree: try repository.writeTree(files: stableFiles), parents: [s.base.a],
+                                                         message: message, author: stableAuthor, updateRef: "refs/heads/linux-6.1.y"))
+        }
+        XCTAssertEqual(stableIds[0], stableIds[1])
+        var merged = Dictionary(uniqueKeysWithValues: try vendor.files(inTree: try vendor.commit(s.vendorTip).treeId)
+            .map { ($0.path, $0.blob) })
+        merged[util] = try vendor.writeBlob(Array(stableFiles[util]!.utf8))
+        try vendor.createCommit(tree: try vendor.writeTree(blobs: merged), parents: [s.vendorTip, stableIds[0]],
+                                message: "Merge tag 'v6.1.99' into vendor\n", author: stableAuthor,
+                                updateRef: "refs/heads/vendor")
+
+        let report = try check(repos, ["F7", "F1"])
+        XCTAssertEqual(report.fixes.map(\.status), [.present, .present])
+        XCTAssertEqual(report.fixes[0].how, "trailer")
+        XCTAssertEqual(report.fixes[0].evidence, [Evidence(commit: stableIds[0].hex, line: "commit \(s.upstream["F7"]!.hex) upstream.")])
+    }
+
     func testContextChangedBackportHasADifferentPatchID() throws {
         let repos = try ScenarioRepositories.separateRepositories()
         let upstream = try Repository(open: repos.upstreamPath!)
