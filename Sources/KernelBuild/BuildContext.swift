@@ -255,6 +255,8 @@ public final class BuildContext: @unchecked Sendable {
         flags += architecture.targetFlags(config: config)
         flags += ftraceFlags(architecture: architecture, config: config)
         flags += ["-std=gnu11", "-fno-strict-aliasing", "-fno-common", "-fshort-wchar", "-fno-PIE"]
+        // Kbuild always optimizes; headers test __OPTIMIZE__ (compiletime_assert, fortify-string.h).
+        flags.append(config.isEnabled("CC_OPTIMIZE_FOR_SIZE") ? "-Os" : "-O2")
         return flags
     }
 

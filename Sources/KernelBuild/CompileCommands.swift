@@ -141,7 +141,8 @@ struct CompileCommands: Sendable {
                 kept.append(joined + value)
                 continue
             }
-            if argument.hasPrefix("-D") || argument.hasPrefix("-U") || argument.hasPrefix("-std=")
+            // -O levels only define __OPTIMIZE__/__OPTIMIZE_SIZE__ for a parse, which headers test.
+            if argument.hasPrefix("-D") || argument.hasPrefix("-U") || argument.hasPrefix("-std=") || argument.hasPrefix("-O")
                 || argument.hasPrefix("--target=") || argument == "-nostdinc" || argument == "-undef" {
                 kept.append(argument)
                 continue
@@ -158,7 +159,7 @@ struct CompileCommands: Sendable {
                 kept.append(argument == "-EB" ? "-mbig-endian" : "-mlittle-endian")
                 continue
             }
-            // -c, -S, -E, -MD, -MMD, -Wp,-MMD,..., -W*, -O*, -g*, -pg, -pipe, and anything else
+            // -c, -S, -E, -MD, -MMD, -Wp,-MMD,..., -W*, -g*, -pg, -pipe, and anything else
             // that only affects output, dependencies, diagnostics or codegen.
             dropped.insert(argument.hasPrefix("-Wp,") ? "-Wp,…" : argument)
         }

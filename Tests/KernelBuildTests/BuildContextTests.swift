@@ -271,7 +271,7 @@ final class BuildContextTests: XCTestCase {
         let forced = args.indices.filter { args[$0] == "-include" }.map { args[$0 + 1] }
         XCTAssertEqual(forced, ["\(root)/include/linux/compiler-version.h", "\(root)/include/linux/kconfig.h",
                                 "\(root)/include/linux/compiler_types.h"])
-        for flag in ["-D__KERNEL__", "-std=gnu11", "--target=x86_64-linux-gnu", "-DKBUILD_BASENAME=\"bond_alb\"",
+        for flag in ["-D__KERNEL__", "-std=gnu11", "-O2", "--target=x86_64-linux-gnu", "-DKBUILD_BASENAME=\"bond_alb\"",
                      "-DKBUILD_MODNAME=\"bonding\"", "-D__KBUILD_MODNAME=kmod_bonding", "-DMODULE",
                      "-I\(root)/drivers/net/common", "-DBOND_TEST=1", "-I\(root)/drivers/net/bonding/alb",
                      "-I\(root)/drivers/net/bonding", "-w", "-ferror-limit=0"] {
@@ -407,7 +407,7 @@ final class BuildContextTests: XCTestCase {
         let root = tree.root
         for kept in ["-nostdinc", "-I\(root)/arch/x86/include", "-I", "\(root)/include", "-include",
                      "\(root)/include/linux/kconfig.h", "-D__KERNEL__", "-mno-sse", "-mcmodel=kernel", "-fshort-wchar",
-                     "-std=gnu11", "-DKBUILD_MODNAME=\"dev\"", "-DKBUILD_BASENAME=\"dev\"", "-w", "-ferror-limit=0"] {
+                     "-std=gnu11", "-O2", "-DKBUILD_MODNAME=\"dev\"", "-DKBUILD_BASENAME=\"dev\"", "-w", "-ferror-limit=0"] {
             XCTAssertTrue(dev.contains(kept), "missing \(kept) in \(dev)")
         }
         for dropped in ["-fconserve-stack", "-fno-allow-store-data-races", "-mindirect-branch=thunk-extern",
@@ -416,7 +416,7 @@ final class BuildContextTests: XCTestCase {
                         "-falign-jumps=1", "-fmin-function-alignment=16", "-fsanitize-coverage=trace-pc",
                         "-fplugin=./scripts/gcc-plugins/latent_entropy_plugin.so",
                         "-fplugin-arg-latent_entropy_plugin-disable", "-Wno-maybe-uninitialized",
-                        "-Werror=designated-init", "-ftrivial-auto-var-init=zero", "-O2", "-g", "-c", "-o",
+                        "-Werror=designated-init", "-ftrivial-auto-var-init=zero", "-g", "-c", "-o",
                         "net/core/dev.o", "net/core/dev.c", "\(root)/net/core/dev.c", "-Wp,-MMD,net/core/.dev.o.d", "gcc"] {
             XCTAssertFalse(dev.contains(dropped), "\(dropped) should be dropped: \(dev)")
         }
