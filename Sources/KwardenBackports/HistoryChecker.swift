@@ -66,6 +66,7 @@ public final class HistoryChecker {
         let isMerge: Bool
     }
     var upstreamPatchIDs: [Oid: Oid?] = [:]
+    var verdicts: [Oid: Verdict] = [:]
 
     public init(options: HistoryOptions) throws {
         self.options = options
@@ -353,9 +354,12 @@ public final class HistoryChecker {
         guard !fix.paths.isEmpty else { return nil }
         let candidates = try candidatePositions(touching: fix.paths)
         guard !candidates.isEmpty else { return nil }
-        if !fix.isMerge, let fixPatchID = try upstreamPatchID(oid) {
+        let fixPaths = Set(fix.paths)
+        // A patch-id covers every file of the patch, so only commits touching exactly the fix's files can match.
+        let sameFiles = candidates.filter { touchedPaths[$0] == fixPaths }
+        if !fix.isMerge, !sameFiles.isEmpty, let fixPatchID = try upstreamPatchID(oid) {
             var matches: [Int] = []
-            for position in candidates where try patchID(ofVendor: position) == fixPatchID { matches.append(position) }
+            for position in sameFiles where try patchID(ofVendor: position) == fixPatchID { matches.append(position) }
             if !matches.isEmpty {
                 return Presence(how: .patchID,
                                 evidence: matches.map { Evidence(commit: commits[$0].id.hex,
@@ -363,7 +367,6 @@ public final class HistoryChecker {
                                 carriers: matches.map { commits[$0].id })
             }
         }
-        let fixPaths = Set(fix.paths)
         let sameSubject = (subjectIndex[fix.normalizedSubject] ?? []).filter { position in
             (touchedPaths[position] ?? []).isSuperset(of: fixPaths)
         }
@@ -384,8 +387,16 @@ public final class HistoryChecker {
         return positions.sorted().filter { !commits[$0].isRevert }
     }
 
-    /// Presence, then whether every carrier was reverted by a revert that itself still stands.
+    /// Presence, then whether every carrier was reverted by a revert that itself still stands. Cached: many
+    /// fixes name the same bug-introducing commit (thousands of kernel fixes name 1da177e4c3f4).
     func verdict(for oid: Oid) throws -> Verdict {
+        if let cached = verdicts[oid] { return cached }
+        let result = try computeVerdict(for: oid)
+        verdicts[oid] = result
+        return result
+    }
+
+    private func computeVerdict(for oid: Oid) throws -> Verdict {
         guard let found = try presence(of: oid) else { return .absent }
         var revertEvidence: [Evidence] = []
         for carrier in found.carriers {
@@ -403,10 +414,14 @@ public final class HistoryChecker {
         var reverting: [(Int, String)] = (revertIndex[carrier] ?? []).map { ($0.commit, $0.line) }
         let index = try pathsIndex()
         var positions = Set<Int>()
-        for path in try touchedPaths(ofCarrier: carrier) { positions.formUnion(index[path] ?? []) }
-        // Only later commits can revert it: positions count from the tip, newest first.
+        let carrierPaths = Set(try touchedPaths(ofCarrier: carrier))
+        for path in carrierPaths { positions.formUnion(index[path] ?? []) }
+        // Only later commits can revert it (positions count from the tip, newest first), and an inverse patch
+        // touches exactly the same files.
         let carrierPosition = indexById[carrier] ?? commits.count
-        let later = positions.filter { $0 < carrierPosition && !reverting.map(\.0).contains($0) }.sorted()
+        let later = positions.filter {
+            $0 < carrierPosition && touchedPaths[$0] == carrierPaths && !reverting.map(\.0).contains($0)
+        }.sorted()
         if !later.isEmpty, let inverse = try inversePatchID(of: carrier) {
             for position in later {
                 if try patchID(ofVendor: position) == inverse {
