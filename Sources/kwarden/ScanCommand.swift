@@ -30,6 +30,9 @@ struct ScanOptionGroup: ParsableArguments {
     @Option(name: .customLong("max-fact-files"), help: "At most this many files parsed per evidence pass, nearest to the findings first.")
     var maxFactFiles = 400
 
+    @Flag(name: .customLong("all-arches"), help: "Also scan arch/<name>/ of every other architecture, each with its own flags.")
+    var allArches = false
+
     @Flag(name: .customLong("in-process"), help: "Parse on threads instead of isolated worker processes.")
     var inProcess = false
 
@@ -82,6 +85,7 @@ struct ScanCommand: ParsableCommand {
         options.perFileTimeout = scan.timeout
         options.dryRun = dryRun
         options.maxFactFiles = scan.maxFactFiles
+        options.allArches = scan.allArches
         options.progress = ProgressReporter(enabled: !quiet)
         if let rulesDir = scan.rulesDir { options.workerArguments = ["--rules-dir", rulesDir] }
         if !scan.inProcess, let executable = Self.executablePath() {

@@ -41,5 +41,9 @@ public struct SourceText: Sendable {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x5f
     }
 
-    public var isValidUTF8: Bool { String(validating: bytes, as: UTF8.self) != nil }
+    public var isValidUTF8: Bool {
+        // Most kernel sources are plain ASCII: check that cheaply before validating.
+        if bytes.withUnsafeBufferPointer({ $0.allSatisfy { $0 < 0x80 } }) { return true }
+        return String(validating: bytes, as: UTF8.self) != nil
+    }
 }

@@ -37,7 +37,7 @@ public final class CompileSetupProvider: @unchecked Sendable {
         let relative = RelativePath.make(file, root: kernelRoot)
         if relative.hasPrefix("arch/") {
             let name = relative.split(separator: "/")[1]
-            if FileManager.default.fileExists(atPath: kernelRoot + "/arch/\(name)/Kconfig") { return String(name) }
+            if String(name) != primaryArch, FileManager.default.fileExists(atPath: kernelRoot + "/arch/\(name)/Kconfig") { return String(name) }
         }
         return requestedArch
     }
@@ -50,6 +50,12 @@ public final class CompileSetupProvider: @unchecked Sendable {
         contexts[key] = made
         unsavedByArch[key] = made.synthesizedFiles.map { UnsavedFile(path: $0.path, contents: $0.contents) }
         return made
+    }
+
+    /// The architecture of files outside arch/ (nil outside a kernel tree).
+    public var primaryArch: String? {
+        guard let kernelRoot else { return nil }
+        return try? context(forArch: requestedArch, root: kernelRoot).arch
     }
 
     public var notes: [String] {

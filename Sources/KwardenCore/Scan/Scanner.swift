@@ -23,6 +23,8 @@ public struct ScanOptions {
     public var workerArguments: [String] = []
     /// At most this many files are parsed in each evidence pass (nearest to the findings first).
     public var maxFactFiles = 400
+    /// Scan arch/<name>/ of every architecture, each with its own flags (builds one setup per arch).
+    public var allArches = false
     /// Only report which files the textual preselection keeps.
     public var dryRun = false
 
@@ -49,7 +51,8 @@ public final class Scanner {
         var notes: [String] = []
         if kernelRoot == nil { notes.append("not inside a kernel tree: flags from compile_flags.txt where present") }
 
-        let discovery = SourceDiscovery(excludes: options.excludes).discover(paths: options.paths, root: root, isKernelTree: kernelRoot != nil)
+        let onlyArch = options.allArches ? nil : setups.primaryArch
+        let discovery = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: options.paths, root: root, isKernelTree: kernelRoot != nil)
         guard discovery.missing.isEmpty || !discovery.files.isEmpty else {
             throw ScanError.nothingToScan("nothing to scan: \(discovery.missing.joined(separator: ", ")) not found")
         }
@@ -58,24 +61,29 @@ public final class Scanner {
             notes.append("skipped \(discovery.skippedUserspace) .c files of userspace programs (\(SourceDiscovery.kernelUserspaceDirectories.joined(separator: ", ")))")
         }
 
+        if discovery.skippedOtherArch > 0, let onlyArch {
+            notes.append("left out \(discovery.skippedOtherArch) .c files under arch/ of other architectures than \(onlyArch) (--arch NAME for another, --all-arches for all)")
+        }
         var summary = ScanSummary()
         summary.filesConsidered = discovery.files.count
 
         // Pass 1 selection: which files could hold a finding of some rule.
         options.progress.message("reading \(discovery.files.count) files")
-        let texts = TextIndex(files: discovery.files, jobs: options.jobs)
+        let rules = options.rules
+        let texts = TextIndex(files: discovery.files, jobs: options.jobs) { source in rules.contains { $0.preselect(source) } }
         failures += texts.unreadable
         let notUTF8 = texts.notUTF8.count
         if notUTF8 > 0 { notes.append("\(notUTF8) file\(notUTF8 == 1 ? " is" : "s are") not valid UTF-8 (parsed as bytes): \(texts.notUTF8.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(notUTF8 > 5 ? ", …" : "")") }
-        let rules = options.rules
-        let selected = texts.select { source in rules.contains { $0.preselect(source) } }
+        let selected = texts.firstSelection
         if options.dryRun {
             return ScanResult(root: root, findings: [], summary: summary, failures: failures,
                               parseErrors: [], notes: notes + selected.map { "would parse " + RelativePath.make($0, root: root) })
         }
 
         let runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
-        var outcomes = try runner.run(selected.map { FileJob(file: $0, pass: 1, requests: []) }, phase: "checking")
+        // Grouped by architecture, so that each worker sets up as few architectures as possible.
+        let byArch = selected.sorted { (setups.architecture(for: $0) ?? "", $0) < (setups.architecture(for: $1) ?? "", $1) }
+        var outcomes = try runner.run(byArch.map { FileJob(file: $0, pass: 1, requests: []) }, phase: "checking")
         var parsed = Set(selected)
         var findings = outcomes.flatMap(\.findings)
         var facts = outcomes.flatMap(\.facts)
@@ -164,27 +172,37 @@ final class TextIndex {
     private(set) var notUTF8: [String] = []
     private var readable: [String] = []
 
-    init(files: [String], jobs: Int) {
+    /// Files passing the first selection, found while reading every file once.
+    private(set) var firstSelection: [String] = []
+
+    init(files: [String], jobs: Int, firstSelection predicate: @escaping (SourceText) -> Bool) {
         self.files = files
         var failures = [FileFailure?](repeating: nil, count: files.count)
         var badEncoding = [Bool](repeating: false, count: files.count)
+        var selected = [Bool](repeating: false, count: files.count)
+        let workers = max(1, jobs)
         failures.withUnsafeMutableBufferPointer { failureSlots in
             badEncoding.withUnsafeMutableBufferPointer { encodingSlots in
-                let failureBase = failureSlots, encodingBase = encodingSlots
-                DispatchQueue.concurrentPerform(iterations: max(1, jobs)) { worker in
-                    var i = worker
-                    while i < files.count {
-                        switch TextIndex.read(files[i]) {
-                        case .failure(let error): failureBase[i] = FileFailure(file: files[i], reason: error.reason)
-                        case .success(let source): encodingBase[i] = !source.isValidUTF8
+                selected.withUnsafeMutableBufferPointer { selectedSlots in
+                    let failureBase = failureSlots, encodingBase = encodingSlots, selectedBase = selectedSlots
+                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                        var i = worker
+                        while i < files.count {
+                            switch TextIndex.read(files[i]) {
+                            case .failure(let error): failureBase[i] = FileFailure(file: files[i], reason: error.reason)
+                            case .success(let source):
+                                encodingBase[i] = !source.isValidUTF8
+                                selectedBase[i] = predicate(source)
+                            }
+                            i += workers
                         }
-                        i += max(1, jobs)
                     }
                 }
             }
         }
         unreadable = failures.compactMap { $0 }
         notUTF8 = zip(files, badEncoding).filter { $0.1 }.map { $0.0 }
+        firstSelection = zip(files, selected).filter { $0.1 }.map { $0.0 }
         let bad = Set(unreadable.map(\.file))
         readable = files.filter { !bad.contains($0) }
     }

@@ -6,13 +6,19 @@ public struct SourceDiscovery {
     public static let kernelUserspaceDirectories = ["tools", "scripts", "usr", "Documentation", "samples/bpf"]
 
     public var excludes: [String] = []
+    /// In a kernel tree, leave out arch/<other>/ for every other architecture than this one.
+    public var onlyArch: String?
 
-    public init(excludes: [String] = []) { self.excludes = excludes }
+    public init(excludes: [String] = [], onlyArch: String? = nil) {
+        self.excludes = excludes
+        self.onlyArch = onlyArch
+    }
 
     public struct Result {
         public var files: [String] = []
         public var missing: [String] = []
         public var skippedUserspace = 0
+        public var skippedOtherArch = 0
     }
 
     /// `root` is the tree the paths are reported against (for excludes, which are relative to it).
@@ -41,6 +47,13 @@ public struct SourceDiscovery {
                         // Directory: count what is skipped without parsing it.
                     }
                     continue
+                }
+                if isKernelTree, let onlyArch, relative.hasPrefix("arch/") {
+                    let parts = relative.split(separator: "/")
+                    if parts.count >= 2, parts[1] != onlyArch {
+                        if entry.hasSuffix(".c") { result.skippedOtherArch += 1 }
+                        continue
+                    }
                 }
                 if entry.hasSuffix(".c"), seen.insert(full).inserted { result.files.append(full) }
             }
