@@ -6,14 +6,12 @@ struct GeneratedHeaders {
     let sourceRoot: String
     let arch: Architecture
     let config: KernelConfig
-    /// The `.config`-name of the arch as `conf` writes it in the header (`x86`, `arm64`).
-    var configArchName: String { arch.name }
 
     /// Every synthesized header: relative path → contents.
     func all() -> [String: String] {
         var files: [String: String] = [:]
-        files["include/generated/autoconf.h"] = config.autoconfHeader(arch: configArchName)
-        files["include/config/auto.conf"] = config.autoConf(arch: configArchName)
+        files["include/generated/autoconf.h"] = config.autoconfHeader(arch: arch.name)
+        files["include/config/auto.conf"] = config.autoConf(arch: arch.name)
         for (path, contents) in asmWrappers() { files[path] = contents }
         for (path, contents) in SyscallHeaders(sourceRoot: sourceRoot, arch: arch.name).generate() {
             files[path] = contents

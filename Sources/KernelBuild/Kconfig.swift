@@ -23,7 +23,7 @@ struct KconfigResolver {
     /// Every Kconfig file of the tree for this arch, parsed.
     func parseModel() -> KconfigModel {
         var parser = KconfigParser(sourceRoot: sourceRoot, arch: arch)
-        parser.parseFile("Kconfig", optional: false)
+        parser.parseFile("Kconfig")
         return parser.model
     }
 
@@ -136,7 +136,9 @@ struct KconfigParser {
         blockDependencies.reduce(KconfigExpr.yes) { $0.and($1) }
     }
 
-    mutating func parseFile(_ relative: String, optional: Bool) {
+    /// Parses a Kconfig file (globs allowed, as Kconfig's `source` allows). A missing file is
+    /// skipped: `osource` makes that legal, and for `source` a scanner is better off going on.
+    mutating func parseFile(_ relative: String) {
         let path = relative.hasPrefix("/") ? relative : sourceRoot + "/" + relative
         let paths: [String]
         if path.contains("*") || path.contains("?") {
@@ -150,7 +152,6 @@ struct KconfigParser {
             parsedFiles.insert(file)
             parse(text: text, directory: (file as NSString).deletingLastPathComponent)
         }
-        _ = optional
     }
 
     private static func glob(_ pattern: String) -> [String] {
@@ -168,7 +169,7 @@ struct KconfigParser {
         return entries.sorted().filter { fnmatch(namePattern, $0, 0) == 0 }.map { directory + "/" + $0 }
     }
 
-    private enum Entry { case none, config(String), choice(Int), menu, comment }
+    private enum Entry { case none, config(String), choice(Int), comment }
 
     private mutating func parse(text: String, directory: String) {
         let lines = Self.logicalLines(text)
@@ -180,7 +181,6 @@ struct KconfigParser {
         var pendingPrompts: [KconfigExpr] = []
         var pendingSelects: [(String, KconfigExpr)] = []
         var pendingChoiceDefaults: [(String, KconfigExpr)] = []
-        var menuDependency: KconfigExpr = .yes
         var pendingType: KconfigType?
 
         func finishEntry(_ parser: inout KconfigParser) {
@@ -206,8 +206,6 @@ struct KconfigParser {
             case .choice(let choice):
                 parser.model.choices[choice].dependency = full
                 parser.model.choices[choice].defaults = pendingChoiceDefaults.map { ($0.0, $0.1.and(full)) }
-            case .menu:
-                menuDependency = deps
             case .none, .comment:
                 break
             }
@@ -241,9 +239,7 @@ struct KconfigParser {
                 currentChoice = nil
             case "menu":
                 finishEntry(&self)
-                entry = .menu
-                menuDependency = .yes
-                // The menu's own "depends on" lines follow; they are applied when its first child starts.
+                // The menu's own "depends on" lines follow; they apply to everything up to endmenu.
                 var lookahead = index
                 var deps: [KconfigExpr] = []
                 while lookahead < lines.count {
@@ -258,7 +254,6 @@ struct KconfigParser {
                     } else { break }
                 }
                 index = lookahead
-                entry = .none
                 blockDependencies.append(deps.reduce(KconfigExpr.yes) { $0.and($1) })
                 blockKinds.append("menu")
             case "endmenu":
@@ -278,7 +273,7 @@ struct KconfigParser {
                 finishEntry(&self)
                 let target = expand(Self.unquote(rest.trimmingCharacters(in: .whitespaces)))
                 let relative = keyword.hasPrefix("r") || keyword.hasPrefix("or") ? directory + "/" + target : target
-                parseFile(relative, optional: keyword.hasPrefix("o"))
+                parseFile(relative)
             case "bool", "boolean", "tristate", "int", "hex", "string":
                 pendingType = KconfigType(rawValue: keyword == "boolean" ? "bool" : keyword)
                 let promptPart = rest.trimmingCharacters(in: .whitespaces)
@@ -334,7 +329,6 @@ struct KconfigParser {
             }
         }
         finishEntry(&self)
-        _ = menuDependency
     }
 
     // MARK: lexing helpers
