@@ -39,6 +39,7 @@ public final class BuildContext: @unchecked Sendable {
     /// Flags shared by every file in Kbuild mode (everything up to the per-file part).
     let commonKbuildFlags: [String]
     let makefiles: MakefileFlags
+    let gateClosure: GateClosure
     private var staticNotes: [String] = []
     private let lock = NSLock()
     private var fallbackFiles = Set<String>()
@@ -150,8 +151,10 @@ public final class BuildContext: @unchecked Sendable {
 
         commonKbuildFlags = Self.kbuildFlags(sourceRoot: root, objectRoot: objectRoot, architecture: architecture,
                                              config: config, resourceInclude: resourceInclude)
+        let closure = GateClosure(resolver: resolver, config: config, model: kconfigModel)
+        gateClosure = closure
         makefiles = MakefileFlags(sourceRoot: root, objectRoot: objectRoot, config: config, arch: archName,
-                                  gateClosure: GateClosure(resolver: resolver, config: config, model: kconfigModel))
+                                  gateClosure: closure)
         staticNotes = notes
 
         var digest = StableHash()
@@ -219,6 +222,19 @@ public final class BuildContext: @unchecked Sendable {
             lock.unlock()
         }
         return commonKbuildFlags + makefiles.flags(for: path) + Self.diagnosticFlags
+    }
+
+    /// Another arch to parse `file` with, when it is outside this configuration because its
+    /// Makefile gate needs symbols only that arch's Kconfig defines (drivers/macintosh on x86
+    /// → powerpc). nil when this arch is right, or no arch clang can target would do better.
+    /// Files under arch/<name>/ are not judged here: their directory names their arch.
+    public func preferredArch(for file: String) -> String? {
+        guard compileCommands?.entry(for: PathUtilities.absolute(file, relativeTo: FileManager.default.currentDirectoryPath)) == nil
+        else { return nil }
+        let path = PathUtilities.absolute(file, relativeTo: FileManager.default.currentDirectoryPath)
+        let gates = makefiles.closedGates(for: path)
+        guard !gates.isEmpty else { return nil }
+        return gateClosure.foreignArch(requiredBy: gates, currentArch: architecture.name)
     }
 
     /// The directory clang should run in for `file`: the build directory of its compile command,

@@ -821,6 +821,71 @@ final class GateClosure: @unchecked Sendable {
         return loaded
     }
 
+    /// The arch whose Kconfig defines what `gates` need but this arch's Kconfig does not
+    /// (`obj-$(CONFIG_PPC_PMAC) += macintosh/` on x86), if one arch clang can target does.
+    func foreignArch(requiredBy gates: [String], currentArch: String) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        let model = loadModel()
+        var undefined: [String] = []
+        var seen = Set<String>()
+        var queue = gates
+        while let name = queue.first, seen.count < 64 {
+            queue.removeFirst()
+            guard seen.insert(name).inserted else { continue }
+            guard let symbol = model.symbols[name], symbol.type != .unknown else {
+                undefined.append(name)
+                continue
+            }
+            if let dependency = symbol.dependencies.first { queue += positiveSymbols(dependency) }
+            // A symbol without a prompt is only ever selected: what its selector needs counts.
+            if symbol.prompts.isEmpty, let selector = symbol.selectedBy.first { queue.append(selector.0) }
+        }
+        guard !undefined.isEmpty else { return nil }
+        let index = archSymbols()
+        var votes: [String: Int] = [:]
+        for name in undefined {
+            for arch in index[name] ?? [] where arch != currentArch && Architecture.clangSupported.contains(arch) {
+                votes[arch, default: 0] += 1
+            }
+        }
+        return votes.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key
+    }
+
+    /// Symbols an expression needs: those of AND chains and of the first branch of an OR.
+    private func positiveSymbols(_ expression: KconfigExpr) -> [String] {
+        switch expression {
+        case .symbol(let name): return ["y", "m", "n"].contains(name) ? [] : [name]
+        case .and(let left, let right): return positiveSymbols(left) + positiveSymbols(right)
+        case .or(let left, let right): return satisfied(left) || satisfied(right) ? [] : positiveSymbols(left)
+        default: return []
+        }
+    }
+
+    private var archSymbolIndex: [String: Set<String>]?
+
+    /// `config NAME` lines of every arch's Kconfig files: which arches define a symbol.
+    private func archSymbols() -> [String: Set<String>] {
+        if let archSymbolIndex { return archSymbolIndex }
+        var index: [String: Set<String>] = [:]
+        let fm = FileManager.default
+        let archRoot = resolver.sourceRoot + "/arch"
+        for arch in (try? fm.contentsOfDirectory(atPath: archRoot)) ?? [] {
+            guard let walker = fm.enumerator(atPath: archRoot + "/" + arch) else { continue }
+            while let relative = walker.nextObject() as? String {
+                guard (relative as NSString).lastPathComponent.hasPrefix("Kconfig"),
+                      let text = try? String(contentsOfFile: "\(archRoot)/\(arch)/\(relative)", encoding: .utf8) else { continue }
+                for line in text.split(separator: "\n") {
+                    let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                    guard fields.count == 2, fields[0] == "config" || fields[0] == "menuconfig" else { continue }
+                    index[String(fields[1]), default: []].insert(arch)
+                }
+            }
+        }
+        archSymbolIndex = index
+        return index
+    }
+
     /// The gates and, recursively, the symbols their `depends on` needs: every positive symbol
     /// of an AND chain, and the first of an OR that nothing satisfies yet.
     private func requirements(of gates: [String], model: KconfigModel) -> [String] {

@@ -47,60 +47,78 @@ final class MakefileFlags: @unchecked Sendable {
         return built
     }
 
-    func flags(for file: String) -> [String] {
+    /// What the Makefiles say about one file, before Kconfig is consulted.
+    private struct Placement {
+        var flags: [String] = []
+        var module: String
+        var modfileDirectory: String?
+        /// Disabled Makefile gates, the first of each closed level.
+        var closedGates: [String] = []
+    }
+
+    private func placement(of file: String) -> Placement {
         let directory = (file as NSString).deletingLastPathComponent
         let fileName = (file as NSString).lastPathComponent
         let stem = fileName.hasSuffix(".c") ? String(fileName.dropLast(2)) : (fileName as NSString).deletingPathExtension
         guard directory == sourceRoot || directory.hasPrefix(sourceRoot + "/") else {
-            return ["-I\(directory)"] + Self.nameFlags(modfile: nil, stem: stem, module: Self.fixName(stem))
+            return Placement(module: Self.fixName(stem), modfileDirectory: nil)
         }
         let relativeStem = String(file.dropFirst(sourceRoot.count + 1).dropLast(fileName.count - stem.count))
         let index = kbuildIndex
-        var flags: [String] = []
-        var module = Self.fixName(stem)
-        var modfileDirectory = (relativeStem as NSString).deletingLastPathComponent
+        var result = Placement(module: Self.fixName(stem), modfileDirectory: (relativeStem as NSString).deletingLastPathComponent)
         var gateLevels: [[String]] = []
         var owner = index.owner(of: relativeStem)
-        if owner == nil, index.directory(modfileDirectory) == nil,
-           let makefile = unreachedDirectory(modfileDirectory), makefile.listedObjects.contains(stem) {
+        if owner == nil, index.directory(result.modfileDirectory!) == nil,
+           let makefile = unreachedDirectory(result.modfileDirectory!), makefile.listedObjects.contains(stem) {
             owner = KbuildIndex.Owner(makefile: makefile, objectPath: stem)
         }
         if let owner {
             let makefile = owner.makefile
-            flags += makefile.inheritedSubdirFlags + makefile.subdirFlags + makefile.directoryFlags
-            flags += makefile.fileFlags[stem] ?? []
+            result.flags += makefile.inheritedSubdirFlags + makefile.subdirFlags + makefile.directoryFlags
+            result.flags += makefile.fileFlags[stem] ?? []
             let objectPath = owner.objectPath
-            if makefile.isModule(objectPath) { flags.append("-DMODULE") }
-            module = makefile.moduleName(for: objectPath)
-            modfileDirectory = makefile.directory
+            if makefile.isModule(objectPath) { result.flags.append("-DMODULE") }
+            result.module = makefile.moduleName(for: objectPath)
+            result.modfileDirectory = makefile.directory
             gateLevels = makefile.directoryGateLevels + makefile.gateLevels(for: objectPath)
-        } else if let makefile = index.directory(modfileDirectory) ?? unreachedDirectory(modfileDirectory) {
+        } else if let makefile = index.directory(result.modfileDirectory!) ?? unreachedDirectory(result.modfileDirectory!) {
             // Not listed by any Makefile (a fragment #included elsewhere, or out of the walk):
             // its directory's flags are the best guess.
-            flags += makefile.inheritedSubdirFlags + makefile.subdirFlags + makefile.directoryFlags
-            flags += makefile.fileFlags[stem] ?? []
+            result.flags += makefile.inheritedSubdirFlags + makefile.subdirFlags + makefile.directoryFlags
+            result.flags += makefile.fileFlags[stem] ?? []
             gateLevels = makefile.directoryGateLevels
         }
+        var seen = Set<String>()
+        result.closedGates = gateLevels.compactMap { level -> String? in
+            guard let first = level.first, !level.contains(where: { config.isEnabled($0) }) else { return nil }
+            return first
+        }.filter { seen.insert($0).inserted }
+        return result
+    }
+
+    func flags(for file: String) -> [String] {
+        let directory = (file as NSString).deletingLastPathComponent
+        let fileName = (file as NSString).lastPathComponent
+        let stem = fileName.hasSuffix(".c") ? String(fileName.dropLast(2)) : (fileName as NSString).deletingPathExtension
+        let placement = placement(of: file)
+        var flags = placement.flags
         // A file this configuration does not build sees its own feature's headers disabled
         // (static inline stubs that then clash with its definitions). Kbuild would only ever
         // compile it with a gate on, so define the first gate of each closed level.
-        let forced = gateLevels.compactMap { level -> String? in
-            guard let first = level.first, !level.contains(where: { config.isEnabled($0) }) else { return nil }
-            return first
-        }
-        if !forced.isEmpty {
-            var seen = Set<String>()
-            let gates = forced.filter { seen.insert($0).inserted }
-            flags += gateClosure.defines(forcing: gates)
+        if !placement.closedGates.isEmpty {
+            flags += gateClosure.defines(forcing: placement.closedGates)
             lock.lock()
             gatedFiles.insert(file)
             lock.unlock()
         }
         flags.append("-I\(directory)")
-        let modfile = modfileDirectory.isEmpty ? module : modfileDirectory + "/" + module
-        flags += Self.nameFlags(modfile: modfile, stem: stem, module: module)
+        let modfile = placement.modfileDirectory.map { $0.isEmpty ? placement.module : $0 + "/" + placement.module }
+        flags += Self.nameFlags(modfile: modfile, stem: stem, module: placement.module)
         return flags
     }
+
+    /// The Makefile gates that this configuration leaves closed for `file`.
+    func closedGates(for file: String) -> [String] { placement(of: file).closedGates }
 
     private func unreachedDirectory(_ relative: String) -> DirectoryMakefile? {
         lock.lock()

@@ -348,6 +348,40 @@ final class BuildContextTests: XCTestCase {
         XCTAssertTrue(context.notes.contains { $0.hasPrefix("4 file(s) not built by this configuration") }, "\(context.notes)")
     }
 
+    func testPreferredArchForFilesOnlyAnotherArchBuilds() throws {
+        let tree = try FakeKernelTree(arches: ["x86", "powerpc", "alpha"])
+        try tree.write(".config", "# Linux/x86 6.1.42 Kernel Configuration\nCONFIG_X86=y\n")
+        try tree.write("Kconfig", "source \"arch/$(SRCARCH)/Kconfig\"\nsource \"drivers/Kconfig\"\n")
+        try tree.write("drivers/Kconfig", """
+            config MAC_FLOPPY
+            \ttristate "Mac floppy"
+            \tdepends on PPC_PMAC
+
+            config MAC_HELPER
+            \ttristate
+            \tselect CRC32
+
+            config ALPHA_THING
+            \ttristate "Alpha only"
+            \tdepends on ALPHA_SRM
+
+            config TUN
+            \ttristate "TUN"
+
+            """)
+        try tree.write("arch/powerpc/Kconfig", "config PPC\n\tdef_bool y\n")
+        try tree.write("arch/powerpc/platforms/Kconfig", "config PPC_PMAC\n\tbool \"PowerMac\"\n")
+        try tree.write("arch/alpha/Kconfig", "config ALPHA_SRM\n\tbool \"SRM\"\n")
+        try tree.write("Kbuild", "obj-y += drivers/\n")
+        try tree.write("drivers/Makefile", "obj-$(CONFIG_MAC_FLOPPY) += swim3.o\nobj-$(CONFIG_TUN) += tun.o\nobj-$(CONFIG_ALPHA_THING) += srm.o\n")
+        let context = try BuildContext(treeRoot: tree.root, compileCommands: nil, arch: "x86")
+        XCTAssertEqual(context.preferredArch(for: tree.path("drivers/swim3.c")), "powerpc")
+        XCTAssertNil(context.preferredArch(for: tree.path("drivers/tun.c")), "x86's Kconfig can build it")
+        XCTAssertNil(context.preferredArch(for: tree.path("drivers/srm.c")), "clang cannot target alpha")
+        let powerpc = try BuildContext(treeRoot: tree.root, compileCommands: nil, arch: "powerpc")
+        XCTAssertNil(powerpc.preferredArch(for: tree.path("drivers/swim3.c")))
+    }
+
     func testPreparedTreeSynthesizesNothing() throws {
         let tree = try FakeKernelTree()
         try tree.write("include/generated/autoconf.h", "/*\n * Automatically generated file; DO NOT EDIT.\n * Linux/x86 6.1.42 Kernel Configuration\n */\n#define CONFIG_64BIT 1\n")
