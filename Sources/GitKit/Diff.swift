@@ -147,45 +147,55 @@ extension Repository {
     public func changedPaths(from oldTree: Oid?, to newTree: Oid?) throws -> [String] {
         var paths: [String] = []
         try compareTrees(oldTree, newTree, prefix: "", into: &paths)
-        return paths
+        // Byte order of full paths, as libgit2's diff lists them.
+        return paths.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
-    private struct TreeEntry {
-        let id: Oid
-        let isTree: Bool
-        let isFile: Bool
+    private func lookupTree(_ oid: Oid?) throws -> OpaquePointer? {
+        guard var raw = oid?.raw else { return nil }
+        var tree: OpaquePointer?
+        try check(git_tree_lookup(&tree, pointer, &raw), "no tree \(oid!.hex)")
+        return tree
     }
 
-    private func treeEntries(_ tree: Oid?) throws -> [String: TreeEntry] {
-        guard var raw = tree?.raw else { return [:] }
-        var treePointer: OpaquePointer?
-        try check(git_tree_lookup(&treePointer, pointer, &raw), "no tree \(tree!.hex)")
-        defer { git_tree_free(treePointer) }
-        var entries: [String: TreeEntry] = [:]
-        let count = git_tree_entrycount(treePointer)
-        entries.reserveCapacity(count)
-        for index in 0..<count {
-            guard let entry = git_tree_entry_byindex(treePointer, index) else { continue }
-            let type = git_tree_entry_type(entry)
-            entries[String(cString: git_tree_entry_name(entry))] = TreeEntry(
-                id: Oid(git_tree_entry_id(entry)!), isTree: type == GIT_OBJECT_TREE, isFile: type == GIT_OBJECT_BLOB)
-        }
-        return entries
-    }
-
+    /// Walks both trees' entries with libgit2's own lookups, so unchanged entries (nearly all of them) cost no
+    /// Swift string or allocation.
     private func compareTrees(_ old: Oid?, _ new: Oid?, prefix: String, into paths: inout [String]) throws {
         if old == new { return }
-        let oldEntries = try treeEntries(old), newEntries = try treeEntries(new)
-        for name in Set(oldEntries.keys).union(newEntries.keys).sorted() {
-            let before = oldEntries[name], after = newEntries[name]
-            if let before, let after, before.id == after.id, before.isTree == after.isTree { continue }
+        let oldTree = try lookupTree(old)
+        defer { git_tree_free(oldTree) }
+        let newTree = try lookupTree(new)
+        defer { git_tree_free(newTree) }
+        func entries(_ tree: OpaquePointer?) -> [OpaquePointer] {
+            guard let tree else { return [] }
+            return (0..<git_tree_entrycount(tree)).compactMap { git_tree_entry_byindex(tree, $0) }
+        }
+        // (name, old entry, new entry) for every name whose entry differs, in tree order.
+        var differing: [(String, OpaquePointer?, OpaquePointer?)] = []
+        for entry in entries(newTree) {
+            let name = git_tree_entry_name(entry)!
+            let before = oldTree.flatMap { git_tree_entry_byname($0, name) }
+            if let before, git_oid_equal(git_tree_entry_id(before), git_tree_entry_id(entry)) == 1,
+               git_tree_entry_type(before) == git_tree_entry_type(entry) { continue }
+            differing.append((String(cString: name), before, entry))
+        }
+        for entry in entries(oldTree) {
+            let name = git_tree_entry_name(entry)!
+            if newTree.flatMap({ git_tree_entry_byname($0, name) }) == nil {
+                differing.append((String(cString: name), entry, nil))
+            }
+        }
+        differing.sort { $0.0 < $1.0 }
+        for (name, before, after) in differing {
             let path = prefix + name
+            let beforeType = before.map { git_tree_entry_type($0) }, afterType = after.map { git_tree_entry_type($0) }
             // A side that is a tree contributes all files below it; a side that is a file contributes its path.
-            if before?.isTree == true || after?.isTree == true {
-                try compareTrees(before?.isTree == true ? before!.id : nil, after?.isTree == true ? after!.id : nil,
+            if beforeType == GIT_OBJECT_TREE || afterType == GIT_OBJECT_TREE {
+                try compareTrees(beforeType == GIT_OBJECT_TREE ? Oid(git_tree_entry_id(before)!) : nil,
+                                 afterType == GIT_OBJECT_TREE ? Oid(git_tree_entry_id(after)!) : nil,
                                  prefix: path + "/", into: &paths)
             }
-            if before?.isFile == true || after?.isFile == true { paths.append(path) }
+            if beforeType == GIT_OBJECT_BLOB || afterType == GIT_OBJECT_BLOB { paths.append(path) }
         }
     }
 }
