@@ -49,11 +49,12 @@ extension Rule {
 
 /// The rules kwarden ships, by id, constructed from their metadata files.
 public enum RuleRegistry {
-    public static let ids = ["subtract-loop-zero-divisor"]
+    public static let ids = ["subtract-loop-zero-divisor", "wildcard-packet-type"]
 
     public static func make(id: String, metadata: RuleMetadata) -> Rule? {
         switch id {
         case "subtract-loop-zero-divisor": return SubtractLoopZeroDivisor(metadata: metadata)
+        case "wildcard-packet-type": return WildcardPacketType(metadata: metadata)
         default: return nil
         }
     }
