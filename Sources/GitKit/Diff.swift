@@ -176,7 +176,7 @@ extension Repository {
             let name = git_tree_entry_name(entry)!
             let before = oldTree.flatMap { git_tree_entry_byname($0, name) }
             if let before, git_oid_equal(git_tree_entry_id(before), git_tree_entry_id(entry)) == 1,
-               git_tree_entry_type(before) == git_tree_entry_type(entry) { continue }
+               git_tree_entry_filemode(before) == git_tree_entry_filemode(entry) { continue }
             differing.append((String(cString: name), before, entry))
         }
         for entry in entries(oldTree) {

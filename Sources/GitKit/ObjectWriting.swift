@@ -37,15 +37,16 @@ extension Repository {
         return Oid(oid)
     }
 
-    /// Writes the tree holding exactly `files` (path → content; paths use '/' and create subtrees).
-    public func writeTree(files: [String: String]) throws -> Oid {
+    /// Writes the tree holding exactly `files` (path → content; paths use '/' and create subtrees); paths in
+    /// `executable` get mode 100755.
+    public func writeTree(files: [String: String], executable: Set<String> = []) throws -> Oid {
         var blobs: [String: Oid] = [:]
         for (path, content) in files { blobs[path] = try writeBlob(Array(content.utf8)) }
-        return try writeTree(blobs: blobs)
+        return try writeTree(blobs: blobs, executable: executable)
     }
 
-    /// Writes the tree holding `blobs` (path → blob id) as regular files.
-    public func writeTree(blobs: [String: Oid]) throws -> Oid {
+    /// Writes the tree holding `blobs` (path → blob id) as regular files, or executable ones for `executable`.
+    public func writeTree(blobs: [String: Oid], executable: Set<String> = []) throws -> Oid {
         var direct: [String: Oid] = [:]
         var nested: [String: [String: Oid]] = [:]
         for (path, blob) in blobs {
@@ -60,10 +61,13 @@ extension Repository {
         defer { git_treebuilder_free(builder) }
         for (name, blob) in direct {
             var raw = blob.raw
-            try check(git_treebuilder_insert(nil, builder, name, &raw, GIT_FILEMODE_BLOB), "cannot add \(name) to tree")
+            let mode = executable.contains(name) ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB
+            try check(git_treebuilder_insert(nil, builder, name, &raw, mode), "cannot add \(name) to tree")
         }
         for (name, children) in nested {
-            var raw = try writeTree(blobs: children).raw
+            let prefix = name + "/"
+            let below = Set(executable.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
+            var raw = try writeTree(blobs: children, executable: below).raw
             try check(git_treebuilder_insert(nil, builder, name, &raw, GIT_FILEMODE_TREE), "cannot add \(name)/ to tree")
         }
         var oid = git_oid()

@@ -24,11 +24,12 @@ final class PatchIDTests: XCTestCase {
             "gone.c": "int gone;\n",
         ]
         var commits: [String: Oid] = [:]
+        var executable: Set<String> = []
         commits["root"] = try builder.commit(files, parents: [], message: "root\n", branch: "main")
         var tip = commits["root"]!
         func step(_ name: String, _ change: (inout [String: String]) -> Void) throws {
             change(&files)
-            tip = try builder.commit(files, parents: [tip], message: name + "\n", branch: "main")
+            tip = try builder.commit(files, parents: [tip], message: name + "\n", branch: "main", executable: executable)
             commits[name] = tip
         }
         try step("two hunks and whitespace") {
@@ -57,7 +58,18 @@ final class PatchIDTests: XCTestCase {
             let block = ["", "static int helper(void)", "{", "\treturn 0;", "}"]
             $0["slider.c"] = (["/* start */"] + block + block + ["/* end */"]).joined(separator: "\n") + "\n"
         }
-        XCTAssertEqual(commits.count, 7)
+        executable = ["b/b.c"]
+        try step("mode only") { _ in }
+        executable = ["b/b.c", "gone.sh"]
+        try step("new executable and mode back") {
+            $0["gone.sh"] = "#!/bin/sh\n"
+            $0["a.c"] = SourceFile(name: "a", count: 60).replacing(30, with: ["\tstatement_30(a, 3);"]).text
+        }
+        executable = ["gone.sh"]
+        try step("mode back with content") {
+            $0["b/b.c"] = SourceFile(name: "b").replacing(7, with: ["\tstatement_7(b, 7);"]).text
+        }
+        XCTAssertEqual(commits.count, 10)
         for (name, commit) in commits {
             let ours = try repository.commit(commit).diff().stablePatchID()
             let gits = try gitPatchID(path, commit)

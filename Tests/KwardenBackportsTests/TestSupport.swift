@@ -25,9 +25,9 @@ final class HistoryBuilder {
     /// Commits `files` (the whole tree) on top of `parents`, moving `branch` to the new commit.
     @discardableResult
     func commit(_ files: [String: String], parents: [Oid], message: String, branch: String,
-                author: String = "Upstream Dev") throws -> Oid {
+                author: String = "Upstream Dev", executable: Set<String> = []) throws -> Oid {
         clock += 60
-        let tree = try repository.writeTree(files: files)
+        let tree = try repository.writeTree(files: files, executable: executable)
         let signature = Signature(name: author, email: author.lowercased().replacingOccurrences(of: " ", with: ".") + "@example.org",
                                   time: clock)
         return try repository.createCommit(tree: tree, parents: parents, message: message, author: signature,
