@@ -88,6 +88,8 @@ struct KconfigSymbol {
     var dependencies: [KconfigExpr] = []
     /// (selecting symbol, condition) pairs: the reverse dependency.
     var selectedBy: [(String, KconfigExpr)] = []
+    /// (implying symbol, condition) pairs: a default that `imply` adds.
+    var impliedBy: [(String, KconfigExpr)] = []
     var choice: Int?
 }
 
@@ -180,6 +182,7 @@ struct KconfigParser {
         var pendingDefaults: [(KconfigExpr, KconfigExpr)] = []
         var pendingPrompts: [KconfigExpr] = []
         var pendingSelects: [(String, KconfigExpr)] = []
+        var pendingImplies: [(String, KconfigExpr)] = []
         var pendingChoiceDefaults: [(String, KconfigExpr)] = []
         var pendingType: KconfigType?
 
@@ -203,6 +206,11 @@ struct KconfigParser {
                     selected.selectedBy.append((name, condition.and(full)))
                     parser.model.symbols[target] = selected
                 }
+                for (target, condition) in pendingImplies {
+                    var implied = parser.model.symbol(target)
+                    implied.impliedBy.append((name, condition.and(full)))
+                    parser.model.symbols[target] = implied
+                }
             case .choice(let choice):
                 parser.model.choices[choice].dependency = full
                 parser.model.choices[choice].defaults = pendingChoiceDefaults.map { ($0.0, $0.1.and(full)) }
@@ -214,6 +222,7 @@ struct KconfigParser {
             pendingDefaults = []
             pendingPrompts = []
             pendingSelects = []
+            pendingImplies = []
             pendingChoiceDefaults = []
             pendingType = nil
         }
@@ -294,9 +303,11 @@ struct KconfigParser {
             case "depends":
                 let expression = rest.hasPrefix("on") ? String(rest.dropFirst(2)) : rest
                 entryDependencies.append(parseExpression(expand(expression)))
-            case "select":
+            case "select", "imply":
                 let (value, condition) = valueAndCondition(rest)
-                if case .symbol(let name) = value { pendingSelects.append((name, condition)) }
+                if case .symbol(let name) = value {
+                    if keyword == "select" { pendingSelects.append((name, condition)) } else { pendingImplies.append((name, condition)) }
+                }
             case "help", "---help---":
                 // Help text runs while lines are blank or indented at least as its first line.
                 var helpIndent: Int?
@@ -308,7 +319,7 @@ struct KconfigParser {
                     if indent < helpIndent! || indent == 0 { break }
                     index += 1
                 }
-            case "imply", "range", "option", "modules", "optional", "visible", "transitional":
+            case "range", "option", "modules", "optional", "visible", "transitional":
                 break
             default:
                 // Macro assignments: "name := value", "name = value", "name += value".
@@ -642,6 +653,12 @@ struct KconfigEvaluator {
                     value = min(evaluate(expression), min(evaluate(condition), dependency))
                     break
                 }
+                // `imply` raises the default, within the symbol's own dependencies.
+                var implied = 0
+                for (implier, condition) in symbol.impliedBy {
+                    implied = max(implied, min(tristate(implier), evaluate(condition)))
+                }
+                if implied > 0 { value = min(max(value, implied), dependency) }
             }
             for (selector, condition) in symbol.selectedBy {
                 value = max(value, min(tristate(selector), evaluate(condition)))
@@ -814,7 +831,7 @@ final class GateClosure: @unchecked Sendable {
             var referenced = Set<String>()
             for (value, condition) in symbol.defaults { collect(value, into: &referenced); collect(condition, into: &referenced) }
             for expression in symbol.prompts + symbol.dependencies { collect(expression, into: &referenced) }
-            for (selector, _) in symbol.selectedBy { referenced.insert(selector) }
+            for (selector, _) in symbol.selectedBy + symbol.impliedBy { referenced.insert(selector) }
             for reference in referenced where reference != name { index[reference, default: []].insert(name) }
         }
         referencedBy = index.mapValues { $0.sorted() }

@@ -118,8 +118,19 @@ final class BuildContextTests: XCTestCase {
             config PROBED
             \tdef_bool $(success,true)
 
+            config TPM
+            \ttristate "TPM"
+            \timply SECURITYFS
+            \timply TPM_LOG
+
+            config SECURITYFS
+            \tbool "securityfs"
+
+            config TPM_LOG
+            \tbool "TPM log"
+
             """)
-        try tree.write("arch/x86/configs/x86_64_defconfig", "CONFIG_SMP=y\nCONFIG_NET=y\nCONFIG_HZ_1000=y\nCONFIG_MODULES=y\n")
+        try tree.write("arch/x86/configs/x86_64_defconfig", "CONFIG_SMP=y\nCONFIG_NET=y\nCONFIG_HZ_1000=y\nCONFIG_MODULES=y\nCONFIG_TPM=y\n# CONFIG_TPM_LOG is not set\n")
         let context = try BuildContext(treeRoot: tree.root, compileCommands: nil, arch: "x86_64")
         XCTAssertEqual(context.arch, "x86")
         let autoconf = try XCTUnwrap(synthesized(context, "include/generated/autoconf.h"))
@@ -128,6 +139,8 @@ final class BuildContextTests: XCTestCase {
             XCTAssertTrue(autoconf.contains("#define \(expected)\n"), "missing \(expected) in\n\(autoconf)")
         }
         XCTAssertFalse(autoconf.contains("CONFIG_HZ_250"), autoconf)
+        XCTAssertTrue(autoconf.contains("#define CONFIG_SECURITYFS 1\n"), "imply raises the default: \(autoconf)")
+        XCTAssertFalse(autoconf.contains("CONFIG_TPM_LOG"), "but not over the user's n: \(autoconf)")
         XCTAssertFalse(autoconf.contains("CONFIG_PROBED"), "compiler probes must not run: \(autoconf)")
         XCTAssertTrue(autoconf.contains("#define CONFIG_NET_EXTRA_MODULE 1\n"), autoconf)
         XCTAssertTrue(context.notes.first?.contains("x86_64_defconfig") ?? false, "\(context.notes)")
