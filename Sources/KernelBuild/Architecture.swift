@@ -42,8 +42,16 @@ struct Architecture: Sendable, Hashable {
     /// openrisc, parisc, sh, xtensa, ia64, ...) have no clang backend, so their headers cannot be
     /// parsed with their own types.
     static let clangSupported: Set<String> = [
-        "x86", "arm64", "arm", "riscv", "powerpc", "s390", "mips", "loongarch", "sparc", "hexagon", "m68k", "um",
+        "x86", "arm64", "arm", "riscv", "powerpc", "s390", "mips", "loongarch", "sparc", "hexagon", "m68k",
     ]
+
+    /// Why an arch outside `clangSupported` cannot be parsed.
+    static func unsupportedReason(_ name: String) -> String {
+        if name == "um" {
+            return "User-Mode Linux layers its host arch's generated headers under its own, which kwarden does not synthesize yet"
+        }
+        return "clang has no target for it"
+    }
 
     /// The `--target=` triple and the arch flags from `arch/$SRCARCH/Makefile` that change what
     /// the preprocessor and the type checker see (macros, long/pointer size, endianness).
@@ -52,7 +60,7 @@ struct Architecture: Sendable, Hashable {
         let is64 = config.isEnabled("64BIT")
         let bigEndian = config.isEnabled("CPU_BIG_ENDIAN")
         switch name {
-        case "x86", "um":
+        case "x86":
             if is64 || !config.hasValues {
                 return ["--target=x86_64-linux-gnu", "-mno-sse", "-mno-mmx", "-mno-sse2", "-mno-3dnow", "-mno-avx",
                         "-mno-red-zone", "-mcmodel=kernel"]
@@ -137,7 +145,6 @@ struct Architecture: Sendable, Hashable {
         case "x86": candidates = ["x86_64_defconfig", "i386_defconfig"]
         case "powerpc": candidates = ["ppc64_defconfig", "ppc64le_defconfig"]
         case "sparc": candidates = ["sparc64_defconfig", "sparc32_defconfig"]
-        case "um": candidates = ["x86_64_defconfig"]
         // KBUILD_DEFCONFIG 32r2el_defconfig is generic_defconfig merged with fragments.
         case "mips": candidates = ["generic_defconfig"]
         default:

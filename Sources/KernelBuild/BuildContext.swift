@@ -59,7 +59,9 @@ public final class BuildContext: @unchecked Sendable {
         let available = ((try? fm.contentsOfDirectory(atPath: root + "/arch")) ?? [])
             .filter { Self.isDirectory(root + "/arch/" + $0) }.sorted()
         guard available.contains(archName) else { throw KernelBuildError.unknownArch(name: archName, available: available) }
-        guard Architecture.clangSupported.contains(archName) else { throw KernelBuildError.unsupportedArch(name: archName) }
+        guard Architecture.clangSupported.contains(archName) else {
+            throw KernelBuildError.unsupportedArch(name: archName, reason: Architecture.unsupportedReason(archName))
+        }
         let architecture = Architecture(name: archName)
         self.architecture = architecture
 

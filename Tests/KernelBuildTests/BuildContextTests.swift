@@ -529,7 +529,8 @@ final class BuildContextTests: XCTestCase {
         }
         try tree.write("arch/alpha/Kconfig", "")
         XCTAssertThrowsError(try BuildContext(treeRoot: tree.root, compileCommands: nil, arch: "alpha")) { error in
-            XCTAssertEqual(error as? KernelBuildError, .unsupportedArch(name: "alpha"))
+            XCTAssertEqual(error as? KernelBuildError, .unsupportedArch(name: "alpha", reason: "clang has no target for it"))
+            XCTAssertTrue("\(error)".contains("arch 'alpha' exists in the tree but cannot be parsed"), "\(error)")
         }
 
         try tree.write("bad.json", "[{\"directory\": \"/x\", \"file\": ")
