@@ -1,3 +1,4 @@
+import Foundation
 import ClangKit
 
 /// A function defined in the file being checked.
@@ -12,6 +13,8 @@ public struct FunctionDefinition {
 public final class FileContext {
     public let path: String
     public let unit: TranslationUnit
+    /// Lazily computed views of the unit's headers (see the extension below).
+    let headerCache = HeaderCache()
 
     public init(path: String, unit: TranslationUnit) {
         self.path = path
@@ -59,4 +62,56 @@ public final class FileContext {
         }
         return arguments
     }
+}
+
+// MARK: Headers
+
+extension FileContext {
+    /// Macro uses written in `file` (any file of the unit, headers included), in source order;
+    /// cached, since each lookup walks every preprocessing entity of the unit.
+    public func macroUses(inFile file: String) -> [MacroUse] {
+        if file == path { return macroUses }
+        if let cached = headerCache.macroUses[file] { return cached }
+        let uses = unit.macroUses(inFile: file).sorted { $0.range.start.offset < $1.range.start.offset }
+        headerCache.macroUses[file] = uses
+        return uses
+    }
+
+    /// Macro uses whose invocation covers `position`, in whichever file it is (outermost first).
+    public func macroUses(coveringAnywhere position: SourcePosition) -> [MacroUse] {
+        if position.file == path { return macroUses(covering: position) }
+        return macroUses(inFile: position.file).filter {
+            $0.range.start.offset <= position.offset && position.offset < $0.range.end.offset
+        }
+    }
+
+    /// Function definitions from headers (static inline helpers) whose text mentions one of `names`
+    /// as an identifier. Every unit that includes a header sees them: callers dedupe their facts.
+    public func headerFunctions(mentioning names: Set<String>) -> [FunctionDefinition] {
+        guard !names.isEmpty else { return [] }
+        var result: [FunctionDefinition] = []
+        for cursor in unit.topLevel where cursor.kind == .functionDecl && cursor.isDefinition && !cursor.isInMainFile {
+            let extent = cursor.extent
+            guard let text = headerText(extent.start.file), extent.start.offset < extent.end.offset,
+                  extent.end.offset <= text.bytes.count else { continue }
+            let slice = SourceText(bytes: Array(text.bytes[extent.start.offset..<extent.end.offset]))
+            guard names.contains(where: { slice.containsIdentifier($0) }) else { continue }
+            result.append(FunctionDefinition(name: cursor.spelling, declaration: Node.tree(of: cursor, in: unit)))
+        }
+        return result
+    }
+
+    private func headerText(_ file: String) -> SourceText? {
+        if let cached = headerCache.texts[file] { return cached }
+        guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        let text = SourceText(bytes: [UInt8](data))
+        headerCache.texts[file] = text
+        return text
+    }
+}
+
+/// What FileContext's header helpers computed for one unit.
+final class HeaderCache {
+    var macroUses: [String: [MacroUse]] = [:]
+    var texts: [String: SourceText] = [:]
 }

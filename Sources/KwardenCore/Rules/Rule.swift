@@ -49,12 +49,13 @@ extension Rule {
 
 /// The rules kwarden ships, by id, constructed from their metadata files.
 public enum RuleRegistry {
-    public static let ids = ["subtract-loop-zero-divisor", "wildcard-packet-type"]
+    public static let ids = ["subtract-loop-zero-divisor", "wildcard-packet-type", "rcu-publish-without-sync"]
 
     public static func make(id: String, metadata: RuleMetadata) -> Rule? {
         switch id {
         case "subtract-loop-zero-divisor": return SubtractLoopZeroDivisor(metadata: metadata)
         case "wildcard-packet-type": return WildcardPacketType(metadata: metadata)
+        case "rcu-publish-without-sync": return RcuPublishWithoutSync(metadata: metadata)
         default: return nil
         }
     }

@@ -1,0 +1,438 @@
+import Foundation
+import ClangKit
+
+/// rcu-publish-without-sync
+///
+/// Finds setup paths that publish a pointer with `rcu_assign_pointer(p->f, v)` into a field that
+/// some reader uses as a mode gate — `if (rcu_access_pointer(q->f))` (or `rcu_dereference*()`,
+/// directly or through a helper that returns the test) decides whether to take a lock, claim
+/// ownership with cmpxchg() or otherwise serialize — and then reach their successful return
+/// without a grace-period wait (`synchronize_rcu()`, `synchronize_net()`, ...). Readers that
+/// tested the gate before the publish became visible are still running unserialized while the
+/// setup path already reports the new mode as in force.
+/// The wait is often in a caller: publishers that do not wait are followed up their call chains
+/// across the tree (facts per file, joined in `finalize`); each chain that reaches success without
+/// a wait is reported at its outermost function, chains that wait stay silent.
+/// Gate readers are gathered from every parsed unit, including static inline helpers in headers.
+/// Confidence: medium (whether the serialized mode is relied on right after setup is a judgement
+/// the rule does not make; it reports the missing wait).
+struct RcuPublishWithoutSync: Rule {
+    let metadata: RuleMetadata
+    let publishMacros: Set<String>
+    let readMacros: Set<String>
+    let serializing: Set<String>
+    let waits: Set<String>
+    let errorValues: Set<String>
+    let noreturnFunctions: Set<String>
+
+    init(metadata: RuleMetadata) {
+        self.metadata = metadata
+        publishMacros = Set(metadata.list("publish_macros"))
+        readMacros = Set(metadata.list("gate_read_macros"))
+        serializing = Set(metadata.list("serializing_operations"))
+        waits = Set(metadata.list("grace_period_waits"))
+        errorValues = Set(metadata.list("error_value_functions"))
+        noreturnFunctions = Set(metadata.list("noreturn_functions"))
+    }
+
+    func preselect(_ source: SourceText) -> Bool { metadataPreselect(source) }
+
+    func check(_ context: FileContext) -> [Finding] { [] }
+
+    // MARK: Fact payloads
+
+    struct Publish: Codable, Hashable {
+        var target: String
+        var waited: Bool
+        var isStatic: Bool
+    }
+
+    struct Call: Codable, Hashable {
+        var waited: Bool
+        var isStatic: Bool
+        var calleeStatic: Bool
+        var calleeFile: String
+    }
+
+    struct Gate: Codable, Hashable {
+        var operation: String
+        var helper: String?
+    }
+
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
+        try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+
+    static let fieldPrefix = "rcu-field:"
+    static let calleePrefix = "rcu-callee:"
+
+    // MARK: Facts
+
+    func facts(_ context: FileContext, requests: [FactRequest]) -> [Fact] {
+        let keys = requests.flatMap(\.keys)
+        let requestedFields = Set(keys.compactMap { $0.hasPrefix(Self.fieldPrefix) ? String($0.dropFirst(Self.fieldPrefix.count)) : nil })
+        let requestedCallees = Set(keys.compactMap { $0.hasPrefix(Self.calleePrefix) ? String($0.dropFirst(Self.calleePrefix.count)) : nil })
+        let firstPass = requests.isEmpty
+        let expressions = ExpressionFacts(context: context, noreturnFunctions: noreturnFunctions)
+        var result: [Fact] = []
+
+        // Publishes in this file.
+        var publishers: Set<String> = []
+        var publishedFields: Set<String> = []
+        for function in context.functions {
+            guard let body = function.body else { continue }
+            for use in context.macroUses where publishMacros.contains(use.name) && function.declaration.cursor.extent.contains(use.range.start) {
+                let arguments = context.macroArguments(use)
+                guard arguments.count == 2, !isNullTokens(arguments[1]),
+                      let field = field(of: use, arguments: arguments, in: body, context: context),
+                      let anchor = statement(producedBy: use, in: body) else { continue }
+                let waited = waitFollows(anchor, in: function, facts: expressions)
+                let target = arguments[0].map(\.text).joined()
+                result.append(Fact(kind: "publish", key: field, file: context.path, line: use.range.start.line, function: function.name,
+                                   detail: Self.encode(Publish(target: target, waited: waited, isStatic: function.declaration.cursor.isStatic))))
+                publishedFields.insert(field)
+                if !waited { publishers.insert(function.name) }
+            }
+        }
+
+        // Calls up the chains: to this file's publishers (and functions that reach them without a
+        // wait), and to the callees other passes asked about.
+        var reaching = publishers.union(requestedCallees)
+        var calls: [(function: FunctionDefinition, call: Node, callee: Cursor)] = []
+        for function in context.functions {
+            guard let body = function.body else { continue }
+            for call in body.descendants(where: { $0.kind == .callExpr }) {
+                guard let callee = call.referenced, callee.kind == .functionDecl else { continue }
+                calls.append((function, call, callee))
+            }
+        }
+        var waitedCache: [ObjectIdentifier: Bool] = [:]
+        func waited(_ call: Node, _ function: FunctionDefinition) -> Bool {
+            if let known = waitedCache[ObjectIdentifier(call)] { return known }
+            let value = waitFollows(call, in: function, facts: expressions)
+            waitedCache[ObjectIdentifier(call)] = value
+            return value
+        }
+        var grew = true
+        while grew {
+            grew = false
+            for (function, call, callee) in calls where reaching.contains(callee.spelling) && !reaching.contains(function.name) {
+                if !waited(call, function) { reaching.insert(function.name); grew = true }
+            }
+        }
+        for (function, call, callee) in calls where reaching.contains(callee.spelling) {
+            let definition = callee.definition
+            let detail = Call(waited: waited(call, function), isStatic: function.declaration.cursor.isStatic,
+                              calleeStatic: (definition ?? callee).isStatic, calleeFile: definition?.expansionPosition.file ?? "")
+            result.append(Fact(kind: "call", key: callee.spelling, file: context.path, line: call.position.line,
+                               function: function.name, detail: Self.encode(detail)))
+        }
+
+        // Gate readers: in this file's functions, and in header helpers that mention the fields.
+        let wantedFields = firstPass ? publishedFields : requestedFields
+        var functions = context.functions
+        let names = Set(wantedFields.compactMap { $0.split(separator: ".").last.map(String.init) })
+        functions += context.headerFunctions(mentioning: names)
+        for function in functions {
+            guard let body = function.body else { continue }
+            for gate in gates(in: body, context: context, facts: expressions) where firstPass || wantedFields.contains(gate.field) {
+                result.append(Fact(kind: "gate", key: gate.field, file: gate.node.position.file, line: gate.node.position.line,
+                                   function: function.name, detail: Self.encode(gate.gate)))
+            }
+        }
+        return result
+    }
+
+    private func isNullTokens(_ tokens: [Token]) -> Bool {
+        let text = tokens.map(\.text).joined()
+        return text == "NULL" || text == "0" || text == "((void*)0)" || text == "(void*)0"
+    }
+
+    /// The struct field named by the first argument of a macro use ("record.field"): the member
+    /// access written in that argument, found in the expansion under `root`.
+    private func field(of use: MacroUse, arguments: [[Token]], in root: Node, context: FileContext) -> String? {
+        guard let first = arguments.first, let start = first.first?.position, let end = first.last?.position,
+              let name = first.last(where: { $0.kind == .identifier })?.text else { return nil }
+        let member = root.descendants(where: { $0.kind == .memberRefExpr && $0.spelling == name }).first { node in
+            let at = node.cursor.position
+            return at.file == start.file && at.offset >= start.offset && at.offset <= end.offset
+        }
+        return member.flatMap(ExpressionFacts.fieldKey)
+    }
+
+    /// The outermost node under `root` that a macro use produced (e.g. rcu_assign_pointer's `do { } while (0)`).
+    private func statement(producedBy use: MacroUse, in root: Node) -> Node? {
+        root.descendants().first { node in
+            let at = node.position
+            return at.file == use.range.start.file && at.offset == use.range.start.offset
+        }
+    }
+
+    // MARK: Waits on the way to success
+
+    /// Whether every successful exit after `site` is preceded by a grace-period wait that runs on
+    /// every path from `site` to that exit.
+    func waitFollows(_ site: Node, in function: FunctionDefinition, facts: ExpressionFacts) -> Bool {
+        guard let body = function.body else { return true }
+        let start = site.cursor.extent.end.offset
+        let waitCalls = body.descendants(where: { $0.kind == .callExpr }).filter { call in
+            call.position.offset >= start && (call.calleeName.map(waits.contains) ?? false)
+        }
+        var exits = body.descendants(where: { $0.kind == .returnStmt }).filter { $0.position.offset >= start && isSuccessExit($0, function: function, facts: facts) }
+        let fallsOffEnd = !(body.children.last.map(facts.alwaysLeaves) ?? false)
+        if fallsOffEnd { exits.append(body) }
+        for exit in exits {
+            let covered = waitCalls.contains { wait in
+                let before = exit === body || wait.position.offset < exit.position.offset
+                return before && !isConditional(wait, relativeTo: exit) && !(exit !== body && exit.isAncestor(of: wait))
+            }
+            if !covered { return false }
+        }
+        return true
+    }
+
+    /// Whether `node` runs only on some paths to `target`.
+    private func isConditional(_ node: Node, relativeTo target: Node) -> Bool {
+        node.ancestors.contains { ancestor in
+            let branching = ancestor.kind == .ifStmt || ancestor.kind == .switchStmt || ancestor.kind == .conditionalOperator
+                || (ancestor.kind.isLoop && !(ancestor.kind == .doStmt && ancestor.condition?.integerValue == 0))
+            return branching && !(ancestor === target || ancestor.isAncestor(of: target))
+        }
+    }
+
+    /// A return that reports success: not an error constant or ERR_PTR(), not `return err` under
+    /// `if (err)`, not an error label's return reached only by goto.
+    private func isSuccessExit(_ exit: Node, function: FunctionDefinition, facts: ExpressionFacts) -> Bool {
+        guard let value = exit.children.first(where: { $0.kind.isExpression }) else { return true }
+        let resultType = function.declaration.cursor.resultType
+        if let constant = value.integerValue {
+            if resultType.isPointer || resultType.canonical.spelling == "_Bool" || resultType.canonical.spelling == "bool" { return constant != 0 }
+            return constant >= 0
+        }
+        let stripped = value.strippingParensAndCasts
+        if stripped.kind == .callExpr, let callee = stripped.calleeName, errorValues.contains(callee) { return false }
+        if stripped.kind == .unaryOperator, stripped.operatorSpelling == "-" { return false }
+        guard stripped.kind == .declRefExpr, let variable = stripped.referenced else { return true }
+        // `if (err) return err;`
+        for ancestor in exit.ancestors where ancestor.kind == .ifStmt {
+            if let then = ancestor.thenBranch, then === exit || then.isAncestor(of: exit),
+               ([ancestor.children[0]] + ancestor.children[0].descendants()).contains(where: { $0.referenced == variable && $0.kind == .declRefExpr }) {
+                return false
+            }
+        }
+        // `err_free: kfree(x); return err;` after a statement that always leaves.
+        var node = exit
+        while let parent = node.parent {
+            if parent.kind == .labelStmt { node = parent; continue }
+            if parent.kind == .compoundStmt {
+                let earlier = parent.children[..<node.indexInParent]
+                if let labelIndex = earlier.lastIndex(where: { $0.kind == .labelStmt }) ?? (node.kind == .labelStmt ? node.indexInParent : nil),
+                   labelIndex > 0, facts.alwaysLeaves(parent.children[labelIndex - 1]) {
+                    return false
+                }
+            }
+            break
+        }
+        return true
+    }
+
+    // MARK: Gate readers
+
+    struct FoundGate {
+        var field: String
+        var node: Node
+        var gate: Gate
+    }
+
+    /// `if` statements whose condition tests an RCU-read field and whose branch taken when the
+    /// pointer is set serializes.
+    private func gates(in body: Node, context: FileContext, facts: ExpressionFacts) -> [FoundGate] {
+        var result: [FoundGate] = []
+        for statement in body.descendants(where: { $0.kind == .ifStmt }) {
+            let condition = statement.children[0]
+            for (field, positive, helper) in reads(in: condition, context: context, depth: 0) {
+                var region: [Node] = []
+                if positive {
+                    if let then = statement.thenBranch { region.append(then) }
+                } else {
+                    if let otherwise = statement.elseBranch { region.append(otherwise) }
+                    if let then = statement.thenBranch, facts.alwaysLeaves(then), let block = statement.parent, block.kind == .compoundStmt {
+                        region += block.children[(statement.indexInParent + 1)...]
+                    }
+                }
+                if let operation = serializingOperation(in: region, context: context) {
+                    result.append(FoundGate(field: field, node: statement, gate: Gate(operation: operation, helper: helper)))
+                }
+            }
+        }
+        return result
+    }
+
+    /// RCU reads of a field in a condition: (field, whether the condition is true when the pointer
+    /// is set, the helper the read is in). One level of helper: `if (helper(x))` where helper()
+    /// returns the test.
+    private func reads(in condition: Node, context: FileContext, depth: Int) -> [(String, Bool, String?)] {
+        var result: [(String, Bool, String?)] = []
+        let file = condition.cursor.extent.start.file
+        let extent = condition.cursor.extent
+        for use in context.macroUses(inFile: file) where readMacros.contains(use.name)
+            && use.range.start.offset >= extent.start.offset && use.range.end.offset <= extent.end.offset {
+            let arguments = context.macroArguments(use)
+            guard let field = field(of: use, arguments: arguments, in: condition, context: context),
+                  let produced = ([condition] + condition.descendants()).first(where: { $0.position.file == file && $0.position.offset == use.range.start.offset }) else { continue }
+            result.append((field, polarity(of: produced, upTo: condition), nil))
+        }
+        guard depth == 0 else { return result }
+        for call in ([condition] + condition.descendants()).filter({ $0.kind == .callExpr }) {
+            guard let callee = call.referenced, let definition = callee.definition, definition.kind == .functionDecl else { continue }
+            let tree = Node.tree(of: definition, in: condition.unit)
+            for exit in tree.descendants(where: { $0.kind == .returnStmt }) {
+                guard let value = exit.children.first(where: { $0.kind.isExpression }) else { continue }
+                for (field, positive, _) in reads(in: value, context: context, depth: 1) {
+                    let outer = polarity(of: call, upTo: condition)
+                    result.append((field, positive == outer, callee.spelling))
+                }
+            }
+        }
+        return result
+    }
+
+    /// Whether the condition is true when `node` is nonzero: counts `!` and `== NULL` on the way up.
+    private func polarity(of node: Node, upTo root: Node) -> Bool {
+        var positive = true
+        var current = node
+        while current !== root, let parent = current.parent {
+            if parent.kind == .unaryOperator, parent.operatorSpelling == "!" { positive.toggle() }
+            if parent.kind == .binaryOperator, parent.children.count == 2 {
+                let other = parent.children[current.indexInParent == 0 ? 1 : 0]
+                if other.integerValue == 0 || other.strippingParensAndCasts.integerValue == 0 {
+                    if parent.operatorSpelling == "==" { positive.toggle() }
+                }
+            }
+            current = parent
+        }
+        return positive
+    }
+
+    /// A lock, cmpxchg or other serializing operation in these statements (by call or macro name).
+    private func serializingOperation(in region: [Node], context: FileContext) -> String? {
+        for statement in region {
+            for node in [statement] + statement.descendants(where: { $0.kind == .callExpr }) where node.kind == .callExpr {
+                if let name = node.calleeName, serializing.contains(name) { return name }
+            }
+            let extent = statement.cursor.extent
+            for use in context.macroUses(inFile: extent.start.file) where serializing.contains(use.name)
+                && use.range.start.offset >= extent.start.offset && use.range.end.offset <= extent.end.offset {
+                return use.name
+            }
+        }
+        return nil
+    }
+
+    // MARK: Passes
+
+    func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest? {
+        let gated = Set(facts.filter { $0.kind == "gate" }.map(\.key))
+        let publishes = facts.filter { $0.kind == "publish" }.compactMap { fact in Self.decode(Publish.self, fact.detail).map { (fact, $0) } }
+            .filter { !$0.1.waited }
+        guard !publishes.isEmpty else { return nil }
+        // Non-static functions whose callers may be in other files: unwaited publishers, and
+        // callers that reach them without a wait.
+        var open = Set(publishes.filter { !$0.1.isStatic && (pass == 1 || gated.contains($0.0.key)) }.map(\.0.function))
+        for fact in facts where fact.kind == "call" {
+            if let call = Self.decode(Call.self, fact.detail), !call.waited, !call.isStatic { open.insert(fact.function) }
+        }
+        let fields = pass == 1 ? Set(publishes.map(\.0.key)) : []
+        let names = Set(fields.compactMap { $0.split(separator: ".").last.map(String.init) })
+        guard !open.isEmpty || !fields.isEmpty else { return nil }
+        return FactRequest(needles: (names.union(open)).sorted(),
+                           keys: fields.sorted().map { Self.fieldPrefix + $0 } + open.sorted().map { Self.calleePrefix + $0 })
+    }
+
+    func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool {
+        request.keys.contains { $0.hasPrefix(Self.fieldPrefix) || $0.hasPrefix(Self.calleePrefix) }
+            && request.needles.contains { source.containsIdentifier($0) }
+    }
+
+    // MARK: Joining
+
+    func finalize(findings: [Finding], facts: [Fact]) -> [Finding] {
+        let unique = Array(Set(facts)).sorted { ($0.file, $0.line, $0.kind, $0.key, $0.function) < ($1.file, $1.line, $1.kind, $1.key, $1.function) }
+        var gates: [String: [Fact]] = [:]
+        var seenGates: Set<String> = []
+        for fact in unique where fact.kind == "gate" && seenGates.insert("\(fact.key)@\(fact.file):\(fact.line)").inserted {
+            gates[fact.key, default: []].append(fact)
+        }
+        var calls: [String: [Fact]] = [:]
+        var seenCalls: Set<String> = []
+        for fact in unique where fact.kind == "call" && seenCalls.insert("\(fact.key)@\(fact.file):\(fact.line):\(fact.function)").inserted {
+            calls[fact.key, default: []].append(fact)
+        }
+        var result = findings
+        var reported: Set<String> = []
+        var occurrences: [String: Int] = [:]
+
+        for publishFact in unique where publishFact.kind == "publish" {
+            guard let publish = Self.decode(Publish.self, publishFact.detail), !publish.waited,
+                  let readers = gates[publishFact.key], !readers.isEmpty else { continue }
+            let fieldName = publishFact.key.replacingOccurrences(of: ".", with: "::")
+            var gateEvidence: [Evidence] = []
+            for reader in readers.prefix(3) {
+                let gate = Self.decode(Gate.self, reader.detail)
+                let through = gate?.helper.map { " (through \($0)())" } ?? ""
+                gateEvidence.append(Evidence(file: reader.file, line: reader.line, function: reader.function,
+                                             message: "\(reader.function)() tests `\(fieldName)`\(through) to decide whether to \(gate?.operation ?? "serialize")()"))
+            }
+            let publishEvidence = Evidence(file: publishFact.file, line: publishFact.line, function: publishFact.function,
+                                           message: "`\(publish.target)` is published here and \(publishFact.function)() returns success without a grace-period wait")
+
+            // Chains of callers that reach success without a wait, each ending where no caller is known.
+            var chains: [[Fact]] = []
+            func climb(function: String, file: String, isStatic: Bool, chain: [Fact], visited: Set<String>) {
+                let callers = (calls[function] ?? []).filter { call in
+                    guard let detail = Self.decode(Call.self, call.detail) else { return false }
+                    // A static function is called only from its own file.
+                    return !(isStatic || detail.calleeStatic) || call.file == file
+                }
+                if callers.isEmpty { chains.append(chain); return }
+                for call in callers {
+                    guard let detail = Self.decode(Call.self, call.detail), !detail.waited else { continue }
+                    let identity = "\(call.function)@\(detail.isStatic ? call.file : "")"
+                    guard !visited.contains(identity) else { continue }
+                    climb(function: call.function, file: call.file, isStatic: detail.isStatic, chain: chain + [call], visited: visited.union([identity]))
+                }
+            }
+            climb(function: publishFact.function, file: publishFact.file, isStatic: publish.isStatic, chain: [],
+                  visited: ["\(publishFact.function)@\(publish.isStatic ? publishFact.file : "")"])
+
+            for chain in chains {
+                let at = chain.last ?? publishFact
+                let key = "\(publishFact.key)|\(at.file):\(at.line)|\(at.function)"
+                guard reported.insert(key).inserted else { continue }
+                var evidence = [publishEvidence]
+                for call in chain {
+                    evidence.append(Evidence(file: call.file, line: call.line, function: call.function,
+                                             message: "\(call.function)() calls \(call.key)() here and goes on to success without a grace-period wait"))
+                }
+                evidence += gateEvidence
+                let path = ([publishFact.function] + chain.map(\.function)).reversed().joined(separator: "() → ")
+                var message = "`\(publish.target)` is published with rcu_assign_pointer() and \(at.function)() reaches success without a grace-period wait, "
+                message += "but readers use `\(fieldName)` as a gate to serialize: readers that tested it before the publish still run unserialized"
+                if !chain.isEmpty { message += " (call chain \(path)())" }
+                let anchor = "\(publishFact.key)@\(publishFact.function)"
+                occurrences[anchor + at.function, default: 0] += 1
+                result.append(Finding(rule: id, severity: metadata.severity, confidence: metadata.confidence,
+                                      file: at.file, line: at.line, column: 1, function: at.function, message: message,
+                                      evidence: evidence, fingerprint: "",
+                                      attributes: ["anchor": anchor, "occurrence": String(occurrences[anchor + at.function]!)]))
+            }
+        }
+        return result
+    }
+}
