@@ -52,11 +52,19 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
             linkerSettings: [.unsafeFlags(clangLinkFlags)]
         ),
+        // Pre-merge gate: findings a commit range introduces, read from git without touching the work tree.
+        .target(
+            name: "KwardenGate",
+            dependencies: ["KwardenCore", "GitKit"],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
+            linkerSettings: [.unsafeFlags(clangLinkFlags)]
+        ),
         .executableTarget(
             name: "kwarden",
             dependencies: [
                 "KwardenCore",
                 "KwardenBackports",
+                "KwardenGate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
@@ -69,6 +77,12 @@ let package = Package(
             linkerSettings: [.unsafeFlags(clangLinkFlags)]
         ),
         .testTarget(name: "KernelBuildTests", dependencies: ["KernelBuild"]),
+        .testTarget(
+            name: "KwardenGateTests",
+            dependencies: ["KwardenGate", "KwardenCore", "GitKit"],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
+            linkerSettings: [.unsafeFlags(clangLinkFlags)]
+        ),
         .testTarget(name: "KwardenBackportsTests", dependencies: ["KwardenBackports", "GitKit"]),
     ]
 )

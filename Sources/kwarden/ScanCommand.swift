@@ -28,7 +28,10 @@ struct ScanOptionGroup: ParsableArguments {
     var timeout: Double = 300
 
     @Option(name: .customLong("max-fact-files"), help: "At most this many files parsed per evidence pass, nearest to the findings first.")
-    var maxFactFiles = 400
+    var maxFactFiles = 200
+
+    @Option(name: .customLong("config"), help: "Configuration file (default: .kwarden.yaml at the tree root).")
+    var config: String?
 
     @Flag(name: .customLong("all-arches"), help: "Also scan arch/<name>/ of every other architecture, each with its own flags.")
     var allArches = false
@@ -38,6 +41,43 @@ struct ScanOptionGroup: ParsableArguments {
 
     var ruleIDs: [String] {
         (rules ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// Rules and scan options from the command line merged with the tree's configuration file.
+    func prepare(paths: [String], quiet: Bool) throws -> (options: ScanOptions, rules: [Rule], configuration: TreeConfiguration) {
+        let configuration: TreeConfiguration
+        let rules: [Rule]
+        do {
+            if let config {
+                configuration = try TreeConfiguration.load(path: config)
+            } else {
+                let root = paths.lazy.compactMap { KernelTree.root(containing: $0) }.first ?? RelativePath.commonDirectory(paths)
+                configuration = try TreeConfiguration.load(treeRoot: root)
+            }
+            try configuration.validateRuleIDs()
+            rules = try RuleRegistry.load(only: configuration.ruleSelection(commandLine: ruleIDs), rulesDirectory: rulesDir,
+                                          extraLists: configuration.lists)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        var options = ScanOptions(paths: paths, rules: rules)
+        options.jobs = jobs
+        options.arch = arch ?? configuration.arch
+        options.compileCommands = compileCommands
+        options.excludes = excludes + configuration.exclude
+        options.extraArguments = configuration.flags + extraArguments
+        options.perFileTimeout = timeout
+        options.progress = ProgressReporter(enabled: !quiet)
+        options.maxFactFiles = maxFactFiles
+        options.allArches = allArches
+        var workerArguments: [String] = []
+        if let rulesDir { workerArguments += ["--rules-dir", rulesDir] }
+        if let path = configuration.path { workerArguments += ["--config", path] }
+        options.workerArguments = workerArguments
+        if !inProcess, let executable = ScanCommand.executablePath() {
+            options.isolation = .processes(executable: executable)
+        }
+        return (options, rules, configuration)
     }
 }
 
@@ -51,8 +91,14 @@ struct ScanCommand: ParsableCommand {
 
     @OptionGroup var scan: ScanOptionGroup
 
-    @Option(help: "Output format: text, json or sarif.")
+    @Option(help: "Output format: text, json, sarif or github (workflow annotations).")
     var format: String = "text"
+
+    @Option(name: .customLong("baseline"), help: "Report only findings not recorded in this baseline file.")
+    var baseline: String?
+
+    @Option(name: .customLong("write-baseline"), help: "Record this scan's findings as a baseline file.")
+    var writeBaseline: String?
 
     @Option(name: .shortAndLong, help: "Write the report to this file instead of standard output.")
     var output: String?
@@ -65,44 +111,41 @@ struct ScanCommand: ParsableCommand {
 
     func validate() throws {
         guard OutputFormat(rawValue: format) != nil else {
-            throw ValidationError("unknown format '\(format)': use text, json or sarif")
+            throw ValidationError("unknown format '\(format)': use text, json, sarif or github")
         }
         guard scan.jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard scan.timeout > 0 else { throw ValidationError("--timeout must be positive") }
     }
 
     func run() throws {
-        let rules: [Rule]
-        do { rules = try RuleRegistry.load(only: scan.ruleIDs, rulesDirectory: scan.rulesDir) } catch {
-            throw ValidationError("\(error)")
-        }
-        var options = ScanOptions(paths: paths, rules: rules)
-        options.jobs = scan.jobs
-        options.arch = scan.arch
-        options.compileCommands = scan.compileCommands
-        options.excludes = scan.excludes
-        options.extraArguments = scan.extraArguments
-        options.perFileTimeout = scan.timeout
+        let prepared = try scan.prepare(paths: paths, quiet: quiet)
+        var options = prepared.options
         options.dryRun = dryRun
-        options.maxFactFiles = scan.maxFactFiles
-        options.allArches = scan.allArches
-        options.progress = ProgressReporter(enabled: !quiet)
-        if let rulesDir = scan.rulesDir { options.workerArguments = ["--rules-dir", rulesDir] }
-        if !scan.inProcess, let executable = Self.executablePath() {
-            options.isolation = .processes(executable: executable)
-        }
         let result: ScanResult
         do { result = try Scanner(options: options).run() } catch {
             FileHandle.standardError.write(Data("kwarden: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let report = ScanReport.render(result, format: OutputFormat(rawValue: format)!, rules: rules.map(\.metadata))
+        if let writeBaseline {
+            do { try Baseline(findings: result.findings).write(to: writeBaseline) } catch {
+                FileHandle.standardError.write(Data("kwarden: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+        var shown = result
+        if let baseline {
+            do { shown = try Baseline.load(baseline).filter(result) } catch {
+                FileHandle.standardError.write(Data("kwarden: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+        let report = ScanReport.render(shown, format: OutputFormat(rawValue: format)!, rules: prepared.rules.map(\.metadata))
         try write(report, to: output)
         if result.summary.filesParsed == 0 && result.summary.filesFailed > 0 && result.findings.isEmpty {
             FileHandle.standardError.write(Data("kwarden: nothing could be scanned\n".utf8))
             throw ExitCode(2)
         }
-        throw ExitCode(result.findings.isEmpty ? 0 : 1)
+        throw ExitCode(shown.findings.isEmpty ? 0 : 1)
     }
 
     /// This program's own path, to start worker processes.
@@ -133,10 +176,12 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("arch")) var arch: String?
     @Option(name: .customLong("compile-commands")) var compileCommands: String?
     @Option(name: .customLong("extra-arg")) var extraArguments: [String] = []
+    @Option(name: .customLong("config")) var config: String?
 
     func run() throws {
         let ids = rules.split(separator: ",").map(String.init)
-        let loaded = try RuleRegistry.load(only: ids, rulesDirectory: rulesDir)
+        let lists = try config.map { try TreeConfiguration.load(path: $0).lists } ?? [:]
+        let loaded = try RuleRegistry.load(only: ids, rulesDirectory: rulesDir, extraLists: lists)
         let setups = try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: compileCommands, arch: arch, extraArguments: extraArguments)
         WorkerLoop.run(analyzer: FileAnalyzer(rules: loaded, setups: setups))
     }

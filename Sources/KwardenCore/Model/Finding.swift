@@ -54,6 +54,14 @@ public struct Finding: Codable, Hashable, Sendable {
     }
 }
 
+extension Finding {
+    /// The fingerprint this finding has when its file is named `file` (the gate names a base
+    /// revision's file by its path at head, so that renames keep fingerprints).
+    public func fingerprint(file: String) -> String {
+        stableHash([rule, file, function, attributes["anchor"] ?? message, attributes["occurrence"] ?? "1"])
+    }
+}
+
 /// Something true about the code at one place that a rule may need when judging another file:
 /// e.g. kind "zero-store", key "net_device.real_num_tx_queues".
 public struct Fact: Codable, Hashable, Sendable {

@@ -36,6 +36,12 @@ public struct ScanResult: Sendable {
     public var failures: [FileFailure]
     public var parseErrors: [ParseErrorReport]
     public var notes: [String]
+
+    public init(root: String, findings: [Finding], summary: ScanSummary, failures: [FileFailure],
+                parseErrors: [ParseErrorReport], notes: [String]) {
+        self.root = root; self.findings = findings; self.summary = summary; self.failures = failures
+        self.parseErrors = parseErrors; self.notes = notes
+    }
 }
 
 /// What parsing one file produced: sent back by a worker process as one JSON line.

@@ -1,7 +1,7 @@
 import Foundation
 
 public enum OutputFormat: String, CaseIterable, Sendable {
-    case text, json, sarif
+    case text, json, sarif, github
 }
 
 /// Renders a scan in the formats maintainers and CI systems read.
@@ -11,7 +11,31 @@ public enum ScanReport {
         case .text: return text(result)
         case .json: return json(result)
         case .sarif: return sarif(result, rules: rules)
+        case .github: return github(result)
         }
+    }
+
+    /// GitHub Actions workflow commands: each finding becomes an annotation on the pull request.
+    public static func github(_ result: ScanResult) -> String {
+        func escapeData(_ text: String) -> String {
+            text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+        }
+        func escapeProperty(_ text: String) -> String {
+            escapeData(text).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+        }
+        var out = ""
+        for finding in result.findings {
+            let level = finding.severity == .error ? "error" : (finding.severity == .note ? "notice" : "warning")
+            var body = finding.message
+            for step in finding.evidence { body += "\n\(step.file):\(step.line): \(step.message)" }
+            out += "::\(level) file=\(escapeProperty(finding.file)),line=\(finding.line),col=\(finding.column),title=\(escapeProperty("kwarden " + finding.rule))::\(escapeData(body))\n"
+        }
+        for failure in result.failures {
+            out += "::warning file=\(escapeProperty(failure.file)),title=kwarden::\(escapeData("not scanned: " + failure.reason))\n"
+        }
+        let s = result.summary
+        out += "kwarden: \(s.findings) finding\(s.findings == 1 ? "" : "s"); \(s.filesParsed) files parsed, \(s.filesFailed) failed\n"
+        return out
     }
 
     /// `path:line:col: warning: message [rule-id]`, the compiler style editors and CI logs parse.

@@ -388,18 +388,21 @@ struct SubtractLoopZeroDivisor: Rule {
         }
     }
 
-    /// Pass 2 wants files that store 0 (or a parameter) into one of the fields; pass 3 files that
-    /// call a setter with a 0 argument. Text only narrows the set; the AST decides.
+    /// Pass 2 wants files that store a literal 0 into one of the fields (`->f = 0;`, `.f = 0`,
+    /// `WRITE_ONCE(x->f, 0)`), plus — in the findings' own directories, where a driver keeps its
+    /// setters — files that store anything into them. Pass 3 wants callers of the setters found.
+    /// Text only narrows the set; the AST decides.
     func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool {
         let calls = request.keys.contains { $0.hasPrefix("call:") }
-        for name in request.needles where source.containsIdentifier(name) {
-            let text = SubtractLoopText.squeezed(source.bytes[...])
-            let squeezed = SourceText(bytes: text)
+        let names = request.needles.filter { source.containsIdentifier($0) }
+        guard !names.isEmpty else { return false }
+        let squeezed = SourceText(bytes: SubtractLoopText.squeezed(source.bytes[...]))
+        for name in names {
             if calls {
                 if squeezed.contains(name + "(") { return true }
                 continue
             }
-            for pattern in ["->\(name)=", ".\(name)=", "\(name),0)"] where squeezed.contains(pattern) { return true }
+            for pattern in ["\(name)=0;", "\(name)=0,", "\(name)=0}", "\(name),0)"] where squeezed.contains(pattern) { return true }
         }
         return false
     }

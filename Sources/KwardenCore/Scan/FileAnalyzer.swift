@@ -14,15 +14,19 @@ public final class FileAnalyzer {
     let rules: [Rule]
     let setups: CompileSetupProvider
     let index = ClangIndex()
+    let overlay: SourceOverlay
+    private let overlayUnsaved: [UnsavedFile]
 
-    public init(rules: [Rule], setups: CompileSetupProvider) {
+    public init(rules: [Rule], setups: CompileSetupProvider, overlay: SourceOverlay = SourceOverlay()) {
         self.rules = rules
         self.setups = setups
+        self.overlay = overlay
+        self.overlayUnsaved = overlay.unsavedFiles
     }
 
     public func analyze(_ job: FileJob) -> FileOutcome {
         var outcome = FileOutcome(file: job.file)
-        guard FileManager.default.isReadableFile(atPath: job.file) else {
+        guard overlay.contains(job.file) || FileManager.default.isReadableFile(atPath: job.file) else {
             outcome.failure = FileManager.default.fileExists(atPath: job.file) ? "cannot read file: permission denied" : "file disappeared before it was parsed"
             return outcome
         }
@@ -36,7 +40,7 @@ public final class FileAnalyzer {
             abort()
         }
         do {
-            let unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles)
+            let unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
             let errors = unit.diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }
             outcome.errorCount = errors.count
             if let first = errors.first {

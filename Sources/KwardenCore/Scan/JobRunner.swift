@@ -33,9 +33,10 @@ final class JobRunner {
         }
 
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            switch options.isolation {
+            let isolation: ScanOptions.Isolation = options.overlay.isEmpty ? options.isolation : .threads
+            switch isolation {
             case .threads:
-                let analyzer = FileAnalyzer(rules: options.rules, setups: setups)
+                let analyzer = FileAnalyzer(rules: options.rules, setups: setups, overlay: options.overlay)
                 while let (index, job) = queue.next() { record(index, analyzer.analyze(job)) }
             case .processes(let executable):
                 let worker = WorkerProcess(executable: executable, arguments: workerArguments())

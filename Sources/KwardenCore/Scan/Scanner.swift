@@ -1,5 +1,6 @@
 import Foundation
 import KernelBuild
+import ClangKit
 
 public struct ScanOptions {
     public enum Isolation {
@@ -22,11 +23,16 @@ public struct ScanOptions {
     /// Extra arguments for worker processes (rules directory, config), so they load the same rules.
     public var workerArguments: [String] = []
     /// At most this many files are parsed in each evidence pass (nearest to the findings first).
-    public var maxFactFiles = 400
+    public var maxFactFiles = 200
     /// Scan arch/<name>/ of every architecture, each with its own flags (builds one setup per arch).
     public var allArches = false
     /// Only report which files the textual preselection keeps.
     public var dryRun = false
+    /// File contents that replace (or add to) what is on disk, e.g. a file at another git revision.
+    /// Parsed on threads, since the contents live in this process.
+    public var overlay = SourceOverlay()
+    /// The directory paths are reported against (default: the kernel tree root, or the paths' common directory).
+    public var root: String?
 
     public init(paths: [String], rules: [Rule]) {
         self.paths = paths
@@ -45,14 +51,15 @@ public final class Scanner {
         let started = Date()
         guard !options.paths.isEmpty else { throw ScanError.nothingToScan("no paths to scan") }
         let kernelRoot = options.paths.lazy.compactMap { BuildContext.findTreeRoot(containing: URL(fileURLWithPath: $0).standardizedFileURL.path) }.first
-        let root = kernelRoot ?? RelativePath.commonDirectory(options.paths)
+        let root = options.root ?? kernelRoot ?? RelativePath.commonDirectory(options.paths)
         let setups = try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: options.compileCommands,
                                               arch: options.arch, extraArguments: options.extraArguments)
         var notes: [String] = []
         if kernelRoot == nil { notes.append("not inside a kernel tree: flags from compile_flags.txt where present") }
 
         let onlyArch = options.allArches ? nil : setups.primaryArch
-        let discovery = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: options.paths, root: root, isKernelTree: kernelRoot != nil)
+        var discovery = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: options.paths.filter { !options.overlay.contains($0) }, root: root, isKernelTree: kernelRoot != nil)
+        discovery.files = (discovery.files + options.paths.filter { options.overlay.contains($0) && $0.hasSuffix(".c") }).sorted()
         guard discovery.missing.isEmpty || !discovery.files.isEmpty else {
             throw ScanError.nothingToScan("nothing to scan: \(discovery.missing.joined(separator: ", ")) not found")
         }
@@ -70,7 +77,7 @@ public final class Scanner {
         // Pass 1 selection: which files could hold a finding of some rule.
         options.progress.message("reading \(discovery.files.count) files")
         let rules = options.rules
-        let texts = TextIndex(files: discovery.files, jobs: options.jobs) { source in rules.contains { $0.preselect(source) } }
+        let texts = TextIndex(files: discovery.files, jobs: options.jobs, overlay: options.overlay) { source in rules.contains { $0.preselect(source) } }
         failures += texts.unreadable
         let notUTF8 = texts.notUTF8.count
         if notUTF8 > 0 { notes.append("\(notUTF8) file\(notUTF8 == 1 ? " is" : "s are") not valid UTF-8 (parsed as bytes): \(texts.notUTF8.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(notUTF8 > 5 ? ", …" : "")") }
@@ -143,7 +150,7 @@ public final class Scanner {
             var f = finding
             f.file = RelativePath.make(f.file, root: root)
             f.evidence = f.evidence.map { e in var e = e; e.file = RelativePath.make(e.file, root: root); return e }
-            f.fingerprint = stableHash([f.rule, f.file, f.function, f.attributes["anchor"] ?? f.message, f.attributes["occurrence"] ?? "1"])
+            f.fingerprint = f.fingerprint(file: f.file)
             return f
         }
         let ordered = relative.sorted { a, b in
@@ -175,8 +182,11 @@ final class TextIndex {
     /// Files passing the first selection, found while reading every file once.
     private(set) var firstSelection: [String] = []
 
-    init(files: [String], jobs: Int, firstSelection predicate: @escaping (SourceText) -> Bool) {
+    let overlay: SourceOverlay
+
+    init(files: [String], jobs: Int, overlay: SourceOverlay, firstSelection predicate: @escaping (SourceText) -> Bool) {
         self.files = files
+        self.overlay = overlay
         var failures = [FileFailure?](repeating: nil, count: files.count)
         var badEncoding = [Bool](repeating: false, count: files.count)
         var selected = [Bool](repeating: false, count: files.count)
@@ -188,7 +198,7 @@ final class TextIndex {
                     DispatchQueue.concurrentPerform(iterations: workers) { worker in
                         var i = worker
                         while i < files.count {
-                            switch TextIndex.read(files[i]) {
+                            switch overlay.read(files[i]) {
                             case .failure(let error): failureBase[i] = FileFailure(file: files[i], reason: error.reason)
                             case .success(let source):
                                 encodingBase[i] = !source.isValidUTF8
@@ -225,6 +235,7 @@ final class TextIndex {
     /// The readable files whose text passes `predicate`, in parallel.
     func select(_ predicate: @escaping (SourceText) -> Bool) -> [String] {
         let files = readable
+        let overlay = self.overlay
         var keep = [Bool](repeating: false, count: files.count)
         let jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
         keep.withUnsafeMutableBufferPointer { slots in
@@ -232,7 +243,7 @@ final class TextIndex {
             DispatchQueue.concurrentPerform(iterations: jobs) { worker in
                 var i = worker
                 while i < files.count {
-                    if case .success(let source) = TextIndex.read(files[i]) { base[i] = predicate(source) }
+                    if case .success(let source) = overlay.read(files[i]) { base[i] = predicate(source) }
                     i += jobs
                 }
             }
@@ -243,4 +254,23 @@ final class TextIndex {
 
 extension Result where Failure == TextIndex.ReadError {
     fileprivate static func failure(_ reason: String) -> Self { .failure(TextIndex.ReadError(reason)) }
+}
+
+/// Contents standing in for files on disk, by absolute path.
+public struct SourceOverlay: Sendable {
+    public private(set) var files: [String: [UInt8]] = [:]
+    public init(_ files: [String: [UInt8]] = [:]) { self.files = files }
+
+    public var isEmpty: Bool { files.isEmpty }
+    public func contains(_ path: String) -> Bool { files[path] != nil }
+
+    func read(_ path: String) -> Result<SourceText, TextIndex.ReadError> {
+        if let bytes = files[path] { return .success(SourceText(bytes: bytes)) }
+        return TextIndex.read(path)
+    }
+
+    /// The overlay as libclang unsaved files.
+    public var unsavedFiles: [UnsavedFile] {
+        files.keys.sorted().map { UnsavedFile(path: $0, contents: String(decoding: files[$0]!, as: UTF8.self)) }
+    }
 }

@@ -15,7 +15,7 @@ public struct SourceDiscovery {
     }
 
     public struct Result {
-        public var files: [String] = []
+        public internal(set) var files: [String] = []
         public var missing: [String] = []
         public var skippedUserspace = 0
         public var skippedOtherArch = 0

@@ -1,0 +1,154 @@
+import Foundation
+import XCTest
+import GitKit
+@testable import KwardenCore
+@testable import KwardenGate
+
+/// The gate on repositories built here with libgit2: it fails a range only for what the range adds.
+final class GateTests: XCTestCase {
+    var directory: String!
+    var repository: Repository!
+    let author = Signature(name: "Dev", email: "dev@example.org", time: 1_700_000_000)
+    var commits: [Oid] = []
+
+    static let rulesDirectory: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path + "/rules"
+    }()
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "kwarden-gate-test-" + UUID().uuidString
+        repository = try Repository(initAt: directory)
+    }
+
+    override func tearDownWithError() throws {
+        repository = nil
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Commits `files` (the whole tree) on main and checks the result out into the work tree.
+    @discardableResult
+    func commit(_ files: [String: String], _ message: String) throws -> Oid {
+        var all = files
+        all["compile_flags.txt"] = "-std=gnu11\n"
+        let tree = try repository.writeTree(files: all)
+        let id = try repository.createCommit(tree: tree, parents: commits.suffix(1), message: message, author: author, updateRef: "refs/heads/main")
+        commits.append(id)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where entry != ".git" {
+            try FileManager.default.removeItem(atPath: directory + "/" + entry)
+        }
+        try repository.export(tree: tree, to: directory)
+        return id
+    }
+
+    func gate(base: Oid, head: Oid) throws -> GateResult {
+        var options = ScanOptions(paths: [], rules: try RuleRegistry.load(rulesDirectory: GateTests.rulesDirectory))
+        options.jobs = 2
+        return try Gate(repository: directory, base: base.hex, head: head.hex, template: options).run()
+    }
+
+    let guarded = """
+    struct pool { unsigned int nr; };
+    unsigned int spin(struct pool *p, unsigned int v)
+    {
+    \tif (!p->nr)
+    \t\treturn 0;
+    \twhile (v >= p->nr)
+    \t\tv -= p->nr;
+    \treturn v;
+    }
+
+    """
+
+    var unguarded: String { guarded.replacingOccurrences(of: "\tif (!p->nr)\n\t\treturn 0;\n", with: "") }
+
+    func testRangeThatAddsAFindingFails() throws {
+        let base = try commit(["drivers/pool.c": guarded], "pool: add spin")
+        let head = try commit(["drivers/pool.c": unguarded], "pool: drop a check")
+        let result = try gate(base: base, head: head)
+        XCTAssertEqual(result.introduced.count, 1)
+        XCTAssertEqual(result.introduced.first?.file, "drivers/pool.c")
+        XCTAssertEqual(result.introduced.first?.function, "spin")
+        XCTAssertTrue(result.verdict.contains("FAIL"))
+    }
+
+    func testMovingCodeAroundAPreexistingFindingPasses() throws {
+        let base = try commit(["drivers/pool.c": unguarded], "pool: add spin")
+        let moved = "/* pool helpers */\n#define POOL_MAX 16\n\nstatic int pool_max(void)\n{\n\treturn POOL_MAX;\n}\n\n" + unguarded
+        let head = try commit(["drivers/pool.c": moved], "pool: add pool_max above spin")
+        let result = try gate(base: base, head: head)
+        XCTAssertEqual(result.introduced.count, 0, "\(result.introduced)")
+        XCTAssertEqual(result.preexisting, 1)
+        XCTAssertTrue(result.verdict.contains("PASS"))
+        XCTAssertEqual(result.head.findings.first?.line, (result.base.findings.first?.line ?? 0) + 8)
+    }
+
+    func testRangeThatFixesAFindingPassesAndSaysSo() throws {
+        let base = try commit(["drivers/pool.c": unguarded], "pool: add spin")
+        let head = try commit(["drivers/pool.c": guarded], "pool: check nr")
+        let result = try gate(base: base, head: head)
+        XCTAssertEqual(result.introduced.count, 0)
+        XCTAssertEqual(result.fixed.count, 1)
+        XCTAssertTrue(result.verdict.contains("fixes 1"))
+    }
+
+    func testRenamedFileKeepsItsFindings() throws {
+        let base = try commit(["drivers/pool.c": unguarded, "drivers/other.c": "int other(void) { return 1; }\n"], "pool")
+        let head = try commit(["drivers/pool_core.c": unguarded + "\nint pool_extra(void)\n{\n\treturn 2;\n}\n",
+                               "drivers/other.c": "int other(void) { return 1; }\n"], "pool: rename to pool_core.c")
+        let result = try gate(base: base, head: head)
+        XCTAssertTrue(result.changedFiles.contains("drivers/pool_core.c"))
+        XCTAssertEqual(result.head.findings.first?.file, "drivers/pool_core.c")
+        XCTAssertEqual(result.base.findings.first?.file, "drivers/pool.c")
+        XCTAssertEqual(result.introduced.count, 0, "a rename introduces nothing: \(result.introduced)")
+        XCTAssertEqual(result.preexisting, 1)
+    }
+
+    func testHeaderChangeCreatesAFindingInAnIncludingFile() throws {
+        let source = """
+        #include "pool.h"
+        unsigned int spin(struct pool *p, unsigned int v)
+        {
+        \twhile (v >= POOL_SLOTS(p))
+        \t\tv -= POOL_SLOTS(p);
+        \treturn v;
+        }
+
+        """
+        let constantHeader = "struct pool { unsigned int nr; };\n#define POOL_SLOTS(p) 8\n"
+        let fieldHeader = "struct pool { unsigned int nr; };\n#define POOL_SLOTS(p) ((p)->nr)\n"
+        let base = try commit(["lib/pool.c": source, "lib/pool.h": constantHeader, "lib/unrelated.c": "int u(void) { return 0; }\n"], "pool")
+        let head = try commit(["lib/pool.c": source, "lib/pool.h": fieldHeader, "lib/unrelated.c": "int u(void) { return 0; }\n"], "pool: slots from the pool")
+        let result = try gate(base: base, head: head)
+        XCTAssertEqual(result.changedFiles, ["lib/pool.h"])
+        XCTAssertEqual(result.introduced.map(\.file), ["lib/pool.c"])
+        XCTAssertEqual(result.head.summary.filesConsidered, 1, "only the file including the header is scanned")
+    }
+
+    func testHeadDifferentFromTheCheckedOutCommitIsReadFromGit() throws {
+        let first = try commit(["drivers/pool.c": guarded], "pool")
+        let second = try commit(["drivers/pool.c": unguarded], "pool: drop check")
+        // Check out the first commit again: the gate must still see the second one's file.
+        try repository.setReference("refs/heads/main", to: first)
+        try FileManager.default.removeItem(atPath: directory + "/drivers")
+        try repository.export(tree: try repository.commit(first).treeId, to: directory)
+        let result = try gate(base: first, head: second)
+        XCTAssertEqual(result.introduced.count, 1)
+        XCTAssertEqual(try String(contentsOfFile: directory + "/drivers/pool.c", encoding: .utf8), guarded, "the work tree is untouched")
+    }
+
+    func testUnknownRevisionAndNonRepositoryAreClearErrors() throws {
+        let base = try commit(["drivers/pool.c": guarded], "pool")
+        XCTAssertThrowsError(try Gate(repository: directory, base: "no-such-branch", head: base.hex,
+                                      template: ScanOptions(paths: [], rules: [])).run()) { error in
+            XCTAssertTrue("\(error)".contains("no-such-branch"), "\(error)")
+        }
+        let plain = NSTemporaryDirectory() + "kwarden-not-a-repo-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: plain, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: plain) }
+        XCTAssertThrowsError(try Gate(repository: plain, base: "HEAD~1", template: ScanOptions(paths: [], rules: [])).run()) { error in
+            XCTAssertTrue("\(error)".contains("not a git repository"), "\(error)")
+        }
+    }
+}
