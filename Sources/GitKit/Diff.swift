@@ -71,31 +71,7 @@ public final class Diff {
         try check(git_patch_from_diff(&patch, pointer, index), "cannot build the patch of a diff")
         defer { git_patch_free(patch) }
         let delta = git_patch_get_delta(patch)!.pointee
-        var hunks: [DiffHunk] = []
-        for hunkIndex in 0..<git_patch_num_hunks(patch) {
-            var hunkPointer: UnsafePointer<git_diff_hunk>?
-            var lineCount = 0
-            try check(git_patch_get_hunk(&hunkPointer, &lineCount, patch, hunkIndex), "cannot read a diff hunk")
-            let hunk = hunkPointer!.pointee
-            var lines: [DiffLine] = []
-            lines.reserveCapacity(lineCount)
-            for lineIndex in 0..<lineCount {
-                var linePointer: UnsafePointer<git_diff_line>?
-                try check(git_patch_get_line_in_hunk(&linePointer, patch, hunkIndex, lineIndex),
-                          "cannot read a diff line")
-                let line = linePointer!.pointee
-                // The "\ No newline at end of file" markers have their own origins; git patch-id skips them too.
-                guard let kind = DiffLine.Kind(rawValue: UInt8(bitPattern: line.origin)) else { continue }
-                var bytes = line.content.map {
-                    Array(UnsafeRawBufferPointer(start: $0, count: Int(line.content_len)))
-                } ?? []
-                if bytes.last == 10 { bytes.removeLast() }
-                lines.append(DiffLine(kind: kind, content: bytes,
-                                      oldLine: Int(line.old_lineno), newLine: Int(line.new_lineno)))
-            }
-            hunks.append(DiffHunk(oldStart: Int(hunk.old_start), oldCount: Int(hunk.old_lines),
-                                  newStart: Int(hunk.new_start), newCount: Int(hunk.new_lines), lines: lines))
-        }
+        let hunks = try readHunks(patch!)
         let status: FilePatch.Status
         switch delta.status {
         case GIT_DELTA_ADDED: status = .added
@@ -145,10 +121,53 @@ extension Repository {
     /// path. Compares tree entries by id and descends only into subtrees that differ, without loading any file
     /// or the diff machinery: the cheap question asked of every commit of a long history.
     public func changedPaths(from oldTree: Oid?, to newTree: Oid?) throws -> [String] {
-        var paths: [String] = []
-        try compareTrees(oldTree, newTree, prefix: "", into: &paths)
+        try changedFiles(from: oldTree, to: newTree).map(\.path)
+    }
+
+    /// A file that differs between two trees: its blob and mode on each side (nil and 0 where it is absent).
+    struct ChangedFile {
+        let path: String
+        let oldBlob: Oid?, newBlob: Oid?
+        let oldMode: UInt32, newMode: UInt32
+    }
+
+    func changedFiles(from oldTree: Oid?, to newTree: Oid?) throws -> [ChangedFile] {
+        var files: [ChangedFile] = []
+        try compareTrees(oldTree, newTree, prefix: "", into: &files)
         // Byte order of full paths, as libgit2's diff lists them.
-        return paths.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+    }
+
+    /// The same file patches as `diff(from:to:).filePatches()`, built blob by blob from the tree comparison.
+    /// Blobs are diffed without their paths, so no attribute file is looked up per file (libgit2 would otherwise
+    /// search the working tree for .gitattributes on every diff); binary files are detected from content.
+    public func filePatches(from oldTree: Oid?, to newTree: Oid?) throws -> [FilePatch] {
+        var options = git_diff_options()
+        try check(git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "diff options")
+        options.flags = GIT_DIFF_INDENT_HEURISTIC.rawValue
+        options.context_lines = 3
+        func lookupBlob(_ oid: Oid?) throws -> OpaquePointer? {
+            guard var raw = oid?.raw else { return nil }
+            var blob: OpaquePointer?
+            try check(git_blob_lookup(&blob, pointer, &raw), "no blob \(oid!.hex)")
+            return blob
+        }
+        return try changedFiles(from: oldTree, to: newTree).map { file in
+            let old = try lookupBlob(file.oldBlob)
+            defer { git_blob_free(old) }
+            let new = try lookupBlob(file.newBlob)
+            defer { git_blob_free(new) }
+            var patch: OpaquePointer?
+            try check(git_patch_from_blobs(&patch, old, nil, new, nil, &options), "cannot diff \(file.path)")
+            defer { git_patch_free(patch) }
+            let flags = git_patch_get_delta(patch)!.pointee.flags
+            let zero = Oid(bytes: [UInt8](repeating: 0, count: 20))
+            return FilePatch(
+                status: file.oldBlob == nil ? .added : file.newBlob == nil ? .deleted : .modified,
+                oldPath: file.path, newPath: file.path, oldMode: file.oldMode, newMode: file.newMode,
+                oldId: file.oldBlob ?? zero, newId: file.newBlob ?? zero,
+                isBinary: flags & GIT_DIFF_FLAG_BINARY.rawValue != 0, hunks: try readHunks(patch!))
+        }
     }
 
     private func lookupTree(_ oid: Oid?) throws -> OpaquePointer? {
@@ -160,7 +179,7 @@ extension Repository {
 
     /// Walks both trees' entries with libgit2's own lookups, so unchanged entries (nearly all of them) cost no
     /// Swift string or allocation.
-    private func compareTrees(_ old: Oid?, _ new: Oid?, prefix: String, into paths: inout [String]) throws {
+    private func compareTrees(_ old: Oid?, _ new: Oid?, prefix: String, into files: inout [ChangedFile]) throws {
         if old == new { return }
         let oldTree = try lookupTree(old)
         defer { git_tree_free(oldTree) }
@@ -193,9 +212,41 @@ extension Repository {
             if beforeType == GIT_OBJECT_TREE || afterType == GIT_OBJECT_TREE {
                 try compareTrees(beforeType == GIT_OBJECT_TREE ? Oid(git_tree_entry_id(before)!) : nil,
                                  afterType == GIT_OBJECT_TREE ? Oid(git_tree_entry_id(after)!) : nil,
-                                 prefix: path + "/", into: &paths)
+                                 prefix: path + "/", into: &files)
             }
-            if beforeType == GIT_OBJECT_BLOB || afterType == GIT_OBJECT_BLOB { paths.append(path) }
+            let oldBlob = beforeType == GIT_OBJECT_BLOB ? before : nil, newBlob = afterType == GIT_OBJECT_BLOB ? after : nil
+            if oldBlob != nil || newBlob != nil {
+                files.append(ChangedFile(
+                    path: path, oldBlob: oldBlob.map { Oid(git_tree_entry_id($0)!) }, newBlob: newBlob.map { Oid(git_tree_entry_id($0)!) },
+                    oldMode: oldBlob.map { UInt32(git_tree_entry_filemode($0).rawValue) } ?? 0,
+                    newMode: newBlob.map { UInt32(git_tree_entry_filemode($0).rawValue) } ?? 0))
+            }
         }
     }
+}
+
+/// The hunks of a libgit2 patch, as values.
+func readHunks(_ patch: OpaquePointer) throws -> [DiffHunk] {
+    var hunks: [DiffHunk] = []
+    for hunkIndex in 0..<git_patch_num_hunks(patch) {
+        var hunkPointer: UnsafePointer<git_diff_hunk>?
+        var lineCount = 0
+        try check(git_patch_get_hunk(&hunkPointer, &lineCount, patch, hunkIndex), "cannot read a diff hunk")
+        let hunk = hunkPointer!.pointee
+        var lines: [DiffLine] = []
+        lines.reserveCapacity(lineCount)
+        for lineIndex in 0..<lineCount {
+            var linePointer: UnsafePointer<git_diff_line>?
+            try check(git_patch_get_line_in_hunk(&linePointer, patch, hunkIndex, lineIndex), "cannot read a diff line")
+            let line = linePointer!.pointee
+            // The "\ No newline at end of file" markers have their own origins; git patch-id skips them too.
+            guard let kind = DiffLine.Kind(rawValue: UInt8(bitPattern: line.origin)) else { continue }
+            var bytes = line.content.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(line.content_len))) } ?? []
+            if bytes.last == 10 { bytes.removeLast() }
+            lines.append(DiffLine(kind: kind, content: bytes, oldLine: Int(line.old_lineno), newLine: Int(line.new_lineno)))
+        }
+        hunks.append(DiffHunk(oldStart: Int(hunk.old_start), oldCount: Int(hunk.old_lines),
+                              newStart: Int(hunk.new_start), newCount: Int(hunk.new_lines), lines: lines))
+    }
+    return hunks
 }

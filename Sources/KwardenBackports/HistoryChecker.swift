@@ -280,7 +280,7 @@ public final class HistoryChecker {
     func patchID(ofVendor position: Int) throws -> Oid? {
         if let cached = patchIDs[position] { return cached }
         let commit = commits[position]
-        let id = try vendor.diff(from: try parentTree(of: commit), to: commit.treeId).stablePatchID()
+        let id = stablePatchID(try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId))
         patchIDs[position] = id
         return id
     }
@@ -301,7 +301,8 @@ public final class HistoryChecker {
     func upstreamPatchID(_ oid: Oid) throws -> Oid? {
         if let cached = upstreamPatchIDs[oid] { return cached }
         let commit = try upstream.commit(oid)
-        let id = commit.parentCount > 1 ? nil : try commit.diff().stablePatchID()
+        let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
+        let id = commit.parentCount > 1 ? nil : stablePatchID(try upstream.filePatches(from: parentTree, to: commit.treeId))
         upstreamPatchIDs[oid] = id
         return id
     }
@@ -442,7 +443,9 @@ public final class HistoryChecker {
     func inversePatchID(of carrier: Oid) throws -> Oid? {
         if let cached = inversePatchIDs[carrier] { return cached }
         let commit = try vendor.commit(carrier)
-        let id = commit.parentCount > 1 ? nil : try commit.inverseDiff().stablePatchID()
+        let parentTree = try commit.parentIds.first.map { try vendor.commit($0).treeId }
+        // What a clean revert would introduce: the diff from the commit back to its parent.
+        let id = commit.parentCount > 1 ? nil : stablePatchID(try vendor.filePatches(from: commit.treeId, to: parentTree))
         inversePatchIDs[carrier] = id
         return id
     }

@@ -88,7 +88,8 @@ public final class TreeChecker {
         let commit = try upstream.commit(oid)
         var statuses: [FixStatus] = []
         var evidence: [Evidence] = []
-        for file in try commit.diff().filePatches() {
+        let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
+        for file in try upstream.filePatches(from: parentTree, to: commit.treeId) {
             let (status, proof) = check(file)
             statuses.append(status)
             evidence += proof

@@ -75,6 +75,10 @@ final class PatchIDTests: XCTestCase {
             let gits = try gitPatchID(path, commit)
             XCTAssertNotNil(gits, name)
             XCTAssertEqual(ours?.hex, gits, "patch-id of '\(name)'")
+            // Blob-by-blob patches from the tree comparison give the same patch-id as the tree diff.
+            let parentTree = try repository.commit(commit).parentIds.first.map { try repository.commit($0).treeId }
+            XCTAssertEqual(stablePatchID(try repository.filePatches(from: parentTree, to: try repository.commit(commit).treeId))?.hex,
+                           gits, "blob patch-id of '\(name)'")
             // The cheap tree comparison names the same files as the full diff.
             let parent = try repository.commit(commit).parentIds.first.map { try repository.commit($0).treeId }
             XCTAssertEqual(try repository.changedPaths(from: parent, to: try repository.commit(commit).treeId),
