@@ -12,13 +12,18 @@ final class WorkerProcess {
     private var toWorker: Int32 = -1
     private var fromWorker: Int32 = -1
     private var buffer: [UInt8] = []
+    /// The worker's stderr goes here, so that a crash report lands in the failure reason, not the user's terminal.
+    private let errorLog = NSTemporaryDirectory() + "kwarden-worker-" + UUID().uuidString + ".log"
 
     init(executable: String, arguments: [String]) {
         self.executable = executable
         self.arguments = arguments
     }
 
-    deinit { terminate() }
+    deinit {
+        terminate()
+        try? FileManager.default.removeItem(atPath: errorLog)
+    }
 
     func start() throws {
         var input: [Int32] = [0, 0], output: [Int32] = [0, 0]
@@ -29,10 +34,15 @@ final class WorkerProcess {
         posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         for fd in [input[0], input[1], output[0], output[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
+        posix_spawn_file_actions_addopen(&actions, 2, errorLog, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // No symbolicated backtrace on a crash: the reason is enough, and it is much faster.
+        let environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { _, new in new }
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0
-        let status = posix_spawn(&child, executable, &actions, nil, argv, environ)
+        let status = posix_spawn(&child, executable, &actions, nil, argv, envp)
         close(input[0]); close(output[1])
         guard status == 0 else {
             close(input[1]); close(output[0])
@@ -85,8 +95,16 @@ final class WorkerProcess {
         waitpid(pid, &status, 0)
         pid = 0
         let signalNumber = status & 0x7f
-        if signalNumber != 0 { return "libclang crashed (worker killed by signal \(signalNumber): \(String(cString: strsignal(signalNumber))))" }
-        return "worker exited with status \((status >> 8) & 0xff)"
+        let said = lastErrorLine()
+        if signalNumber != 0 {
+            return "libclang crashed (worker killed by signal \(signalNumber): \(String(cString: strsignal(signalNumber))))" + (said.map { ": " + $0 } ?? "")
+        }
+        return "worker exited with status \((status >> 8) & 0xff)" + (said.map { ": " + $0 } ?? "")
+    }
+
+    private func lastErrorLine() -> String? {
+        guard let text = try? String(contentsOfFile: errorLog, encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.last { !$0.isEmpty }
     }
 
     func terminate() {
