@@ -922,7 +922,9 @@ final class GateClosure: @unchecked Sendable {
     private func needed(_ expression: KconfigExpr) -> [String] {
         switch expression {
         case .symbol(let name):
-            guard model?.symbols[name] != nil, !config.isEnabled(name) else { return [] }
+            // Only what a user could switch on: a prompt-less symbol such as X86_32 states a
+            // fact about the arch or the config, and forcing it would contradict the rest.
+            guard let symbol = model?.symbols[name], !symbol.prompts.isEmpty, !config.isEnabled(name) else { return [] }
             return [name]
         case .and(let left, let right):
             return needed(left) + needed(right)

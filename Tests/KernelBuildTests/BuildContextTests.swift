@@ -304,11 +304,11 @@ final class BuildContextTests: XCTestCase {
 
     func testFilesOutsideTheConfigurationGetTheirGateDefined() throws {
         let tree = try FakeKernelTree()
-        try tree.write(".config", "# Linux/x86 6.1.42 Kernel Configuration\nCONFIG_TRACING=y\nCONFIG_MLX5_CORE=m\n")
+        try tree.write(".config", "# Linux/x86 6.1.42 Kernel Configuration\nCONFIG_64BIT=y\nCONFIG_TRACING=y\nCONFIG_MLX5_CORE=m\n")
         // The walk starts at the top Kbuild, as Kbuild's does.
         try tree.write("Kbuild", "obj-y += kernel/\nobj-y += drivers/\n")
         try tree.write("drivers/Makefile", "obj-y += net/\nobj-$(CONFIG_MLX5_CORE) += mlx5/\n")
-        try tree.write("drivers/net/Makefile", "obj-$(CONFIG_TUN) += tun.o\nobj-y += loopback.o\nobj-$(CONFIG_XFS_FS) += xfs/\n")
+        try tree.write("drivers/net/Makefile", "obj-$(CONFIG_TUN) += tun.o\nobj-y += loopback.o\nobj-$(CONFIG_XFS_FS) += xfs/\nobj-$(CONFIG_ISA) += isa.o\n")
         try tree.write("drivers/net/xfs/Makefile", "obj-$(CONFIG_XFS_FS) += xfs.o\nxfs-y := xfs_inode.o scrub/alloc.o\nccflags-y += -I$(src)/libxfs\n")
         try tree.write("kernel/Makefile", "obj-$(CONFIG_FUNCTION_TRACER) += trace/\nobj-$(CONFIG_TRACING) += trace/\n")
         try tree.write("kernel/trace/Makefile", "obj-$(CONFIG_TRACING) += trace.o\n")
@@ -339,6 +339,17 @@ final class BuildContextTests: XCTestCase {
             \tdepends on TUN
             \tdefault 256
 
+            config X86_32
+            \tdef_bool y
+            \tdepends on !64BIT
+
+            config 64BIT
+            \tdef_bool y
+
+            config ISA
+            \tbool "ISA support"
+            \tdepends on X86_32
+
             """)
         let context = try BuildContext(treeRoot: tree.root, compileCommands: nil, arch: "x86")
         func defines(_ file: String) -> [String] {
@@ -348,6 +359,7 @@ final class BuildContextTests: XCTestCase {
         XCTAssertEqual(defines("drivers/net/tun.c"), ["-DCONFIG_TUN=1", "-DCONFIG_NETDEVICES=1",
                                                       "-DCONFIG_TUN_VNET_CROSS_LE=1", "-DCONFIG_TUN_RING=256"])
         XCTAssertEqual(defines("drivers/net/loopback.c"), [])
+        XCTAssertEqual(defines("drivers/net/isa.c"), ["-DCONFIG_ISA=1"], "X86_32 is a fact of the config, not a choice")
         XCTAssertEqual(defines("drivers/net/xfs/xfs_inode.c"), ["-DCONFIG_XFS_FS=1"])
         // A file listed by its parent directory's Makefile gets that Makefile's flags and module.
         let scrub = context.arguments(for: tree.path("drivers/net/xfs/scrub/alloc.c"))
@@ -358,7 +370,7 @@ final class BuildContextTests: XCTestCase {
         XCTAssertEqual(defines("kernel/trace/trace.c"), [], "one enabled gate of several opens the directory")
         XCTAssertEqual(defines("drivers/mlx5/main.c"), [])
         XCTAssertEqual(defines("drivers/mlx5/en_main.c"), ["-DCONFIG_MLX5_CORE_EN=1"])
-        XCTAssertTrue(context.notes.contains { $0.hasPrefix("4 file(s) not built by this configuration") }, "\(context.notes)")
+        XCTAssertTrue(context.notes.contains { $0.hasPrefix("5 file(s) not built by this configuration") }, "\(context.notes)")
     }
 
     func testPreferredArchForFilesOnlyAnotherArchBuilds() throws {
