@@ -27,6 +27,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CClang", path: "Sources/CClang"),
@@ -48,7 +49,8 @@ let package = Package(
         ),
         .target(
             name: "KwardenCore",
-            dependencies: ["ClangKit", "KernelBuild", .product(name: "Yams", package: "Yams")],
+            dependencies: ["ClangKit", "KernelBuild", .product(name: "Yams", package: "Yams"),
+                           .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
             linkerSettings: [.unsafeFlags(clangLinkFlags)]
         ),

@@ -190,3 +190,18 @@ extension TranslationUnit {
         return result
     }
 }
+
+extension TranslationUnit {
+    /// Every file the unit read: the main file and all it includes, directly or not.
+    public var includedFiles: [String] {
+        var files = Set<String>()
+        withUnsafeMutablePointer(to: &files) { pointer in
+            clang_getInclusions(raw, { file, _, _, data in
+                guard let file else { return }
+                let name = consume(clang_getFileName(file))
+                data!.assumingMemoryBound(to: Set<String>.self).pointee.insert(name)
+            }, pointer)
+        }
+        return files.sorted()
+    }
+}

@@ -33,6 +33,12 @@ struct ScanOptionGroup: ParsableArguments {
     @Option(name: .customLong("config"), help: "Configuration file (default: .kwarden.yaml at the tree root).")
     var config: String?
 
+    @Flag(name: .customLong("no-cache"), help: "Parse every file; do not read or write the result cache.")
+    var noCache = false
+
+    @Option(name: .customLong("cache-dir"), help: "Where the result cache lives (default: $XDG_CACHE_HOME/kwarden or ~/.cache/kwarden).")
+    var cacheDir: String?
+
     @Flag(name: .customLong("all-arches"), help: "Also scan arch/<name>/ of every other architecture, each with its own flags.")
     var allArches = false
 
@@ -70,6 +76,11 @@ struct ScanOptionGroup: ParsableArguments {
         options.progress = ProgressReporter(enabled: !quiet)
         options.maxFactFiles = maxFactFiles
         options.allArches = allArches
+        if !noCache {
+            do { options.cache = try ResultCache(directory: cacheDir ?? ResultCache.defaultDirectory) } catch {
+                FileHandle.standardError.write(Data("kwarden: result cache unavailable (\(error)); scanning without it\n".utf8))
+            }
+        }
         var workerArguments: [String] = []
         if let rulesDir { workerArguments += ["--rules-dir", rulesDir] }
         if let path = configuration.path { workerArguments += ["--config", path] }

@@ -20,11 +20,12 @@ public struct ScanSummary: Codable, Sendable {
     public var findings = 0
     public var seconds = 0.0
     public var factFilesParsed = 0
+    public var filesFromCache = 0
 
     enum CodingKeys: String, CodingKey {
         case filesConsidered = "files_considered", filesParsed = "files_parsed", filesWithErrors = "files_with_errors"
         case parseErrors = "parse_errors", filesFailed = "files_failed", findings, seconds
-        case factFilesParsed = "fact_files_parsed"
+        case factFilesParsed = "fact_files_parsed", filesFromCache = "files_from_cache"
     }
     public init() {}
 }
@@ -52,6 +53,10 @@ public struct FileOutcome: Codable, Sendable {
     public var errorCount = 0
     public var firstError = ""
     public var failure: String?
+    /// Files the parse read (for the result cache's validity check).
+    public var dependencies: [String] = []
+    /// Whether this outcome came from the result cache.
+    public var cached = false
 
     public init(file: String) { self.file = file }
 }

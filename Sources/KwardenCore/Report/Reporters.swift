@@ -55,7 +55,9 @@ public enum ScanReport {
         for note in result.notes { out += "note: \(note)\n" }
         let s = result.summary
         out += "kwarden: \(s.findings) finding\(s.findings == 1 ? "" : "s"); \(s.filesConsidered) files considered, \(s.filesParsed) parsed"
-        out += " (\(s.filesWithErrors) with parse errors, \(s.parseErrors) errors), \(s.filesFailed) failed; \(String(format: "%.1f", s.seconds)) s\n"
+        out += " (\(s.filesWithErrors) with parse errors, \(s.parseErrors) errors"
+        if s.filesFromCache > 0 { out += ", \(s.filesFromCache) from cache" }
+        out += "), \(s.filesFailed) failed; \(String(format: "%.1f", s.seconds)) s\n"
         return out
     }
 

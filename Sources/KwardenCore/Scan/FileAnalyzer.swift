@@ -46,6 +46,7 @@ public final class FileAnalyzer {
             if let first = errors.first {
                 outcome.firstError = "\(first.position.file.isEmpty ? job.file : first.position.file):\(first.position.line): \(first.message)"
             }
+            outcome.dependencies = unit.includedFiles
             let context = FileContext(path: job.file, unit: unit)
             for rule in rules {
                 if job.pass == 1 { outcome.findings += rule.check(context) }

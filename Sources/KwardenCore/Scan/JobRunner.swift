@@ -14,16 +14,32 @@ final class JobRunner {
 
     func run(_ jobs: [FileJob], phase: String) throws -> [FileOutcome] {
         guard !jobs.isEmpty else { return [] }
-        let queue = JobQueue(jobs)
-        let workers = max(1, min(options.jobs, jobs.count))
+        // Outcomes still valid in the cache are taken from it; only the rest are parsed.
         var outcomes = [FileOutcome?](repeating: nil, count: jobs.count)
+        var keys = [String?](repeating: nil, count: jobs.count)
+        if let cache = options.cache, options.overlay.isEmpty {
+            let configuration = setups.configurationKey + "|" + rulesKey
+            for (index, job) in jobs.enumerated() {
+                guard let content = FileManager.default.contents(atPath: job.file) else { continue }
+                let key = ResultCache.key(job: job, content: [UInt8](content), configuration: configuration)
+                keys[index] = key
+                if var hit = cache.lookup(key: key) {
+                    hit.cached = true
+                    outcomes[index] = hit
+                }
+            }
+        }
+        let pending = jobs.indices.filter { outcomes[$0] == nil }
+        let queue = JobQueue(pending.map { jobs[$0] }, indices: pending)
+        let workers = max(1, min(options.jobs, max(1, pending.count)))
         let lock = NSLock()
-        var done = 0, findings = 0, failed = 0
+        var done = jobs.count - pending.count, findings = 0, failed = 0
         var startError: Error?
 
         func record(_ index: Int, _ outcome: FileOutcome) {
             lock.lock()
             outcomes[index] = outcome
+            if let cache = options.cache, let key = keys[index] { cache.store(key: key, outcome: outcome) }
             done += 1
             findings += outcome.findings.count
             if outcome.failure != nil { failed += 1 }
@@ -32,7 +48,7 @@ final class JobRunner {
             options.progress.update(phase: phase, done: d, total: jobs.count, findings: f, failed: x)
         }
 
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        if !pending.isEmpty { DispatchQueue.concurrentPerform(iterations: workers) { _ in
             let isolation: ScanOptions.Isolation = options.overlay.isEmpty ? options.isolation : .threads
             switch isolation {
             case .threads:
@@ -68,7 +84,7 @@ final class JobRunner {
                 }
                 worker.terminate()
             }
-        }
+        } }
         if let startError, outcomes.contains(where: { $0 == nil }) { throw startError }
         return outcomes.enumerated().map { offset, outcome in
             if let outcome { return outcome }
@@ -76,6 +92,13 @@ final class JobRunner {
             lost.failure = "not scanned: no worker could be started"
             return lost
         }
+    }
+
+    /// Changes whenever a rule or one of its lists does.
+    private var rulesKey: String {
+        stableHash(options.rules.map { rule in
+            rule.id + ":" + (rule.metadata.lists ?? [:]).keys.sorted().map { $0 + "=" + (rule.metadata.lists![$0] ?? []).joined(separator: ",") }.joined(separator: ";")
+        })
     }
 
     private func workerArguments() -> [String] {
@@ -94,12 +117,18 @@ final class JobQueue: @unchecked Sendable {
     private var nextIndex = 0
     private let lock = NSLock()
 
-    init(_ jobs: [FileJob]) { self.jobs = jobs }
+    private let indices: [Int]
+
+    /// `indices`: each job's position in the caller's list.
+    init(_ jobs: [FileJob], indices: [Int]) {
+        self.jobs = jobs
+        self.indices = indices
+    }
 
     func next() -> (Int, FileJob)? {
         lock.lock(); defer { lock.unlock() }
         guard nextIndex < jobs.count else { return nil }
         defer { nextIndex += 1 }
-        return (nextIndex, jobs[nextIndex])
+        return (indices[nextIndex], jobs[nextIndex])
     }
 }

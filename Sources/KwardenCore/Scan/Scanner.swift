@@ -31,6 +31,8 @@ public struct ScanOptions {
     /// File contents that replace (or add to) what is on disk, e.g. a file at another git revision.
     /// Parsed on threads, since the contents live in this process.
     public var overlay = SourceOverlay()
+    /// Per-file results kept between scans; nil for none.
+    public var cache: ResultCache?
     /// The directory paths are reported against (default: the kernel tree root, or the paths' common directory).
     public var root: String?
 
@@ -135,6 +137,7 @@ public final class Scanner {
             }
             guard countedFiles.insert(outcome.file).inserted else { continue }
             summary.filesParsed += 1
+            if outcome.cached { summary.filesFromCache += 1 }
             if outcome.errorCount > 0 {
                 summary.filesWithErrors += 1
                 summary.parseErrors += outcome.errorCount

@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+/// Per-file results kept between scans (SQLite), so that a rescan after a one-file change parses
+/// only what changed. An entry is keyed by the file's content, the flags, the rules and kwarden's
+/// version, and is valid only while every file the parse read (its headers) has the size and
+/// modification time it had then.
+public final class ResultCache: @unchecked Sendable {
+    public let path: String
+    private let database: DatabaseQueue
+
+    /// `$XDG_CACHE_HOME/kwarden`, else `~/.cache/kwarden`: never inside the scanned tree.
+    public static var defaultDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let cache = environment["XDG_CACHE_HOME"], !cache.isEmpty { return cache + "/kwarden" }
+        return (environment["HOME"] ?? NSTemporaryDirectory()) + "/.cache/kwarden"
+    }
+
+    public init(directory: String = ResultCache.defaultDirectory) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = directory + "/results.sqlite"
+        database = try DatabaseQueue(path: path)
+        try database.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS results (
+                    key TEXT PRIMARY KEY,
+                    file TEXT NOT NULL,
+                    outcome BLOB NOT NULL,
+                    dependencies BLOB NOT NULL,
+                    stored REAL NOT NULL)
+                """)
+        }
+    }
+
+    struct Dependency: Codable, Equatable {
+        let path: String
+        let size: Int64
+        let modified: Double
+    }
+
+    static func stamp(_ path: String) -> Dependency? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
+        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return Dependency(path: path, size: size, modified: modified)
+    }
+
+    /// The key of a job: content of the file, how it is compiled and checked, and what is asked.
+    public static func key(job: FileJob, content: [UInt8], configuration: String) -> String {
+        let requests = (try? JSONEncoder().encode(job.requests)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let contentHash = stableHash([String(decoding: content, as: UTF8.self), String(content.count)])
+        let reverseHash = stableHash([String(decoding: content.reversed(), as: UTF8.self)])
+        return [contentHash, reverseHash, stableHash([job.file, String(job.pass), requests, configuration, Kwarden.version])].joined(separator: "-")
+    }
+
+    /// A stored outcome, if every file it depended on is unchanged.
+    public func lookup(key: String) -> FileOutcome? {
+        guard let row = try? database.read({ db in try Row.fetchOne(db, sql: "SELECT outcome, dependencies FROM results WHERE key = ?", arguments: [key]) }),
+              let outcomeData: Data = row["outcome"], let dependencyData: Data = row["dependencies"],
+              let outcome = try? JSONDecoder().decode(FileOutcome.self, from: outcomeData),
+              let dependencies = try? JSONDecoder().decode([Dependency].self, from: dependencyData) else { return nil }
+        for dependency in dependencies where ResultCache.stamp(dependency.path) != dependency { return nil }
+        return outcome
+    }
+
+    public func store(key: String, outcome: FileOutcome) {
+        // Failures (crashes, timeouts) are not cached: they may not happen again.
+        guard outcome.failure == nil else { return }
+        let dependencies = outcome.dependencies.compactMap(ResultCache.stamp)
+        var stored = outcome
+        stored.dependencies = []
+        guard let outcomeData = try? JSONEncoder().encode(stored),
+              let dependencyData = try? JSONEncoder().encode(dependencies) else { return }
+        try? database.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO results (key, file, outcome, dependencies, stored) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [key, outcome.file, outcomeData, dependencyData, Date().timeIntervalSince1970])
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import XCTest
+@testable import KwardenCore
+
+/// The result cache: a rescan reuses what did not change, and only that.
+final class CacheTests: XCTestCase {
+    var directory: String!
+    var cacheDirectory: String!
+
+    override func setUpWithError() throws {
+        let base = NSTemporaryDirectory() + "kwarden-cache-" + UUID().uuidString
+        directory = base + "/tree"
+        cacheDirectory = base + "/cache"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try "-std=gnu11\n".write(toFile: directory + "/compile_flags.txt", atomically: true, encoding: .utf8)
+        try "struct pool { unsigned int nr; };\n#define POOL_NR(p) ((p)->nr)\n".write(toFile: directory + "/pool.h", atomically: true, encoding: .utf8)
+        for name in ["a", "b", "c"] {
+            let source = "#include \"pool.h\"\nunsigned int spin_\(name)(struct pool *p, unsigned int v)\n{\n\twhile (v >= POOL_NR(p))\n\t\tv -= POOL_NR(p);\n\treturn v;\n}\n"
+            try source.write(toFile: directory + "/\(name).c", atomically: true, encoding: .utf8)
+        }
+        try "int other(void) { return 0; }\n".write(toFile: directory + "/d.c", atomically: true, encoding: .utf8)
+        try "#include \"pool.h\"\nunsigned int spin_d(struct pool *p, unsigned int v)\n{\n\twhile (v >= p->nr)\n\t\tv -= p->nr;\n\treturn v;\n}\n"
+            .write(toFile: directory + "/e.c", atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent)
+    }
+
+    func scan(extraArguments: [String] = []) throws -> ScanResult {
+        var options = ScanOptions(paths: [directory], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
+        options.cache = try ResultCache(directory: cacheDirectory)
+        options.extraArguments = extraArguments
+        options.jobs = 2
+        return try Scanner(options: options).run()
+    }
+
+    /// Tools and editors rewrite files within the same second; make the change visible to the size/mtime check.
+    func touch(_ path: String, _ text: String) throws {
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: path)
+    }
+
+    func testRescanReusesResultsAndReparsesOnlyWhatChanged() throws {
+        let first = try scan()
+        XCTAssertEqual(first.summary.filesFromCache, 0)
+        let parsed = first.summary.filesParsed
+        XCTAssertEqual(first.findings.count, 4)
+
+        let second = try scan()
+        XCTAssertEqual(second.summary.filesFromCache, parsed, "nothing changed: everything from the cache")
+        XCTAssertEqual(second.findings.map(\.fingerprint), first.findings.map(\.fingerprint))
+
+        // One .c file changes: only it is parsed again.
+        let a = try String(contentsOfFile: directory + "/a.c", encoding: .utf8)
+        try touch(directory + "/a.c", a.replacingOccurrences(of: "\twhile", with: "\tif (!POOL_NR(p))\n\t\treturn 0;\n\twhile"))
+        let third = try scan()
+        XCTAssertEqual(third.summary.filesFromCache, parsed - 1)
+        XCTAssertEqual(third.findings.count, 3)
+
+    }
+
+    func testHeaderChangeInvalidatesEveryIncluder() throws {
+        _ = try scan()
+        try touch(directory + "/pool.h", "struct pool { unsigned int nr; };\n#define POOL_NR(p) 8\n")
+        let after = try scan()
+        XCTAssertEqual(after.summary.filesFromCache, 0, "all parsed files include pool.h")
+        XCTAssertEqual(after.findings.map(\.file), ["e.c"], "the macro is now a nonzero constant")
+    }
+
+    func testFlagChangeInvalidatesEverything() throws {
+        let first = try scan()
+        let again = try scan(extraArguments: ["-DVENDOR=1"])
+        XCTAssertEqual(again.summary.filesFromCache, 0)
+        XCTAssertEqual(again.findings.count, first.findings.count)
+    }
+}
