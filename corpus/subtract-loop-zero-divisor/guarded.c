@@ -173,3 +173,21 @@ u32 ok_other_step(struct fake_ring *ring, u32 len, u32 chunk)
 		len -= chunk + 1;
 	return len;
 }
+
+/* A helper whose divisor parameter gets a nonzero constant from every caller in the tree. */
+static u32 ok_wrap_slots(u32 pos, u32 slots)
+{
+	while (pos >= slots)
+		pos -= slots;
+	return pos;
+}
+
+u32 ok_wrap_small(u32 pos)
+{
+	return ok_wrap_slots(pos, 8);
+}
+
+u32 ok_wrap_large(u32 pos)
+{
+	return ok_wrap_slots(pos, max(pos, 64U));
+}

@@ -69,7 +69,7 @@ u32 fake_slot_macro(struct fake_ring *ring, u32 idx)
 	return idx;
 }
 
-/* Parameter divisor, no guard on any path. */
+/* Parameter divisor, no guard on any path; one caller passes 0. */
 static u32 fake_wrap(u32 value, u32 span)
 {
 	while (value > span)	// expect: subtract-loop-zero-divisor
@@ -80,6 +80,24 @@ static u32 fake_wrap(u32 value, u32 span)
 u32 fake_wrap_user(u32 v)
 {
 	return fake_wrap(v, 8);
+}
+
+u32 fake_wrap_empty(u32 v)
+{
+	return fake_wrap(v, 0);	// evidence: subtract-loop-zero-divisor
+}
+
+/* Parameter divisor whose callers pass values kwarden cannot bound. */
+u32 fake_spread(u32 value, u32 step)
+{
+	while (value >= step)	// expect: subtract-loop-zero-divisor
+		value -= step;
+	return value;
+}
+
+u32 fake_spread_user(struct fake_ring *ring, u32 v)
+{
+	return fake_spread(v, ring->next_to_use);
 }
 
 /* A check that only logs does not leave the path. */

@@ -16,6 +16,9 @@ public final class FileContext {
     /// Lazily computed views of the unit's headers (see the extension below).
     let headerCache = HeaderCache()
 
+    /// What a rule's `check` leaves for its own `facts` on the same file (keyed by rule id).
+    public var scratch: [String: [String]] = [:]
+
     public init(path: String, unit: TranslationUnit) {
         self.path = path
         self.unit = unit

@@ -317,6 +317,14 @@ struct SubtractLoopZeroDivisor: Rule {
                                              message: "\(name.map { "`\($0)`" } ?? "this check") tests `\(divisorText)` but does not leave the path, so it does not bound the loop"))
                 }
                 if !fields.isEmpty { attributes["fields"] = fields.joined(separator: ",") }
+                let parameterCursors = function.parameters.map(\.cursor)
+                for candidate in [shape.divisor] + verdict.origins {
+                    if let target = candidate.strippingParensAndCasts.referenced, let index = parameterCursors.firstIndex(of: target) {
+                        attributes["parameter"] = "\(function.name)#\(index)"
+                        context.scratch[id, default: []].append("\(function.name)#\(index)")
+                        break
+                    }
+                }
                 var message: String
                 if constant == 0 {
                     message = "loop subtracts `\(divisorText)`, which is always 0, from `\(reducedText)`: it never ends"
@@ -341,7 +349,10 @@ struct SubtractLoopZeroDivisor: Rule {
 
     func facts(_ context: FileContext, requests: [FactRequest]) -> [Fact] {
         let zeroArgumentCalls = Set(requests.flatMap(\.keys).compactMap { $0.hasPrefix("call:") ? String($0.dropFirst(5)) : nil })
-        var result: [Fact] = []
+        // Parameters used as divisors, here (from check) or anywhere (asked for): what do callers pass?
+        let askedArguments = Set(requests.flatMap(\.keys).compactMap { $0.hasPrefix("args:") ? String($0.dropFirst(5)) : nil })
+            .union(context.scratch[id] ?? [])
+        var result: [Fact] = callArgumentFacts(context, parameters: askedArguments)
         for function in context.functions {
             guard let body = function.body else { continue }
             let parameters = function.parameters.map(\.cursor)
@@ -369,15 +380,42 @@ struct SubtractLoopZeroDivisor: Rule {
         return result
     }
 
+    /// For each asked parameter "f#k": one fact per call of f in the file, saying whether argument k
+    /// is a nonzero constant, zero, or unknown.
+    private func callArgumentFacts(_ context: FileContext, parameters: Set<String>) -> [Fact] {
+        guard !parameters.isEmpty else { return [] }
+        let facts = ExpressionFacts(context: context, noreturnFunctions: noreturnFunctions)
+        var result: [Fact] = []
+        for function in context.functions {
+            guard let body = function.body else { continue }
+            for call in body.descendants(where: { $0.kind == .callExpr }) {
+                guard let callee = call.calleeName else { continue }
+                for (index, argument) in call.arguments.enumerated() where parameters.contains("\(callee)#\(index)") {
+                    let value: String
+                    if let constant = argument.integerValue { value = constant == 0 ? "zero" : "nonzero" } else {
+                        value = facts.isNonZero(argument, lowerBoundMacros: lowerBoundMacros) ? "nonzero" : "unknown"
+                    }
+                    result.append(Fact(kind: "call-arg", key: "\(callee)#\(index)", file: context.path,
+                                       line: call.position.line, function: function.name, detail: value))
+                }
+            }
+        }
+        return result
+    }
+
     func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest? {
         let fields = Set(findings.flatMap { Self.fields(of: $0) })
-        guard !fields.isEmpty else { return nil }
+        let parameters = Set(findings.compactMap { $0.attributes["parameter"] })
         switch pass {
         case 1:
-            // Other files that may store 0 in these fields.
+            // Other files that may store 0 in these fields, or call functions whose parameter is a divisor.
             let names = Set(fields.compactMap { $0.split(separator: ".").last.map(String.init) })
-            return FactRequest(needles: names.sorted(), keys: fields.sorted().map { "field:" + $0 })
+            let callees = Set(parameters.compactMap { $0.split(separator: "#").first.map(String.init) })
+            guard !names.isEmpty || !callees.isEmpty else { return nil }
+            return FactRequest(needles: names.union(callees).sorted(),
+                               keys: fields.sorted().map { "field:" + $0 } + parameters.sorted().map { "args:" + $0 })
         case 2:
+            guard !fields.isEmpty else { return nil }
             // Setters that store a parameter into the field: who calls them with 0?
             let setters = Set(facts.filter { $0.kind == "param-store" && fields.contains($0.key) }.map(\.detail))
             guard !setters.isEmpty else { return nil }
@@ -394,11 +432,12 @@ struct SubtractLoopZeroDivisor: Rule {
     /// Text only narrows the set; the AST decides.
     func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool {
         let calls = request.keys.contains { $0.hasPrefix("call:") }
+        let callees = Set(request.keys.compactMap { $0.hasPrefix("args:") ? $0.dropFirst(5).split(separator: "#").first.map(String.init) : nil })
         let names = request.needles.filter { source.containsIdentifier($0) }
         guard !names.isEmpty else { return false }
         let squeezed = SourceText(bytes: SubtractLoopText.squeezed(source.bytes[...]))
         for name in names {
-            if calls {
+            if calls || callees.contains(name) {
                 if squeezed.contains(name + "(") { return true }
                 continue
             }
@@ -412,6 +451,24 @@ struct SubtractLoopZeroDivisor: Rule {
     }
 
     func finalize(findings: [Finding], facts: [Fact]) -> [Finding] {
+        let callArguments = Dictionary(grouping: Set(facts.filter { $0.kind == "call-arg" }), by: \.key)
+        let findings = findings.compactMap { finding -> Finding? in
+            guard let parameter = finding.attributes["parameter"], let calls = callArguments[parameter], !calls.isEmpty else { return finding }
+            // Every caller in the scanned tree passes a nonzero constant: the divisor cannot be 0.
+            if calls.allSatisfy({ $0.detail == "nonzero" }) { return nil }
+            var finding = finding
+            let zeroCalls = calls.filter { $0.detail == "zero" }.sorted { ($0.file, $0.line) < ($1.file, $1.line) }
+            let callee = parameter.split(separator: "#").first.map(String.init) ?? parameter
+            for call in zeroCalls {
+                finding.evidence.append(Evidence(file: call.file, line: call.line, function: call.function,
+                                                 message: "\(call.function)() calls \(callee)() with 0 for the divisor here"))
+            }
+            if !zeroCalls.isEmpty {
+                finding.confidence = .high
+                finding.message += "; a caller passes 0"
+            }
+            return finding
+        }
         let zeroStores = Dictionary(grouping: facts.filter { $0.kind == "zero-store" }, by: \.key)
         let setters = Dictionary(grouping: facts.filter { $0.kind == "param-store" }, by: \.key)
         let zeroCalls = Dictionary(grouping: facts.filter { $0.kind == "zero-arg" }, by: \.key)
