@@ -184,26 +184,54 @@ struct RcuPublishWithoutSync: Rule {
         let waitCalls = body.descendants(where: { $0.kind == .callExpr }).filter { call in
             call.position.offset >= start && (call.calleeName.map(waits.contains) ?? false)
         }
-        var exits = body.descendants(where: { $0.kind == .returnStmt }).filter { $0.position.offset >= start && isSuccessExit($0, function: function, facts: facts) }
+        // Returns after the site, and `return site(...)` itself.
+        var exits = body.descendants(where: { $0.kind == .returnStmt }).filter {
+            ($0.position.offset >= start || $0.isAncestor(of: site)) && isSuccessExit($0, function: function, facts: facts)
+        }
         let fallsOffEnd = !(body.children.last.map(facts.alwaysLeaves) ?? false)
         if fallsOffEnd { exits.append(body) }
         for exit in exits {
             let covered = waitCalls.contains { wait in
                 let before = exit === body || wait.position.offset < exit.position.offset
-                return before && !isConditional(wait, relativeTo: exit) && !(exit !== body && exit.isAncestor(of: wait))
+                return before && !isConditional(wait, relativeTo: exit, successOf: returnedVariable(exit)) && !(exit !== body && exit.isAncestor(of: wait))
             }
             if !covered { return false }
         }
         return true
     }
 
-    /// Whether `node` runs only on some paths to `target`.
-    private func isConditional(_ node: Node, relativeTo target: Node) -> Bool {
+    /// Whether `node` runs only on some paths to `target`. A branch taken exactly when `status`
+    /// (the variable the exit returns) is 0 — `if (!err) synchronize_rcu();` — covers the success path.
+    private func isConditional(_ node: Node, relativeTo target: Node, successOf status: Cursor? = nil) -> Bool {
         node.ancestors.contains { ancestor in
             let branching = ancestor.kind == .ifStmt || ancestor.kind == .switchStmt || ancestor.kind == .conditionalOperator
                 || (ancestor.kind.isLoop && !(ancestor.kind == .doStmt && ancestor.condition?.integerValue == 0))
-            return branching && !(ancestor === target || ancestor.isAncestor(of: target))
+            guard branching, !(ancestor === target || ancestor.isAncestor(of: target)) else { return false }
+            if let status, ancestor.kind == .ifStmt, let then = ancestor.thenBranch, then === node || then.isAncestor(of: node),
+               testsZero(ancestor.children[0], status) {
+                return false
+            }
+            return true
         }
+    }
+
+    private func returnedVariable(_ exit: Node) -> Cursor? {
+        guard exit.kind == .returnStmt, let value = exit.children.first(where: { $0.kind.isExpression })?.strippingParensAndCasts,
+              value.kind == .declRefExpr else { return nil }
+        return value.referenced
+    }
+
+    /// `!v` or `v == 0`.
+    private func testsZero(_ condition: Node, _ variable: Cursor) -> Bool {
+        let c = ExpressionFacts.unwrapCondition(condition)
+        if c.kind == .unaryOperator, c.operatorSpelling == "!", let operand = c.children.first?.strippingParensAndCasts {
+            return operand.kind == .declRefExpr && operand.referenced == variable
+        }
+        if let (expression, op, value) = ExpressionFacts.comparisonWithConstant(c), op == "==", value == 0 {
+            let e = expression.strippingParensAndCasts
+            return e.kind == .declRefExpr && e.referenced == variable
+        }
+        return false
     }
 
     /// A return that reports success: not an error constant or ERR_PTR(), not `return err` under

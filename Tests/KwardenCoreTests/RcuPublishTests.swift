@@ -1,0 +1,111 @@
+import Foundation
+import XCTest
+@testable import KwardenCore
+
+final class RcuPublishTests: XCTestCase {
+    /// A device whose receive path takes a lock only when `mode` is set (a negated gate that leaves).
+    private let gatedDevice = """
+    #include <kcorpus-net.h>
+    struct mode { int n; };
+    struct xdev { struct mode __rcu *mode; spinlock_t lock; unsigned long rx; };
+    int check_mode(struct mode *m);
+
+    void xdev_receive(struct xdev *d)
+    {
+    \tif (!rcu_dereference(d->mode))
+    \t\treturn;
+    \tspin_lock(&d->lock);
+    \td->rx++;
+    \tspin_unlock(&d->lock);
+    }
+
+    """
+
+    func testWaitOnlyOnSomePathsToSuccessReports() throws {
+        let tree = try NetScratchTree()
+        try tree.write("mode.c", gatedDevice + """
+        int xdev_enable(struct xdev *d, struct mode *m, bool quick)
+        {
+        \trcu_assign_pointer(d->mode, m);
+        \tif (!quick)
+        \t\tsynchronize_rcu();
+        \treturn 0;
+        }
+        """)
+        let findings = try tree.scan("rcu-publish-without-sync").findings
+        XCTAssertEqual(findings.count, 1)
+        XCTAssertEqual(findings.first?.function, "xdev_enable")
+        XCTAssertTrue(findings.first?.evidence.contains { $0.function == "xdev_receive" } ?? false, "the gate reader is cited")
+    }
+
+    func testErrorLabelAfterPublishIsNotSuccess() throws {
+        let tree = try NetScratchTree()
+        try tree.write("mode.c", gatedDevice + """
+        int xdev_enable(struct xdev *d, struct mode *m)
+        {
+        \tint err;
+
+        \trcu_assign_pointer(d->mode, m);
+        \terr = check_mode(m);
+        \tif (err)
+        \t\tgoto undo;
+        \tsynchronize_net();
+        \treturn 0;
+
+        undo:
+        \tRCU_INIT_POINTER(d->mode, NULL);
+        \treturn err;
+        }
+        """)
+        XCTAssertEqual(try tree.scan("rcu-publish-without-sync").findings.count, 0)
+    }
+
+    func testGateWithoutSerializationIsNotAGate() throws {
+        let tree = try NetScratchTree()
+        try tree.write("mode.c", """
+        #include <kcorpus-net.h>
+        struct mode { int n; };
+        struct xdev { struct mode __rcu *mode; unsigned long rx; };
+
+        void xdev_receive(struct xdev *d)
+        {
+        \tif (rcu_access_pointer(d->mode))
+        \t\td->rx++;
+        }
+
+        int xdev_enable(struct xdev *d, struct mode *m)
+        {
+        \trcu_assign_pointer(d->mode, m);
+        \treturn 0;
+        }
+        """)
+        XCTAssertEqual(try tree.scan("rcu-publish-without-sync").findings.count, 0)
+    }
+
+    func testStaticHelperReportedOncePerUnwaitedCaller() throws {
+        let tree = try NetScratchTree()
+        try tree.write("mode.c", gatedDevice + """
+        static int xdev_publish(struct xdev *d, struct mode *m)
+        {
+        \trcu_assign_pointer(d->mode, m);
+        \treturn 0;
+        }
+
+        int xdev_enable_a(struct xdev *d, struct mode *m)
+        {
+        \treturn xdev_publish(d, m);
+        }
+
+        int xdev_enable_b(struct xdev *d, struct mode *m)
+        {
+        \tint err = xdev_publish(d, m);
+
+        \tif (!err)
+        \t\tsynchronize_rcu();
+        \treturn err;
+        }
+        """)
+        let findings = try tree.scan("rcu-publish-without-sync").findings
+        XCTAssertEqual(findings.map(\.function), ["xdev_enable_a"])
+    }
+}
