@@ -49,13 +49,14 @@ extension Rule {
 
 /// The rules kwarden ships, by id, constructed from their metadata files.
 public enum RuleRegistry {
-    public static let ids = ["subtract-loop-zero-divisor", "wildcard-packet-type", "rcu-publish-without-sync"]
+    public static let ids = ["subtract-loop-zero-divisor", "wildcard-packet-type", "rcu-publish-without-sync", "dma-free-after-failed-disable"]
 
     public static func make(id: String, metadata: RuleMetadata) -> Rule? {
         switch id {
         case "subtract-loop-zero-divisor": return SubtractLoopZeroDivisor(metadata: metadata)
         case "wildcard-packet-type": return WildcardPacketType(metadata: metadata)
         case "rcu-publish-without-sync": return RcuPublishWithoutSync(metadata: metadata)
+        case "dma-free-after-failed-disable": return DmaFreeAfterFailedDisable(metadata: metadata)
         default: return nil
         }
     }

@@ -28,6 +28,7 @@ public struct RuleMetadata: Codable, Sendable {
     /// Kernel API names the rule recognises, by list name; users extend them here or in `.kwarden.yaml`.
     public var lists: [String: [String]]?
     public var examples: Examples?
+    public var review: String? // free text: what the rule found on a real tree, and why a sample is or is not a bug
 
     public func list(_ name: String) -> [String] { lists?[name] ?? [] }
 }
