@@ -64,3 +64,39 @@ int port_open_bound(struct port *port)
 	dev_add_pack(&port->pt);
 	return 0;
 }
+
+/*
+ * A per-instance packet_type left unbound on purpose: the handler looks up the
+ * receiving device's state and bails out when the device is not one of its own.
+ */
+struct proto_app {
+	int type;
+	struct packet_type pkttype;
+};
+
+struct proto_port {
+	struct proto_app *apps[4];
+};
+
+static int app_rcv(struct sk_buff *skb, struct net_device *dev,
+		   struct packet_type *pt, struct net_device *orig_dev)
+{
+	struct proto_app *app = container_of(pt, struct proto_app, pkttype);
+	struct proto_port *port;
+
+	port = netdev_priv(dev);
+	if (!port)
+		goto out;
+	if (port->apps[app->type] != app)
+		goto out;
+out:
+	kfree_skb(skb);
+	return NET_RX_SUCCESS;
+}
+
+int app_register(struct proto_app *app)
+{
+	app->pkttype.func = app_rcv;
+	dev_add_pack(&app->pkttype);
+	return 0;
+}

@@ -329,14 +329,26 @@ struct WildcardPacketType: Rule {
         }
         guard !instances.isEmpty else { return nil }
 
-        let checks = body.descendants(where: { $0.kind == .ifStmt }).filter { statement in
-            ([statement.children[0]] + statement.children[0].descendants()).contains { node in
-                if node.kind == .declRefExpr, let target = node.referenced, devices.contains(target) { return true }
+        // The receiving device, and locals holding state looked up from it (`port = rcu_dereference(dev->x)`).
+        var deviceDerived = devices
+        func mentionsDevice(_ root: Node) -> Bool {
+            ([root] + root.descendants()).contains { node in
+                if node.kind == .declRefExpr, let target = node.referenced, deviceDerived.contains(target) { return true }
                 if node.kind == .memberRefExpr, node.spelling == "dev",
                    let base = node.children.first?.strippingParensAndCasts, base.referenced == skb { return true }
                 return false
             }
         }
+        for node in body.descendants(where: { $0.kind == .varDecl || $0.kind == .binaryOperator }) {
+            if node.kind == .varDecl, let value = node.children.last(where: { $0.kind.isExpression }), mentionsDevice(value) {
+                deviceDerived.append(node.cursor)
+            } else if node.kind == .binaryOperator, node.operatorSpelling == "=", node.children.count == 2,
+                      let variable = node.children[0].strippingParensAndCasts.referenced, variable.kind == .varDecl,
+                      !instances.contains(variable), mentionsDevice(node.children[1]) {
+                deviceDerived.append(variable)
+            }
+        }
+        let checks = body.descendants(where: { $0.kind == .ifStmt }).filter { mentionsDevice($0.children[0]) }
         let uses = body.descendants(where: { $0.kind == .declRefExpr }).filter { node in
             guard let target = node.referenced, instances.contains(target) else { return false }
             if node.parent?.kind == .binaryOperator, node.indexInParent == 0, node.parent?.operatorSpelling == "=" { return false }
