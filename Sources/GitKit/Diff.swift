@@ -141,11 +141,12 @@ extension Repository {
     /// The same file patches as `diff(from:to:).filePatches()`, built blob by blob from the tree comparison.
     /// Blobs are diffed without their paths, so no attribute file is looked up per file (libgit2 would otherwise
     /// search the working tree for .gitattributes on every diff); binary files are detected from content.
-    public func filePatches(from oldTree: Oid?, to newTree: Oid?) throws -> [FilePatch] {
+    /// `contextLines: 0` gives the patch a backport over different surrounding code still shares.
+    public func filePatches(from oldTree: Oid?, to newTree: Oid?, contextLines: UInt32 = 3) throws -> [FilePatch] {
         var options = git_diff_options()
         try check(git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "diff options")
         options.flags = GIT_DIFF_INDENT_HEURISTIC.rawValue
-        options.context_lines = 3
+        options.context_lines = contextLines
         func lookupBlob(_ oid: Oid?) throws -> OpaquePointer? {
             guard var raw = oid?.raw else { return nil }
             var blob: OpaquePointer?
