@@ -8,14 +8,24 @@ public struct HistoryOptions {
     public var upstreamPath: String?
     public var upstreamRef: String?
     public var followUps: Bool
+    /// Fixes not to report as missing (`--ignore FILE`); `.kwarden.yaml` at the vendor repository's root adds to it.
+    public var ignoreList: IgnoreList
+    /// The vendor's `.config`: fixes touching only files it does not build are `not-built`.
+    public var kernelConfig: KernelConfig?
+    /// Cherry-pick every missing fix onto the branch in memory.
+    public var applyCheck: Bool
 
     public init(vendorPath: String, branch: String = "HEAD", upstreamPath: String? = nil, upstreamRef: String? = nil,
-                followUps: Bool = false) {
+                followUps: Bool = false, ignoreList: IgnoreList = IgnoreList(), kernelConfig: KernelConfig? = nil,
+                applyCheck: Bool = true) {
         self.vendorPath = vendorPath
         self.branch = branch
         self.upstreamPath = upstreamPath
         self.upstreamRef = upstreamRef
         self.followUps = followUps
+        self.ignoreList = ignoreList
+        self.kernelConfig = kernelConfig
+        self.applyCheck = applyCheck
     }
 }
 
@@ -64,8 +74,13 @@ public final class HistoryChecker {
         let fixesTags: [Trailers.Reference]
         let paths: [String]
         let isMerge: Bool
+        let time: Int64
     }
     var upstreamPatchIDs: [Oid: Oid?] = [:]
+    var upstreamNoContextPatchIDs: [Oid: Oid?] = [:]
+    var noContextPatchIDs: [Int: Oid?] = [:]
+    var cherrypicker: InMemoryCherrypicker?
+    var kbuild: KbuildModel?
     var verdicts: [Oid: Verdict] = [:]
 
     public init(options: HistoryOptions) throws {
@@ -121,6 +136,24 @@ public final class HistoryChecker {
             }
         }
         phase("decide")
+        try applyIgnoreList(to: &reports)
+        if let config = options.kernelConfig {
+            let model = kbuild ?? KbuildModel(config: config, readFile: { [vendor, tip] path in
+                try vendor.fileContent(atPath: path, inTree: try vendor.commit(tip).treeId)
+                    .map { String(decoding: $0, as: UTF8.self) }
+            }, listDirectory: { [vendor, tip] path in
+                try vendor.directoryEntries(atPath: path, inTree: try vendor.commit(tip).treeId)
+            })
+            kbuild = model
+            for index in reports.indices { try model.judge(&reports[index], paths: try pathsOfReport(reports[index])) }
+            phase("config")
+        }
+        if options.applyCheck {
+            for index in reports.indices where reports[index].status == .missing {
+                try checkApply(&reports[index])
+            }
+            phase("apply check")
+        }
         return BackportReport(mode: .history, target: targetLabel, upstream: upstreamLabel, fixes: reports,
                               warnings: warnings, seconds: Date().timeIntervalSince(start))
     }
@@ -292,9 +325,29 @@ public final class HistoryChecker {
         let info = UpstreamCommit(
             id: oid, subject: commit.summary, normalizedSubject: Trailers.normalizedSubject(commit.summary),
             fixesTags: Trailers.fixesTags(in: commit.message),
-            paths: try upstream.changedPaths(from: parentTree, to: commit.treeId), isMerge: commit.parentCount > 1)
+            paths: try upstream.changedPaths(from: parentTree, to: commit.treeId), isMerge: commit.parentCount > 1,
+            time: commit.time)
         upstreamInfo[oid] = info
         return info
+    }
+
+    /// Patch-id over a zero-context diff of an upstream commit: only the removed and added lines count.
+    func upstreamNoContextPatchID(_ oid: Oid) throws -> Oid? {
+        if let cached = upstreamNoContextPatchIDs[oid] { return cached }
+        let commit = try upstream.commit(oid)
+        let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
+        let id = commit.parentCount > 1 ? nil
+            : stablePatchID(try upstream.filePatches(from: parentTree, to: commit.treeId, contextLines: 0))
+        upstreamNoContextPatchIDs[oid] = id
+        return id
+    }
+
+    func noContextPatchID(ofVendor position: Int) throws -> Oid? {
+        if let cached = noContextPatchIDs[position] { return cached }
+        let commit = commits[position]
+        let id = stablePatchID(try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId, contextLines: 0))
+        noContextPatchIDs[position] = id
+        return id
     }
 
     /// Stable patch-id of an upstream commit, computed only when some vendor commit could match it.
@@ -331,10 +384,15 @@ public final class HistoryChecker {
         let evidence: [Evidence]
         /// The commits in the vendor branch that carry the change: the fix itself, or its backports.
         let carriers: [Oid]
+        /// Set when the carriers' files differ from the fix's: the trailer is not blindly trusted.
+        var warning: String? = nil
+        /// Files of the fix that none of several citing vendor commits touches (a split backport left unfinished).
+        var uncovered: [String] = []
     }
 
     enum Verdict {
         case present(Presence)
+        case partial(Presence)
         case reverted(Presence, [Evidence])
         case absent
     }
@@ -347,9 +405,11 @@ public final class HistoryChecker {
                             carriers: [oid])
         }
         if let cited = trailerIndex[oid], !cited.isEmpty {
-            return Presence(how: .trailer,
-                            evidence: cited.map { Evidence(commit: commits[$0.commit].id.hex, line: $0.line) },
-                            carriers: cited.map { commits[$0.commit].id })
+            var found = Presence(how: .trailer,
+                                 evidence: cited.map { Evidence(commit: commits[$0.commit].id.hex, line: $0.line) },
+                                 carriers: cited.map { commits[$0.commit].id })
+            try compareFiles(of: oid, withCarriersOf: &found)
+            return found
         }
         let fix = try info(oid)
         guard !fix.paths.isEmpty else { return nil }
@@ -366,6 +426,16 @@ public final class HistoryChecker {
                                 evidence: matches.map { Evidence(commit: commits[$0].id.hex,
                                                                  line: "stable patch-id \(fixPatchID.hex)") },
                                 carriers: matches.map { commits[$0].id })
+            }
+            // The same removed and added lines over different surrounding code (a backport onto older code).
+            if let looseID = try upstreamNoContextPatchID(oid) {
+                for position in sameFiles where try noContextPatchID(ofVendor: position) == looseID { matches.append(position) }
+                if !matches.isEmpty {
+                    return Presence(how: .patchIDNoContext,
+                                    evidence: matches.map { Evidence(commit: commits[$0].id.hex,
+                                                                     line: "patch-id without context \(looseID.hex)") },
+                                    carriers: matches.map { commits[$0].id })
+                }
             }
         }
         let sameSubject = (subjectIndex[fix.normalizedSubject] ?? []).filter { position in
@@ -397,8 +467,33 @@ public final class HistoryChecker {
         return result
     }
 
+    /// Trailers name the fix, but the vendor commits carrying them may touch other files: with one carrier that
+    /// is a warning (files may have moved in the vendor tree); several carriers citing the same fix are a split
+    /// backport, complete only when together they touch every file of the fix.
+    func compareFiles(of oid: Oid, withCarriersOf found: inout Presence) throws {
+        let fix = try info(oid)
+        guard !fix.isMerge, !fix.paths.isEmpty else { return }
+        var carried = Set<String>()
+        let carriers = Array(Set(found.carriers))
+        for carrier in carriers { carried.formUnion(try touchedPaths(ofCarrier: carrier)) }
+        let fixPaths = Set(fix.paths)
+        let uncovered = fixPaths.subtracting(carried).sorted(), extra = carried.subtracting(fixPaths).sorted()
+        if carriers.count > 1 && !uncovered.isEmpty {
+            found.uncovered = uncovered
+            return
+        }
+        var differences: [String] = []
+        if !uncovered.isEmpty { differences.append("does not touch \(uncovered.joined(separator: ", "))") }
+        if !extra.isEmpty { differences.append("also touches \(extra.joined(separator: ", "))") }
+        if !differences.isEmpty {
+            found.warning = "the backport citing \(oid.short()) " + differences.joined(separator: " and ")
+                + " (upstream touches \(fix.paths.joined(separator: ", ")))"
+        }
+    }
+
     private func computeVerdict(for oid: Oid) throws -> Verdict {
         guard let found = try presence(of: oid) else { return .absent }
+        if !found.uncovered.isEmpty { return .partial(found) }
         var revertEvidence: [Evidence] = []
         for carrier in found.carriers {
             let reverts = try standingReverts(of: carrier, depth: 0)
@@ -500,9 +595,12 @@ public final class HistoryChecker {
             }
             let targetInfo = try info(target)
             var entry = FixesTarget(commit: target.hex, subject: targetInfo.subject, shipped: false, how: nil)
-            if case .present(let shipped) = try verdict(for: target) {
+            switch try verdict(for: target) {
+            case .present(let shipped), .partial(let shipped):
                 entry.shipped = true
                 entry.how = shipped.how.rawValue
+            case .reverted, .absent:
+                break
             }
             report.fixes.append(entry)
             targetsShipped.append(entry.shipped)
@@ -516,9 +614,16 @@ public final class HistoryChecker {
             if found.how == .subject {
                 report.note = "weaker match: same subject and files, different patch"
             }
+            if let warning = found.warning {
+                report.note = "warning: " + warning
+                warnings.append(warning)
+            }
             for follower in followers[oid] ?? [] where follower != oid {
                 switch try verdict(for: follower) {
                 case .present: continue
+                case .partial:
+                    report.fixesOfFixes.append(FollowUp(commit: follower.hex, subject: try info(follower).subject,
+                                                        status: .partial))
                 case .reverted:
                     report.fixesOfFixes.append(FollowUp(commit: follower.hex, subject: try info(follower).subject,
                                                         status: .reverted))
@@ -527,6 +632,13 @@ public final class HistoryChecker {
                                                         status: .missing))
                 }
             }
+        case .partial(let found):
+            report.status = .partial
+            report.how = found.how.rawValue
+            report.uncoveredFiles = found.uncovered
+            report.evidence = found.evidence
+                + [Evidence(commit: nil, line: "no commit citing it touches \(found.uncovered.joined(separator: ", "))")]
+            report.fixesOfFixes = try missingFollowUps(of: oid, followers: followers)
         case .reverted(let found, let reverts):
             report.status = .reverted
             report.evidence = found.evidence + reverts
@@ -549,8 +661,86 @@ public final class HistoryChecker {
                 if targetsShipped.contains(where: { $0 == nil }) {
                     report.note = "a Fixes: target is not in the upstream repository; treated as shipped"
                 }
+                report.fixesOfFixes = try missingFollowUps(of: oid, followers: followers)
             }
         }
         return report
+    }
+
+    /// Upstream fixes of a fix the branch lacks, and their fixes in turn, that the branch lacks too: the work a
+    /// backport of the fix brings along, in the order to apply them (upstream commit order, by commit time).
+    func missingFollowUps(of oid: Oid, followers: [Oid: [Oid]]) throws -> [FollowUp] {
+        var found: [(Oid, FixStatus)] = []
+        var queue = [oid], seen: Set<Oid> = [oid]
+        while let current = queue.popLast() {
+            for follower in followers[current] ?? [] where seen.insert(follower).inserted {
+                let status: FixStatus
+                switch try verdict(for: follower) {
+                case .present: continue
+                case .partial: status = .partial
+                case .reverted: status = .reverted
+                case .absent: status = .missing
+                }
+                found.append((follower, status))
+                queue.append(follower)
+            }
+        }
+        return try found
+            .map { (try info($0.0), $0.1) }
+            .sorted { ($0.0.time, $0.0.id.hex) < ($1.0.time, $1.0.id.hex) }
+            .map { FollowUp(commit: $0.0.id.hex, subject: $0.0.subject, status: $0.1) }
+    }
+
+    // MARK: - After the verdicts: ignore list, configuration, apply check
+
+    /// Entries of the ignore list (and of `.kwarden.yaml` at the vendor repository's root) turn missing, partial
+    /// and reverted fixes into `ignored`; a present or not-needed fix keeps its verdict, with a note.
+    func applyIgnoreList(to reports: inout [FixReport]) throws {
+        var list = options.ignoreList
+        if let root = vendor.workdir {
+            list.entries += try IgnoreList.fromKwardenYAML(atRepositoryRoot: root).entries
+        }
+        guard !list.entries.isEmpty else { return }
+        var reasons: [Oid: String] = [:]
+        for entry in list.entries {
+            guard let oid = try? upstream.lookupCommit(prefix: entry.id) else {
+                warnings.append("\(entry.source): ignore entry \(entry.id) is not a commit of the upstream repository \(upstreamLabel)")
+                continue
+            }
+            reasons[oid] = entry.reason
+        }
+        for index in reports.indices {
+            guard let oid = Oid(hex: reports[index].commit), let reason = reasons[oid] else { continue }
+            switch reports[index].status {
+            case .missing, .partial, .reverted:
+                reports[index].note = "ignored (was \(reports[index].status.rawValue)): \(reason)"
+                reports[index].status = .ignored
+            default:
+                reports[index].note = [reports[index].note, "on the ignore list: \(reason)"].compactMap { $0 }
+                    .joined(separator: "; ")
+            }
+        }
+    }
+
+    func pathsOfReport(_ report: FixReport) throws -> [String] {
+        guard let oid = Oid(hex: report.commit) else { return [] }
+        return try info(oid).paths
+    }
+
+    /// Cherry-picks a missing fix onto the branch tip in memory (nothing is written to either repository).
+    func checkApply(_ report: inout FixReport) throws {
+        guard let oid = Oid(hex: report.commit) else { return }
+        if cherrypicker == nil { cherrypicker = try InMemoryCherrypicker(target: vendor, source: upstream) }
+        do {
+            switch try cherrypicker!.pick(oid, onto: tip) {
+            case .clean:
+                report.apply = .appliesCleanly
+            case .conflicts(let paths):
+                report.apply = .conflicts
+                report.conflicts = paths
+            }
+        } catch let error as GitError {
+            warnings.append("\(oid.short()): apply check failed: \(error.message)")
+        }
     }
 }

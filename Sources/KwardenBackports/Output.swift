@@ -41,6 +41,10 @@ public enum BackportOutput {
         } else {
             parts += ["\(summary.present) present", "\(summary.missing) missing", "\(summary.reverted) reverted",
                       "\(summary.notNeeded) not needed"]
+            if summary.missing > 0 { parts.append("\(summary.appliesCleanly) of the missing apply cleanly") }
+            if (summary.partial ?? 0) > 0 { parts.append("\(summary.partial!) partial") }
+            if summary.ignored > 0 { parts.append("\(summary.ignored) ignored") }
+            if summary.notBuilt > 0 { parts.append("\(summary.notBuilt) not built") }
         }
         parts.append("\(summary.unknown) unknown")
         return parts.joined(separator: ", ") + String(format: " (%.2f s)", summary.seconds)
@@ -54,6 +58,10 @@ public enum BackportOutput {
             out += "\(fix.status.rawValue.uppercased().padding(toLength: 11, withPad: " ", startingAt: 0)) "
                 + "\(shortId(fix.commit)) \(fix.subject)\(how)\(fix.rule.map { "  (rule \($0))" } ?? "")\n"
             for evidence in fix.evidence { out += "            \(evidenceText(evidence))\n" }
+            if let apply = fix.apply { out += "            \(applyText(fix, apply))\n" }
+            if let symbols = fix.configSymbols, !symbols.isEmpty {
+                out += "            built with: \(symbols.joined(separator: " or "))\n"
+            }
             if let note = fix.note { out += "            note: \(note)\n" }
             for followUp in fix.fixesOfFixes {
                 out += "            fixed again by \(shortId(followUp.commit)) \(followUp.subject): \(followUp.status.rawValue)\n"
@@ -64,6 +72,47 @@ public enum BackportOutput {
         return out
     }
 
+    static func applyText(_ fix: FixReport, _ apply: ApplyResult) -> String {
+        switch apply {
+        case .appliesCleanly: return "applies cleanly onto the branch"
+        case .conflicts: return "conflicts in \((fix.conflicts ?? []).joined(separator: ", "))"
+        }
+    }
+
+    /// The order of the Markdown report's sections: work to do first, settled fixes last.
+    static let statusOrder: [FixStatus] = [.missing, .notApplied, .partial, .reverted, .ignored, .notBuilt, .notNeeded,
+                                           .unknown, .present, .applied]
+
+    /// The fixes of one status; missing fixes that cherry-pick cleanly first (a work list to start on), then the
+    /// ones with conflicts, each group in report order.
+    static func fixes(_ report: BackportReport, withStatus status: FixStatus) -> [FixReport] {
+        let matching = report.fixes.filter { $0.status == status }
+        guard status == .missing else { return matching }
+        return matching.filter { $0.apply == .appliesCleanly } + matching.filter { $0.apply != .appliesCleanly }
+    }
+
+    /// The single most telling line of proof for a fix.
+    static func proofLine(_ fix: FixReport) -> String {
+        switch fix.status {
+        case .missing:
+            let apply = fix.apply.map { applyText(fix, $0) } ?? "apply not checked"
+            let shipped = fix.evidence.first.map { "; " + evidenceText($0) } ?? ""
+            return apply + shipped
+        case .partial:
+            return "not covered: " + (fix.uncoveredFiles ?? []).joined(separator: ", ")
+                + (fix.evidence.first.map { "; cited by " + evidenceText($0) } ?? "")
+        case .ignored, .unknown:
+            return fix.note ?? ""
+        case .notBuilt:
+            return "needs " + (fix.configSymbols ?? []).joined(separator: " or ")
+                + (fix.evidence.first.map { "; " + evidenceText($0) } ?? "")
+        default:
+            let first = fix.evidence.first.map(evidenceText) ?? ""
+            let more = fix.evidence.count > 1 ? " (+\(fix.evidence.count - 1) more)" : ""
+            return first + more + (fix.note.map { "; " + $0 } ?? "")
+        }
+    }
+
     public static func markdown(_ report: BackportReport) -> String {
         func cell(_ text: String) -> String {
             text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
@@ -71,13 +120,27 @@ public enum BackportOutput {
         var out = "# Backport report\n\n"
         out += "- \(report.mode == .tree ? "Tree" : "Branch"): `\(report.target)`\n- Upstream: `\(report.upstream)`\n"
         out += "- Summary: \(summaryText(report.summary, mode: report.mode))\n\n"
-        out += "| Status | Commit | Subject | How | Evidence |\n|---|---|---|---|---|\n"
-        for fix in report.fixes {
-            var proof = fix.evidence.map { "`\(cell(evidenceText($0)))`" }
-            if let note = fix.note { proof.append(cell(note)) }
-            proof += fix.fixesOfFixes.map { "fixed again by `\(shortId($0.commit))` (\($0.status.rawValue))" }
-            out += "| \(fix.status.rawValue) | `\(shortId(fix.commit))` | \(cell(fix.subject)) | \(fix.how) | "
-                + "\(proof.joined(separator: "<br>")) |\n"
+        let groups = statusOrder.map { ($0, fixes(report, withStatus: $0)) }.filter { !$0.1.isEmpty }
+        out += "| Status | Fixes |\n|---|---|\n"
+        for (status, fixes) in groups {
+            var count = "\(fixes.count)"
+            if status == .missing {
+                count += " (\(fixes.filter { $0.apply == .appliesCleanly }.count) apply cleanly)"
+            }
+            out += "| \(status.rawValue) | \(count) |\n"
+        }
+        for (status, fixes) in groups {
+            out += "\n## \(status.rawValue) (\(fixes.count))\n\n"
+            out += "| Commit | Subject | How | Proof |\n|---|---|---|---|\n"
+            for fix in fixes {
+                var proof = cell(proofLine(fix))
+                let followUps = fix.fixesOfFixes.map { "`\(shortId($0.commit))` (\($0.status.rawValue))" }
+                if !followUps.isEmpty {
+                    proof += (fix.status == .present ? "<br>fixed again by " : "<br>then apply ")
+                        + followUps.joined(separator: ", ")
+                }
+                out += "| `\(shortId(fix.commit))` | \(cell(fix.subject)) | \(fix.how) | \(proof) |\n"
+            }
         }
         if !report.warnings.isEmpty {
             out += "\n## Warnings\n\n" + report.warnings.map { "- \(cell($0))\n" }.joined()

@@ -7,13 +7,26 @@ public enum FixStatus: String, Codable, CaseIterable {
     case unknown
     case applied
     case notApplied = "not-applied"
+    /// History mode: several vendor commits cite the fix, but together they leave some of its files untouched.
     case partial
+    /// On the ignore list (`--ignore FILE`, `.kwarden.yaml`); the reason is in `note`.
+    case ignored
+    /// Every file the fix touches is left out of the build by the vendor's `.config`.
+    case notBuilt = "not-built"
+}
+
+/// Whether a missing fix cherry-picks onto the audited branch.
+public enum ApplyResult: String, Codable {
+    case appliesCleanly = "applies-cleanly"
+    case conflicts
 }
 
 /// How a `present` verdict was reached, strongest first.
 public enum Detection: String, Codable {
     case ancestor, trailer
     case patchID = "patch-id"
+    /// Same patch-id once computed with zero lines of context: a backport over different surrounding code.
+    case patchIDNoContext = "patch-id-nocontext"
     case subject
 }
 
@@ -76,22 +89,48 @@ public struct FixReport: Codable, Equatable {
     /// Catalog rule the fix relates to, when checked from the catalog.
     public var rule: String?
     public var note: String?
+    /// Missing fixes: whether the fix cherry-picks cleanly onto the audited branch, and the conflicting paths.
+    public var apply: ApplyResult?
+    public var conflicts: [String]?
+    /// Partial fixes: the fix's files no vendor commit citing it touches.
+    public var uncoveredFiles: [String]?
+    /// Not-built fixes: the CONFIG_ symbols that would build the files the fix touches.
+    public var configSymbols: [String]?
+
+    public init(commit: String, subject: String, status: FixStatus, how: String, evidence: [Evidence],
+                fixesOfFixes: [FollowUp], fixes: [FixesTarget], rule: String?, note: String?) {
+        self.commit = commit
+        self.subject = subject
+        self.status = status
+        self.how = how
+        self.evidence = evidence
+        self.fixesOfFixes = fixesOfFixes
+        self.fixes = fixes
+        self.rule = rule
+        self.note = note
+    }
 
     enum CodingKeys: String, CodingKey {
-        case commit, subject, status, how, evidence, fixes, rule, note
+        case commit, subject, status, how, evidence, fixes, rule, note, apply, conflicts
         case fixesOfFixes = "fixes_of_fixes"
+        case uncoveredFiles = "uncovered_files"
+        case configSymbols = "config_symbols"
     }
 }
 
 public struct Summary: Codable, Equatable {
-    public var present = 0, missing = 0, reverted = 0, notNeeded = 0, unknown = 0
+    public var present = 0, missing = 0, reverted = 0, notNeeded = 0, unknown = 0, ignored = 0, notBuilt = 0
     public var applied: Int?, notApplied: Int?, partial: Int?
+    /// Missing fixes that cherry-pick cleanly onto the branch.
+    public var appliesCleanly = 0
     public var seconds: Double = 0
 
     enum CodingKeys: String, CodingKey {
-        case present, missing, reverted, unknown, seconds, applied, partial
+        case present, missing, reverted, unknown, seconds, applied, partial, ignored
         case notNeeded = "not_needed"
         case notApplied = "not_applied"
+        case notBuilt = "not_built"
+        case appliesCleanly = "applies_cleanly"
     }
 }
 
@@ -122,8 +161,12 @@ public struct BackportReport: Codable, Equatable {
             case .applied: summary.applied = (summary.applied ?? 0) + 1
             case .notApplied: summary.notApplied = (summary.notApplied ?? 0) + 1
             case .partial: summary.partial = (summary.partial ?? 0) + 1
+            case .ignored: summary.ignored += 1
+            case .notBuilt: summary.notBuilt += 1
             }
+            if fix.apply == .appliesCleanly { summary.appliesCleanly += 1 }
         }
+        if mode == .history { summary.partial = summary.partial ?? 0 }
         if mode == .tree {
             summary.applied = summary.applied ?? 0
             summary.notApplied = summary.notApplied ?? 0
@@ -133,11 +176,13 @@ public struct BackportReport: Codable, Equatable {
         self.summary = summary
     }
 
-    /// True when a fix that is needed is not there: a missing (or, in a tree, not or partly applied) fix, or a
-    /// missing follow-up of a fix that is present. This is exit status 1.
+    /// True when a fix that is needed is not there: a missing or partly backported (or, in a tree, not or partly
+    /// applied) fix, or a missing follow-up of a fix that is present. Ignored and not-built fixes do not count.
+    /// This is exit status 1.
     public var hasMissingNeededFix: Bool {
         fixes.contains { fix in
-            [.missing, .notApplied, .partial].contains(fix.status)
+            guard fix.status != .ignored && fix.status != .notBuilt else { return false }
+            return [.missing, .notApplied, .partial].contains(fix.status)
                 || fix.fixesOfFixes.contains { [.missing, .notApplied, .partial].contains($0.status) }
         }
     }

@@ -17,7 +17,8 @@ public enum Trailers {
     ///   Upstream commit <id> / Upstream commit: <id> / Mainline commit <id>
     ///   Git-commit: <id>                            (SUSE)
     ///   commit <40-hex id>                          (RHEL: the id alone on its line, full length only)
-    /// Each must be the whole line, so an id mentioned in prose does not count.
+    /// Each must be the whole line, so an id mentioned in prose does not count, and the id must have at least
+    /// `minimumBackportIdLength` hex digits.
     public static func backportReferences(in message: String) -> [Reference] {
         var found: [Reference] = []
         for rawLine in message.split(separator: "\n", omittingEmptySubsequences: true) {
@@ -32,6 +33,10 @@ public enum Trailers {
         return found
     }
 
+    /// Shorter ids are too easily ambiguous (or typos) in a kernel-sized history to prove a backport; the kernel's
+    /// own convention for cited ids is 12 digits.
+    public static let minimumBackportIdLength = 12
+
     static func backportId(_ line: String) -> String? {
         if line.hasPrefix("(") && line.hasSuffix(")") {
             // (cherry picked from commit <id>) (backported from commit <id> linux-next) (cherry-picked from <id>)
@@ -42,7 +47,7 @@ public enum Trailers {
             var next = words.index(after: from)
             if next < words.endIndex, words[next] == "commit" { next += 1 }
             guard next < words.endIndex else { return nil }
-            return hexToken(words[next], minimum: 7)
+            return hexToken(words[next], minimum: minimumBackportIdLength)
         }
         var body = Substring(line)
         var bracketed = false
@@ -55,13 +60,13 @@ public enum Trailers {
         if bracketed {
             // [ Upstream commit <id> ]
             guard words.count == 3, words[0] == "upstream", words[1] == "commit" else { return nil }
-            return hexToken(words[2], minimum: 7)
+            return hexToken(words[2], minimum: minimumBackportIdLength)
         }
         switch words[0] {
         case "commit":
             // commit <id> upstream.   |   commit <40-hex id>
             if words.count == 3, words[2] == "upstream." || words[2] == "upstream" {
-                return hexToken(words[1], minimum: 7)
+                return hexToken(words[1], minimum: minimumBackportIdLength)
             }
             if words.count == 2, let hex = hexToken(words[1], minimum: 40) { return hex }
             return nil
@@ -73,9 +78,9 @@ public enum Trailers {
                 index += 1
             }
             guard index < words.count, words.count <= index + 1 else { return nil }
-            return hexToken(words[index], minimum: 7)
+            return hexToken(words[index], minimum: minimumBackportIdLength)
         case "git-commit:":
-            return words.count == 2 ? hexToken(words[1], minimum: 7) : nil
+            return words.count == 2 ? hexToken(words[1], minimum: minimumBackportIdLength) : nil
         default:
             return nil
         }

@@ -10,9 +10,11 @@ struct BackportsCommand: ParsableCommand {
         discussion: """
             Audits a vendor branch (--repo) or a source tree without history (--tree) against upstream fixes chosen \
             with --fixes FILE, --catalog or --range A..B. Each fix is present (by ancestor, trailer, patch-id or \
-            subject), reverted, not-needed (the commits its Fixes: tags name were never shipped), missing or \
-            unknown; in a tree it is applied, partial, not-applied or unknown. Exit status: 0 when no needed fix \
-            is missing, 1 when one is, 2 on usage errors or unreadable repositories.
+            subject), partial (a split backport that leaves files out), reverted, not-needed (the commits its \
+            Fixes: tags name were never shipped), ignored (--ignore, .kwarden.yaml), not-built (--config), missing \
+            (with whether it cherry-picks cleanly onto the branch, checked in memory) or unknown; in a tree it is \
+            applied, partial, not-applied or unknown. Exit status: 0 when no needed fix is missing, 1 when one is \
+            (ignored and not-built fixes do not count), 2 on usage errors or unreadable repositories.
             """)
 
     @Option(name: .long, help: ArgumentHelp("The vendor repository.", valueName: "path"))
@@ -44,6 +46,15 @@ struct BackportsCommand: ParsableCommand {
           help: "Look for fixes of present fixes in all upstream history since the branch forked, not only among the checked fixes.")
     var followUps = false
 
+    @Option(name: .long, help: ArgumentHelp("Fixes not to take: '<commit id> <reason>' per line (adds to backports.ignore in the repository's .kwarden.yaml).", valueName: "file"))
+    var ignore: String?
+
+    @Option(name: .long, help: ArgumentHelp("The vendor's kernel .config: fixes touching only files it does not build are not-built.", valueName: "file"))
+    var config: String?
+
+    @Flag(name: .customLong("no-apply-check"), help: "Do not cherry-pick missing fixes onto the branch (in memory) to see whether they apply.")
+    var noApplyCheck = false
+
     @Option(name: .long, help: ArgumentHelp("Check a source tree without history instead of a branch.", valueName: "dir"))
     var tree: String?
 
@@ -65,6 +76,7 @@ struct BackportsCommand: ParsableCommand {
             guard upstream != nil else { throw ValidationError("--tree needs --upstream PATH to take the fixes' diffs from") }
             guard repo == nil else { throw ValidationError("--tree and --repo exclude each other") }
             guard !followUps else { throw ValidationError("--follow-ups needs history: use it with --repo") }
+            guard ignore == nil, config == nil else { throw ValidationError("--ignore and --config need history: use them with --repo") }
         } else if repo == nil {
             throw ValidationError("give the vendor repository with --repo PATH (or a source tree with --tree DIR)")
         }
@@ -100,7 +112,8 @@ struct BackportsCommand: ParsableCommand {
                     .run(source)
             }
             return try HistoryChecker(options: HistoryOptions(
-                vendorPath: repo!, branch: branch, upstreamPath: upstream, upstreamRef: upstreamRef, followUps: followUps))
+                vendorPath: repo!, branch: branch, upstreamPath: upstream, upstreamRef: upstreamRef, followUps: followUps,
+                ignoreList: try ignoreList(), kernelConfig: try kernelConfig(), applyCheck: !noApplyCheck))
                 .run(source)
         } catch let error as BackportError {
             throw error
@@ -108,6 +121,26 @@ struct BackportsCommand: ParsableCommand {
             // libgit2 failures the engine did not anticipate (corrupt objects, I/O): still a clear message, exit 2.
             throw BackportError("\(error)")
         }
+    }
+
+    func readInput(_ path: String, what: String) throws -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw BackportError("cannot read the \(what) \(path): \(error.localizedDescription)")
+        }
+    }
+
+    func ignoreList() throws -> IgnoreList {
+        guard let ignore else { return IgnoreList() }
+        return try IgnoreList.parse(try readInput(ignore, what: "ignore file"), source: ignore)
+    }
+
+    func kernelConfig() throws -> KernelConfig? {
+        guard let config else { return nil }
+        let parsed = KernelConfig.parse(try readInput(config, what: "kernel configuration"))
+        guard !parsed.values.isEmpty else { throw BackportError("\(config) has no CONFIG_ lines: not a kernel .config") }
+        return parsed
     }
 
     func fixSource() throws -> FixSource {

@@ -50,8 +50,11 @@ final class OutputTests: XCTestCase {
         XCTAssertTrue(text.contains("REVERTED"), text)
         XCTAssertTrue(text.contains("1 present, 1 missing, 1 reverted, 0 not needed"), text)
         let markdown = BackportOutput.markdown(report)
-        XCTAssertTrue(markdown.contains("| Status | Commit | Subject | How | Evidence |"), markdown)
-        XCTAssertTrue(markdown.contains("| missing | `\(report.fixes[2].commit.prefix(12))` | net: handle zero divisor in the fast path too |"), markdown)
+        // Summary table first, then one section per status, work to do first.
+        XCTAssertTrue(markdown.contains("| Status | Fixes |\n|---|---|\n| missing | 1 (1 apply cleanly) |\n| reverted | 1 |\n| present | 1 |\n"), markdown)
+        let sections = markdown.components(separatedBy: "\n## ").dropFirst().map { $0.prefix(while: { $0 != "\n" }) }
+        XCTAssertEqual(sections, ["missing (1)", "reverted (1)", "present (1)"])
+        XCTAssertTrue(markdown.contains("| `\(report.fixes[2].commit.prefix(12))` | net: handle zero divisor in the fast path too |  | applies cleanly onto the branch; "), markdown)
         XCTAssertEqual(BackportOutput.exitStatus(report), 1)
     }
 }

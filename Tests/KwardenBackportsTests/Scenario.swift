@@ -127,7 +127,7 @@ struct Scenario {
         files[p.util] = files[p.util]!.replacing(8, with: ["\tif (check_add_overflow(a, b, &sum))", "\t\treturn -EOVERFLOW;"])
         try commit("V6", "lib: fix overflow in helper\n\n(cherry picked from commit \(u["F4"]!.hex))\n")
         files[p.extra] = files[p.extra]!.replacing(5, with: ["\tvalue = DIV_ROUND_UP(value, step);"])
-        try commit("V7", "util: fix rounding\n\n(cherry picked from commit \(u["F8"]!.short(10)))\n")
+        try commit("V7", "util: fix rounding\n\n(cherry picked from commit \(u["F8"]!.short(12)))\n")
         files[p.extra] = files[p.extra]!.replacing(31, with: ["\treturn -result; /* vendor variant */"])
         try commit("V8", "lib: fix sign of helper result\n")
         let devBeforeRefcount = files[p.dev]!
