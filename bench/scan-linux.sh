@@ -94,7 +94,7 @@ scan() {
     log "scanning $dir ($mode, $jobs jobs)"
     local start end status=0
     start=$(now)
-    "$kwarden" scan "$dir" --format json --quiet --jobs "$jobs" "${arch_args[@]}" --output "$out" || status=$?
+    "$kwarden" scan "$dir" --format json --quiet --no-cache --jobs "$jobs" "${arch_args[@]}" --output "$out" || status=$?
     end=$(now)
     # Exit 1 means findings; 2 means nothing could be scanned.
     if [ "$status" -gt 1 ]; then

@@ -29,32 +29,25 @@ public struct SourceRange: Hashable, Sendable {
 }
 
 extension SourcePosition {
-    /// File location: the expansion site for macro bodies, the spelling site for macro arguments.
-    init(_ location: CXSourceLocation) {
+    private typealias Resolver = (CXSourceLocation, UnsafeMutablePointer<CXFile?>?, UnsafeMutablePointer<UInt32>?,
+                                  UnsafeMutablePointer<UInt32>?, UnsafeMutablePointer<UInt32>?) -> Void
+
+    private init(_ location: CXSourceLocation, resolvedBy resolve: Resolver) {
         var file: CXFile?
         var line: UInt32 = 0, column: UInt32 = 0, offset: UInt32 = 0
-        clang_getFileLocation(location, &file, &line, &column, &offset)
+        resolve(location, &file, &line, &column, &offset)
         let name = file.map { consume(clang_getFileName($0)) } ?? ""
         self.init(file: name, line: Int(line), column: Int(column), offset: Int(offset))
     }
 
-    /// Spelling location: where the characters are written (a macro definition for macro-body tokens).
-    init(spellingOf location: CXSourceLocation) {
-        var file: CXFile?
-        var line: UInt32 = 0, column: UInt32 = 0, offset: UInt32 = 0
-        clang_getSpellingLocation(location, &file, &line, &column, &offset)
-        let name = file.map { consume(clang_getFileName($0)) } ?? ""
-        self.init(file: name, line: Int(line), column: Int(column), offset: Int(offset))
-    }
+    /// File location: the expansion site for macro bodies, the spelling site for macro arguments.
+    init(_ location: CXSourceLocation) { self.init(location, resolvedBy: clang_getFileLocation) }
+
+    /// libclang's "spelling" location (it resolves to the file location too; kept for clarity at call sites).
+    init(spellingOf location: CXSourceLocation) { self.init(location, resolvedBy: clang_getSpellingLocation) }
 
     /// Expansion location: always the place the code is written in the file (the macro use site).
-    init(expansionOf location: CXSourceLocation) {
-        var file: CXFile?
-        var line: UInt32 = 0, column: UInt32 = 0, offset: UInt32 = 0
-        clang_getExpansionLocation(location, &file, &line, &column, &offset)
-        let name = file.map { consume(clang_getFileName($0)) } ?? ""
-        self.init(file: name, line: Int(line), column: Int(column), offset: Int(offset))
-    }
+    init(expansionOf location: CXSourceLocation) { self.init(location, resolvedBy: clang_getExpansionLocation) }
 }
 
 extension SourceRange {

@@ -4,23 +4,7 @@
  * forever because its divisor may be 0 when the loop is reached.
  * A line carrying "expect: <rule>" must get exactly one finding of that rule.
  */
-#include <kcorpus.h>
-
-struct fake_txq {
-	u32 state;
-};
-
-struct fake_netdev {
-	u16 nr_active_queues;
-	u16 nr_tc;
-	u32 nr_slots;
-	struct fake_txq *txq;
-};
-
-struct fake_ring {
-	u32 count;
-	u32 next_to_use;
-};
+#include "fake_queue.h"
 
 #define RING_SLOTS(r)	((r)->count)
 #define ZERO_SLOTS	0

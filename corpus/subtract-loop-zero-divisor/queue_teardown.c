@@ -4,23 +4,7 @@
  * attaches these places to those findings as evidence, across files.
  * A line carrying "evidence: <rule>" must be cited by some finding of that rule.
  */
-#include <kcorpus.h>
-
-struct fake_txq {
-	u32 state;
-};
-
-struct fake_netdev {
-	u16 nr_active_queues;
-	u16 nr_tc;
-	u32 nr_slots;
-	struct fake_txq *txq;
-};
-
-struct fake_ring {
-	u32 count;
-	u32 next_to_use;
-};
+#include "fake_queue.h"
 
 void fake_netdev_unregister_queues(struct fake_netdev *dev)
 {
