@@ -89,4 +89,49 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(unknownRevision.status, 2)
         XCTAssertTrue(unknownRevision.stderr.contains("unknown revision 'v9.9'"), unknownRevision.stderr)
     }
+
+    func testIgnoreConfigAndApplyOptions() throws {
+        _ = try kwarden()
+        let history = try SmallHistory(files: ["drivers/foo/core.c", "drivers/net/dev.c"])
+        try history.vendor("kbuild\n") {
+            $0["drivers/Makefile"] = SourceFile(lines: ["obj-$(CONFIG_FOO) += foo/", "obj-y += net/"])
+            $0["drivers/foo/Makefile"] = SourceFile(lines: ["obj-y += core.o"])
+        }
+        let fix = try history.upstream("foo: fix core\n") {
+            $0["drivers/foo/core.c"] = $0["drivers/foo/core.c"]!.replacing(4, with: ["\tfixed();"])
+        }
+        let list = history.scratch.sub("fixes.txt"), ignore = history.scratch.sub("ignore.txt")
+        let config = history.scratch.sub("config")
+        try "\(fix.hex)\n".write(toFile: list, atomically: true, encoding: .utf8)
+        try "\(fix.short(12)) not applicable: no foo hardware\n".write(toFile: ignore, atomically: true, encoding: .utf8)
+        try "# CONFIG_FOO is not set\nCONFIG_NET=y\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let common = ["--repo", history.path, "--branch", "vendor", "--upstream-ref", "upstream", "--fixes", list, "--format", "json"]
+        func fixObject(_ stdout: String) throws -> [String: Any] {
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
+            return try XCTUnwrap((json["fixes"] as? [[String: Any]])?.first)
+        }
+
+        let missing = try run(common)
+        XCTAssertEqual(missing.status, 1, missing.stderr)
+        XCTAssertEqual(try fixObject(missing.stdout)["apply"] as? String, "applies-cleanly")
+        let unchecked = try run(common + ["--no-apply-check"])
+        XCTAssertNil(try fixObject(unchecked.stdout)["apply"])
+
+        let ignored = try run(common + ["--ignore", ignore])
+        XCTAssertEqual(ignored.status, 0, ignored.stderr)
+        XCTAssertEqual(try fixObject(ignored.stdout)["status"] as? String, "ignored")
+
+        let notBuilt = try run(common + ["--config", config])
+        XCTAssertEqual(notBuilt.status, 0, notBuilt.stderr)
+        let object = try fixObject(notBuilt.stdout)
+        XCTAssertEqual(object["status"] as? String, "not-built")
+        XCTAssertEqual(object["config_symbols"] as? [String], ["CONFIG_FOO"])
+
+        let badConfig = try run(common + ["--config", list])
+        XCTAssertEqual(badConfig.status, 2)
+        XCTAssertTrue(badConfig.stderr.contains("has no CONFIG_ lines"), badConfig.stderr)
+        let treeIgnore = try run(["--tree", history.path, "--upstream", history.path, "--fixes", list, "--ignore", ignore])
+        XCTAssertEqual(treeIgnore.status, 2)
+        XCTAssertTrue(treeIgnore.stderr.contains("--ignore and --config need history"), treeIgnore.stderr)
+    }
 }
