@@ -101,6 +101,9 @@ public enum BackportOutput {
         case .partial:
             return "not covered: " + (fix.uncoveredFiles ?? []).joined(separator: ", ")
                 + (fix.evidence.first.map { "; cited by " + evidenceText($0) } ?? "")
+        case .reverted where fix.evidence.count > 1:
+            // The carrier first, the revert that still stands last.
+            return evidenceText(fix.evidence[0]) + "; reverted by " + evidenceText(fix.evidence[fix.evidence.count - 1])
         case .ignored, .unknown:
             return fix.note ?? ""
         case .notBuilt:

@@ -54,6 +54,9 @@ final class OutputTests: XCTestCase {
         XCTAssertTrue(markdown.contains("| Status | Fixes |\n|---|---|\n| missing | 1 (1 apply cleanly) |\n| reverted | 1 |\n| present | 1 |\n"), markdown)
         let sections = markdown.components(separatedBy: "\n## ").dropFirst().map { $0.prefix(while: { $0 != "\n" }) }
         XCTAssertEqual(sections, ["missing (1)", "reverted (1)", "present (1)"])
+        // A reverted fix's proof names the backport and the revert that stands.
+        let revert = try XCTUnwrap(report.fixes[1].evidence.last?.commit)
+        XCTAssertTrue(markdown.contains("; reverted by \(revert.prefix(12)) This reverts commit "), markdown)
         XCTAssertTrue(markdown.contains("| `\(report.fixes[2].commit.prefix(12))` | net: handle zero divisor in the fast path too |  | applies cleanly onto the branch; "), markdown)
         XCTAssertEqual(BackportOutput.exitStatus(report), 1)
     }

@@ -44,10 +44,11 @@ for fix in report["fixes"]:
     if fix["status"] == "present":
         hows[fix["how"]] = hows.get(fix["how"], 0) + 1
 follow = sum(len(f["fixes_of_fixes"]) for f in report["fixes"])
-print("%-22s wall %6.2f s (engine %6.2f s), exit %s: %d fixes: %d present %s, %d missing, %d reverted, "
-      "%d not needed, %d unknown; %d missing fixes of fixes" % (
+print("%-22s wall %6.2f s (engine %6.2f s), exit %s: %d fixes: %d present %s, %d missing (%d apply cleanly), "
+      "%d partial, %d reverted, %d not needed, %d unknown; %d missing fixes of fixes" % (
           label, float(end) - float(start), s["seconds"], status, len(report["fixes"]), s["present"], hows,
-          s["missing"], s["reverted"], s["not_needed"], s["unknown"], follow))
+          s["missing"], s.get("applies_cleanly", 0), s.get("partial", 0), s["reverted"], s["not_needed"], s["unknown"],
+          follow))
 PY
 }
 
