@@ -64,7 +64,9 @@ public enum BackportOutput {
             }
             if let note = fix.note { out += "            note: \(note)\n" }
             for followUp in fix.fixesOfFixes {
-                out += "            fixed again by \(shortId(followUp.commit)) \(followUp.subject): \(followUp.status.rawValue)\n"
+                // A present fix was fixed again; a missing one brings its own fixes along, in this order.
+                out += "            \(fix.status == .present ? "fixed again by" : "then apply") "
+                    + "\(shortId(followUp.commit)) \(followUp.subject): \(followUp.status.rawValue)\n"
             }
         }
         for warning in report.warnings { out += "warning: \(warning)\n" }

@@ -251,6 +251,9 @@ final class HardCaseTests: XCTestCase {
         XCTAssertEqual(report.fixes[0].status, .missing)
         XCTAssertEqual(report.fixes[0].fixesOfFixes.map(\.commit), [second.hex, third.hex])
         XCTAssertEqual(report.fixes[0].fixesOfFixes.map(\.status), [.missing, .missing])
+        let text = BackportOutput.text(report)
+        XCTAssertTrue(text.contains("then apply \(second.short(12)) net: fix the refcount fix: missing\n"
+                                    + "            then apply \(third.short(12)) net: fix the fix of the fix: missing"), text)
         // Without --follow-ups, only fixes among those checked are followed.
         XCTAssertEqual(try history.check([first, third]).fixes[0].fixesOfFixes.map(\.commit), [])
         XCTAssertEqual(try history.check([third, first, second]).fixes[1].fixesOfFixes.map(\.commit), [second.hex, third.hex])

@@ -119,10 +119,12 @@ final class HistoryCheckerTests: XCTestCase {
                                 message: "Merge tag 'v6.1.99' into vendor\n", author: stableAuthor,
                                 updateRef: "refs/heads/vendor")
 
-        let report = try check(repos, ["F7", "F1"])
-        XCTAssertEqual(report.fixes.map(\.status), [.present, .present])
+        // The stable commit itself (it is in the upstream repository too) is found by ancestry through the merge.
+        let report = try check(repos, ["F7", "F1"], extraIds: [stableIds[0].hex])
+        XCTAssertEqual(report.fixes.map(\.status), [.present, .present, .present])
         XCTAssertEqual(report.fixes[0].how, "trailer")
         XCTAssertEqual(report.fixes[0].evidence, [Evidence(commit: stableIds[0].hex, line: "commit \(s.upstream["F7"]!.hex) upstream.")])
+        XCTAssertEqual(report.fixes[2].how, "ancestor")
     }
 
     func testContextChangedBackportHasADifferentPatchID() throws {
