@@ -189,6 +189,7 @@ public final class Gate {
         options.paths = files.sorted().map { root + "/" + $0 }
         options.overlay = overlay
         options.root = root
+        options.factScope = [root]
         options.progress.message("gate: scanning \(files.count) file\(files.count == 1 ? "" : "s") at \(phase)")
         return try Scanner(options: options).run()
     }

@@ -73,6 +73,17 @@ final class GateTests: XCTestCase {
         XCTAssertTrue(result.verdict.contains("FAIL"))
     }
 
+    func testEvidenceComesFromUnchangedFilesOfTheTree() throws {
+        let teardown = "struct pool { unsigned int nr; };\nvoid pool_release(struct pool *p)\n{\n\tp->nr = 0;\n}\n"
+        let base = try commit(["drivers/pool.c": guarded, "drivers/teardown.c": teardown], "pool")
+        let head = try commit(["drivers/pool.c": unguarded, "drivers/teardown.c": teardown], "pool: drop a check")
+        let result = try gate(base: base, head: head)
+        XCTAssertEqual(result.changedFiles, ["drivers/pool.c"])
+        let finding = try XCTUnwrap(result.introduced.first)
+        XCTAssertTrue(finding.evidence.contains { $0.file == "drivers/teardown.c" && $0.line == 4 }, "\(finding.evidence)")
+        XCTAssertEqual(finding.confidence, .high)
+    }
+
     func testMovingCodeAroundAPreexistingFindingPasses() throws {
         let base = try commit(["drivers/pool.c": unguarded], "pool: add spin")
         let moved = "/* pool helpers */\n#define POOL_MAX 16\n\nstatic int pool_max(void)\n{\n\treturn POOL_MAX;\n}\n\n" + unguarded

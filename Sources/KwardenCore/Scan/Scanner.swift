@@ -31,6 +31,9 @@ public struct ScanOptions {
     /// File contents that replace (or add to) what is on disk, e.g. a file at another git revision.
     /// Parsed on threads, since the contents live in this process.
     public var overlay = SourceOverlay()
+    /// Where evidence passes look for facts (default: the scanned paths). The gate scans a few
+    /// changed files but takes facts from the whole tree.
+    public var factScope: [String]?
     /// Per-file results kept between scans; nil for none.
     public var cache: ResultCache?
     /// The directory paths are reported against (default: the kernel tree root, or the paths' common directory).
@@ -100,13 +103,27 @@ public final class Scanner {
         // Further passes: facts that findings need from files the first pass did not parse.
         var pass = 1
         var factOutcomes: [FileOutcome] = []
+        var factTexts: TextIndex?
         let findingDirectories = Set(findings.map { ($0.file as NSString).deletingLastPathComponent })
         while pass < 4 {
             let requests = options.rules.compactMap { rule in rule.nextRequest(findings: findings, facts: facts, pass: pass).map { (rule, $0) } }
             pass += 1
             guard !requests.isEmpty else { break }
             let reparse = pass > 2
-            var files = texts.select { source in requests.contains { rule, request in rule.mayHoldFacts(request, source) } }
+            let candidates: TextIndex
+            if let scope = options.factScope {
+                // Facts may live anywhere in the tree, not only in the files scanned for findings.
+                if factTexts == nil {
+                    var scopeFiles = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch)
+                        .discover(paths: scope, root: root, isKernelTree: kernelRoot != nil).files
+                    scopeFiles = Array(Set(scopeFiles + discovery.files)).sorted()
+                    factTexts = TextIndex(files: scopeFiles, jobs: options.jobs, overlay: options.overlay) { _ in false }
+                }
+                candidates = factTexts!
+            } else {
+                candidates = texts
+            }
+            var files = candidates.select { source in requests.contains { rule, request in rule.mayHoldFacts(request, source) } }
                 .filter { reparse || !parsed.contains($0) }
             if files.count > options.maxFactFiles {
                 // Nearest to the findings first: a driver's own teardown path is the likeliest evidence.
