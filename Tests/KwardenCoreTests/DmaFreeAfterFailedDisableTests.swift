@@ -84,6 +84,24 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         XCTAssertTrue(analysis.findings.isEmpty)
     }
 
+    func testOnlyTheDirectDropperSwallowsAndUnwindingFreesDoNotCount() throws {
+        let stopRings = body("stop_rings", [.call(callee: "wait_disabled", line: 20, target: nil)])
+        // Calls the dropper but frees nothing: its own callers are not judged against this failure.
+        let wrapper = body("stop_wrapper", [.call(callee: "stop_rings", line: 30, target: nil)])
+        let caller = body("far_caller", [.call(callee: "stop_wrapper", line: 40, target: nil),
+                                         .call(callee: "clean_ring", line: 41, target: nil)])
+        // Frees only to unwind a failed allocation.
+        let refill = body("refill", [.branch(condition: DmaCondition(polarity: [:]),
+                                             then: [.free(api: "__free_pages", line: 50), .exit(value: .other, line: 51)], otherwise: [])])
+        let down = body("down", [.call(callee: "stop_rings", line: 60, target: nil), .call(callee: "refill", line: 61, target: nil)])
+        let analysis = DmaAnalysis(bodies: [waitDisabled, cleanRing, stopRings, wrapper, caller, refill, down], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertTrue(analysis.summary(named: "stop_rings").swallows)
+        XCTAssertFalse(analysis.summary(named: "stop_wrapper").swallows)
+        XCTAssertFalse(analysis.summary(named: "refill").frees)
+        XCTAssertTrue(analysis.findings.isEmpty, "\(analysis.findings.map(\.body.name))")
+    }
+
     func testSplitDriverFindingCitesEveryFileOfTheChain() throws {
         let directory = Repository.corpus + "/dma-free-after-failed-disable/split_driver"
         let result = try scanCorpus([directory], rules: ["dma-free-after-failed-disable"])

@@ -123,7 +123,11 @@ final class DmaAnalysis {
                                     path: [body.name] + inner.path)
                 }
             case .branch(_, let then, let otherwise):
-                if let chain = firstFree(then, caller: caller) ?? firstFree(otherwise, caller: caller) { return chain }
+                // A free in an arm that then leaves the function is error unwinding (of an allocation,
+                // say), not a release of a running ring.
+                for arm in [then, otherwise] where !leaves(arm) {
+                    if let chain = firstFree(arm, caller: caller) { return chain }
+                }
             case .loop(let inner):
                 if let chain = firstFree(inner, caller: caller) { return chain }
             case .cases(let segments, _):
@@ -154,6 +158,13 @@ final class DmaAnalysis {
             collect(bodies[index].steps)
         }
         return result
+    }
+
+    private func leaves(_ steps: [DmaStep]) -> Bool {
+        switch steps.last {
+        case .exit?, .jump?: return true
+        default: return false
+        }
     }
 
     private func hasFailingStep(_ steps: [DmaStep], caller: Int) -> Bool {
@@ -387,9 +398,9 @@ final class DmaAnalysis {
             swallows[current] = DmaChain(evidence: origin.chain.evidence + [evidence(body, origin.line, "\(body.name)() does not act on the failure of \(origin.callee)() and returns normally")],
                                          path: [body.name] + origin.chain.path)
         case .hidden:
-            guard swallows[current] == nil, !freed else { return }
-            swallows[current] = DmaChain(evidence: origin.chain.evidence + [evidence(body, origin.line, "\(body.name)() calls \(origin.callee)(), which drops the failure")],
-                                         path: [body.name] + origin.chain.path)
+            // Only the function that drops the failure itself counts as swallowing it: its callers are
+            // judged, their callers are not (each further level adds distance and reset paths).
+            break
         }
     }
 }

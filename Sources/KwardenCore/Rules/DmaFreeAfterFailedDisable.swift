@@ -65,7 +65,15 @@ struct DmaFreeAfterFailedDisable: Rule {
         let analysis = DmaAnalysis(bodies: DmaAnalysis.bodies(from: facts), vocabulary: vocabulary)
         analysis.run()
         var occurrences: [String: Int] = [:]
-        return findings + analysis.findings.map { record in
+        // One finding per free site: the failure with the shortest chain explains it best.
+        var bySite: [String: DmaFindingRecord] = [:]
+        for record in analysis.findings {
+            let site = "\(record.body.file):\(record.freeLine)"
+            if let kept = bySite[site], kept.origin.chain.path.count <= record.origin.chain.path.count { continue }
+            bySite[site] = record
+        }
+        let records = bySite.values.sorted { ($0.body.file, $0.freeLine) < ($1.body.file, $1.freeLine) }
+        return findings + records.map { record in
             let function = record.body.name
             let origin = record.origin
             let dropped: String

@@ -209,6 +209,13 @@ final class DmaBodyBuilder {
 
     private func returnSteps(_ value: Node, line: Int) -> [DmaStep] {
         let stripped = value.strippingParensAndCasts
+        if stripped.kind == .conditionalOperator, stripped.children.count == 3 {
+            // `return c ? enable() : disable();`: one call or the other, each returned.
+            var steps: [DmaStep] = []
+            let condition = self.condition(stripped.children[0], steps: &steps)
+            return steps + [.branch(condition: condition, then: returnSteps(stripped.children[1], line: line),
+                                    otherwise: returnSteps(stripped.children[2], line: line))]
+        }
         if pollMacro(stripped) != nil || stripped.kind == .callExpr {
             synthetic += 1
             let name = "$return\(synthetic)"
@@ -237,6 +244,13 @@ final class DmaBodyBuilder {
     private func expression(_ node: Node, target: String?) -> [DmaStep] {
         if let macro = pollMacro(node) {
             return [.call(callee: macro, line: node.position.line, target: target)]
+        }
+        // `c ? f() : g()`: one arm or the other.
+        if node.kind == .conditionalOperator, node.children.count == 3 {
+            var steps: [DmaStep] = []
+            let condition = self.condition(node.children[0], steps: &steps)
+            return steps + [.branch(condition: condition, then: expression(node.children[1], target: target),
+                                    otherwise: expression(node.children[2], target: target))]
         }
         var steps: [DmaStep] = []
         for child in node.children where child.kind.isExpression || child.kind == .compoundStmt {
