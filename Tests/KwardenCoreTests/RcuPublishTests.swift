@@ -109,3 +109,40 @@ final class RcuPublishTests: XCTestCase {
         XCTAssertEqual(findings.map(\.function), ["xdev_enable_a"])
     }
 }
+
+final class RcuPublishChainTests: XCTestCase {
+    func testSeveralCallsInOneOutermostFunctionGiveOneFinding() throws {
+        let tree = try NetScratchTree()
+        try tree.write("mode.c", """
+        #include <kcorpus-net.h>
+        struct mode { int n; };
+        struct xdev { struct mode __rcu *mode; spinlock_t lock; unsigned long rx; };
+
+        void xdev_receive(struct xdev *d)
+        {
+        \tif (rcu_access_pointer(d->mode))
+        \t\tspin_lock(&d->lock);
+        }
+
+        static int xdev_publish(struct xdev *d, struct mode *m)
+        {
+        \trcu_assign_pointer(d->mode, m);
+        \treturn 0;
+        }
+
+        int xdev_ioctl(struct xdev *d, struct mode *m, int cmd)
+        {
+        \tswitch (cmd) {
+        \tcase 1:
+        \t\treturn xdev_publish(d, m);
+        \tcase 2:
+        \t\treturn xdev_publish(d, m + 1);
+        \t}
+        \treturn -EINVAL;
+        }
+        """)
+        let findings = try tree.scan("rcu-publish-without-sync").findings
+        XCTAssertEqual(findings.map(\.function), ["xdev_ioctl"])
+        XCTAssertEqual(findings.first?.line, 21, "reported at the first call that leads to the publish")
+    }
+}

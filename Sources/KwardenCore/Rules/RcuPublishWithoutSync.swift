@@ -441,7 +441,8 @@ struct RcuPublishWithoutSync: Rule {
 
             for chain in chains {
                 let at = chain.last ?? publishFact
-                let key = "\(publishFact.key)|\(at.file):\(at.line)|\(at.function)"
+                // One finding per publish and outermost function, however many of its calls lead there.
+                let key = "\(publishFact.key)|\(publishFact.file):\(publishFact.line)|\(at.function)@\(at.file)"
                 guard reported.insert(key).inserted else { continue }
                 var evidence = [publishEvidence]
                 for call in chain {
