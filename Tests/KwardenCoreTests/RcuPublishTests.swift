@@ -146,3 +146,34 @@ final class RcuPublishChainTests: XCTestCase {
         XCTAssertEqual(findings.first?.line, 21, "reported at the first call that leads to the publish")
     }
 }
+
+final class RcuGateShapeTests: XCTestCase {
+    func testCheckLockRecheckIsNotAModeGate() throws {
+        let tree = try NetScratchTree()
+        try tree.write("mode.c", """
+        #include <kcorpus-net.h>
+        struct mode { int n; };
+        struct xdev { struct mode __rcu *mode; spinlock_t lock; };
+
+        void xdev_touch(struct xdev *d)
+        {
+        \tstruct mode *m;
+
+        \tif (!rcu_access_pointer(d->mode))
+        \t\treturn;
+        \tspin_lock_bh(&d->lock);
+        \tm = rtnl_dereference(d->mode);
+        \tif (m)
+        \t\tm->n++;
+        \tspin_unlock_bh(&d->lock);
+        }
+
+        int xdev_enable(struct xdev *d, struct mode *m)
+        {
+        \trcu_assign_pointer(d->mode, m);
+        \treturn 0;
+        }
+        """)
+        XCTAssertEqual(try tree.scan("rcu-publish-without-sync").findings.count, 0)
+    }
+}

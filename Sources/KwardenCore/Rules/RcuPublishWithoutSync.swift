@@ -294,7 +294,13 @@ struct RcuPublishWithoutSync: Rule {
                         region += block.children[(statement.indexInParent + 1)...]
                     }
                 }
-                if let operation = serializingOperation(in: region, context: context) {
+                // Check, lock, re-read under the lock: the lock guards the field itself, not a mode.
+                let rereads = region.contains { statement in
+                    ([statement] + statement.descendants(where: { $0.kind == .memberRefExpr })).contains {
+                        $0.kind == .memberRefExpr && ExpressionFacts.fieldKey($0) == field
+                    }
+                }
+                if !rereads, let operation = serializingOperation(in: region, context: context) {
                     result.append(FoundGate(field: field, node: statement, gate: Gate(operation: operation, helper: helper)))
                 }
             }
@@ -314,6 +320,11 @@ struct RcuPublishWithoutSync: Rule {
             let arguments = context.macroArguments(use)
             guard let field = field(of: use, arguments: arguments, in: condition, context: context),
                   let produced = ([condition] + condition.descendants()).first(where: { $0.position.file == file && $0.position.offset == use.range.start.offset }) else { continue }
+            // `rcu_access_pointer(x) == other`: an identity test, not a NULL gate.
+            if let parent = produced.ancestors.first(where: { $0.kind != .unexposedExpr && $0.kind != .parenExpr && $0.kind != .cStyleCastExpr }),
+               parent.kind == .binaryOperator, parent.children.count == 2,
+               parent.operatorSpelling == "==" || parent.operatorSpelling == "!=",
+               parent.children.allSatisfy({ $0.strippingParensAndCasts.integerValue == nil }) { continue }
             result.append((field, polarity(of: produced, upTo: condition), nil))
         }
         guard depth == 0 else { return result }
