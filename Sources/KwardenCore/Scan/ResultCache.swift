@@ -45,12 +45,20 @@ public final class ResultCache: @unchecked Sendable {
         return Dependency(path: path, size: size, modified: modified)
     }
 
+    /// Identifies this build of kwarden, so that a changed rule never reuses results of an older build
+    /// (the version number alone does not change while rules are being developed).
+    static let buildIdentity: String = {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        guard let stamp = stamp(executable) else { return Kwarden.version }
+        return "\(Kwarden.version)-\(stamp.size)-\(stamp.modified)"
+    }()
+
     /// The key of a job: content of the file, how it is compiled and checked, and what is asked.
     public static func key(job: FileJob, content: [UInt8], configuration: String) -> String {
         let requests = (try? JSONEncoder().encode(job.requests)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let contentHash = stableHash([String(decoding: content, as: UTF8.self), String(content.count)])
         let reverseHash = stableHash([String(decoding: content.reversed(), as: UTF8.self)])
-        return [contentHash, reverseHash, stableHash([job.file, String(job.pass), requests, configuration, Kwarden.version])].joined(separator: "-")
+        return [contentHash, reverseHash, stableHash([job.file, String(job.pass), requests, configuration, buildIdentity])].joined(separator: "-")
     }
 
     /// A stored outcome, if every file it depended on is unchanged.
