@@ -21,7 +21,9 @@ final class JobRunner {
             let configuration = setups.configurationKey + "|" + rulesKey
             for (index, job) in jobs.enumerated() {
                 guard let content = FileManager.default.contents(atPath: job.file) else { continue }
-                let key = ResultCache.key(job: job, content: [UInt8](content), configuration: configuration)
+                // The file's own flags too: a Makefile's ccflags change them without changing the tree's key.
+                let arguments = (try? setups.setup(for: job.file).arguments.joined(separator: " ")) ?? ""
+                let key = ResultCache.key(job: job, content: [UInt8](content), configuration: configuration + "|" + arguments)
                 keys[index] = key
                 if var hit = cache.lookup(key: key) {
                     hit.cached = true
