@@ -157,7 +157,7 @@ struct ExpressionFacts {
         return false
     }
 
-    /// Whether `value` can never be zero: a nonzero constant, `x | c`, both arms of `?:`, or a
+    /// Whether `value` can never be zero: a nonzero constant, `x | c`, `c << n`, both arms of `?:`, or a
     /// lower-bounding macro such as `max(x, 1)` / `clamp(x, 1, n)` (from the rule's list).
     func isNonZero(_ value: Node, lowerBoundMacros: [String: Int?]) -> Bool {
         if let constant = value.integerValue { return constant != 0 }
@@ -172,6 +172,10 @@ struct ExpressionFacts {
         switch (stripped.kind, stripped.operatorSpelling) {
         case (.binaryOperator, "|"):
             return stripped.children.contains { ($0.integerValue ?? 0) != 0 }
+        case (.binaryOperator, "<<"):
+            // A nonzero constant shifted left (`BIT(n)`, `NSEC_PER_SEC << shift`); shifting out
+            // every bit is undefined or a different bug.
+            return stripped.children.count == 2 && isNonZero(stripped.children[0], lowerBoundMacros: lowerBoundMacros)
         case (.conditionalOperator, _):
             let arms = stripped.children.suffix(2)
             return arms.count == 2 && arms.allSatisfy { isNonZero($0, lowerBoundMacros: lowerBoundMacros) }

@@ -98,11 +98,40 @@ struct SubtractLoopZeroDivisor: Rule {
             var candidates = unconditionalStatements(body)
             if loop.kind == .forStmt, let increment = loop.forParts?.increment { candidates.append(increment) }
             if let subtraction = candidates.first(where: { isSubtraction($0, reduced: reducedKey, divisor: divisorKey) }) {
+                // A divisor that changes between iterations (`offset -= sg->length; sg = sg_next(sg);`)
+                // walks a list: each round subtracts a different element, so a zero element does not spin.
+                if divisorVaries(divisor, in: loop) { continue }
                 return Shape(loop: loop, reduced: reduced, divisor: divisor, subtraction: subtraction,
                              otherConjuncts: parts.filter { $0 !== comparison })
             }
         }
         return nil
+    }
+
+    /// Whether the loop body (or a `for` increment) writes the divisor or anything it is computed
+    /// from: a variable, pointer or index it reads (`sg`, `con->cur`, `m` in `map[m].len`).
+    func divisorVaries(_ divisor: Node, in loop: Node) -> Bool {
+        let stripped = divisor.strippingParensAndCasts
+        let parts = Set(([stripped] + stripped.descendants(where: { $0.kind.isExpression }))
+            .map { ExpressionFacts.key($0) })
+        var regions: [Node] = loop.loopBody.map { [$0] } ?? []
+        if loop.kind == .forStmt, let increment = loop.forParts?.increment { regions.append(increment) }
+        for region in regions {
+            let writers = [region] + region.descendants(where: {
+                $0.kind == .binaryOperator || $0.kind == .compoundAssignOperator || $0.kind == .unaryOperator
+            })
+            for node in writers {
+                let s = node.strippingParensAndCasts
+                let target: Node?
+                switch (s.kind, s.operatorSpelling) {
+                case (.binaryOperator, "="), (.compoundAssignOperator, _): target = s.children.first
+                case (.unaryOperator, let op?) where op.contains("++") || op.contains("--"): target = s.children.first
+                default: target = nil
+                }
+                if let target, parts.contains(ExpressionFacts.key(target)) { return true }
+            }
+        }
+        return false
     }
 
     // MARK: Guards on the paths into the loop
@@ -291,6 +320,8 @@ struct SubtractLoopZeroDivisor: Rule {
                 let reducedText = shape.reduced.sourceText
                 let constant = shape.divisor.integerValue
                 if let constant, constant != 0 { continue }
+                // `(wide ? 4 : 2)`, `NSEC_PER_SEC << shift`, `max(n, 1)`: nonzero by construction.
+                if constant == nil, facts.isNonZero(shape.divisor, lowerBoundMacros: lowerBoundMacros) { continue }
                 var verdict = Verdict(guarded: false)
                 if constant == nil {
                     verdict = guardVerdict(shape, facts: facts, function: function.declaration)
