@@ -30,6 +30,9 @@ struct ScanOptionGroup: ParsableArguments {
     @Option(name: .customLong("max-fact-files"), help: "At most this many files parsed per evidence pass, nearest to the findings first.")
     var maxFactFiles = 200
 
+    @Option(name: .customLong("max-fact-files-per-topic"), help: "At most this many files per topic of an evidence pass (one struct field, say), likeliest and nearest first.")
+    var maxFactFilesPerTopic = 12
+
     @Option(name: .customLong("config"), help: "Configuration file (default: .kwarden.yaml at the tree root).")
     var config: String?
 
@@ -75,6 +78,7 @@ struct ScanOptionGroup: ParsableArguments {
         options.perFileTimeout = timeout
         options.progress = ProgressReporter(enabled: !quiet)
         options.maxFactFiles = maxFactFiles
+        options.maxFactFilesPerTopic = maxFactFilesPerTopic
         options.allArches = allArches
         if !noCache {
             do { options.cache = try ResultCache(directory: cacheDir ?? ResultCache.defaultDirectory) } catch {

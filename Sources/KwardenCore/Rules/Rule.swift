@@ -5,7 +5,12 @@ import ClangKit
 public struct FactRequest: Codable, Hashable, Sendable {
     public var needles: [String]
     public var keys: [String]
-    public init(needles: [String], keys: [String]) { self.needles = needles; self.keys = keys }
+    /// For rules that answer `factTopics`: the directories of the findings each topic serves,
+    /// so that a topic's nearest candidate files are parsed first.
+    public var near: [String: [String]]
+    public init(needles: [String], keys: [String], near: [String: [String]] = [:]) {
+        self.needles = needles; self.keys = keys; self.near = near
+    }
     public var isEmpty: Bool { needles.isEmpty }
 }
 
@@ -27,6 +32,12 @@ public protocol Rule: Sendable {
     func finalize(findings: [Finding], facts: [Fact]) -> [Finding]
     /// Textual preselection for a fact pass: can this file hold facts the request asks for?
     func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool
+    /// Finer preselection for requests made of independent topics (one struct field each, say):
+    /// the topics this file may hold facts for, each with a rank (higher: likelier). The scanner
+    /// then parses at most a few files per topic, best ranked and nearest first, so that one
+    /// common field name cannot crowd out the others. The topic "" is never capped that way.
+    /// nil: judge the file with `mayHoldFacts` alone.
+    func factTopics(_ request: FactRequest, _ source: SourceText) -> [String: Int]?
 }
 
 extension Rule {
@@ -37,6 +48,7 @@ extension Rule {
     public func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool {
         request.needles.contains { source.containsIdentifier($0) }
     }
+    public func factTopics(_ request: FactRequest, _ source: SourceText) -> [String: Int]? { nil }
 
     /// The declarative part of preselection: tokens from the rule's metadata.
     public func metadataPreselect(_ source: SourceText) -> Bool {

@@ -1,3 +1,4 @@
+import Foundation
 import ClangKit
 
 /// subtract-loop-zero-divisor
@@ -437,21 +438,31 @@ struct SubtractLoopZeroDivisor: Rule {
     func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest? {
         let fields = Set(findings.flatMap { Self.fields(of: $0) })
         let parameters = Set(findings.compactMap { $0.attributes["parameter"] })
+        func directory(_ file: String) -> String { (file as NSString).deletingLastPathComponent }
         switch pass {
         case 1:
             // Other files that may store 0 in these fields, or call functions whose parameter is a divisor.
             let names = Set(fields.compactMap { $0.split(separator: ".").last.map(String.init) })
             let callees = Set(parameters.compactMap { $0.split(separator: "#").first.map(String.init) })
             guard !names.isEmpty || !callees.isEmpty else { return nil }
+            var near: [String: [String]] = [:]
+            for finding in findings {
+                for field in Self.fields(of: finding) { near["field:" + field, default: []].append(directory(finding.file)) }
+            }
             return FactRequest(needles: names.union(callees).sorted(),
-                               keys: fields.sorted().map { "field:" + $0 } + parameters.sorted().map { "args:" + $0 })
+                               keys: fields.sorted().map { "field:" + $0 } + parameters.sorted().map { "args:" + $0 }, near: near)
         case 2:
             guard !fields.isEmpty else { return nil }
             // Setters that store a parameter into the field: who calls them with 0?
-            let setters = Set(facts.filter { $0.kind == "param-store" && fields.contains($0.key) }.map(\.detail))
+            let setterFacts = facts.filter { $0.kind == "param-store" && fields.contains($0.key) }
+            let setters = Set(setterFacts.map(\.detail))
             guard !setters.isEmpty else { return nil }
             let names = Set(setters.compactMap { $0.split(separator: "#").first.map(String.init) })
-            return FactRequest(needles: names.sorted(), keys: setters.sorted().map { "call:" + $0 })
+            var near: [String: [String]] = [:]
+            for fact in setterFacts {
+                if let name = fact.detail.split(separator: "#").first { near["call:" + name, default: []].append(directory(fact.file)) }
+            }
+            return FactRequest(needles: names.sorted(), keys: setters.sorted().map { "call:" + $0 }, near: near)
         default:
             return nil
         }
@@ -475,6 +486,33 @@ struct SubtractLoopZeroDivisor: Rule {
             for pattern in ["\(name)=0;", "\(name)=0,", "\(name)=0}", "\(name),0)"] where squeezed.contains(pattern) { return true }
         }
         return false
+    }
+
+    /// One topic per field ("field:record.field", ranked up when the file names the record) and
+    /// per setter ("call:setter"); callers of a divisor parameter form one uncapped topic, since
+    /// every caller must be seen before the parameter is judged nonzero.
+    func factTopics(_ request: FactRequest, _ source: SourceText) -> [String: Int]? {
+        guard mayHoldFacts(request, source) else { return [:] }
+        let squeezed = SubtractLoopText.squeezed(source.bytes[...])
+        let text = SourceText(bytes: squeezed)
+        var topics: [String: Int] = [:]
+        for key in request.keys {
+            if key.hasPrefix("field:") {
+                let field = key.dropFirst(6)
+                let parts = field.split(separator: ".")
+                guard parts.count == 2, source.containsIdentifier(String(parts[1])) else { continue }
+                let name = String(parts[1])
+                guard ["\(name)=0;", "\(name)=0,", "\(name)=0}", "\(name),0)"].contains(where: text.contains) else { continue }
+                topics[String(key)] = source.containsIdentifier(String(parts[0])) ? 1 : 0
+            } else if key.hasPrefix("call:"), let name = key.dropFirst(5).split(separator: "#").first.map(String.init),
+                      text.contains(name + "(") {
+                topics["call:" + name] = 0
+            } else if key.hasPrefix("args:"), let name = key.dropFirst(5).split(separator: "#").first.map(String.init),
+                      text.contains(name + "(") {
+                topics[""] = 0
+            }
+        }
+        return topics
     }
 
     static func fields(of finding: Finding) -> [String] {

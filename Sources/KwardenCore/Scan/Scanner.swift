@@ -24,6 +24,8 @@ public struct ScanOptions {
     public var workerArguments: [String] = []
     /// At most this many files are parsed in each evidence pass (nearest to the findings first).
     public var maxFactFiles = 200
+    /// Per topic of a request (e.g. one struct field), at most this many files in an evidence pass.
+    public var maxFactFilesPerTopic = 12
     /// Scan arch/<name>/ of every architecture, each with its own flags (builds one setup per arch).
     public var allArches = false
     /// Only report which files the textual preselection keeps.
@@ -123,8 +125,21 @@ public final class Scanner {
             } else {
                 candidates = texts
             }
-            var files = candidates.select { source in requests.contains { rule, request in rule.mayHoldFacts(request, source) } }
-                .filter { reparse || !parsed.contains($0) }
+            let topicsByFile = candidates.collect { source -> [String: Int]? in
+                var topics: [String: Int] = [:]
+                var whole = false
+                for (rule, request) in requests {
+                    if let found = rule.factTopics(request, source) {
+                        for (topic, rank) in found { topics["\(rule.id)|\(topic)"] = max(rank, topics["\(rule.id)|\(topic)"] ?? rank) }
+                    } else if rule.mayHoldFacts(request, source) {
+                        whole = true
+                    }
+                }
+                if whole { topics[""] = 0 }
+                return topics.isEmpty ? nil : topics
+            }.filter { reparse || !parsed.contains($0.0) }
+            var files = Self.selectFactFiles(topicsByFile, requests: requests.map { ($0.0.id, $0.1) }, findingDirectories: findingDirectories,
+                                        perTopic: options.maxFactFilesPerTopic, pass: pass, notes: &notes)
             if files.count > options.maxFactFiles {
                 // Nearest to the findings first: a driver's own teardown path is the likeliest evidence.
                 let ranked = files.map { file in (file, findingDirectories.map { Self.sharedPrefix(file, $0) }.max() ?? 0) }
@@ -186,6 +201,39 @@ public final class Scanner {
 }
 
 extension Scanner {
+    /// The candidate files of an evidence pass: every file with a topic-less match, and per topic
+    /// the `perTopic` best ranked, nearest to that topic's findings.
+    static func selectFactFiles(_ candidates: [(String, [String: Int])], requests: [(String, FactRequest)],
+                         findingDirectories: Set<String>, perTopic: Int, pass: Int, notes: inout [String]) -> [String] {
+        var chosen: Set<String> = []
+        var byTopic: [String: [(file: String, rank: Int)]] = [:]
+        for (file, topics) in candidates {
+            for (topic, rank) in topics {
+                if topic.isEmpty || topic.hasSuffix("|") { chosen.insert(file) } else { byTopic[topic, default: []].append((file, rank)) }
+            }
+        }
+        var near: [String: [String]] = [:]
+        for (ruleID, request) in requests {
+            for (topic, directories) in request.near { near["\(ruleID)|\(topic)", default: []] += directories }
+        }
+        var capped = 0
+        for (topic, files) in byTopic {
+            let directories = near[topic].map(Set.init) ?? findingDirectories
+            let ranked = files.map { entry in (entry, directories.map { Self.sharedPrefix(entry.file, $0) }.max() ?? 0) }
+                .sorted { a, b in
+                    if a.0.rank != b.0.rank { return a.0.rank > b.0.rank }
+                    if a.1 != b.1 { return a.1 > b.1 }
+                    return a.0.file < b.0.file
+                }
+            if ranked.count > perTopic { capped += 1 }
+            chosen.formUnion(ranked.prefix(perTopic).map(\.0.file))
+        }
+        if capped > 0 {
+            notes.append("evidence pass \(pass): for \(capped) topic\(capped == 1 ? "" : "s") (e.g. a common field name) more than \(perTopic) files may hold facts; parsed the \(perTopic) likeliest and nearest of each (--max-fact-files-per-topic)")
+        }
+        return chosen.sorted()
+    }
+
     /// Number of leading path components two paths share.
     static func sharedPrefix(_ a: String, _ b: String) -> Int {
         zip(a.split(separator: "/"), b.split(separator: "/")).prefix { $0 == $1 }.count
@@ -252,23 +300,23 @@ final class TextIndex {
 
     struct ReadError: Error { let reason: String; init(_ reason: String) { self.reason = reason } }
 
-    /// The readable files whose text passes `predicate`, in parallel.
-    func select(_ predicate: @escaping (SourceText) -> Bool) -> [String] {
+    /// For each readable file whose text gives a value, that value, in parallel.
+    func collect<T>(_ body: @escaping (SourceText) -> T?) -> [(String, T)] {
         let files = readable
         let overlay = self.overlay
-        var keep = [Bool](repeating: false, count: files.count)
+        var values = [T?](repeating: nil, count: files.count)
         let jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        keep.withUnsafeMutableBufferPointer { slots in
+        values.withUnsafeMutableBufferPointer { slots in
             let base = slots
             DispatchQueue.concurrentPerform(iterations: jobs) { worker in
                 var i = worker
                 while i < files.count {
-                    if case .success(let source) = overlay.read(files[i]) { base[i] = predicate(source) }
+                    if case .success(let source) = overlay.read(files[i]) { base[i] = body(source) }
                     i += jobs
                 }
             }
         }
-        return zip(files, keep).filter { $0.1 }.map { $0.0 }
+        return zip(files, values).compactMap { file, value in value.map { (file, $0) } }
     }
 }
 

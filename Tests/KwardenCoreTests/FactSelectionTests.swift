@@ -1,0 +1,40 @@
+import XCTest
+@testable import KwardenCore
+
+/// Evidence passes parse a few files per topic, best ranked and nearest first, so one common
+/// field name cannot crowd out the file that holds the evidence for another.
+final class FactSelectionTests: XCTestCase {
+    private let rule = "subtract-loop-zero-divisor"
+
+    func testEachTopicGetsItsOwnBudgetRankedThenNearest() {
+        var candidates: [(String, [String: Int])] = []
+        // 30 files store 0 into a common field name near one finding...
+        for i in 0..<30 { candidates.append(("/t/drivers/media/pci/x/file\(i).c", ["\(rule)|field:sg.length": 0])) }
+        // ...one far-away file stores 0 into a rare field, and names its record.
+        candidates.append(("/t/net/core/net-sysfs.c", ["\(rule)|field:net_device.real_num_tx_queues": 1]))
+        // A nearer file that does not name the record ranks below it.
+        candidates.append(("/t/net/core/dev.c", ["\(rule)|field:net_device.real_num_tx_queues": 0]))
+        candidates.append(("/t/drivers/net/a.c", ["\(rule)|field:net_device.real_num_tx_queues": 0]))
+        let request = FactRequest(needles: [], keys: [], near: ["field:sg.length": ["/t/drivers/media/pci/x"],
+                                                                "field:net_device.real_num_tx_queues": ["/t/drivers/net"]])
+        var notes: [String] = []
+        let chosen = Scanner.selectFactFiles(candidates, requests: [(rule, request)], findingDirectories: [],
+                                             perTopic: 2, pass: 2, notes: &notes)
+        XCTAssertEqual(chosen.filter { $0.contains("/media/") }.count, 2)
+        XCTAssertTrue(chosen.contains("/t/net/core/net-sysfs.c"), "the ranked-up file is kept")
+        XCTAssertTrue(chosen.contains("/t/drivers/net/a.c"), "then the nearest to the topic's finding")
+        XCTAssertFalse(chosen.contains("/t/net/core/dev.c"))
+        XCTAssertEqual(chosen.count, 4)
+        XCTAssertEqual(notes.count, 1)
+        XCTAssertTrue(notes[0].contains("for 2 topics"), notes[0])
+    }
+
+    func testTopiclessMatchesAreNeverCappedPerTopic() {
+        let candidates: [(String, [String: Int])] = (0..<5).map { ("/t/f\($0).c", ["": 0]) }
+            + (0..<5).map { ("/t/g\($0).c", ["\(rule)|": 0]) }
+        var notes: [String] = []
+        let chosen = Scanner.selectFactFiles(candidates, requests: [], findingDirectories: ["/t"], perTopic: 1, pass: 2, notes: &notes)
+        XCTAssertEqual(chosen.count, 10)
+        XCTAssertTrue(notes.isEmpty)
+    }
+}
