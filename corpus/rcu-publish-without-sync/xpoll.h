@@ -14,8 +14,17 @@ struct xpoll_info {
 	struct xpoll *owner;
 };
 
+struct xpoll;
+struct xdev;
+
+/* Per-device callbacks; an upper device sets up polling on its lower devices. */
+struct xdev_ops {
+	int (*poll_setup)(struct xdev *dev, struct xpoll *np);
+};
+
 struct xdev {
 	struct net_device *netdev;
+	const struct xdev_ops *ops;
 	struct xpoll_info __rcu *pollinfo;
 };
 

@@ -9,7 +9,13 @@
 int __xpoll_setup(struct xpoll *np, struct xdev *dev)
 {
 	struct xpoll_info *info;
+	int err;
 
+	if (dev->ops && dev->ops->poll_setup) {
+		err = dev->ops->poll_setup(dev, np);
+		if (err)
+			return err;
+	}
 	if (!rcu_access_pointer(dev->pollinfo)) {
 		info = kzalloc(sizeof(*info), GFP_KERNEL);
 		if (!info)

@@ -71,6 +71,10 @@ struct RcuPublishWithoutSync: Rule {
 
     static let fieldPrefix = "rcu-field:"
     static let calleePrefix = "rcu-callee:"
+    /// Asks for calls through a function-pointer field ("record.field").
+    static let pointerFieldPrefix = "rcu-fnfield:"
+    /// Key of a call fact for a call through a function-pointer field.
+    static let indirectPrefix = "field:"
 
     // MARK: Facts
 
@@ -102,16 +106,22 @@ struct RcuPublishWithoutSync: Rule {
         }
 
         // Calls up the chains: to this file's publishers (and functions that reach them without a
-        // wait), and to the callees other passes asked about.
-        var reaching = publishers.union(requestedCallees)
-        var calls: [(function: FunctionDefinition, call: Node, callee: Cursor)] = []
+        // wait), and to the callees other passes asked about. A call through a function-pointer
+        // field (`dev->ops->setup(dev)`) is a call to every function stored in that field.
+        let requestedPointerFields = Set(keys.compactMap { $0.hasPrefix(Self.pointerFieldPrefix) ? Self.indirectPrefix + $0.dropFirst(Self.pointerFieldPrefix.count) : nil })
+        var reaching = publishers.union(requestedCallees).union(requestedPointerFields)
+        var calls: [(function: FunctionDefinition, call: Node, callee: String, direct: Cursor?)] = []
         for function in context.functions {
             guard let body = function.body else { continue }
             for call in body.descendants(where: { $0.kind == .callExpr }) {
-                guard let callee = call.referenced, callee.kind == .functionDecl else { continue }
-                calls.append((function, call, callee))
+                if let callee = call.referenced, callee.kind == .functionDecl {
+                    calls.append((function, call, callee.spelling, callee))
+                } else if let field = Self.pointerField(calledBy: call) {
+                    calls.append((function, call, Self.indirectPrefix + field, nil))
+                }
             }
         }
+        let bindings = functionPointerBindings(in: context)
         var waitedCache: [ObjectIdentifier: Bool] = [:]
         func waited(_ call: Node, _ function: FunctionDefinition) -> Bool {
             if let known = waitedCache[ObjectIdentifier(call)] { return known }
@@ -122,16 +132,24 @@ struct RcuPublishWithoutSync: Rule {
         var grew = true
         while grew {
             grew = false
-            for (function, call, callee) in calls where reaching.contains(callee.spelling) && !reaching.contains(function.name) {
+            for (function, call, callee, _) in calls where reaching.contains(callee) && !reaching.contains(function.name) {
                 if !waited(call, function) { reaching.insert(function.name); grew = true }
             }
+            for binding in bindings where reaching.contains(binding.function) && !reaching.contains(Self.indirectPrefix + binding.field) {
+                reaching.insert(Self.indirectPrefix + binding.field); grew = true
+            }
         }
-        for (function, call, callee) in calls where reaching.contains(callee.spelling) {
-            let definition = callee.definition
+        for (function, call, callee, direct) in calls where reaching.contains(callee) {
+            let definition = direct?.definition
             let detail = Call(waited: waited(call, function), isStatic: function.declaration.cursor.isStatic,
-                              calleeStatic: (definition ?? callee).isStatic, calleeFile: definition?.expansionPosition.file ?? "")
-            result.append(Fact(kind: "call", key: callee.spelling, file: context.path, line: call.position.line,
+                              calleeStatic: direct.map { (definition ?? $0).isStatic } ?? false,
+                              calleeFile: definition?.expansionPosition.file ?? "")
+            result.append(Fact(kind: "call", key: callee, file: context.path, line: call.position.line,
                                function: function.name, detail: Self.encode(detail)))
+        }
+        for binding in bindings where reaching.contains(binding.function) {
+            result.append(Fact(kind: "bind", key: binding.function, file: context.path, line: binding.line,
+                               function: binding.function, detail: binding.field))
         }
 
         // Gate readers: in this file's functions, and in header helpers that mention the fields.
@@ -147,6 +165,62 @@ struct RcuPublishWithoutSync: Rule {
             }
         }
         return result
+    }
+
+    // MARK: Function pointers
+
+    /// The "record.field" a call goes through: `ops->setup(dev)`, `(*dev->ops->setup)(dev)`.
+    static func pointerField(calledBy call: Node) -> String? {
+        guard var callee = call.children.first?.strippingParensAndCasts else { return nil }
+        if callee.kind == .unaryOperator, callee.operatorSpelling == "*", let inner = callee.children.first {
+            callee = inner.strippingParensAndCasts
+        }
+        guard callee.kind == .memberRefExpr else { return nil }
+        return ExpressionFacts.fieldKey(callee)
+    }
+
+    struct Binding {
+        var function: String
+        var field: String
+        var line: Int
+    }
+
+    /// Functions of this file stored into function-pointer fields: `.setup = fn` in a (nested)
+    /// designated initializer, and `x->setup = fn` assignments.
+    private func functionPointerBindings(in context: FileContext) -> [Binding] {
+        let defined = Set(context.functions.map(\.name))
+        var result: [Binding] = []
+        for cursor in context.unit.topLevel where cursor.isInMainFile && (cursor.kind == .varDecl || (cursor.kind == .functionDecl && cursor.isDefinition)) {
+            let tree = Node.tree(of: cursor, in: context.unit)
+            for reference in tree.descendants(where: { $0.kind == .declRefExpr }) {
+                guard let function = reference.referenced, function.kind == .functionDecl, defined.contains(function.spelling) else { continue }
+                var node = reference
+                while let parent = node.parent, parent.kind == .unexposedExpr || parent.kind == .parenExpr || parent.kind == .cStyleCastExpr
+                        || (parent.kind == .unaryOperator && parent.operatorSpelling == "&") {
+                    node = parent
+                }
+                guard let parent = node.parent else { continue }
+                if parent.kind == .binaryOperator, parent.children.count == 2, parent.children[1] === node,
+                   parent.operatorSpelling == "=", let field = ExpressionFacts.fieldKey(parent.children[0]) {
+                    result.append(Binding(function: function.spelling, field: field, line: reference.position.line))
+                } else if parent.kind == .initListExpr, let record = parent.type.recordName, !record.isEmpty,
+                          let name = designator(of: reference, in: parent, context: context) {
+                    result.append(Binding(function: function.spelling, field: record + "." + name, line: reference.position.line))
+                }
+            }
+        }
+        return result
+    }
+
+    /// The field name of `.name = value` for a value written in an initializer list, from its tokens.
+    private func designator(of value: Node, in list: Node, context: FileContext) -> String? {
+        let tokens = context.unit.tokens(of: list.cursor)
+        let at = value.cursor.position
+        guard let index = tokens.firstIndex(where: { $0.position.file == at.file && $0.position.offset == at.offset }) else { return nil }
+        var i = index - 1
+        while i >= 0, tokens[i].text == "(" || tokens[i].text == "&" { i -= 1 }
+        guard i >= 2, tokens[i].text == "=", tokens[i - 1].kind == .identifier, tokens[i - 2].text == "." else { return nil }
+        return tokens[i - 1].text
     }
 
     private func isNullTokens(_ tokens: [Token]) -> Bool {
@@ -384,18 +458,24 @@ struct RcuPublishWithoutSync: Rule {
         // Non-static functions whose callers may be in other files: unwaited publishers, and
         // callers that reach them without a wait.
         var open = Set(publishes.filter { !$0.1.isStatic && (pass == 1 || gated.contains($0.0.key)) }.map(\.0.function))
+        // Static or not, a function stored in a function-pointer field is called wherever the field is.
+        var unwaitedFunctions = Set(publishes.map(\.0.function))
         for fact in facts where fact.kind == "call" {
-            if let call = Self.decode(Call.self, fact.detail), !call.waited, !call.isStatic { open.insert(fact.function) }
+            guard let call = Self.decode(Call.self, fact.detail), !call.waited else { continue }
+            unwaitedFunctions.insert(fact.function)
+            if !call.isStatic { open.insert(fact.function) }
         }
+        let pointerFields = Set(facts.filter { $0.kind == "bind" && unwaitedFunctions.contains($0.key) }.map(\.detail))
         let fields = pass == 1 ? Set(publishes.map(\.0.key)) : []
-        let names = Set(fields.compactMap { $0.split(separator: ".").last.map(String.init) })
-        guard !open.isEmpty || !fields.isEmpty else { return nil }
+        let names = Set((fields.union(pointerFields)).compactMap { $0.split(separator: ".").last.map(String.init) })
+        guard !open.isEmpty || !fields.isEmpty || !pointerFields.isEmpty else { return nil }
         return FactRequest(needles: (names.union(open)).sorted(),
-                           keys: fields.sorted().map { Self.fieldPrefix + $0 } + open.sorted().map { Self.calleePrefix + $0 })
+                           keys: fields.sorted().map { Self.fieldPrefix + $0 } + open.sorted().map { Self.calleePrefix + $0 }
+                               + pointerFields.sorted().map { Self.pointerFieldPrefix + $0 })
     }
 
     func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool {
-        request.keys.contains { $0.hasPrefix(Self.fieldPrefix) || $0.hasPrefix(Self.calleePrefix) }
+        request.keys.contains { $0.hasPrefix(Self.fieldPrefix) || $0.hasPrefix(Self.calleePrefix) || $0.hasPrefix(Self.pointerFieldPrefix) }
             && request.needles.contains { source.containsIdentifier($0) }
     }
 
@@ -413,6 +493,9 @@ struct RcuPublishWithoutSync: Rule {
         for fact in unique where fact.kind == "call" && seenCalls.insert("\(fact.key)@\(fact.file):\(fact.line):\(fact.function)").inserted {
             calls[fact.key, default: []].append(fact)
         }
+        // Function → the pointer fields it is stored in (with the file, for static functions).
+        var bindings: [String: [Fact]] = [:]
+        for fact in unique where fact.kind == "bind" { bindings[fact.key, default: []].append(fact) }
         var result = findings
         var reported: Set<String> = []
         var occurrences: [String: Int] = [:]
@@ -434,10 +517,13 @@ struct RcuPublishWithoutSync: Rule {
             // Chains of callers that reach success without a wait, each ending where no caller is known.
             var chains: [[Fact]] = []
             func climb(function: String, file: String, isStatic: Bool, chain: [Fact], visited: Set<String>) {
-                let callers = (calls[function] ?? []).filter { call in
+                var callers = (calls[function] ?? []).filter { call in
                     guard let detail = Self.decode(Call.self, call.detail) else { return false }
-                    // A static function is called only from its own file.
+                    // A static function is called only from its own file (except through a pointer).
                     return !(isStatic || detail.calleeStatic) || call.file == file
+                }
+                for binding in bindings[function] ?? [] where !isStatic || binding.file == file {
+                    callers += calls[Self.indirectPrefix + binding.detail] ?? []
                 }
                 if callers.isEmpty { chains.append(chain); return }
                 for call in callers {
@@ -457,8 +543,11 @@ struct RcuPublishWithoutSync: Rule {
                 guard reported.insert(key).inserted else { continue }
                 var evidence = [publishEvidence]
                 for call in chain {
+                    let callee = call.key.hasPrefix(Self.indirectPrefix)
+                        ? "`" + call.key.dropFirst(Self.indirectPrefix.count).replacingOccurrences(of: ".", with: "::") + "` (a function pointer)"
+                        : call.key + "()"
                     evidence.append(Evidence(file: call.file, line: call.line, function: call.function,
-                                             message: "\(call.function)() calls \(call.key)() here and goes on to success without a grace-period wait"))
+                                             message: "\(call.function)() calls \(callee) here and goes on to success without a grace-period wait"))
                 }
                 evidence += gateEvidence
                 let path = ([publishFact.function] + chain.map(\.function)).reversed().joined(separator: "() → ")
