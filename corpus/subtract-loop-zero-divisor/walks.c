@@ -83,6 +83,50 @@ unsigned long walk_for_increment(const unsigned long *len, unsigned long pos, in
 	return pos;
 }
 
+/* A page-walking macro assigns the header pointer in its body. */
+struct fake_page {
+	struct fake_page *next;
+	void *data;
+};
+
+struct fake_page_hdr {
+	unsigned int nr;
+};
+
+struct fake_page *fake_read_page(struct fake_page *pg);
+
+#define FAKE_GET_NEXT_PAGE(pg, hdr)				\
+{								\
+	pg = fake_read_page(pg);				\
+	hdr = (struct fake_page_hdr *)pg->data;			\
+}
+
+unsigned int walk_pages_macro(struct fake_page *pg, struct fake_page_hdr *hdr, unsigned int pos)
+{
+	while (pos >= hdr->nr) {
+		pos -= hdr->nr;
+		FAKE_GET_NEXT_PAGE(pg, hdr);
+	}
+	return pos;
+}
+
+/* A helper moves the iterator on to the next chunk, whose size it loads. */
+struct fake_chunk_iter {
+	unsigned int nr;
+	unsigned int index;
+};
+
+void fake_chunk_flip(struct fake_chunk_iter *iter);
+
+unsigned int walk_iter_helper(struct fake_chunk_iter *iter, unsigned int cur)
+{
+	while (cur >= iter->nr) {
+		cur -= iter->nr;
+		fake_chunk_flip(iter);
+	}
+	return cur;
+}
+
 /* A per-round helper call whose argument advances: days of each year in turn. */
 static unsigned int fake_days_in_year(unsigned int year)
 {

@@ -110,7 +110,8 @@ struct SubtractLoopZeroDivisor: Rule {
     }
 
     /// Whether the loop body (or a `for` increment) writes the divisor or anything it is computed
-    /// from: a variable, pointer or index it reads (`sg`, `con->cur`, `m` in `map[m].len`).
+    /// from: a variable, pointer or index it reads (`sg`, `con->cur`, `m` in `map[m].len`), or
+    /// hands the object it is read from to a callee.
     func divisorVaries(_ divisor: Node, in loop: Node) -> Bool {
         let stripped = divisor.strippingParensAndCasts
         let parts = Set(([stripped] + stripped.descendants(where: { $0.kind.isExpression }))
@@ -127,12 +128,37 @@ struct SubtractLoopZeroDivisor: Rule {
                 switch (s.kind, s.operatorSpelling) {
                 case (.binaryOperator, "="), (.compoundAssignOperator, _): target = s.children.first
                 case (.unaryOperator, let op?) where op.contains("++") || op.contains("--"): target = s.children.first
+                case (.binaryOperator, nil) where Self.looksLikeAssignment(s): target = s.children.first
                 default: target = nil
                 }
                 if let target, parts.contains(ExpressionFacts.key(target)) { return true }
             }
+            // A callee handed the object the divisor is read from (`flip(iter)` for `iter->nr`,
+            // `next(&cursor)`) may move it on.
+            for call in [region] + region.descendants(where: { $0.kind == .callExpr }) where call.kind == .callExpr {
+                for argument in call.arguments {
+                    var a = argument.strippingParensAndCasts
+                    var addressTaken = false
+                    if a.kind == .unaryOperator, a.operatorSpelling == "&", let inner = a.children.first {
+                        a = inner.strippingParensAndCasts
+                        addressTaken = true
+                    }
+                    if (addressTaken || a.type.isPointer), parts.contains(ExpressionFacts.key(a)) { return true }
+                }
+            }
         }
         return false
+    }
+
+    /// An operator written inside a macro body (`P = (T *)MP->data` in a page-walking macro), whose
+    /// spelling libclang 14 does not expose: an assignment when it stands as a statement of its own,
+    /// or when both sides and the result have one pointer type (pointer arithmetic adds an integer).
+    static func looksLikeAssignment(_ node: Node) -> Bool {
+        guard node.children.count == 2 else { return false }
+        if node.parent?.kind == .compoundStmt { return true }
+        let result = node.type.canonical.spelling
+        return node.type.isPointer && node.children[0].type.canonical.spelling == result
+            && node.children[1].type.canonical.spelling == result
     }
 
     // MARK: Guards on the paths into the loop
