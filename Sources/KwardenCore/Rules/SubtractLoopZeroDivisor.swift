@@ -28,7 +28,16 @@ struct SubtractLoopZeroDivisor: Rule {
         }
         lowerBoundMacros = macros
         storeMacros = Set(metadata.list("store_macros"))
+        var divisions: [String: Int] = [:]
+        for entry in metadata.list("division_functions") {
+            let parts = entry.split(separator: "@")
+            if parts.count == 2, let position = Int(parts[1]) { divisions[String(parts[0])] = position - 1 }
+        }
+        divisionFunctions = divisions
     }
+
+    /// Function or macro name → index of its divisor argument.
+    let divisionFunctions: [String: Int]
 
     /// `a = b`, also when written by a store macro whose body libclang does not show.
     private func isStore(_ node: Node, in context: FileContext) -> Bool {
@@ -248,8 +257,58 @@ struct SubtractLoopZeroDivisor: Rule {
 
     enum Step { case guarded, unguarded, `continue` }
 
+    /// The parts of a statement that always run when it does: not the branches of an `if`,
+    /// `?:`, `&&`/`||`, nor loop bodies.
+    private func alwaysEvaluated(_ statement: Node) -> [Node] {
+        var result: [Node] = []
+        func visit(_ node: Node) {
+            result.append(node)
+            switch node.kind {
+            case .ifStmt, .switchStmt, .whileStmt: if let first = node.children.first { visit(first) }
+            case .forStmt, .doStmt: return
+            case .conditionalOperator: if let first = node.children.first { visit(first) }
+            case .binaryOperator where node.operatorSpelling == "&&" || node.operatorSpelling == "||":
+                if let first = node.children.first { visit(first) }
+            default: node.children.forEach(visit)
+            }
+        }
+        visit(statement)
+        return result
+    }
+
+    /// Whether the statement divides by the divisor on every run (`x / d`, `x % d`, `do_div(x, d)`,
+    /// `DIV_ROUND_UP(x, d)`): a zero divisor traps there first.
+    private func dividesBy(_ statement: Node, keys: Set<String>, context: FileContext) -> Bool {
+        let nodes = alwaysEvaluated(statement)
+        for node in nodes where node.children.count == 2 {
+            if (node.kind == .binaryOperator && (node.operatorSpelling == "/" || node.operatorSpelling == "%"))
+                || (node.kind == .compoundAssignOperator && (node.operatorSpelling == "/=" || node.operatorSpelling == "%=")),
+               keys.contains(ExpressionFacts.key(node.children[1])) { return true }
+        }
+        for call in nodes where call.kind == .callExpr {
+            if let name = call.calleeName, let index = divisionFunctions[name], index < call.arguments.count,
+               keys.contains(ExpressionFacts.key(call.arguments[index])) { return true }
+        }
+        // Division macros: the expression written as their divisor argument, found in the expansion.
+        let extent = statement.cursor.extent
+        for use in context.macroUses(inFile: extent.start.file) where use.range.start.offset >= extent.start.offset
+            && use.range.end.offset <= extent.end.offset {
+            guard let index = divisionFunctions[use.name] else { continue }
+            let arguments = context.macroArguments(use)
+            guard index < arguments.count, let first = arguments[index].first, let last = arguments[index].last else { continue }
+            let inArgument = nodes.filter { node in
+                let at = node.cursor.position
+                return node.kind.isExpression && at.file == first.position.file
+                    && at.offset >= first.position.offset && at.offset <= last.position.offset
+            }
+            if inArgument.contains(where: { keys.contains(ExpressionFacts.key($0)) }) { return true }
+        }
+        return false
+    }
+
     /// What one earlier statement tells about the divisor, looking backwards from the loop.
     private func step(_ statement: Node, keys: inout Set<String>, verdict: inout Verdict, facts: ExpressionFacts) -> Step {
+        if statement.kind != .compoundStmt, dividesBy(statement, keys: keys, context: facts.context) { return .guarded }
         switch statement.kind {
         case .ifStmt:
             let condition = statement.children[0]
