@@ -25,6 +25,9 @@ struct ExplainCommand: ParsableCommand {
     @Option(name: .customLong("rules-dir"), help: "Directory holding the rules' metadata.")
     var rulesDir: String?
 
+    @Flag(name: .customLong("review"), help: "Also print what the rule found on a real kernel tree, finding by finding.")
+    var review = false
+
     func run() throws {
         let rule: Rule
         do { rule = try RuleRegistry.load(only: [id], rulesDirectory: rulesDir)[0] } catch {
@@ -42,6 +45,9 @@ struct ExplainCommand: ParsableCommand {
         if let examples = m.examples {
             for example in examples.triggering { out += "\nTriggers:\n" + indent(example) }
             for example in examples.nonTriggering { out += "\nDoes not trigger:\n" + indent(example) }
+        }
+        if let text = m.review {
+            out += review ? "\nOn a real tree\n" + indent(text) : "\nOn a real tree: `kwarden explain \(m.id) --review`\n"
         }
         print(out, terminator: "")
     }
