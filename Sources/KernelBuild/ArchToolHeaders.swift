@@ -42,7 +42,7 @@ struct ArchToolHeaders {
         var number = 0
         for line in text.split(separator: "\n") {
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
-            let name = line.trimmingCharacters(in: .whitespaces)
+            let name = line.trimmedBlanks
             guard !name.isEmpty else { continue }
             out += "#define ARM64_\(name.padding(toLength: max(30, name.count), withPad: " ", startingAt: 0))\t\(number)\n"
             number += 1
@@ -207,7 +207,7 @@ struct ArchToolHeaders {
             out += "#define \(name) " + array.map { "_AC(0x" + String(format: "%016llx", $0) + ",UL)" }.joined(separator: ",") + "\n"
         }
         for rawLine in source.split(separator: "\n") {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = rawLine.trimmedBlanks
             if line.hasPrefix("#ifdef ") || line.hasPrefix("#ifndef ") {
                 let symbol = line.split(separator: " ").last.map(String.init) ?? ""
                 let enabled = symbol.hasPrefix("CONFIG_") && config.isEnabled(String(symbol.dropFirst(7)))

@@ -150,11 +150,11 @@ struct Architecture: Sendable, Hashable {
         default:
             if let makefile = try? String(contentsOfFile: "\(sourceRoot)/arch/\(name)/Makefile", encoding: .utf8) {
                 for line in makefile.split(separator: "\n") {
-                    let trimmed = line.trimmingCharacters(in: .whitespaces)
+                    let trimmed = line.trimmedBlanks
                     guard trimmed.hasPrefix("KBUILD_DEFCONFIG") else { continue }
                     let parts = trimmed.split(separator: "=", maxSplits: 1)
                     guard parts.count == 2 else { continue }
-                    let value = parts[1].trimmingCharacters(in: .whitespaces)
+                    let value = parts[1].trimmedBlanks
                     if !value.contains("$") { candidates.append(value) }
                 }
             }

@@ -314,7 +314,7 @@ public final class BuildContext: @unchecked Sendable {
     /// The arch in conf's header comment of autoconf.h (` * Linux/x86 6.1.0 Kernel Configuration`).
     static func archInAutoconf(_ text: String) -> String? {
         for line in text.split(separator: "\n").prefix(6) {
-            guard let range = line.range(of: "Linux/") else { continue }
+            guard let range = line.firstByteRange(of: "Linux/") else { continue }
             let rest = line[range.upperBound...]
             if let arch = rest.split(separator: " ").first { return Architecture.canonicalName(String(arch)) }
         }

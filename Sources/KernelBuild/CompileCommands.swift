@@ -107,7 +107,7 @@ struct CompileCommands: Sendable {
         guard !arguments.isEmpty else { return Reduction(kept: [], dropped: [], triple: nil) }
         // argv[0] is the compiler; a cross gcc names its triple.
         let compiler = (arguments[0] as NSString).lastPathComponent
-        if let range = compiler.range(of: "-gcc") ?? compiler.range(of: "-clang") ?? compiler.range(of: "-cc"),
+        if let range = compiler.firstByteRange(of: "-gcc") ?? compiler.firstByteRange(of: "-clang") ?? compiler.firstByteRange(of: "-cc"),
            range.upperBound == compiler.endIndex || compiler[range.upperBound...].hasPrefix("-") {
             let prefix = String(compiler[..<range.lowerBound])
             if prefix.contains("-") { triple = prefix }

@@ -152,8 +152,8 @@ struct KbuildList {
         for rawLine in text.split(separator: "\n") {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             for op in ["+=", ":=", "="] {
-                guard let range = line.range(of: op) else { continue }
-                let name = line[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+                guard let range = line.firstByteRange(of: op) else { continue }
+                let name = line[..<range.lowerBound].trimmedBlanks
                 guard !name.isEmpty, !name.contains(" "), !name.contains("$") else { break }
                 let items = line[range.upperBound...].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
                 if op == "+=" { lists[name, default: []] += items } else { lists[name] = items }
@@ -173,7 +173,7 @@ struct KernelVersion {
     init(makefileAt path: String) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
         for line in text.split(separator: "\n").prefix(40) {
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmedBlanks }
             guard parts.count == 2 else { continue }
             switch parts[0] {
             case "VERSION": version = Int(parts[1]) ?? 0

@@ -230,14 +230,14 @@ struct KconfigParser {
         while index < lines.count {
             let line = lines[index]
             index += 1
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmedBlanks
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             let (keyword, rest) = Self.splitKeyword(trimmed)
             switch keyword {
             case "config", "menuconfig":
                 finishEntry(&self)
-                entry = .config(rest.trimmingCharacters(in: .whitespaces))
-                _ = model.symbol(rest.trimmingCharacters(in: .whitespaces))
+                entry = .config(rest.trimmedBlanks)
+                _ = model.symbol(rest.trimmedBlanks)
             case "choice":
                 finishEntry(&self)
                 model.choices.append(KconfigChoice())
@@ -252,7 +252,7 @@ struct KconfigParser {
                 var lookahead = index
                 var deps: [KconfigExpr] = []
                 while lookahead < lines.count {
-                    let next = lines[lookahead].trimmingCharacters(in: .whitespaces)
+                    let next = lines[lookahead].trimmedBlanks
                     let (nextKeyword, nextRest) = Self.splitKeyword(next)
                     if next.isEmpty || next.hasPrefix("#") { lookahead += 1; continue }
                     if nextKeyword == "depends", nextRest.hasPrefix("on") {
@@ -280,12 +280,12 @@ struct KconfigParser {
                 entry = .comment
             case "source", "osource", "rsource", "orsource":
                 finishEntry(&self)
-                let target = expand(Self.unquote(rest.trimmingCharacters(in: .whitespaces)))
+                let target = expand(Self.unquote(rest.trimmedBlanks))
                 let relative = keyword.hasPrefix("r") || keyword.hasPrefix("or") ? directory + "/" + target : target
                 parseFile(relative)
             case "bool", "boolean", "tristate", "int", "hex", "string":
                 pendingType = KconfigType(rawValue: keyword == "boolean" ? "bool" : keyword)
-                let promptPart = rest.trimmingCharacters(in: .whitespaces)
+                let promptPart = rest.trimmedBlanks
                 if !promptPart.isEmpty { pendingPrompts.append(promptCondition(promptPart)) }
             case "def_bool", "def_tristate":
                 pendingType = keyword == "def_bool" ? .bool : .tristate
@@ -313,7 +313,7 @@ struct KconfigParser {
                 var helpIndent: Int?
                 while index < lines.count {
                     let next = lines[index]
-                    if next.trimmingCharacters(in: .whitespaces).isEmpty { index += 1; continue }
+                    if next.trimmedBlanks.isEmpty { index += 1; continue }
                     let indent = Self.indentation(next)
                     if helpIndent == nil { helpIndent = indent }
                     if indent < helpIndent! || indent == 0 { break }
@@ -369,15 +369,15 @@ struct KconfigParser {
 
     private static func splitKeyword(_ line: String) -> (String, String) {
         guard let space = line.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return (line, "") }
-        return (String(line[..<space]), line[space...].trimmingCharacters(in: .whitespaces))
+        return (String(line[..<space]), line[space...].trimmedBlanks)
     }
 
     private static func assignment(_ line: String) -> (name: String, op: String, value: String)? {
         for op in [":=", "+=", "="] {
-            guard let range = line.range(of: op) else { continue }
-            let name = line[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+            guard let range = line.firstByteRange(of: op) else { continue }
+            let name = line[..<range.lowerBound].trimmedBlanks
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else { return nil }
-            return (name, op, line[range.upperBound...].trimmingCharacters(in: .whitespaces))
+            return (name, op, line[range.upperBound...].trimmedBlanks)
         }
         return nil
     }
@@ -446,7 +446,7 @@ struct KconfigParser {
     }
 
     private func call(_ parts: [String], arguments: [String], depth: Int) -> String {
-        guard let name = parts.first?.trimmingCharacters(in: .whitespaces) else { return "" }
+        guard let name = parts.first?.trimmedBlanks else { return "" }
         if let position = Int(name), position >= 1 { return position <= arguments.count ? arguments[position - 1] : "" }
         switch name {
         case "shell", "info", "warning-if", "error-if": return ""

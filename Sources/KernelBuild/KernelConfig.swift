@@ -22,7 +22,7 @@ struct KernelConfig: Sendable, Hashable {
     /// Parses `.config` / defconfig / `auto.conf` text. Later assignments win, as in Kconfig.
     init(parsing text: String) {
         for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = rawLine.trimmedBlanks
             if line.hasPrefix("#") {
                 if let (arch, version) = Self.parseHeader(line) {
                     headerArch = arch

@@ -245,10 +245,10 @@ struct DirectoryMakefile {
 
     private mutating func read(_ text: String, sourceRoot: String, config: KernelConfig, depth: Int) {
         for line in Self.logicalLines(text) {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmedBlanks
             if trimmed.hasPrefix("include ") || trimmed.hasPrefix("-include ") || trimmed.hasPrefix("sinclude ") {
                 guard depth < 8 else { continue }
-                let target = expand(String(trimmed.drop { $0 != " " }).trimmingCharacters(in: .whitespaces), config: config)
+                let target = expand(String(trimmed.drop { $0 != " " }).trimmedBlanks, config: config)
                 for name in target.split(separator: " ") {
                     let included = PathUtilities.absolute(String(name), relativeTo: sourceRoot)
                     // The kernel's own rule files add no objects; reading them would only cost time.
@@ -280,7 +280,7 @@ struct DirectoryMakefile {
             }
             // "xfs-$(CONFIG_XFS_RT) += ..." names composite xfs whether or not the symbol is set.
             let composite: String? = {
-                if let gate = rawName.range(of: "-$(CONFIG_") { return Self.compositeName(rawName[..<gate.lowerBound] + "-y") }
+                if let gate = rawName.firstByteRange(of: "-$(CONFIG_") { return Self.compositeName(rawName[..<gate.lowerBound] + "-y") }
                 return Self.compositeName(name)
             }()
             let isObjectList = name.hasPrefix("obj-") || name.hasPrefix("lib-") || name.hasPrefix("subdir-") || composite != nil
@@ -367,7 +367,7 @@ struct DirectoryMakefile {
     static func configReferences(_ text: String) -> [String] {
         var names: [String] = []
         var rest = Substring(text)
-        while let start = rest.range(of: "$(CONFIG_") {
+        while let start = rest.firstByteRange(of: "$(CONFIG_") {
             let after = rest[start.upperBound...]
             guard let end = after.firstIndex(of: ")") else { break }
             names.append(String(after[..<end]))
@@ -397,10 +397,10 @@ struct DirectoryMakefile {
     private static func assignment(_ line: String) -> (String, String, String)? {
         guard !line.hasPrefix("\t") else { return nil }   // recipe lines
         for op in ["+=", ":=", "?=", "="] {
-            guard let range = line.range(of: op) else { continue }
-            let name = line[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+            guard let range = line.firstByteRange(of: op) else { continue }
+            let name = line[..<range.lowerBound].trimmedBlanks
             guard !name.isEmpty, !name.contains(" "), !name.contains(":") else { return nil }
-            return (name, op, line[range.upperBound...].trimmingCharacters(in: .whitespaces))
+            return (name, op, line[range.upperBound...].trimmedBlanks)
         }
         return nil
     }
@@ -447,11 +447,11 @@ struct DirectoryMakefile {
             func words(_ text: String) -> [String] { text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }
             switch function {
             case "addprefix" where arguments.count == 2:
-                return words(arguments[1]).map { arguments[0].trimmingCharacters(in: .whitespaces) + $0 }.joined(separator: " ")
+                return words(arguments[1]).map { arguments[0].trimmedBlanks + $0 }.joined(separator: " ")
             case "addsuffix" where arguments.count == 2:
-                return words(arguments[1]).map { $0 + arguments[0].trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+                return words(arguments[1]).map { $0 + arguments[0].trimmedBlanks }.joined(separator: " ")
             case "patsubst" where arguments.count == 3:
-                return words(arguments[2]).map { Self.patsubst($0, arguments[0].trimmingCharacters(in: .whitespaces), arguments[1].trimmingCharacters(in: .whitespaces)) }.joined(separator: " ")
+                return words(arguments[2]).map { Self.patsubst($0, arguments[0].trimmedBlanks, arguments[1].trimmedBlanks) }.joined(separator: " ")
             case "subst" where arguments.count == 3:
                 return arguments[2].replacingOccurrences(of: arguments[0], with: arguments[1])
             case "strip" where arguments.count == 1:

@@ -35,20 +35,20 @@ struct SyscallHeaders {
         var emitNumber = false
         let lines = Self.joinContinuations(text)
         for line in lines {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmedBlanks
             if trimmed.hasPrefix("#") || trimmed.isEmpty || line.hasPrefix("\t") { continue }
             if trimmed.hasPrefix("cmd_syshdr"), trimmed.contains("--emit-nr") { emitNumber = true }
             // Target-specific variable: "$(uapi)/unistd_32.h: abis := i386"
             if let colon = Self.ruleColon(in: trimmed) {
                 let targetText = String(trimmed[..<colon])
-                let rest = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                let rest = trimmed[trimmed.index(after: colon)...].trimmedBlanks
                 let target = Self.expand(targetText, variables)
                 guard !target.contains("%") else { continue }   // pattern rules need per-arch knowledge
                 var rule = rulesByTarget[target] ?? Rule(target: target)
                 if rulesByTarget[target] == nil { order.append(target) }
-                if let assign = rest.range(of: ":=") ?? rest.range(of: "=") {
-                    let name = rest[..<assign.lowerBound].trimmingCharacters(in: .whitespaces)
-                    rule.targetVariables[name] = Self.expand(rest[assign.upperBound...].trimmingCharacters(in: .whitespaces), variables)
+                if let assign = rest.firstByteRange(of: ":=") ?? rest.firstByteRange(of: "=") {
+                    let name = rest[..<assign.lowerBound].trimmedBlanks
+                    rule.targetVariables[name] = Self.expand(rest[assign.upperBound...].trimmedBlanks, variables)
                 } else {
                     for prerequisite in rest.split(separator: " ") {
                         let raw = String(prerequisite)
@@ -61,10 +61,10 @@ struct SyscallHeaders {
                 rulesByTarget[target] = rule
                 continue
             }
-            if let assign = trimmed.range(of: ":=") ?? trimmed.range(of: "=") {
-                let name = trimmed[..<assign.lowerBound].trimmingCharacters(in: .whitespaces)
+            if let assign = trimmed.firstByteRange(of: ":=") ?? trimmed.firstByteRange(of: "=") {
+                let name = trimmed[..<assign.lowerBound].trimmedBlanks
                 guard !name.isEmpty, !name.contains(" "), !name.contains("$") else { continue }
-                let value = trimmed[assign.upperBound...].trimmingCharacters(in: .whitespaces)
+                let value = trimmed[assign.upperBound...].trimmedBlanks
                 variables[name] = Self.expand(value, variables)
             }
         }
