@@ -8,6 +8,32 @@ struct DmaChain: Hashable {
     var path: [String]
 }
 
+/// A summary of how a function may fail to disable the hardware (or drop such a failure): the
+/// chain, and what its parameters must be for that to happen.
+struct DmaFailure: Hashable {
+    var chain: DmaChain
+    /// Parameter truths (by position) without which the failure cannot happen, or is the failure of
+    /// an enable request: a caller passing a constant that contradicts one is not told anything.
+    var requires: [Int: Bool] = [:]
+    /// The parameters in `requires` that choose the request's direction (the others guard the poll).
+    var direction: Set<Int> = []
+    /// A disable was established on the way: a constant argument chose the disable direction of a
+    /// helper that serves both.
+    var confirmed = false
+
+    /// What the fixpoint watches.
+    var shape: [String] { requires.keys.sorted().map { "\($0)=\(requires[$0]!)\(direction.contains($0) ? "d" : "")" } + [confirmed ? "c" : ""] }
+
+    /// Either of two paths: only what both require, a disable if either established one.
+    func merged(with other: DmaFailure) -> DmaFailure {
+        var result = self
+        result.requires = requires.filter { other.requires[$0.key] == $0.value }
+        result.direction = direction.union(other.direction).intersection(result.requires.keys)
+        result.confirmed = confirmed || other.confirmed
+        return result
+    }
+}
+
 /// A failure found on a path in the function being evaluated, from where it started.
 struct DmaOrigin: Hashable {
     enum Kind: Hashable {
@@ -22,6 +48,11 @@ struct DmaOrigin: Hashable {
     var callee: String
     var line: Int
     var chain: DmaChain
+    /// This function's parameters that chose the failing request's direction.
+    var direction: Set<Int> = []
+    var confirmed = false
+    /// For a hidden failure: 1 when the callee dropped it itself, 2 when the callee wraps the dropper.
+    var depth = 0
 }
 
 /// A dropped failure followed by a DMA release on one path of a function.
@@ -31,6 +62,8 @@ struct DmaFindingRecord {
     var freeLine: Int
     var freeCallee: String
     var freeChain: DmaChain
+    /// The function frees and then returns the failure: its caller learns of it too late.
+    var returnsFailure = false
 }
 
 /// The three summaries (may fail to disable, swallows the failure, frees DMA memory), computed to a
@@ -39,9 +72,14 @@ final class DmaAnalysis {
     let bodies: [DmaFunctionBody]
     let vocabulary: DmaVocabulary
     private let byName: [String: [Int]]
-    private(set) var mayFail: [Int: DmaChain] = [:]
-    private(set) var swallows: [Int: DmaChain] = [:]
+    private(set) var mayFail: [Int: DmaFailure] = [:]
+    private(set) var swallows: [Int: DmaFailure] = [:]
+    /// Functions that call a dropper of the failure and return normally without freeing: their
+    /// callers are judged too (one level above the dropper, no further).
+    private(set) var hides: [Int: DmaFailure] = [:]
     private(set) var frees: [Int: DmaChain] = [:]
+    /// How many calls above the function that drops a failure its callers are still judged.
+    static let maxHiddenDepth = 2
     private(set) var findings: [DmaFindingRecord] = []
 
     init(bodies: [DmaFunctionBody], vocabulary: DmaVocabulary) {
@@ -67,6 +105,13 @@ final class DmaAnalysis {
         return (indices.contains { mayFail[$0] != nil }, indices.contains { swallows[$0] != nil }, indices.contains { frees[$0] != nil })
     }
 
+    /// The may-fail summary of a function, with its requirements.
+    func failure(named name: String) -> DmaFailure? {
+        (byName[name] ?? []).lazy.compactMap { self.mayFail[$0] }.first
+    }
+
+    func hides(named name: String) -> Bool { (byName[name] ?? []).contains { hides[$0] != nil } }
+
     /// Definitions a call from `caller` can reach: the caller's own file first (static helpers),
     /// else definitions visible from other files (not static, or inline in a header).
     private func definitions(of callee: String, from caller: Int) -> [Int] {
@@ -77,7 +122,7 @@ final class DmaAnalysis {
         return all.filter { !bodies[$0].isStatic || bodies[$0].file.hasSuffix(".h") }
     }
 
-    private func lookup(_ table: [Int: DmaChain], _ callee: String, from caller: Int) -> DmaChain? {
+    private func lookup<T>(_ table: [Int: T], _ callee: String, from caller: Int) -> T? {
         definitions(of: callee, from: caller).lazy.compactMap { table[$0] }.first
     }
 
@@ -90,12 +135,12 @@ final class DmaAnalysis {
         var round = 0
         while round < maxRounds {
             round += 1
-            let before = (mayFail.count, swallows.count)
+            let before = [mayFail, swallows, hides].map { $0.mapValues(\.shape) }
             findings = []
             for index in bodies.indices where hasFailingStep(bodies[index].steps, caller: index) {
                 evaluate(index)
             }
-            if (mayFail.count, swallows.count) == before { break }
+            if [mayFail, swallows, hides].map({ $0.mapValues(\.shape) }) == before { break }
         }
     }
 
@@ -117,7 +162,7 @@ final class DmaAnalysis {
             switch step {
             case .free(let api, let line):
                 return DmaChain(evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")], path: [body.name, api])
-            case .call(let callee, let line, _):
+            case .call(let callee, let line, _, _, _):
                 if let inner = lookup(frees, callee, from: caller) {
                     return DmaChain(evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which frees DMA memory")] + inner.evidence,
                                     path: [body.name] + inner.path)
@@ -146,7 +191,7 @@ final class DmaAnalysis {
         func collect(_ steps: [DmaStep]) {
             for step in steps {
                 switch step {
-                case .call(let callee, _, _) where byName[callee] == nil && !vocabulary.pollMacros.contains(callee): result.insert(callee)
+                case .call(let callee, _, _, _, _) where byName[callee] == nil && !vocabulary.pollMacros.contains(callee): result.insert(callee)
                 case .branch(_, let then, let otherwise): collect(then); collect(otherwise)
                 case .loop(let inner): collect(inner)
                 case .cases(let segments, _): segments.forEach(collect)
@@ -171,9 +216,9 @@ final class DmaAnalysis {
         steps.contains { step in
             switch step {
             case .poll: return true
-            case .call(let callee, _, _):
+            case .call(let callee, _, _, _, _):
                 return vocabulary.pollMacros.contains(callee) || lookup(mayFail, callee, from: caller) != nil
-                    || lookup(swallows, callee, from: caller) != nil
+                    || lookup(swallows, callee, from: caller) != nil || lookup(hides, callee, from: caller) != nil
             case .branch(_, let then, let otherwise): return hasFailingStep(then, caller: caller) || hasFailingStep(otherwise, caller: caller)
             case .loop(let inner): return hasFailingStep(inner, caller: caller)
             case .cases(let segments, _): return segments.contains { hasFailingStep($0, caller: caller) }
@@ -192,7 +237,13 @@ final class DmaAnalysis {
         /// Index into `frees` of the first DMA release this failing path passed: it becomes a
         /// finding when the path leaves the function without passing the failure on.
         var pendingFree: Int?
+        /// Truths of this function's integer parameters the path depends on (by position): the
+        /// branches it took on them, and the direction its failing request needs.
+        var assumed: [Int: Bool] = [:]
     }
+
+    /// Parameters whose truth a path follows, at most: each one can double the paths.
+    private static let maxAssumptions = 4
 
     private struct Flow {
         var normal: Set<PathState> = []
@@ -207,6 +258,7 @@ final class DmaAnalysis {
 
     /// Per evaluation of one function.
     private var current = 0
+    private var parameterIndex: [String: Int] = [:]
     private var origins: [DmaOrigin] = []
     private var originIndex: [String: Int] = [:]
     private var found: [Int: DmaFindingRecord] = [:]
@@ -214,6 +266,8 @@ final class DmaAnalysis {
 
     private func evaluate(_ index: Int) {
         current = index
+        parameterIndex = [:]
+        for (position, name) in bodies[index].parameters.enumerated() where !name.isEmpty { parameterIndex[name] = position }
         origins = []
         originIndex = [:]
         found = [:]
@@ -238,12 +292,60 @@ final class DmaAnalysis {
         findings += found.keys.sorted().map { found[$0]! }
     }
 
-    private func origin(_ kind: DmaOrigin.Kind, callee: String, line: Int, chain: DmaChain) -> Int {
-        let key = "\(callee):\(line)"
+    private func origin(_ origin: DmaOrigin) -> Int {
+        let key = "\(origin.callee):\(origin.line)"
         if let existing = originIndex[key] { return existing }
-        origins.append(DmaOrigin(kind: kind, callee: callee, line: line, chain: chain))
+        origins.append(origin)
         originIndex[key] = origins.count - 1
         return origins.count - 1
+    }
+
+    /// What a path must assume for a call of a function summarised by `failure` to fail to disable:
+    /// nil when the arguments rule it out (a constant that asks for the enable direction, or that
+    /// turns the poll off) or the path already took the other way.
+    private func requirements(of failure: DmaFailure, arguments: [DmaArgument], on state: PathState)
+        -> (assumed: [Int: Bool], direction: Set<Int>, confirmed: Bool)? {
+        var assumed = state.assumed, direction = Set<Int>(), confirmed = failure.confirmed
+        for (index, truth) in failure.requires {
+            switch index < arguments.count ? arguments[index] : .other {
+            case .constant(let nonzero):
+                guard nonzero == truth else { return nil }
+                if failure.direction.contains(index) { confirmed = true }
+            case .parameter(let own, let negated):
+                let needed = truth != negated
+                if let held = assumed[own], held != needed { return nil }
+                assumed[own] = needed
+                if failure.direction.contains(index) { direction.insert(own) }
+            case .other:
+                break
+            }
+        }
+        if failure.direction.isEmpty, !confirmed, let chosen = chooserRequirement(&assumed) {
+            guard chosen else { return nil }
+            direction.insert(bodies[current].chooser!.parameter)
+        }
+        return (assumed, direction, confirmed)
+    }
+
+    /// A request of unknown direction in a function that sets or clears register bits by a
+    /// parameter is a disable only for the clearing value: nil without a chooser, false when the
+    /// path already took the setting branch.
+    private func chooserRequirement(_ assumed: inout [Int: Bool]) -> Bool? {
+        guard let chooser = bodies[current].chooser else { return nil }
+        if let held = assumed[chooser.parameter] { return held == chooser.disablingTruth }
+        assumed[chooser.parameter] = chooser.disablingTruth
+        return true
+    }
+
+    /// The requirement of a poll in this function whose condition compares a parameter with the polled bits.
+    private func pollRequirements(_ direction: DmaDirection?, on state: PathState) -> (assumed: [Int: Bool], direction: Set<Int>, confirmed: Bool)? {
+        guard let direction else {
+            return requirements(of: DmaFailure(chain: DmaChain(evidence: [], path: [])), arguments: [], on: state)
+        }
+        let failure = DmaFailure(chain: DmaChain(evidence: [], path: []), requires: [direction.parameter: direction.disablingTruth],
+                                 direction: [direction.parameter])
+        let identity = bodies[current].parameters.indices.map { DmaArgument.parameter(index: $0, negated: false) }
+        return requirements(of: failure, arguments: identity, on: state)
     }
 
     private func run(_ steps: [DmaStep], _ input: Set<PathState>) -> Flow {
@@ -253,11 +355,14 @@ final class DmaAnalysis {
         for step in steps {
             if states.isEmpty, case .label = step {} else if states.isEmpty { continue }
             switch step {
-            case .call(let callee, let line, let target):
+            case .call(let callee, let line, let target, let arguments, let direction):
                 var next = Set<PathState>()
                 let freeChain = lookup(frees, callee, from: current)
                 for var state in states {
-                    if let target { state.variables.remove(target) }
+                    if let target {
+                        state.variables.remove(target)
+                        if let parameter = parameterIndex[target] { state.assumed[parameter] = nil }
+                    }
                     if let failure = state.origin {
                         if let freeChain, origins[failure].kind != .poll, state.pendingFree == nil {
                             state.pendingFree = passFree(line: line, callee: callee, chain: DmaChain(
@@ -268,22 +373,35 @@ final class DmaAnalysis {
                         continue
                     }
                     next.insert(state)
+                    let variables = Set(target.map { [$0] } ?? [])
                     if vocabulary.pollMacros.contains(callee) {
+                        guard let needs = pollRequirements(direction, on: state) else { continue }
                         let chain = DmaChain(evidence: [evidence(body, line, "\(body.name)() polls the hardware with \(callee)(), which can time out")],
                                              path: [callee])
-                        next.insert(PathState(origin: origin(.observable, callee: callee, line: line, chain: chain), variables: Set(target.map { [$0] } ?? [])))
-                    } else if let chain = lookup(mayFail, callee, from: current) {
-                        next.insert(PathState(origin: origin(.observable, callee: callee, line: line, chain: chain), variables: Set(target.map { [$0] } ?? [])))
-                    } else if let chain = lookup(swallows, callee, from: current) {
-                        next.insert(PathState(origin: origin(.hidden, callee: callee, line: line, chain: chain)))
+                        let start = origin(DmaOrigin(kind: .observable, callee: callee, line: line, chain: chain,
+                                                     direction: needs.direction, confirmed: needs.confirmed))
+                        next.insert(PathState(origin: start, variables: variables, assumed: needs.assumed))
+                    } else if let failure = lookup(mayFail, callee, from: current) {
+                        guard let needs = requirements(of: failure, arguments: arguments, on: state) else { continue }
+                        let start = origin(DmaOrigin(kind: .observable, callee: callee, line: line, chain: failure.chain,
+                                                     direction: needs.direction, confirmed: needs.confirmed))
+                        next.insert(PathState(origin: start, variables: variables, assumed: needs.assumed))
+                    } else if let (failure, depth) = hiddenFailure(of: callee),
+                              let needs = requirements(of: failure, arguments: arguments, on: state) {
+                        let start = origin(DmaOrigin(kind: .hidden, callee: callee, line: line, chain: failure.chain,
+                                                     direction: needs.direction, confirmed: needs.confirmed, depth: depth))
+                        next.insert(PathState(origin: start, assumed: needs.assumed))
                     }
                 }
                 states = next
-            case .poll(let line):
+            case .poll(let line, let direction):
                 let chain = DmaChain(evidence: [evidence(body, line, "\(body.name)() polls a hardware register until it changes, with a bounded number of tries")],
                                      path: [body.name])
-                let failing = PathState(origin: origin(.poll, callee: "", line: line, chain: chain))
-                states.formUnion(states.contains { $0.origin == nil } ? [failing] : [])
+                for state in states where state.origin == nil {
+                    guard let needs = pollRequirements(direction, on: state) else { continue }
+                    let start = origin(DmaOrigin(kind: .poll, callee: "", line: line, chain: chain, direction: needs.direction))
+                    states.insert(PathState(origin: start, assumed: needs.assumed))
+                }
             case .free(let api, let line):
                 states = Set(states.map { state in
                     guard let failure = state.origin, origins[failure].kind != .poll, state.pendingFree == nil else { return state }
@@ -294,18 +412,33 @@ final class DmaAnalysis {
                 })
             case .recovery:
                 // The failure is handed to a reset or recovery path: handled.
-                states = Set(states.map { $0.origin == nil ? $0 : PathState() })
+                states = Set(states.map { $0.origin == nil ? $0 : PathState(assumed: $0.assumed) })
             case .assign(let variable, let isError):
                 states = Set(states.map { state in
                     var state = state
                     if isError && state.origin != nil { state.variables.insert(variable) } else { state.variables.remove(variable) }
+                    if let parameter = parameterIndex[variable] { state.assumed[parameter] = nil }
                     return state
                 })
             case .branch(let condition, let then, let otherwise):
                 var thenInput = Set<PathState>(), elseInput = Set<PathState>()
+                // A test of one integer parameter: each arm follows from its truth.
+                let tested = condition.polarity.count == 1 ? condition.polarity.first.flatMap { entry in
+                    parameterIndex[entry.key].map { (name: entry.key, index: $0, whenTrue: entry.value) } } : nil
                 for state in states {
                     if state.origin != nil, let decided = condition.polarity.first(where: { state.variables.contains($0.key) })?.value {
                         if decided { thenInput.insert(state) } else { elseInput.insert(state) }
+                    } else if let tested, !state.variables.contains(tested.name) {
+                        if let held = state.assumed[tested.index] {
+                            if held == tested.whenTrue { thenInput.insert(state) } else { elseInput.insert(state) }
+                        } else if state.assumed.count < Self.maxAssumptions {
+                            var a = state, b = state
+                            a.assumed[tested.index] = tested.whenTrue
+                            b.assumed[tested.index] = !tested.whenTrue
+                            thenInput.insert(a); elseInput.insert(b)
+                        } else {
+                            thenInput.insert(state); elseInput.insert(state)
+                        }
                     } else {
                         thenInput.insert(state); elseInput.insert(state)
                     }
@@ -352,6 +485,13 @@ final class DmaAnalysis {
         return flow
     }
 
+    /// A callee that drops a failure itself (depth 1), or wraps one that does (depth 2).
+    private func hiddenFailure(of callee: String) -> (DmaFailure, Int)? {
+        if let failure = lookup(swallows, callee, from: current) { return (failure, 1) }
+        if Self.maxHiddenDepth >= 2, let failure = lookup(hides, callee, from: current) { return (failure, 2) }
+        return nil
+    }
+
     private func passFree(line: Int, callee: String, chain: DmaChain) -> Int {
         if let existing = passedFrees.firstIndex(where: { $0.line == line && $0.callee == callee }) { return existing }
         passedFrees.append((line, callee, chain))
@@ -359,11 +499,15 @@ final class DmaAnalysis {
     }
 
     /// One finding per dropped failure, at the first free it reaches.
-    private func record(_ failure: Int, free: Int) {
+    private func record(_ failure: Int, free: Int, returnsFailure: Bool) {
         let passed = passedFrees[free]
         if let existing = found[failure], existing.freeLine <= passed.line { return }
         found[failure] = DmaFindingRecord(body: bodies[current], origin: origins[failure], freeLine: passed.line,
-                                          freeCallee: passed.callee, freeChain: passed.chain)
+                                          freeCallee: passed.callee, freeChain: passed.chain, returnsFailure: returnsFailure)
+    }
+
+    private func summarise(_ table: inout [Int: DmaFailure], _ failure: DmaFailure) {
+        table[current] = table[current].map { $0.merged(with: failure) } ?? failure
     }
 
     /// A path leaves the function: does it pass the failure on, or drop it?
@@ -378,29 +522,44 @@ final class DmaAnalysis {
         }
         // A failure dropped inside a callee cannot be what this function returns.
         if origin.kind == .hidden { propagated = false }
-        if let free = state.pendingFree, !propagated {
-            // Freed while the hardware may still be running, and nobody above is told.
-            record(failure, free: free)
-            return
+        if let free = state.pendingFree {
+            if !propagated {
+                // Freed while the hardware may still be running, and nobody above is told.
+                record(failure, free: free, returnsFailure: false)
+                return
+            }
+            // Freed, then the failure of a request known to be a disable is returned: the caller
+            // cannot take the memory back (a failure of unknown direction may be an open path unwinding).
+            if origin.confirmed { record(failure, free: free, returnsFailure: true) }
         }
         let freed = state.pendingFree != nil
+        func summary(_ chain: DmaChain) -> DmaFailure {
+            DmaFailure(chain: chain, requires: state.assumed, direction: origin.direction.intersection(state.assumed.keys),
+                       confirmed: origin.confirmed)
+        }
         switch origin.kind {
         case .poll:
-            guard propagated, mayFail[current] == nil else { return }
-            mayFail[current] = DmaChain(evidence: origin.chain.evidence + [evidence(body, line, "\(body.name)() returns an error when the poll times out")],
-                                        path: origin.chain.path)
+            guard propagated else { return }
+            summarise(&mayFail, summary(DmaChain(
+                evidence: origin.chain.evidence + [evidence(body, line, "\(body.name)() returns an error when the poll times out")],
+                path: origin.chain.path)))
         case .observable where propagated:
-            guard mayFail[current] == nil else { return }
-            mayFail[current] = DmaChain(evidence: origin.chain.evidence + [evidence(body, origin.line, "\(body.name)() passes on the failure of \(origin.callee)()")],
-                                        path: [body.name] + origin.chain.path)
+            summarise(&mayFail, summary(DmaChain(
+                evidence: origin.chain.evidence + [evidence(body, origin.line, "\(body.name)() passes on the failure of \(origin.callee)()")],
+                path: [body.name] + origin.chain.path)))
         case .observable:
-            guard swallows[current] == nil, !freed else { return }
-            swallows[current] = DmaChain(evidence: origin.chain.evidence + [evidence(body, origin.line, "\(body.name)() does not act on the failure of \(origin.callee)() and returns normally")],
-                                         path: [body.name] + origin.chain.path)
+            guard !freed else { return }
+            summarise(&swallows, summary(DmaChain(
+                evidence: origin.chain.evidence + [evidence(body, origin.line, "\(body.name)() does not act on the failure of \(origin.callee)() and returns normally")],
+                path: [body.name] + origin.chain.path)))
         case .hidden:
-            // Only the function that drops the failure itself counts as swallowing it: its callers are
-            // judged, their callers are not (each further level adds distance and reset paths).
-            break
+            // Only the function that drops the failure, and a wrapper that calls it and returns
+            // normally without freeing, hide it from their callers; further up, each level adds
+            // distance and reset paths.
+            guard !freed, origin.depth < Self.maxHiddenDepth else { return }
+            summarise(&hides, summary(DmaChain(
+                evidence: origin.chain.evidence + [evidence(body, origin.line, "\(body.name)() calls \(origin.callee)(), which drops the failure, and returns normally")],
+                path: [body.name] + origin.chain.path)))
         }
     }
 }

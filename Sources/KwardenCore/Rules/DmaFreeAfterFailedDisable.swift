@@ -54,7 +54,7 @@ struct DmaFreeAfterFailedDisable: Rule {
         let analysis = DmaAnalysis(bodies: DmaAnalysis.bodies(from: facts), vocabulary: vocabulary)
         analysis.run()
         let earlier = Set(analysis.bodies.filter { $0.pass < pass }.map(\.name))
-        let failing = analysis.bodies.indices.filter { analysis.mayFail[$0] != nil || analysis.swallows[$0] != nil }
+        let failing = analysis.bodies.indices.filter { analysis.mayFail[$0] != nil || analysis.swallows[$0] != nil || analysis.hides[$0] != nil }
             .map { analysis.bodies[$0] }.filter { $0.pass == pass && !earlier.contains($0.name) }.map(\.name)
         let needles = Set(failing).union(analysis.unresolvedCallees(ofPass: pass))
         guard !needles.isEmpty else { return nil }
@@ -77,13 +77,18 @@ struct DmaFreeAfterFailedDisable: Rule {
             let function = record.body.name
             let origin = record.origin
             let dropped: String
-            switch origin.kind {
-            case .hidden: dropped = "\(origin.callee)() drops the failure"
-            default: dropped = "\(function)() does not act on the failure of \(origin.callee)()"
+            let step: String
+            if record.returnsFailure {
+                dropped = "\(function)() returns the failure of \(origin.callee)() only after freeing, too late for its caller to keep the memory"
+                step = "\(function)() calls \(origin.callee)(), frees DMA memory although the disable failed, then returns the failure"
+            } else if origin.kind == .hidden {
+                dropped = origin.depth > 1 ? "\(origin.chain.path.dropFirst().first ?? origin.callee)() drops the failure" : "\(origin.callee)() drops the failure"
+                step = "\(function)() calls \(origin.callee)(), which may fail to disable the hardware without telling"
+            } else {
+                dropped = "\(function)() does not act on the failure of \(origin.callee)()"
+                step = "\(function)() calls \(origin.callee)() and does not act on its failure before freeing"
             }
-            let firstStep = [Evidence(file: record.body.file, line: origin.line, function: function, message: origin.kind == .hidden
-                ? "\(function)() calls \(origin.callee)(), which may fail to disable the hardware without telling"
-                : "\(function)() calls \(origin.callee)() and does not act on its failure before freeing")]
+            let firstStep = [Evidence(file: record.body.file, line: origin.line, function: function, message: step)]
             let anchor = "\(function)|\(origin.callee)|\(record.freeCallee)"
             occurrences[anchor, default: 0] += 1
             let message = "\(function)() frees DMA memory (\(record.freeChain.path.joined(separator: " → "))) after a request to "

@@ -12,6 +12,31 @@ struct DmaFunctionBody: Codable, Hashable {
     /// Fact pass the body was gathered in (1: preselected files, 2/3: callers asked for).
     var pass: Int
     var steps: [DmaStep]
+    /// Parameter names by position; "" for parameters that are not integers or bools (only those
+    /// can select a direction or guard a poll, and only they are tracked along paths).
+    var parameters: [String] = []
+    /// The parameter whose value chooses between setting and clearing register bits, when the
+    /// function has such a branch: its requests stop the hardware for one value and start it for the other.
+    var chooser: DmaDirection? = nil
+}
+
+/// A parameter that selects the direction of a hardware request: the request disables when the
+/// parameter is zero (`disableWhenZero`) or when it is nonzero.
+struct DmaDirection: Codable, Hashable {
+    var parameter: Int
+    var disableWhenZero: Bool
+
+    /// The parameter's truth that makes the request a disable.
+    var disablingTruth: Bool { !disableWhenZero }
+}
+
+/// A call argument, as far as a callee's direction or guard parameters go.
+enum DmaArgument: Codable, Hashable {
+    /// An integer constant (`true`, `false`, `0`, `1`, an enum constant): zero or nonzero.
+    case constant(nonzero: Bool)
+    /// The caller's own parameter at `index`, possibly negated (`!enable`).
+    case parameter(index: Int, negated: Bool)
+    case other
 }
 
 /// What a return statement gives back.
@@ -31,9 +56,13 @@ struct DmaCondition: Codable, Hashable {
 
 indirect enum DmaStep: Codable, Hashable {
     /// A call to a function (or a polling macro), its result stored in `target` when there is one.
-    case call(callee: String, line: Int, target: String?)
-    /// A hand-written bounded poll of a register: a loop that reads a register and waits.
-    case poll(line: Int)
+    /// `arguments` are kept (up to the last constant or parameter) so a callee whose request's
+    /// direction depends on a parameter can be judged per call; `direction` is, for a polling
+    /// macro, the parameter its condition compares with the polled bits.
+    case call(callee: String, line: Int, target: String?, arguments: [DmaArgument] = [], direction: DmaDirection? = nil)
+    /// A hand-written bounded poll of a register: a loop that reads a register and waits;
+    /// `direction` when the loop compares a parameter with the polled bits.
+    case poll(line: Int, direction: DmaDirection? = nil)
     /// A direct release of DMA memory through a kernel API.
     case free(api: String, line: Int)
     /// A call that hands the failure to recovery (reset, recovery work, noreturn).
@@ -92,10 +121,21 @@ final class DmaBodyBuilder {
     func body(of function: FunctionDefinition, pass: Int) -> DmaFunctionBody? {
         guard let body = function.body else { return nil }
         synthetic = 0
+        let parameters = function.parameters.map { $0.type.isInteger ? $0.spelling : "" }
+        parameterIndex = [:]
+        parameterAliases = [:]
+        for (index, name) in parameters.enumerated() where !name.isEmpty { parameterIndex[name] = index }
         return DmaFunctionBody(name: function.name, file: function.declaration.position.file,
                                line: function.declaration.position.line,
-                               isStatic: function.declaration.cursor.isStatic, pass: pass, steps: statements(body))
+                               isStatic: function.declaration.cursor.isStatic, pass: pass, steps: statements(body),
+                               parameters: parameterIndex.isEmpty ? [] : parameters,
+                               chooser: parameterIndex.isEmpty ? nil : chooser(in: body))
     }
+
+    /// Integer and bool parameters of the function being reduced, by name.
+    private var parameterIndex: [String: Int] = [:]
+    /// Locals initialised from one of them (`unsigned int mode = enable ? 1 : 0;`).
+    private var parameterAliases: [String: (index: Int, negated: Bool)] = [:]
 
     /// Names of the macros whose use starts where `node` was expanded.
     func macroNames(at node: Node) -> [String] {
@@ -133,7 +173,7 @@ final class DmaBodyBuilder {
             return steps
         case .forStmt, .whileStmt, .doStmt:
             var steps: [DmaStep] = []
-            if isRegisterPoll(node) { steps.append(.poll(line: node.position.line)) }
+            if isRegisterPoll(node) { steps.append(.poll(line: node.position.line, direction: pollDirection(in: node))) }
             var body: [DmaStep] = []
             if let parts = node.forParts, let initializer = parts.initializer { steps += expression(initializer, target: nil) }
             if let condition = node.condition { body += expression(condition, target: nil) }
@@ -180,6 +220,7 @@ final class DmaBodyBuilder {
         case .declStmt:
             return node.children.filter { $0.kind == .varDecl }.flatMap { variable -> [DmaStep] in
                 guard let value = variable.children.last(where: { $0.kind.isExpression }) else { return [] }
+                if let reference = parameterReference(value) { parameterAliases[variable.spelling] = reference }
                 return assignment(to: variable.spelling, value: value)
             }
         case .caseStmt, .defaultStmt:
@@ -243,7 +284,7 @@ final class DmaBodyBuilder {
     /// result of the expression when it is itself a call.
     private func expression(_ node: Node, target: String?) -> [DmaStep] {
         if let macro = pollMacro(node) {
-            return [.call(callee: macro, line: node.position.line, target: target)]
+            return [.call(callee: macro, line: node.position.line, target: target, direction: pollDirection(in: node))]
         }
         // `c ? f() : g()`: one arm or the other.
         if node.kind == .conditionalOperator, node.children.count == 3 {
@@ -264,7 +305,9 @@ final class DmaBodyBuilder {
         if let api = names.first(where: { vocabulary.recovery.contains($0) }) { return steps + [.recovery(api: api, line: line)] }
         if names.contains(where: { vocabulary.logFunctions.contains($0) }) { return steps }
         guard let callee = node.calleeName, !callee.isEmpty else { return steps }
-        return steps + [.call(callee: callee, line: line, target: target)]
+        var arguments = node.arguments.map(argument)
+        while arguments.last == .other { arguments.removeLast() }
+        return steps + [.call(callee: callee, line: line, target: target, arguments: arguments)]
     }
 
     /// The calls a condition makes, and the variables (or call results) it tests, with their polarity.
@@ -321,5 +364,102 @@ final class DmaBodyBuilder {
         let polled = loop.descendants(where: { $0.kind.isExpression }).contains { !macroNames(at: $0).filter(vocabulary.registerReads.contains).isEmpty }
         return (polled || calls.contains { $0.contains(where: vocabulary.registerReads.contains) })
             && calls.contains { $0.contains(where: vocabulary.delays.contains) }
+    }
+
+    // MARK: Direction
+
+    /// `enable`, `!enable`, `!!enable` or `enable ? MASK : 0` for an integer parameter: its index,
+    /// and whether the expression is nonzero when the parameter is zero.
+    func parameterReference(_ node: Node) -> (index: Int, negated: Bool)? {
+        guard !parameterIndex.isEmpty else { return nil }
+        var current = node.strippingParensAndCasts
+        var negated = false
+        while current.kind == .unaryOperator, current.operatorSpelling == "!", let inner = current.children.first {
+            negated.toggle()
+            current = inner.strippingParensAndCasts
+        }
+        if current.kind == .declRefExpr, let index = parameterIndex[current.spelling], current.referenced?.kind == .parmDecl {
+            return (index, negated)
+        }
+        if current.kind == .declRefExpr, let alias = parameterAliases[current.spelling], current.referenced?.kind == .varDecl {
+            return (alias.index, alias.negated != negated)
+        }
+        if current.kind == .conditionalOperator, current.children.count == 3,
+           let (index, inner) = parameterReference(current.children[0]),
+           let whenTrue = current.children[1].integerValue, let whenFalse = current.children[2].integerValue,
+           (whenTrue != 0) != (whenFalse != 0) {
+            // `p ? MASK : 0` is nonzero with p; `p ? 0 : MASK` is nonzero with !p.
+            return (index, (inner != negated) != (whenTrue == 0))
+        }
+        return nil
+    }
+
+    /// A call argument: a constant, one of the caller's own parameters, or anything else.
+    private func argument(_ node: Node) -> DmaArgument {
+        if let (index, negated) = parameterReference(node) { return .parameter(index: index, negated: negated) }
+        let stripped = node.strippingParensAndCasts
+        guard stripped.kind == .integerLiteral || (stripped.kind == .declRefExpr && stripped.referenced?.kind == .enumConstantDecl),
+              let value = stripped.integerValue else { return .other }
+        return .constant(nonzero: value != 0)
+    }
+
+    /// The parameter a poll compares with the bits it polls (`enable == !!(reg & QENA_STAT)`): the
+    /// poll waits for the bits to be set when the parameter is nonzero and to clear when it is zero,
+    /// so a zero parameter makes it wait for a disable (a negated parameter, the other way round).
+    private func pollDirection(in node: Node) -> DmaDirection? {
+        guard !parameterIndex.isEmpty else { return nil }
+        for comparison in node.descendants(where: { $0.kind == .binaryOperator && $0.children.count == 2 }) {
+            guard comparison.children.contains(where: { parameterReference($0) != nil }),
+                  let op = comparison.operatorSpelling, op == "==" || op == "!=" else { continue }
+            let sides = comparison.children
+            for (side, other) in [(sides[0], sides[1]), (sides[1], sides[0])] {
+                if let (index, negated) = parameterReference(side), testsBits(other) {
+                    return DmaDirection(parameter: index, disableWhenZero: !negated)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// `x & MASK`, `!!(x & MASK)`, a register read (a driver's READ_BITS macro): some bits of the hardware's state.
+    private func testsBits(_ node: Node) -> Bool {
+        let stripped = node.strippingParensAndCasts
+        let nodes = [stripped] + stripped.descendants(where: { $0.kind == .binaryOperator || $0.kind == .callExpr })
+        return nodes.contains { node in
+            (node.kind == .binaryOperator && node.operatorSpelling == "&")
+                || (node.kind == .callExpr && names(ofCall: node).contains(where: vocabulary.registerReads.contains))
+        }
+    }
+
+    private enum BitEffect { case sets, clears }
+
+    /// What an arm does to register bits: `v |= M` / `v | M` / a nonzero constant set them,
+    /// `v &= ~M` / `v & ~M` / zero clear them; nil when it does neither or both.
+    private func bitEffect(_ arm: Node) -> BitEffect? {
+        if arm.kind.isExpression, let value = arm.integerValue { return value != 0 ? .sets : .clears }
+        var effects = Set<BitEffect>()
+        for node in [arm] + arm.descendants(where: { $0.kind == .compoundAssignOperator || $0.kind == .binaryOperator }) {
+            guard node.kind == .compoundAssignOperator || node.kind == .binaryOperator, node.children.count == 2,
+                  let op = node.operatorSpelling else { continue }
+            if op == "|=" || op == "|" { effects.insert(.sets) }
+            if op == "&=" || op == "&", node.children[1].strippingParensAndCasts.kind == .unaryOperator,
+               node.children[1].strippingParensAndCasts.operatorSpelling == "~" { effects.insert(.clears) }
+        }
+        return effects.count == 1 ? effects.first : nil
+    }
+
+    /// A branch on a parameter that sets register bits one way and clears them the other
+    /// (`if (enable) val |= QENA_REQ; else val &= ~QENA_REQ;`, `on ? val | EN : val & ~EN`):
+    /// the function starts the hardware for one value and stops it for the other.
+    private func chooser(in body: Node) -> DmaDirection? {
+        for node in body.descendants(where: { $0.kind == .ifStmt || $0.kind == .conditionalOperator }) where node.children.count == 3 {
+            guard let (index, negated) = parameterReference(ExpressionFacts.unwrapCondition(node.children[0])),
+                  let then = bitEffect(node.children[1]), let otherwise = bitEffect(node.children[2]), then != otherwise else { continue }
+            // Clearing when the condition holds: the condition's truth disables.
+            let disableWhenConditionTrue = then == .clears
+            // The condition holds when the parameter is nonzero, unless negated.
+            return DmaDirection(parameter: index, disableWhenZero: disableWhenConditionTrue == negated)
+        }
+        return nil
     }
 }
