@@ -157,9 +157,10 @@ struct RcuPublishWithoutSync: Rule {
         var functions = context.functions
         let names = Set(wantedFields.compactMap { $0.split(separator: ".").last.map(String.init) })
         functions += context.headerFunctions(mentioning: names)
+        let readers = GateReaderIndex(context: context, readMacros: readMacros)
         for function in functions {
             guard let body = function.body else { continue }
-            for gate in gates(in: body, context: context, facts: expressions) where firstPass || wantedFields.contains(gate.field) {
+            for gate in gates(in: body, context: context, facts: expressions, readers: readers) where firstPass || wantedFields.contains(gate.field) {
                 result.append(Fact(kind: "gate", key: gate.field, file: gate.node.position.file, line: gate.node.position.line,
                                    function: function.name, detail: Self.encode(gate.gate)))
             }
@@ -352,13 +353,44 @@ struct RcuPublishWithoutSync: Rule {
         var gate: Gate
     }
 
+    /// The gate-read macro uses of each file of a unit, in source order, and what each helper
+    /// function's returns read (so that a file with thousands of `if`s costs one pass, not one per `if`).
+    final class GateReaderIndex {
+        let context: FileContext
+        let readMacros: Set<String>
+        private var usesByFile: [String: [MacroUse]] = [:]
+        var helperReads: [Cursor: [(String, Bool)]] = [:]
+
+        init(context: FileContext, readMacros: Set<String>) {
+            self.context = context
+            self.readMacros = readMacros
+        }
+
+        /// Read-macro uses inside [start, end] of `file`.
+        func uses(inFile file: String, from start: Int, to end: Int) -> ArraySlice<MacroUse> {
+            let all: [MacroUse]
+            if let cached = usesByFile[file] { all = cached } else {
+                all = context.macroUses(inFile: file).filter { readMacros.contains($0.name) }
+                usesByFile[file] = all
+            }
+            var low = 0, high = all.count
+            while low < high {
+                let middle = (low + high) / 2
+                if all[middle].range.start.offset < start { low = middle + 1 } else { high = middle }
+            }
+            var stop = low
+            while stop < all.count, all[stop].range.start.offset <= end { stop += 1 }
+            return all[low..<stop].filter { $0.range.end.offset <= end }[...]
+        }
+    }
+
     /// `if` statements whose condition tests an RCU-read field and whose branch taken when the
     /// pointer is set serializes.
-    private func gates(in body: Node, context: FileContext, facts: ExpressionFacts) -> [FoundGate] {
+    private func gates(in body: Node, context: FileContext, facts: ExpressionFacts, readers: GateReaderIndex) -> [FoundGate] {
         var result: [FoundGate] = []
         for statement in body.descendants(where: { $0.kind == .ifStmt }) {
             let condition = statement.children[0]
-            for (field, positive, helper) in reads(in: condition, context: context, depth: 0) {
+            for (field, positive, helper) in reads(in: condition, context: context, depth: 0, readers: readers) {
                 var region: [Node] = []
                 if positive {
                     if let then = statement.thenBranch { region.append(then) }
@@ -385,12 +417,11 @@ struct RcuPublishWithoutSync: Rule {
     /// RCU reads of a field in a condition: (field, whether the condition is true when the pointer
     /// is set, the helper the read is in). One level of helper: `if (helper(x))` where helper()
     /// returns the test.
-    private func reads(in condition: Node, context: FileContext, depth: Int) -> [(String, Bool, String?)] {
+    private func reads(in condition: Node, context: FileContext, depth: Int, readers: GateReaderIndex) -> [(String, Bool, String?)] {
         var result: [(String, Bool, String?)] = []
         let file = condition.cursor.extent.start.file
         let extent = condition.cursor.extent
-        for use in context.macroUses(inFile: file) where readMacros.contains(use.name)
-            && use.range.start.offset >= extent.start.offset && use.range.end.offset <= extent.end.offset {
+        for use in readers.uses(inFile: file, from: extent.start.offset, to: extent.end.offset) {
             let arguments = context.macroArguments(use)
             guard let field = field(of: use, arguments: arguments, in: condition, context: context),
                   let produced = ([condition] + condition.descendants()).first(where: { $0.position.file == file && $0.position.offset == use.range.start.offset }) else { continue }
@@ -404,13 +435,23 @@ struct RcuPublishWithoutSync: Rule {
         guard depth == 0 else { return result }
         for call in ([condition] + condition.descendants()).filter({ $0.kind == .callExpr }) {
             guard let callee = call.referenced, let definition = callee.definition, definition.kind == .functionDecl else { continue }
-            let tree = Node.tree(of: definition, in: condition.unit)
-            for exit in tree.descendants(where: { $0.kind == .returnStmt }) {
-                guard let value = exit.children.first(where: { $0.kind.isExpression }) else { continue }
-                for (field, positive, _) in reads(in: value, context: context, depth: 1) {
-                    let outer = polarity(of: call, upTo: condition)
-                    result.append((field, positive == outer, callee.spelling))
+            let helperReads: [(String, Bool)]
+            if let known = readers.helperReads[definition] { helperReads = known } else {
+                var found: [(String, Bool)] = []
+                let span = definition.extent
+                // Build the helper's tree only when a read macro is written inside it.
+                if !readers.uses(inFile: span.start.file, from: span.start.offset, to: span.end.offset).isEmpty {
+                    let tree = Node.tree(of: definition, in: condition.unit)
+                    for exit in tree.descendants(where: { $0.kind == .returnStmt }) {
+                        guard let value = exit.children.first(where: { $0.kind.isExpression }) else { continue }
+                        found += reads(in: value, context: context, depth: 1, readers: readers).map { ($0.0, $0.1) }
+                    }
                 }
+                readers.helperReads[definition] = found
+                helperReads = found
+            }
+            for (field, positive) in helperReads {
+                result.append((field, positive == polarity(of: call, upTo: condition), callee.spelling))
             }
         }
         return result
