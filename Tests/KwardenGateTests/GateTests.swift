@@ -25,6 +25,7 @@ final class GateTests: XCTestCase {
     override func tearDownWithError() throws {
         repository = nil
         try? FileManager.default.removeItem(atPath: directory)
+        try? FileManager.default.removeItem(atPath: directory + "-cache")
     }
 
     /// Commits `files` (the whole tree) on main and checks the result out into the work tree.
@@ -42,10 +43,44 @@ final class GateTests: XCTestCase {
         return id
     }
 
-    func gate(base: Oid, head: Oid) throws -> GateResult {
+    func gate(base: Oid, head: Oid, cache: ResultCache? = nil) throws -> GateResult {
         var options = ScanOptions(paths: [], rules: try RuleRegistry.load(rulesDirectory: GateTests.rulesDirectory))
         options.jobs = 2
+        options.cache = cache
         return try Gate(repository: directory, base: base.hex, head: head.hex, template: options).run()
+    }
+
+    func testSecondGateRunReusesCachedResultsOfFilesReadFromGit() throws {
+        let cache = try ResultCache(directory: directory + "-cache")
+        let base = try commit(["drivers/pool.c": guarded, "drivers/other.c": "int other(void) { return 1; }\n"], "pool")
+        let head = try commit(["drivers/pool.c": unguarded, "drivers/other.c": "int other(void) { return 1; }\n"], "pool: drop the check")
+        let first = try gate(base: base, head: head, cache: cache)
+        XCTAssertEqual(first.head.summary.filesFromCache, 0)
+        let second = try gate(base: base, head: head, cache: cache)
+        XCTAssertEqual(second.introduced.map(\.fingerprint), first.introduced.map(\.fingerprint))
+        XCTAssertEqual(second.introduced.count, 1)
+        XCTAssertEqual(second.head.summary.filesFromCache, second.head.summary.filesParsed, "the changed file at head comes from the cache")
+        XCTAssertEqual(second.base.summary.filesFromCache, second.base.summary.filesParsed)
+    }
+
+    func testCachedResultsAreNotReusedWhenAnIncludedHeaderIsOverlaid() throws {
+        let cache = try ResultCache(directory: directory + "-cache")
+        let source = "#include \"pool.h\"\nunsigned int spin(struct pool *p, unsigned int v)\n{\n\twhile (v >= POOL_SLOTS(p))\n\t\tv -= POOL_SLOTS(p);\n\treturn v;\n}\n"
+        let constantHeader = "struct pool { unsigned int nr; };\n#define POOL_SLOTS(p) 8\n"
+        let fieldHeader = "struct pool { unsigned int nr; };\n#define POOL_SLOTS(p) ((p)->nr)\n"
+        let base = try commit(["lib/pool.c": source, "lib/pool.h": constantHeader], "pool")
+        let head = try commit(["lib/pool.c": source, "lib/pool.h": fieldHeader], "pool: slots from the pool")
+        // A plain scan of the work tree (head) fills the cache for lib/pool.c with the head header...
+        var options = ScanOptions(paths: [directory + "/lib"], rules: try RuleRegistry.load(rulesDirectory: GateTests.rulesDirectory))
+        options.cache = cache
+        _ = try Scanner(options: options).run()
+        // ...which must not stand in for lib/pool.c at base, where pool.h comes from git.
+        for _ in 0..<2 {
+            let result = try gate(base: base, head: head, cache: cache)
+            XCTAssertEqual(result.introduced.map(\.file), ["lib/pool.c"])
+            XCTAssertEqual(result.base.summary.filesFromCache, 0)
+            XCTAssertEqual(result.base.findings.count, 0)
+        }
     }
 
     let guarded = """

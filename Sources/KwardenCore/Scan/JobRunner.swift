@@ -17,15 +17,22 @@ final class JobRunner {
         // Outcomes still valid in the cache are taken from it; only the rest are parsed.
         var outcomes = [FileOutcome?](repeating: nil, count: jobs.count)
         var keys = [String?](repeating: nil, count: jobs.count)
-        if let cache = options.cache, options.overlay.isEmpty {
+        // With an overlay (the gate: files read from git objects), an entry is good only if nothing it
+        // was parsed with is overlaid, except the file itself, whose content is in the key.
+        let overlaid = Set(options.overlay.files.keys)
+        if let cache = options.cache {
             let configuration = setups.configurationKey + "|" + rulesKey
             for (index, job) in jobs.enumerated() {
-                guard let content = FileManager.default.contents(atPath: job.file) else { continue }
+                let content: [UInt8]
+                if let bytes = options.overlay.files[job.file] { content = bytes } else {
+                    guard let data = FileManager.default.contents(atPath: job.file) else { continue }
+                    content = [UInt8](data)
+                }
                 // The file's own flags too: a Makefile's ccflags change them without changing the tree's key.
                 let arguments = (try? setups.setup(for: job.file).arguments.joined(separator: " ")) ?? ""
-                let key = ResultCache.key(job: job, content: [UInt8](content), configuration: configuration + "|" + arguments)
+                let key = ResultCache.key(job: job, content: content, configuration: configuration + "|" + arguments)
                 keys[index] = key
-                if var hit = cache.lookup(key: key) {
+                if var hit = cache.lookup(key: key, unless: overlaid.subtracting([job.file])) {
                     hit.cached = true
                     outcomes[index] = hit
                 }
@@ -41,7 +48,10 @@ final class JobRunner {
         func record(_ index: Int, _ outcome: FileOutcome) {
             lock.lock()
             outcomes[index] = outcome
-            if let cache = options.cache, let key = keys[index] { cache.store(key: key, outcome: outcome) }
+            if let cache = options.cache, let key = keys[index],
+               !outcome.dependencies.contains(where: { $0 != outcome.file && overlaid.contains($0) }) {
+                cache.store(key: key, outcome: outcome)
+            }
             done += 1
             findings += outcome.findings.count
             if outcome.failure != nil { failed += 1 }

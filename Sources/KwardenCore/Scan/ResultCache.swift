@@ -61,13 +61,14 @@ public final class ResultCache: @unchecked Sendable {
         return [contentHash, reverseHash, stableHash([job.file, String(job.pass), requests, configuration, buildIdentity])].joined(separator: "-")
     }
 
-    /// A stored outcome, if every file it depended on is unchanged.
-    public func lookup(key: String) -> FileOutcome? {
+    /// A stored outcome, if every file it depended on is unchanged and none is in `excluded`
+    /// (files whose contents are overlaid for this scan).
+    public func lookup(key: String, unless excluded: Set<String> = []) -> FileOutcome? {
         guard let row = try? database.read({ db in try Row.fetchOne(db, sql: "SELECT outcome, dependencies FROM results WHERE key = ?", arguments: [key]) }),
               let outcomeData: Data = row["outcome"], let dependencyData: Data = row["dependencies"],
               let outcome = try? JSONDecoder().decode(FileOutcome.self, from: outcomeData),
               let dependencies = try? JSONDecoder().decode([Dependency].self, from: dependencyData) else { return nil }
-        for dependency in dependencies where ResultCache.stamp(dependency.path) != dependency { return nil }
+        for dependency in dependencies where excluded.contains(dependency.path) || ResultCache.stamp(dependency.path) != dependency { return nil }
         return outcome
     }
 
