@@ -1,3 +1,4 @@
+import Foundation
 /// A file's raw bytes for textual preselection; no encoding is assumed.
 public struct SourceText: Sendable {
     public let bytes: [UInt8]
@@ -7,20 +8,24 @@ public struct SourceText: Sendable {
     /// Whether `needle` occurs anywhere (plain byte search).
     public func contains(_ needle: String) -> Bool { firstIndex(of: Array(needle.utf8), from: 0) != nil }
 
+    /// memchr finds candidates for the first byte (vectorised in libc), memcmp checks the rest:
+    /// evidence passes run this over every file of a tree for each name asked about.
     public func firstIndex(of needle: [UInt8], from start: Int) -> Int? {
-        guard let first = needle.first, needle.count <= bytes.count else { return nil }
+        guard let first = needle.first, needle.count <= bytes.count, start >= 0 else { return nil }
         let last = bytes.count - needle.count
-        var i = start
+        guard start <= last else { return nil }
         return bytes.withUnsafeBufferPointer { buffer -> Int? in
-            while i <= last {
-                if buffer[i] == first {
-                    var j = 1
-                    while j < needle.count && buffer[i + j] == needle[j] { j += 1 }
-                    if j == needle.count { return i }
+            needle.withUnsafeBufferPointer { pattern -> Int? in
+                guard let base = buffer.baseAddress, let patternBase = pattern.baseAddress else { return nil }
+                var i = start
+                while i <= last {
+                    guard let hit = memchr(base + i, Int32(first), last - i + 1) else { return nil }
+                    let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    if memcmp(base + at, patternBase, needle.count) == 0 { return at }
+                    i = at + 1
                 }
-                i += 1
+                return nil
             }
-            return nil
         }
     }
 
