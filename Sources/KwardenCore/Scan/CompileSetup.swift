@@ -31,16 +31,29 @@ public final class CompileSetupProvider: @unchecked Sendable {
         }
     }
 
-    /// A file under arch/<name>/ is compiled for that architecture, whatever --arch says.
+    /// A file under arch/<name>/ is compiled for that architecture, whatever --arch says; so is a
+    /// driver whose Kconfig gate only another architecture can satisfy (a PowerPC-only DMA engine
+    /// parses with PowerPC's headers, not with a flood of errors under x86's).
     public func architecture(for file: String) -> String? {
         guard let kernelRoot else { return nil }
         let relative = RelativePath.make(file, root: kernelRoot)
         if relative.hasPrefix("arch/") {
             let name = relative.split(separator: "/")[1]
             if String(name) != primaryArch, FileManager.default.fileExists(atPath: kernelRoot + "/arch/\(name)/Kconfig") { return String(name) }
+            return requestedArch
         }
-        return requestedArch
+        lock.lock()
+        if let known = preferredArchs[file] { lock.unlock(); return known ?? requestedArch }
+        lock.unlock()
+        var preferred: String?
+        if let primary = try? context(forArch: requestedArch, root: kernelRoot), let name = primary.preferredArch(for: file),
+           name != primary.arch, FileManager.default.fileExists(atPath: kernelRoot + "/arch/\(name)/Kconfig") {
+            preferred = name
+        }
+        lock.lock(); preferredArchs[file] = .some(preferred); lock.unlock()
+        return preferred ?? requestedArch
     }
+    private var preferredArchs: [String: String?] = [:]
 
     private func context(forArch arch: String?, root: String) throws -> BuildContext {
         let key = arch ?? ""
