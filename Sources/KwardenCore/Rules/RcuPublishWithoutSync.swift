@@ -395,10 +395,11 @@ struct RcuPublishWithoutSync: Rule {
                 if positive {
                     if let then = statement.thenBranch { region.append(then) }
                 } else {
+                    // `if (!p) return; lock(...); ...`: a reader that saw NULL does nothing at all, so an
+                    // early reader is harmless — not a mode gate (the ring-initialized flag of a NAPI
+                    // pointer, say). The gate matters when the NULL path goes on working unserialized.
+                    if let then = statement.thenBranch, facts.alwaysLeaves(then), statement.elseBranch == nil { continue }
                     if let otherwise = statement.elseBranch { region.append(otherwise) }
-                    if let then = statement.thenBranch, facts.alwaysLeaves(then), let block = statement.parent, block.kind == .compoundStmt {
-                        region += block.children[(statement.indexInParent + 1)...]
-                    }
                 }
                 // Check, lock, re-read under the lock: the lock guards the field itself, not a mode.
                 let rereads = region.contains { statement in
