@@ -3,7 +3,8 @@ import XCTest
 @testable import KwardenCore
 
 final class RcuPublishTests: XCTestCase {
-    /// A device whose receive path takes a lock only when `mode` is set (a negated gate that leaves).
+    /// A device whose receive path takes a lock only when `mode` is set (a negated gate that counts
+    /// unlocked and leaves when it is not).
     private let gatedDevice = """
     #include <kcorpus-net.h>
     struct mode { int n; };
@@ -12,8 +13,10 @@ final class RcuPublishTests: XCTestCase {
 
     void xdev_receive(struct xdev *d)
     {
-    \tif (!rcu_dereference(d->mode))
+    \tif (!rcu_dereference(d->mode)) {
+    \t\td->rx++;
     \t\treturn;
+    \t}
     \tspin_lock(&d->lock);
     \td->rx++;
     \tspin_unlock(&d->lock);

@@ -398,8 +398,11 @@ struct RcuPublishWithoutSync: Rule {
                     // `if (!p) return; lock(...); ...`: a reader that saw NULL does nothing at all, so an
                     // early reader is harmless — not a mode gate (the ring-initialized flag of a NAPI
                     // pointer, say). The gate matters when the NULL path goes on working unserialized.
-                    if let then = statement.thenBranch, facts.alwaysLeaves(then), statement.elseBranch == nil { continue }
+                    if let then = statement.thenBranch, statement.elseBranch == nil, Self.onlyLeaves(then) { continue }
                     if let otherwise = statement.elseBranch { region.append(otherwise) }
+                    if let then = statement.thenBranch, facts.alwaysLeaves(then), let block = statement.parent, block.kind == .compoundStmt {
+                        region += block.children[(statement.indexInParent + 1)...]
+                    }
                 }
                 // Check, lock, re-read under the lock: the lock guards the field itself, not a mode.
                 let rereads = region.contains { statement in
@@ -413,6 +416,15 @@ struct RcuPublishWithoutSync: Rule {
             }
         }
         return result
+    }
+
+    /// `return x;`, `goto out;`, `break;` alone (or in a block): a path that does nothing before leaving.
+    static func onlyLeaves(_ statement: Node) -> Bool {
+        switch statement.kind {
+        case .returnStmt, .gotoStmt, .breakStmt, .continueStmt: return true
+        case .compoundStmt: return statement.children.count == 1 && onlyLeaves(statement.children[0])
+        default: return false
+        }
     }
 
     /// RCU reads of a field in a condition: (field, whether the condition is true when the pointer
