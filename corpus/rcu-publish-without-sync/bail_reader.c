@@ -54,3 +54,57 @@ int rxq_share(struct rxq *rq, void *owner)
 	rcu_assign_pointer(rq->shared, owner);	// expect: rcu-publish-without-sync
 	return 0;
 }
+
+/*
+ * An owner pointer compared with the caller: an identity test, not a
+ * NULL gate; publishing the owner is not a finding.
+ */
+struct svc_slot {
+	void __rcu *owner;
+	spinlock_t lock;
+	int users;
+};
+
+void svc_release(struct svc_slot *slot, void *me)
+{
+	if (rcu_access_pointer(slot->owner) == me) {
+		spin_lock(&slot->lock);
+		slot->users--;
+		spin_unlock(&slot->lock);
+	}
+}
+
+int svc_claim(struct svc_slot *slot, void *me)
+{
+	rcu_assign_pointer(slot->owner, me);
+	return 0;
+}
+
+/*
+ * A daemon pointer: frames that arrive while it is NULL are dropped, which
+ * touches nothing the locked path updates; publishing it is not a finding.
+ */
+struct lane {
+	void __rcu *daemon;
+	spinlock_t table_lock;
+	int entries;
+};
+
+void kfree_frame(void *frame);
+
+void lane_push(struct lane *ln, void *frame, int looped)
+{
+	if (looped || !rcu_access_pointer(ln->daemon)) {
+		kfree_frame(frame);
+		return;
+	}
+	spin_lock(&ln->table_lock);
+	ln->entries++;
+	spin_unlock(&ln->table_lock);
+}
+
+int lane_attach(struct lane *ln, void *daemon)
+{
+	rcu_assign_pointer(ln->daemon, daemon);
+	return 0;
+}

@@ -392,8 +392,12 @@ struct RcuPublishWithoutSync: Rule {
             let condition = statement.children[0]
             for (field, positive, helper) in reads(in: condition, context: context, depth: 0, readers: readers) {
                 var region: [Node] = []
+                // The path a reader that saw NULL takes, when it is a branch of its own (nil: it falls
+                // through to the rest of the function, as in the incident's poll lock).
+                var nullPath: Node?
                 if positive {
                     if let then = statement.thenBranch { region.append(then) }
+                    nullPath = statement.elseBranch
                 } else {
                     // `if (!p) return; lock(...); ...`: a reader that saw NULL does nothing at all, so an
                     // early reader is harmless — not a mode gate (the ring-initialized flag of a NAPI
@@ -403,7 +407,11 @@ struct RcuPublishWithoutSync: Rule {
                     if let then = statement.thenBranch, facts.alwaysLeaves(then), let block = statement.parent, block.kind == .compoundStmt {
                         region += block.children[(statement.indexInParent + 1)...]
                     }
+                    nullPath = statement.thenBranch
                 }
+                // A NULL branch that updates none of what the serialized branch updates (it drops
+                // the packet and leaves, say) does not race with it: not a mode gate.
+                if let nullPath, Self.writtenKeys(in: [nullPath]).isDisjoint(with: Self.writtenKeys(in: region)) { continue }
                 // Check, lock, re-read under the lock: the lock guards the field itself, not a mode.
                 let rereads = region.contains { statement in
                     ([statement] + statement.descendants(where: { $0.kind == .memberRefExpr })).contains {
@@ -416,6 +424,24 @@ struct RcuPublishWithoutSync: Rule {
             }
         }
         return result
+    }
+
+    /// What statements store into: assignment targets and stepped operands, by structural key.
+    static func writtenKeys(in statements: [Node]) -> Set<String> {
+        var keys: Set<String> = []
+        for statement in statements {
+            for node in [statement] + statement.descendants(where: { $0.kind == .binaryOperator || $0.kind == .compoundAssignOperator || $0.kind == .unaryOperator }) {
+                switch (node.kind, node.operatorSpelling) {
+                case (.binaryOperator, "="), (.compoundAssignOperator, _):
+                    if let target = node.children.first { keys.insert(ExpressionFacts.key(target)) }
+                case (.unaryOperator, let op?) where op.contains("++") || op.contains("--"):
+                    if let target = node.children.first { keys.insert(ExpressionFacts.key(target)) }
+                default:
+                    break
+                }
+            }
+        }
+        return keys
     }
 
     /// `return x;`, `goto out;`, `break;` alone (or in a block): a path that does nothing before leaving.
@@ -437,12 +463,17 @@ struct RcuPublishWithoutSync: Rule {
         for use in readers.uses(inFile: file, from: extent.start.offset, to: extent.end.offset) {
             let arguments = context.macroArguments(use)
             guard let field = field(of: use, arguments: arguments, in: condition, context: context),
-                  let produced = ([condition] + condition.descendants()).first(where: { $0.position.file == file && $0.position.offset == use.range.start.offset }) else { continue }
+                  // The outermost node the macro produced: it starts where the use starts and does not
+                  // reach past it (the comparison the use is an operand of starts there too).
+                  let produced = ([condition] + condition.descendants()).first(where: {
+                      $0.position.file == file && $0.position.offset == use.range.start.offset
+                          && $0.cursor.extent.end.offset <= use.range.end.offset + 1
+                  }) else { continue }
             // `rcu_access_pointer(x) == other`: an identity test, not a NULL gate.
             if let parent = produced.ancestors.first(where: { $0.kind != .unexposedExpr && $0.kind != .parenExpr && $0.kind != .cStyleCastExpr }),
                parent.kind == .binaryOperator, parent.children.count == 2,
-               parent.operatorSpelling == "==" || parent.operatorSpelling == "!=",
-               parent.children.allSatisfy({ $0.strippingParensAndCasts.integerValue == nil }) { continue }
+               parent.children.allSatisfy({ $0.strippingParensAndCasts.integerValue == nil }),
+               parent.operatorSpelling == "==" || parent.operatorSpelling == "!=" || comparesAsWritten(use, in: condition) { continue }
             result.append((field, polarity(of: produced, upTo: condition), nil))
         }
         guard depth == 0 else { return result }
@@ -468,6 +499,23 @@ struct RcuPublishWithoutSync: Rule {
             }
         }
         return result
+    }
+
+    /// Whether the macro use is written as an operand of `==`/`!=` (its expansion hides the operator
+    /// from libclang 14 when the macro is the left operand).
+    private func comparesAsWritten(_ use: MacroUse, in condition: Node) -> Bool {
+        let tokens = condition.unit.tokens(of: condition.cursor)
+        let file = use.range.start.file
+        if var after = tokens.firstIndex(where: { $0.position.file == file && $0.position.offset >= use.range.end.offset }) {
+            // The invocation's own closing parenthesis (and any around it) come first.
+            while after < tokens.count, tokens[after].text == ")" { after += 1 }
+            if after < tokens.count, tokens[after].text == "==" || tokens[after].text == "!=" { return true }
+        }
+        if var before = tokens.lastIndex(where: { $0.position.file == file && $0.position.offset < use.range.start.offset }) {
+            while before > 0, tokens[before].text == "(" { before -= 1 }
+            if tokens[before].text == "==" || tokens[before].text == "!=" { return true }
+        }
+        return false
     }
 
     /// Whether the condition is true when `node` is nonzero: counts `!` and `== NULL` on the way up.
