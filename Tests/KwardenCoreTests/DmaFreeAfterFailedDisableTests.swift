@@ -84,22 +84,99 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         XCTAssertTrue(analysis.findings.isEmpty)
     }
 
-    func testOnlyTheDirectDropperSwallowsAndUnwindingFreesDoNotCount() throws {
+    func testOneWrapperAboveTheDropperIsFollowedAndUnwindingFreesDoNotCount() throws {
         let stopRings = body("stop_rings", [.call(callee: "wait_disabled", line: 20, target: nil)])
-        // Calls the dropper but frees nothing: its own callers are not judged against this failure.
+        // Calls the dropper, frees nothing and returns normally: its callers are judged too.
         let wrapper = body("stop_wrapper", [.call(callee: "stop_rings", line: 30, target: nil)])
-        let caller = body("far_caller", [.call(callee: "stop_wrapper", line: 40, target: nil),
-                                         .call(callee: "clean_ring", line: 41, target: nil)])
+        let caller = body("near_caller", [.call(callee: "stop_wrapper", line: 40, target: nil),
+                                          .call(callee: "clean_ring", line: 41, target: nil)])
+        // A wrapper of the wrapper hides nothing: its callers are not judged.
+        let outer = body("outer_wrapper", [.call(callee: "stop_wrapper", line: 70, target: nil)])
+        let far = body("far_caller", [.call(callee: "outer_wrapper", line: 80, target: nil),
+                                      .call(callee: "clean_ring", line: 81, target: nil)])
         // Frees only to unwind a failed allocation.
         let refill = body("refill", [.branch(condition: DmaCondition(polarity: [:]),
                                              then: [.free(api: "__free_pages", line: 50), .exit(value: .other, line: 51)], otherwise: [])])
         let down = body("down", [.call(callee: "stop_rings", line: 60, target: nil), .call(callee: "refill", line: 61, target: nil)])
-        let analysis = DmaAnalysis(bodies: [waitDisabled, cleanRing, stopRings, wrapper, caller, refill, down], vocabulary: try vocabulary())
+        let analysis = DmaAnalysis(bodies: [waitDisabled, cleanRing, stopRings, wrapper, caller, outer, far, refill, down],
+                                   vocabulary: try vocabulary())
         analysis.run()
         XCTAssertTrue(analysis.summary(named: "stop_rings").swallows)
         XCTAssertFalse(analysis.summary(named: "stop_wrapper").swallows)
+        XCTAssertTrue(analysis.hides(named: "stop_wrapper"))
+        XCTAssertFalse(analysis.hides(named: "outer_wrapper"))
         XCTAssertFalse(analysis.summary(named: "refill").frees)
-        XCTAssertTrue(analysis.findings.isEmpty, "\(analysis.findings.map(\.body.name))")
+        XCTAssertEqual(analysis.findings.map(\.body.name), ["near_caller"])
+        XCTAssertEqual(analysis.findings.first?.origin.chain.path, ["stop_wrapper", "stop_rings", "wait_disabled"])
+    }
+
+    /// A poll that waits for the queue's status bit to match its `enable` parameter.
+    private var waitQueue: DmaFunctionBody {
+        var wait = body("wait_q", [.poll(line: 10, direction: DmaDirection(parameter: 1, disableWhenZero: true)),
+                                   .branch(condition: DmaCondition(polarity: [:]), then: [.exit(value: .error, line: 12)], otherwise: []),
+                                   .exit(value: .other, line: 13)])
+        wait.parameters = ["", "enable"]
+        return wait
+    }
+
+    func testEnableDirectionOfASharedHelperIsNotAFailedDisable() throws {
+        // ctrl_q(ring, enable) passes its own parameter on: the requirement follows it.
+        var control = body("ctrl_q", [.call(callee: "wait_q", line: 20, target: "$return1",
+                                            arguments: [.other, .parameter(index: 1, negated: false)]),
+                                      .exit(value: .variable("$return1"), line: 20)])
+        control.parameters = ["", "enable"]
+        let stop = body("stop", [.call(callee: "ctrl_q", line: 30, target: nil, arguments: [.other, .constant(nonzero: false)]),
+                                 .call(callee: "clean_ring", line: 31, target: nil)])
+        let start = body("start", [.call(callee: "ctrl_q", line: 40, target: nil, arguments: [.other, .constant(nonzero: true)]),
+                                   .call(callee: "clean_ring", line: 41, target: nil)])
+        let unknown = body("unknown", [.call(callee: "ctrl_q", line: 50, target: nil),
+                                       .call(callee: "clean_ring", line: 51, target: nil)])
+        let analysis = DmaAnalysis(bodies: [waitQueue, cleanRing, control, stop, start, unknown], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.failure(named: "wait_q")?.requires, [1: false])
+        XCTAssertEqual(analysis.failure(named: "ctrl_q")?.requires, [1: false])
+        XCTAssertEqual(analysis.failure(named: "ctrl_q")?.direction, [1])
+        XCTAssertEqual(analysis.findings.map(\.body.name).sorted(), ["stop", "unknown"])
+        XCTAssertEqual(analysis.findings.first { $0.body.name == "stop" }?.origin.confirmed, true)
+        XCTAssertEqual(analysis.findings.first { $0.body.name == "unknown" }?.origin.confirmed, false)
+    }
+
+    func testAParameterGuardingThePollIsFollowedAlongPaths() throws {
+        // `if (!wait) return 0; return wait_q(ring, enable);`
+        var control = body("ctrl_q", [
+            .branch(condition: DmaCondition(polarity: ["wait": false]), then: [.exit(value: .other, line: 20)], otherwise: []),
+            .call(callee: "wait_q", line: 21, target: "$return1", arguments: [.other, .parameter(index: 1, negated: false)]),
+            .exit(value: .variable("$return1"), line: 21)])
+        control.parameters = ["", "enable", "wait"]
+        let kick = body("kick_then_free", [.call(callee: "ctrl_q", line: 30, target: nil,
+                                                 arguments: [.other, .constant(nonzero: false), .constant(nonzero: false)]),
+                                           .call(callee: "clean_ring", line: 31, target: nil)])
+        let waits = body("wait_then_free", [.call(callee: "ctrl_q", line: 40, target: nil,
+                                                  arguments: [.other, .constant(nonzero: false), .constant(nonzero: true)]),
+                                            .call(callee: "clean_ring", line: 41, target: nil)])
+        let analysis = DmaAnalysis(bodies: [waitQueue, cleanRing, control, kick, waits], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.failure(named: "ctrl_q")?.requires, [1: false, 2: true])
+        XCTAssertEqual(analysis.findings.map(\.body.name), ["wait_then_free"])
+    }
+
+    func testFreeingBeforeReturningAKnownDisableFailureIsAFinding() throws {
+        let stopAll = body("stop_all", [.call(callee: "wait_q", line: 20, target: "$return1", arguments: [.other, .constant(nonzero: false)]),
+                                        .exit(value: .variable("$return1"), line: 20)])
+        // err = stop_all(); if (err) log; clean_ring(); return err;
+        let down = body("down", [.call(callee: "stop_all", line: 30, target: "err"),
+                                 .call(callee: "clean_ring", line: 31, target: nil),
+                                 .exit(value: .variable("err"), line: 32)])
+        // The same shape after a poll of unknown direction (an open path unwinding): not a finding.
+        let reset = body("reset_wait", waitDisabled.steps)
+        let open = body("open", [.call(callee: "reset_wait", line: 40, target: "err"),
+                                 .call(callee: "clean_ring", line: 41, target: nil),
+                                 .exit(value: .variable("err"), line: 42)])
+        let analysis = DmaAnalysis(bodies: [waitQueue, cleanRing, stopAll, down, reset, open], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.findings.map(\.body.name), ["down"])
+        XCTAssertEqual(analysis.findings.first?.returnsFailure, true)
+        XCTAssertTrue(analysis.summary(named: "down").mayFail, "the caller is still told")
     }
 
     func testSplitDriverFindingCitesEveryFileOfTheChain() throws {

@@ -328,6 +328,12 @@ final class DmaBodyBuilder {
                 polarity[node.spelling] = positive
             case .unaryOperator where node.operatorSpelling == "!":
                 if let inner = node.children.first { visit(inner, !positive) }
+            case .binaryOperator where node.children.count == 2 && node.operatorSpelling == "="
+                    && node.children[0].strippingParensAndCasts.kind == .declRefExpr:
+                // `if ((err = stop(q)) != 0)`: the result lands in `err`, and the condition tests it.
+                let variable = node.children[0].strippingParensAndCasts.spelling
+                steps += assignment(to: variable, value: node.children[1])
+                polarity[variable] = positive
             case .binaryOperator where node.children.count == 2:
                 let op = node.operatorSpelling
                 if op == "||" { visit(node.children[0], positive); visit(node.children[1], positive); return }
