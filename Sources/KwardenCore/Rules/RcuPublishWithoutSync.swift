@@ -571,9 +571,41 @@ struct RcuPublishWithoutSync: Rule {
         let fields = pass == 1 ? Set(publishes.map(\.0.key)) : []
         let names = Set((fields.union(pointerFields)).compactMap { $0.split(separator: ".").last.map(String.init) })
         guard !open.isEmpty || !fields.isEmpty || !pointerFields.isEmpty else { return nil }
+        // Where each topic's facts were seen: its callers and readers are likeliest nearby.
+        func directory(_ file: String) -> String { (file as NSString).deletingLastPathComponent }
+        var near: [String: [String]] = [:]
+        for fact in facts {
+            switch fact.kind {
+            case "publish":
+                if fields.contains(fact.key) { near[Self.fieldPrefix + fact.key, default: []].append(directory(fact.file)) }
+                if open.contains(fact.function) { near[Self.calleePrefix + fact.function, default: []].append(directory(fact.file)) }
+            case "call":
+                if open.contains(fact.function) { near[Self.calleePrefix + fact.function, default: []].append(directory(fact.file)) }
+            case "bind":
+                if pointerFields.contains(fact.detail) { near[Self.pointerFieldPrefix + fact.detail, default: []].append(directory(fact.file)) }
+            default:
+                break
+            }
+        }
         return FactRequest(needles: (names.union(open)).sorted(),
                            keys: fields.sorted().map { Self.fieldPrefix + $0 } + open.sorted().map { Self.calleePrefix + $0 }
-                               + pointerFields.sorted().map { Self.pointerFieldPrefix + $0 })
+                               + pointerFields.sorted().map { Self.pointerFieldPrefix + $0 },
+                           near: near)
+    }
+
+    /// One topic per asked field, callee and function-pointer field, so that in a whole-tree scan
+    /// each gets the files nearest to where it was seen rather than the first files of the tree.
+    func factTopics(_ request: FactRequest, _ source: SourceText) -> [String: Int]? {
+        var topics: [String: Int] = [:]
+        for key in request.keys {
+            let name: String
+            if key.hasPrefix(Self.calleePrefix) { name = String(key.dropFirst(Self.calleePrefix.count)) } else {
+                guard let last = key.split(separator: ".").last else { continue }
+                name = String(last)
+            }
+            if source.containsIdentifier(name) { topics[key] = 0 }
+        }
+        return topics
     }
 
     func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool {
