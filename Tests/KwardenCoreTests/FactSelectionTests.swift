@@ -29,6 +29,19 @@ final class FactSelectionTests: XCTestCase {
         XCTAssertTrue(notes[0].contains("for 2 topics"), notes[0])
     }
 
+    func testFilesComeInRoundRobinPriorityOrderSoACapOnThePassKeepsEachTopicsBest() {
+        let rcu = "rcu-publish-without-sync"
+        var candidates: [(String, [String: Int])] = []
+        for i in 0..<3 { candidates.append(("/t/a/near\(i).c", ["\(rcu)|callee:a": 0])) }
+        for i in 0..<3 { candidates.append(("/t/b/near\(i).c", ["\(rcu)|callee:b": 0])) }
+        let request = FactRequest(needles: [], keys: [], near: ["callee:a": ["/t/a"], "callee:b": ["/t/b"]])
+        var notes: [String] = []
+        let ordered = Scanner.selectFactFiles(candidates, requests: [(rcu, request)], findingDirectories: [],
+                                              perTopic: 3, pass: 2, notes: &notes)
+        XCTAssertEqual(Array(ordered.prefix(2)), ["/t/a/near0.c", "/t/b/near0.c"], "each topic's first choice before any second choice")
+        XCTAssertEqual(ordered.count, 6)
+    }
+
     func testTopiclessMatchesAreNeverCappedPerTopic() {
         let candidates: [(String, [String: Int])] = (0..<5).map { ("/t/f\($0).c", ["": 0]) }
             + (0..<5).map { ("/t/g\($0).c", ["\(rule)|": 0]) }

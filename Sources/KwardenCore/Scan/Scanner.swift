@@ -141,9 +141,11 @@ public final class Scanner {
             var files = Self.selectFactFiles(topicsByFile, requests: requests.map { ($0.0.id, $0.1) }, findingDirectories: findingDirectories,
                                         perTopic: options.maxFactFilesPerTopic, pass: pass, notes: &notes)
             if files.count > options.maxFactFiles {
-                // Nearest to the findings first: a driver's own teardown path is the likeliest evidence.
+                // Topic-ranked files come in priority order already; the rest nearest to the findings
+                // first: a driver's own teardown path is the likeliest evidence.
+                let priority = Dictionary(uniqueKeysWithValues: files.enumerated().map { ($0.element, $0.offset) })
                 let ranked = files.map { file in (file, findingDirectories.map { Self.sharedPrefix(file, $0) }.max() ?? 0) }
-                files = ranked.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(options.maxFactFiles).map(\.0)
+                files = ranked.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : priority[$0.0]! < priority[$1.0]! }.prefix(options.maxFactFiles).map(\.0)
                 notes.append("evidence pass \(pass): \(ranked.count) files may hold facts; parsed the \(options.maxFactFiles) nearest to the findings (--max-fact-files)")
             }
             if files.isEmpty { continue }
@@ -217,7 +219,9 @@ extension Scanner {
             for (topic, directories) in request.near { near["\(ruleID)|\(topic)", default: []] += directories }
         }
         var capped = 0
-        for (topic, files) in byTopic {
+        var lists: [[String]] = []
+        for topic in byTopic.keys.sorted() {
+            let files = byTopic[topic]!
             let directories = near[topic].map(Set.init) ?? findingDirectories
             let ranked = files.map { entry in (entry, directories.map { Self.sharedPrefix(entry.file, $0) }.max() ?? 0) }
                 .sorted { a, b in
@@ -226,12 +230,19 @@ extension Scanner {
                     return a.0.file < b.0.file
                 }
             if ranked.count > perTopic { capped += 1 }
-            chosen.formUnion(ranked.prefix(perTopic).map(\.0.file))
+            lists.append(ranked.prefix(perTopic).map(\.0.file))
         }
         if capped > 0 {
             notes.append("evidence pass \(pass): for \(capped) topic\(capped == 1 ? "" : "s") (e.g. a common field name) more than \(perTopic) files may hold facts; parsed the \(perTopic) likeliest and nearest of each (--max-fact-files-per-topic)")
         }
-        return chosen.sorted()
+        // In priority order, so that a cap on the whole pass keeps every topic's best files: the
+        // topic-less files, then each topic's first choice, then each one's second, ...
+        var ordered = chosen.sorted()
+        var seen = chosen
+        for round in 0..<(lists.map(\.count).max() ?? 0) {
+            for list in lists where round < list.count && seen.insert(list[round]).inserted { ordered.append(list[round]) }
+        }
+        return ordered
     }
 
     /// Number of leading path components two paths share.
