@@ -119,7 +119,8 @@ public final class Scanner {
                     var scopeFiles = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch)
                         .discover(paths: scope, root: root, isKernelTree: kernelRoot != nil).files
                     scopeFiles = Array(Set(scopeFiles + discovery.files)).sorted()
-                    factTexts = TextIndex(files: scopeFiles, jobs: options.jobs, overlay: options.overlay) { _ in false }
+                    // Only searched for names, never preselected: no need to read every file up front.
+                    factTexts = TextIndex(unreadFiles: scopeFiles, overlay: options.overlay)
                 }
                 candidates = factTexts!
             } else {
@@ -294,6 +295,13 @@ final class TextIndex {
         firstSelection = zip(files, selected).filter { $0.1 }.map { $0.0 }
         let bad = Set(unreadable.map(\.file))
         readable = files.filter { !bad.contains($0) }
+    }
+
+    /// An index over files that are read only when searched (unreadable ones are then skipped).
+    init(unreadFiles files: [String], overlay: SourceOverlay) {
+        self.files = files
+        self.overlay = overlay
+        readable = files
     }
 
     static func read(_ file: String) -> Result<SourceText, ReadError> {
