@@ -192,6 +192,21 @@ struct ExpressionFacts {
         return (UInt64(text) ?? 0) > 0
     }
 
+    /// The operand a store writes: `a = b`, `a op= b`, `a++`, `--a` (nil for anything else).
+    static func storeTarget(_ node: Node) -> Node? {
+        switch (node.kind, node.operatorSpelling) {
+        case (.binaryOperator, "="), (.compoundAssignOperator, _): return node.children.count == 2 ? node.children[0] : nil
+        case (.unaryOperator, let op?) where op.contains("++") || op.contains("--"): return node.children.first
+        default: return nil
+        }
+    }
+
+    /// Every store in `statement` and below it.
+    static func stores(in statement: Node) -> [Node] {
+        ([statement] + statement.descendants(where: { $0.kind == .binaryOperator || $0.kind == .compoundAssignOperator || $0.kind == .unaryOperator }))
+            .filter { storeTarget($0) != nil || ($0.kind == .binaryOperator && $0.operatorSpelling == nil) }
+    }
+
     /// The struct field an expression reads or writes, as "record.field", looking through
     /// READ_ONCE/WRITE_ONCE-style `*(volatile T *)&(x)`.
     static func fieldKey(_ node: Node) -> String? {

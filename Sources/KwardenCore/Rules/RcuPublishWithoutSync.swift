@@ -428,20 +428,7 @@ struct RcuPublishWithoutSync: Rule {
 
     /// What statements store into: assignment targets and stepped operands, by structural key.
     static func writtenKeys(in statements: [Node]) -> Set<String> {
-        var keys: Set<String> = []
-        for statement in statements {
-            for node in [statement] + statement.descendants(where: { $0.kind == .binaryOperator || $0.kind == .compoundAssignOperator || $0.kind == .unaryOperator }) {
-                switch (node.kind, node.operatorSpelling) {
-                case (.binaryOperator, "="), (.compoundAssignOperator, _):
-                    if let target = node.children.first { keys.insert(ExpressionFacts.key(target)) }
-                case (.unaryOperator, let op?) where op.contains("++") || op.contains("--"):
-                    if let target = node.children.first { keys.insert(ExpressionFacts.key(target)) }
-                default:
-                    break
-                }
-            }
-        }
-        return keys
+        Set(statements.flatMap(ExpressionFacts.stores(in:)).compactMap(ExpressionFacts.storeTarget).map(ExpressionFacts.key))
     }
 
     /// `return x;`, `goto out;`, `break;` alone (or in a block): a path that does nothing before leaving.

@@ -128,18 +128,10 @@ struct SubtractLoopZeroDivisor: Rule {
         var regions: [Node] = loop.loopBody.map { [$0] } ?? []
         if loop.kind == .forStmt, let increment = loop.forParts?.increment { regions.append(increment) }
         for region in regions {
-            let writers = [region] + region.descendants(where: {
-                $0.kind == .binaryOperator || $0.kind == .compoundAssignOperator || $0.kind == .unaryOperator
-            })
-            for node in writers {
-                let s = node.strippingParensAndCasts
-                let target: Node?
-                switch (s.kind, s.operatorSpelling) {
-                case (.binaryOperator, "="), (.compoundAssignOperator, _): target = s.children.first
-                case (.unaryOperator, let op?) where op.contains("++") || op.contains("--"): target = s.children.first
-                case (.binaryOperator, nil) where Self.looksLikeAssignment(s): target = s.children.first
-                default: target = nil
-                }
+            for node in ExpressionFacts.stores(in: region) {
+                // Operators written in macro bodies have no spelling: judged by their shape.
+                let target = ExpressionFacts.storeTarget(node)
+                    ?? (node.kind == .binaryOperator && node.operatorSpelling == nil && Self.looksLikeAssignment(node) ? node.children.first : nil)
                 if let target, parts.contains(ExpressionFacts.key(target)) { return true }
             }
             // A callee handed the object the divisor is read from (`flip(iter)` for `iter->nr`,
@@ -554,47 +546,32 @@ struct SubtractLoopZeroDivisor: Rule {
     }
 
     /// Pass 2 wants files that store a literal 0 into one of the fields (`->f = 0;`, `.f = 0`,
-    /// `WRITE_ONCE(x->f, 0)`), plus — in the findings' own directories, where a driver keeps its
-    /// setters — files that store anything into them. Pass 3 wants callers of the setters found.
-    /// Text only narrows the set; the AST decides.
+    /// `WRITE_ONCE(x->f, 0)`) and callers of functions whose parameter is a divisor; pass 3 wants
+    /// callers of the setters found. Text only narrows the set; the AST decides.
     func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool {
-        let calls = request.keys.contains { $0.hasPrefix("call:") }
-        let callees = Set(request.keys.compactMap { $0.hasPrefix("args:") ? $0.dropFirst(5).split(separator: "#").first.map(String.init) : nil })
-        let names = request.needles.filter { source.containsIdentifier($0) }
-        guard !names.isEmpty else { return false }
-        let squeezed = SourceText(bytes: SubtractLoopText.squeezed(source.bytes[...]))
-        for name in names {
-            if calls || callees.contains(name) {
-                if squeezed.contains(name + "(") { return true }
-                continue
-            }
-            for pattern in ["\(name)=0;", "\(name)=0,", "\(name)=0}", "\(name),0)"] where squeezed.contains(pattern) { return true }
-        }
-        return false
+        !(factTopics(request, source) ?? [:]).isEmpty
     }
 
     /// One topic per field ("field:record.field", ranked up when the file names the record) and
     /// per setter ("call:setter"); callers of a divisor parameter form one uncapped topic, since
     /// every caller must be seen before the parameter is judged nonzero.
     func factTopics(_ request: FactRequest, _ source: SourceText) -> [String: Int]? {
-        guard mayHoldFacts(request, source) else { return [:] }
-        let squeezed = SubtractLoopText.squeezed(source.bytes[...])
-        let text = SourceText(bytes: squeezed)
+        // Whole-identifier search first: most files of a tree name none of the needles.
+        let present = Set(request.needles.filter { source.containsIdentifier($0) })
+        guard !present.isEmpty else { return [:] }
+        let text = SourceText(bytes: SubtractLoopText.squeezed(source.bytes[...]))
         var topics: [String: Int] = [:]
         for key in request.keys {
             if key.hasPrefix("field:") {
-                let field = key.dropFirst(6)
-                let parts = field.split(separator: ".")
-                guard parts.count == 2, source.containsIdentifier(String(parts[1])) else { continue }
+                let parts = key.dropFirst(6).split(separator: ".")
+                guard parts.count == 2, present.contains(String(parts[1])) else { continue }
                 let name = String(parts[1])
                 guard ["\(name)=0;", "\(name)=0,", "\(name)=0}", "\(name),0)"].contains(where: text.contains) else { continue }
                 topics[String(key)] = source.containsIdentifier(String(parts[0])) ? 1 : 0
-            } else if key.hasPrefix("call:"), let name = key.dropFirst(5).split(separator: "#").first.map(String.init),
-                      text.contains(name + "(") {
-                topics["call:" + name] = 0
-            } else if key.hasPrefix("args:"), let name = key.dropFirst(5).split(separator: "#").first.map(String.init),
-                      text.contains(name + "(") {
-                topics[""] = 0
+            } else if key.hasPrefix("call:") || key.hasPrefix("args:"),
+                      let name = key.dropFirst(5).split(separator: "#").first.map(String.init),
+                      present.contains(name), text.contains(name + "(") {
+                topics[key.hasPrefix("call:") ? "call:" + name : ""] = 0
             }
         }
         return topics
