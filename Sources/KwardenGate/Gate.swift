@@ -123,8 +123,10 @@ public final class Gate {
             }
         }
 
-        let headResult = try scan(headFiles, root: root, overlay: headOverlay, phase: "head")
-        let baseResult = try scan(baseFiles, root: root, overlay: baseOverlay, phase: "base")
+        // Both ends read unchanged files from the same disk tree: share setup and evidence search.
+        let shared = SharedScanState()
+        let headResult = try scan(headFiles, root: root, overlay: headOverlay, shared: shared, phase: "head")
+        let baseResult = try scan(baseFiles, root: root, overlay: baseOverlay, shared: shared, phase: "base")
 
         // Match across the range by fingerprint, naming base files by their path at head.
         let baseKeys = Set(baseResult.findings.map { $0.fingerprint(file: renamedToHead[$0.file] ?? $0.file) })
@@ -181,7 +183,7 @@ public final class Gate {
         return result
     }
 
-    private func scan(_ files: Set<String>, root: String, overlay: SourceOverlay, phase: String) throws -> ScanResult {
+    private func scan(_ files: Set<String>, root: String, overlay: SourceOverlay, shared: SharedScanState, phase: String) throws -> ScanResult {
         guard !files.isEmpty else {
             return ScanResult(root: root, findings: [], summary: ScanSummary(), failures: [], parseErrors: [], notes: [])
         }
@@ -190,6 +192,7 @@ public final class Gate {
         options.overlay = overlay
         options.root = root
         options.factScope = [root]
+        options.shared = shared
         options.progress.message("gate: scanning \(files.count) file\(files.count == 1 ? "" : "s") at \(phase)")
         return try Scanner(options: options).run()
     }

@@ -50,4 +50,21 @@ final class FactSelectionTests: XCTestCase {
         XCTAssertEqual(chosen.count, 10)
         XCTAssertTrue(notes.isEmpty)
     }
+
+    func testIdentifierIndexMatchesWholeIdentifiersAndRemembersWhatItSearched() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-index-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let files = ["a.c": "dev->num_queues = 0;\n", "b.c": "int num_queues_max;\n", "c.c": "x = num_queues + 1;\n"]
+        for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
+        let index = IdentifierFileIndex(files: files.keys.sorted().map { directory + "/" + $0 })
+        XCTAssertEqual(index.files(naming: ["num_queues"], jobs: 2), [directory + "/a.c", directory + "/c.c"],
+                       "num_queues_max is another identifier")
+        // Known identifiers are answered from memory; new ones read the files again.
+        try "int nothing;\n".write(toFile: directory + "/a.c", atomically: true, encoding: .utf8)
+        XCTAssertEqual(index.files(naming: ["num_queues"], jobs: 2), [directory + "/a.c", directory + "/c.c"])
+        XCTAssertEqual(index.files(naming: ["num_queues", "nothing"], jobs: 1), [directory + "/a.c", directory + "/c.c"])
+        XCTAssertEqual(index.files(naming: ["dev"], jobs: 2), [], "a.c no longer names dev")
+        XCTAssertEqual(index.files(naming: [], jobs: 2), [])
+    }
 }

@@ -119,6 +119,20 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(finding.confidence, .high)
     }
 
+    func testEvidenceInAFileTheRangeChangesIsReadAtEachEnd() throws {
+        // Base zeroes the field in teardown.c; head (the checked-out tree both ends share for
+        // unchanged files) no longer names it there. Base must still find its evidence.
+        let zeroing = "struct pool { unsigned int nr; };\nvoid pool_release(struct pool *p)\n{\n\tp->nr = 0;\n}\n"
+        let quiet = "struct pool;\nvoid pool_release(struct pool *p)\n{\n}\n"
+        let base = try commit(["drivers/pool.c": unguarded, "drivers/teardown.c": zeroing], "pool")
+        let head = try commit(["drivers/pool.c": unguarded + "/* spin: no check */\n", "drivers/teardown.c": quiet], "pool: release does nothing")
+        let result = try gate(base: base, head: head)
+        XCTAssertEqual(result.changedFiles, ["drivers/pool.c", "drivers/teardown.c"])
+        let atBase = try XCTUnwrap(result.base.findings.first)
+        XCTAssertTrue(atBase.evidence.contains { $0.file == "drivers/teardown.c" && $0.line == 4 }, "\(atBase.evidence)")
+        XCTAssertFalse(result.head.findings.contains { $0.evidence.contains { $0.file == "drivers/teardown.c" } })
+    }
+
     func testMovingCodeAroundAPreexistingFindingPasses() throws {
         let base = try commit(["drivers/pool.c": unguarded], "pool: add spin")
         let moved = "/* pool helpers */\n#define POOL_MAX 16\n\nstatic int pool_max(void)\n{\n\treturn POOL_MAX;\n}\n\n" + unguarded

@@ -92,12 +92,9 @@ final class DmaAnalysis {
         self.byName = byName
     }
 
-    /// Decodes the rule's facts.
-    static func bodies(from facts: [Fact]) -> [DmaFunctionBody] {
-        let decoder = JSONDecoder()
-        return facts.filter { $0.kind == DmaFreeAfterFailedDisable.factKind }.compactMap {
-            try? decoder.decode(DmaFunctionBody.self, from: Data($0.detail.utf8))
-        }
+    /// Decodes the rule's facts (each distinct one once per `memo`).
+    static func bodies(from facts: [Fact], memo: DmaBodyMemo) -> [DmaFunctionBody] {
+        facts.filter { $0.kind == DmaFreeAfterFailedDisable.factKind }.compactMap { memo.body($0.detail) }
     }
 
     func summary(named name: String) -> (mayFail: Bool, swallows: Bool, frees: Bool) {
@@ -561,5 +558,21 @@ final class DmaAnalysis {
                 evidence: origin.chain.evidence + [evidence(body, origin.line, "\(body.name)() calls \(origin.callee)(), which drops the failure, and returns normally")],
                 path: [body.name] + origin.chain.path)))
         }
+    }
+}
+
+/// Decoded bodies by their encoded form. Every evidence pass, `finalize`, and the gate's second
+/// end decode mostly the same facts again; JSON decoding dominated a warm gate run.
+final class DmaBodyMemo: @unchecked Sendable {
+    private var decoded: [String: DmaFunctionBody?] = [:]
+    private let lock = NSLock()
+    private let decoder = JSONDecoder()
+
+    func body(_ detail: String) -> DmaFunctionBody? {
+        lock.lock(); defer { lock.unlock() }
+        if let known = decoded[detail] { return known }
+        let body = try? decoder.decode(DmaFunctionBody.self, from: Data(detail.utf8))
+        decoded[detail] = .some(body)
+        return body
     }
 }

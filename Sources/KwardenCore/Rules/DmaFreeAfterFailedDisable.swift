@@ -18,6 +18,8 @@ struct DmaFreeAfterFailedDisable: Rule {
     static let factKind = "dma-summary"
     let metadata: RuleMetadata
     let vocabulary: DmaVocabulary
+    /// Kept for the rule's lifetime: one scan's passes, or both ends of a gate.
+    let decoded = DmaBodyMemo()
 
     init(metadata: RuleMetadata) {
         self.metadata = metadata
@@ -51,7 +53,7 @@ struct DmaFreeAfterFailedDisable: Rule {
     /// failure (a down path two or three files away), and those that define what failing paths
     /// call but no gathered body defines (the ring cleanup in its own file).
     func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest? {
-        let analysis = DmaAnalysis(bodies: DmaAnalysis.bodies(from: facts), vocabulary: vocabulary)
+        let analysis = DmaAnalysis(bodies: DmaAnalysis.bodies(from: facts, memo: decoded), vocabulary: vocabulary)
         analysis.run()
         let earlier = Set(analysis.bodies.filter { $0.pass < pass }.map(\.name))
         let failing = analysis.bodies.indices.filter { analysis.mayFail[$0] != nil || analysis.swallows[$0] != nil || analysis.hides[$0] != nil }
@@ -62,7 +64,7 @@ struct DmaFreeAfterFailedDisable: Rule {
     }
 
     func finalize(findings: [Finding], facts: [Fact]) -> [Finding] {
-        let analysis = DmaAnalysis(bodies: DmaAnalysis.bodies(from: facts), vocabulary: vocabulary)
+        let analysis = DmaAnalysis(bodies: DmaAnalysis.bodies(from: facts, memo: decoded), vocabulary: vocabulary)
         analysis.run()
         var occurrences: [String: Int] = [:]
         // One finding per free site: the failure with the shortest chain explains it best.

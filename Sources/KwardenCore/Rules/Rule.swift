@@ -27,6 +27,8 @@ public protocol Rule: Sendable {
     /// Facts this file contributes to cross-file judgement (`requests` from earlier passes).
     func facts(_ context: FileContext, requests: [FactRequest]) -> [Fact]
     /// What to look for in the next pass, given everything gathered so far (nil: nothing more).
+    /// A file that names none of the request's `needles` as an identifier must hold no facts for
+    /// it: the scanner looks for evidence only in files naming a needle.
     func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest?
     /// Joins cross-file facts into the findings (evidence, confidence).
     func finalize(findings: [Finding], facts: [Fact]) -> [Finding]

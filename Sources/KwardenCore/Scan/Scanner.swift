@@ -36,6 +36,8 @@ public struct ScanOptions {
     /// Where evidence passes look for facts (default: the scanned paths). The gate scans a few
     /// changed files but takes facts from the whole tree.
     public var factScope: [String]?
+    /// What scans of the same tree on disk share (the gate's base and head); nil: this scan alone.
+    public var shared: SharedScanState?
     /// Per-file results kept between scans; nil for none.
     public var cache: ResultCache?
     /// The directory paths are reported against (default: the kernel tree root, or the paths' common directory).
@@ -59,8 +61,12 @@ public final class Scanner {
         guard !options.paths.isEmpty else { throw ScanError.nothingToScan("no paths to scan") }
         let kernelRoot = options.paths.lazy.compactMap { BuildContext.findTreeRoot(containing: URL(fileURLWithPath: $0).standardizedFileURL.path) }.first
         let root = options.root ?? kernelRoot ?? RelativePath.commonDirectory(options.paths)
-        let setups = try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: options.compileCommands,
-                                              arch: options.arch, extraArguments: options.extraArguments)
+        let shared = options.shared ?? SharedScanState()
+        let setupKey = [kernelRoot ?? "", options.compileCommands ?? "", options.arch ?? ""] + options.extraArguments
+        let setups = try shared.setups(key: setupKey.joined(separator: "\n")) {
+            try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: options.compileCommands,
+                                     arch: options.arch, extraArguments: options.extraArguments)
+        }
         var notes: [String] = []
         if kernelRoot == nil { notes.append("not inside a kernel tree: flags from compile_flags.txt where present") }
 
@@ -105,27 +111,38 @@ public final class Scanner {
         // Further passes: facts that findings need from files the first pass did not parse.
         var pass = 1
         var factOutcomes: [FileOutcome] = []
-        var factTexts: TextIndex?
+        // Evidence candidates: files on disk naming one of a request's identifiers (every rule
+        // finds facts only in such files), from an index kept across passes — and across the base
+        // and head scans of a gate; plus files this scan overlays or that lie outside the index,
+        // searched directly.
+        var evidenceIndex: IdentifierFileIndex?
+        var liveCandidates: Set<String> = []
         let findingDirectories = Set(findings.map { ($0.file as NSString).deletingLastPathComponent })
         while pass < 4 {
             let requests = options.rules.compactMap { rule in rule.nextRequest(findings: findings, facts: facts, pass: pass).map { (rule, $0) } }
             pass += 1
             guard !requests.isEmpty else { break }
             let reparse = pass > 2
-            let candidates: TextIndex
-            if let scope = options.factScope {
-                // Facts may live anywhere in the tree, not only in the files scanned for findings.
-                if factTexts == nil {
-                    var scopeFiles = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch)
-                        .discover(paths: scope, root: root, isKernelTree: kernelRoot != nil).files
-                    scopeFiles = Array(Set(scopeFiles + discovery.files)).sorted()
-                    // Only searched for names, never preselected: no need to read every file up front.
-                    factTexts = TextIndex(unreadFiles: scopeFiles, overlay: options.overlay)
+            if evidenceIndex == nil {
+                let indexed: [String]
+                if let scope = options.factScope {
+                    // Facts may live anywhere in the tree, not only in the files scanned for findings.
+                    let key = ([root, onlyArch ?? "", "\(kernelRoot != nil)"] + scope + ["--"] + options.excludes).joined(separator: "\n")
+                    indexed = shared.scope(key: key) {
+                        SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: scope, root: root, isKernelTree: kernelRoot != nil).files
+                    }
+                    evidenceIndex = shared.index(key: key, files: indexed)
+                } else {
+                    indexed = texts.readableFiles
+                    evidenceIndex = IdentifierFileIndex(files: indexed)
                 }
-                candidates = factTexts!
-            } else {
-                candidates = texts
+                let indexedSet = Set(indexed)
+                liveCandidates = Set(discovery.files.filter { !indexedSet.contains($0) && !texts.unreadableFiles.contains($0) })
+                    .union(options.overlay.files.keys.filter { indexedSet.contains($0) })
             }
+            let needles = Set(requests.flatMap(\.1.needles))
+            let named = evidenceIndex!.files(naming: needles, jobs: options.jobs).filter { !options.overlay.contains($0) }
+            let candidates = TextIndex(unreadFiles: named.union(liveCandidates).sorted(), overlay: options.overlay)
             let topicsByFile = candidates.collect { source -> [String: Int]? in
                 var topics: [String: Int] = [:]
                 var whole = false
@@ -258,6 +275,8 @@ final class TextIndex {
     private(set) var unreadable: [FileFailure] = []
     private(set) var notUTF8: [String] = []
     private var readable: [String] = []
+    var readableFiles: [String] { readable }
+    private(set) lazy var unreadableFiles: Set<String> = Set(unreadable.map(\.file))
 
     /// Files passing the first selection, found while reading every file once.
     private(set) var firstSelection: [String] = []
