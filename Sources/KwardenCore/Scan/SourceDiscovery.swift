@@ -34,32 +34,62 @@ public struct SourceDiscovery {
                 if seen.insert(absolute).inserted { result.files.append(absolute) }
                 continue
             }
-            guard let enumerator = fm.enumerator(atPath: absolute) else { result.missing.append(path); continue }
-            while let entry = enumerator.nextObject() as? String {
-                let full = absolute + "/" + entry
-                let name = (entry as NSString).lastPathComponent
-                if name.hasPrefix(".") { enumerator.skipDescendants(); continue }
-                let relative = RelativePath.make(full, root: root)
-                if isExcluded(relative) { enumerator.skipDescendants(); continue }
-                if isKernelTree, SourceDiscovery.kernelUserspaceDirectories.contains(where: { relative == $0 || relative.hasPrefix($0 + "/") }) {
-                    if entry.hasSuffix(".c") { result.skippedUserspace += 1 }
-                    if !entry.hasSuffix(".c") && !entry.contains(".") {
-                        // Directory: count what is skipped without parsing it.
-                    }
-                    continue
-                }
-                if isKernelTree, let onlyArch, relative.hasPrefix("arch/") {
-                    let parts = relative.split(separator: "/")
-                    if parts.count >= 2, parts[1] != onlyArch {
-                        if entry.hasSuffix(".c") { result.skippedOtherArch += 1 }
-                        continue
-                    }
-                }
-                if entry.hasSuffix(".c"), seen.insert(full).inserted { result.files.append(full) }
-            }
+            walk(absolute, root: root, isKernelTree: isKernelTree, seen: &seen, into: &result)
         }
         result.files.sort()
         return result
+    }
+
+    /// A readdir walk (FileManager's enumerator stats and bridges every entry: seconds on a kernel tree).
+    /// Hidden entries and excluded paths are not entered; userspace directories and other
+    /// architectures are walked only to count the .c files they hold.
+    private func walk(_ directory: String, root: String, isKernelTree: Bool, seen: inout Set<String>, into result: inout Result) {
+        guard let handle = opendir(directory) else { return }
+        defer { closedir(handle) }
+        var subdirectories: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasPrefix(".") { continue }
+            let full = directory + "/" + name
+            var isDirectory = Int32(entry.pointee.d_type) == Int32(DT_DIR)
+            var isFile = Int32(entry.pointee.d_type) == Int32(DT_REG)
+            if Int32(entry.pointee.d_type) == Int32(DT_UNKNOWN) {
+                var info = stat()
+                guard lstat(full, &info) == 0 else { continue }
+                isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+                isFile = (info.st_mode & S_IFMT) == S_IFREG
+            } else if Int32(entry.pointee.d_type) == Int32(DT_LNK) {
+                // A link to a source file counts; links to directories are not followed.
+                var info = stat()
+                isFile = stat(full, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+            }
+            guard isDirectory || (isFile && name.hasSuffix(".c")) else { continue }
+            let relative = RelativePath.make(full, root: root)
+            if isExcluded(relative) { continue }
+            if isKernelTree, SourceDiscovery.kernelUserspaceDirectories.contains(where: { relative == $0 || relative.hasPrefix($0 + "/") }) {
+                if isDirectory { result.skippedUserspace += countSources(full, root: root) } else { result.skippedUserspace += 1 }
+                continue
+            }
+            if isKernelTree, let onlyArch, relative.hasPrefix("arch/") {
+                let parts = relative.split(separator: "/")
+                if parts.count >= 2, parts[1] != onlyArch {
+                    if isDirectory { result.skippedOtherArch += countSources(full, root: root) } else { result.skippedOtherArch += 1 }
+                    continue
+                }
+            }
+            if isDirectory { subdirectories.append(full) } else if seen.insert(full).inserted { result.files.append(full) }
+        }
+        for subdirectory in subdirectories { walk(subdirectory, root: root, isKernelTree: isKernelTree, seen: &seen, into: &result) }
+    }
+
+    /// .c files under a directory that is left out (for the notes' counts).
+    private func countSources(_ directory: String, root: String) -> Int {
+        var seen = Set<String>()
+        var result = Result()
+        walk(directory, root: root, isKernelTree: false, seen: &seen, into: &result)
+        return result.files.count
     }
 
     func isExcluded(_ relative: String) -> Bool {
