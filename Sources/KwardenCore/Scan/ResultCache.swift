@@ -55,7 +55,9 @@ public final class ResultCache: @unchecked Sendable {
 
     /// The key of a job: content of the file, how it is compiled and checked, and what is asked.
     public static func key(job: FileJob, content: [UInt8], configuration: String) -> String {
-        let requests = (try? JSONEncoder().encode(job.requests)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        // `near` only ranks candidate files; what a file contributes depends on needles and keys.
+        let asked = job.requests.map { FactRequest(needles: $0.needles, keys: $0.keys) }
+        let requests = (try? JSONEncoder().encode(asked)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let contentHash = stableHash([String(decoding: content, as: UTF8.self), String(content.count)])
         let reverseHash = stableHash([String(decoding: content.reversed(), as: UTF8.self)])
         return [contentHash, reverseHash, stableHash([job.file, String(job.pass), requests, configuration, buildIdentity])].joined(separator: "-")
