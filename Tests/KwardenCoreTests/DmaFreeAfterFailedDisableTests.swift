@@ -12,9 +12,9 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         DmaFunctionBody(name: name, file: file, line: 1, isStatic: isStatic, pass: 1, steps: steps)
     }
 
-    /// A hand-written poll whose timeout becomes -ETIMEDOUT.
+    /// Clears the enable bit, then a hand-written poll whose timeout becomes -ETIMEDOUT.
     private var waitDisabled: DmaFunctionBody {
-        body("wait_disabled", [.poll(line: 10),
+        body("wait_disabled", [.write(value: .clearing, line: 9), .poll(line: 10),
                                .branch(condition: DmaCondition(polarity: [:]), then: [.exit(value: .error, line: 12)], otherwise: []),
                                .exit(value: .other, line: 13)])
     }
@@ -191,5 +191,50 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         XCTAssertEqual(files, ["spl_hw.c", "spl_main.c", "spl_ring.c", "spl.h"])
         XCTAssertTrue(finding.message.contains("spl_hw_stop"), finding.message)
         XCTAssertTrue(finding.message.contains("dma_unmap_single"), finding.message)
+    }
+
+    // MARK: Is the poll a disable?
+
+    /// A poll with no request to stop before it (a mailbox or MDIO wait): its timeout is not a failed disable.
+    private var waitReady: DmaFunctionBody {
+        body("wait_ready", [.write(value: .other, line: 8), .poll(line: 10),
+                            .branch(condition: DmaCondition(polarity: [:]), then: [.exit(value: .error, line: 12)], otherwise: []),
+                            .exit(value: .other, line: 13)])
+    }
+
+    private func dropThenFree(_ name: String, before: [DmaStep]) -> DmaFunctionBody {
+        body(name, before + [.call(callee: "wait_ready", line: 40, target: "$condition1"),
+                             .branch(condition: DmaCondition(polarity: ["$condition1": true]), then: [], otherwise: []),
+                             .call(callee: "clean_ring", line: 41, target: nil)])
+    }
+
+    func testAPollWithoutAStopRequestIsNotAFailedDisable() throws {
+        let analysis = DmaAnalysis(bodies: [waitReady, cleanRing, dropThenFree("down", before: [])], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertTrue(analysis.summary(named: "wait_ready").mayFail, "it still may fail; callers can show it is a disable")
+        XCTAssertTrue(analysis.findings.isEmpty, "\(analysis.findings.map(\.body.name))")
+    }
+
+    func testAStopRequestInTheCallerMakesTheWaitADisableAndHeadsTheChain() throws {
+        let down = dropThenFree("down", before: [.write(value: .clearing, line: 39)])
+        let analysis = DmaAnalysis(bodies: [waitReady, cleanRing, down], vocabulary: try vocabulary())
+        analysis.run()
+        let finding = try XCTUnwrap(analysis.findings.first)
+        XCTAssertEqual(finding.body.name, "down")
+        XCTAssertEqual(finding.origin.chain.evidence.first?.line, 39, "where the disable is requested comes first")
+        XCTAssertTrue(finding.origin.chain.evidence.first?.message.contains("stop") ?? false)
+    }
+
+    func testAWriteWrapperCalledWithAStoppingValueIsAStopRequest() throws {
+        // rd_wr(dev, reg, val) stores its third parameter; dma_halt() clears through it.
+        let wrapper = body("rd_wr", [.write(value: .parameter(index: 2), line: 5)])
+        let halt = body("dma_halt", [.call(callee: "rd_wr", line: 20, target: nil, arguments: [.other, .other, .clearing])])
+        let setting = body("dma_kick", [.call(callee: "rd_wr", line: 21, target: nil, arguments: [.other, .other, .constant(nonzero: true)])])
+        let down = dropThenFree("down", before: [.call(callee: "dma_halt", line: 38, target: nil)])
+        let kick = dropThenFree("kick_then_free", before: [.call(callee: "dma_kick", line: 38, target: nil)])
+        let analysis = DmaAnalysis(bodies: [wrapper, halt, setting, waitReady, cleanRing, down, kick], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.findings.map(\.body.name), ["down"], "writing a set value is no stop request")
+        XCTAssertEqual(analysis.findings.first?.origin.chain.evidence.prefix(2).map(\.function), ["down", "dma_halt"])
     }
 }

@@ -20,9 +20,14 @@ struct DmaFailure: Hashable {
     /// A disable was established on the way: a constant argument chose the disable direction of a
     /// helper that serves both.
     var confirmed = false
+    /// The AST shows that the failing request is a disable: a direction chosen for it, or a
+    /// register write that stops the hardware before the poll (here or in a caller on the way).
+    var evidenced = false
 
     /// What the fixpoint watches.
-    var shape: [String] { requires.keys.sorted().map { "\($0)=\(requires[$0]!)\(direction.contains($0) ? "d" : "")" } + [confirmed ? "c" : ""] }
+    var shape: [String] {
+        requires.keys.sorted().map { "\($0)=\(requires[$0]!)\(direction.contains($0) ? "d" : "")" } + [confirmed ? "c" : "", evidenced ? "e" : ""]
+    }
 
     /// Either of two paths: only what both require, a disable if either established one.
     func merged(with other: DmaFailure) -> DmaFailure {
@@ -30,6 +35,7 @@ struct DmaFailure: Hashable {
         result.requires = requires.filter { other.requires[$0.key] == $0.value }
         result.direction = direction.union(other.direction).intersection(result.requires.keys)
         result.confirmed = confirmed || other.confirmed
+        result.evidenced = evidenced || other.evidenced
         return result
     }
 }
@@ -51,6 +57,8 @@ struct DmaOrigin: Hashable {
     /// This function's parameters that chose the failing request's direction.
     var direction: Set<Int> = []
     var confirmed = false
+    /// The request is known to be a disable (see `DmaFailure.evidenced`): only then is it reported.
+    var evidenced = false
     /// For a hidden failure: 1 when the callee dropped it itself, 2 when the callee wraps the dropper.
     var depth = 0
 }
@@ -78,6 +86,11 @@ final class DmaAnalysis {
     /// callers are judged too (one level above the dropper, no further).
     private(set) var hides: [Int: DmaFailure] = [:]
     private(set) var frees: [Int: DmaChain] = [:]
+    /// Driver write wrappers: the parameter a function stores into a register.
+    private(set) var writers: [Int: Int] = [:]
+    /// Functions that stop hardware by a register write (zero, cleared bits, a disable value),
+    /// directly or through callees: how, for the evidence.
+    private(set) var stops: [Int: [Evidence]] = [:]
     /// How many calls above the function that drops a failure its callers are still judged.
     static let maxHiddenDepth = 2
     private(set) var findings: [DmaFindingRecord] = []
@@ -129,6 +142,7 @@ final class DmaAnalysis {
 
     func run(maxRounds: Int = 16) {
         computeFrees(maxRounds: maxRounds)
+        computeStops(maxRounds: maxRounds)
         var round = 0
         while round < maxRounds {
             round += 1
@@ -174,6 +188,73 @@ final class DmaAnalysis {
                 if let chain = firstFree(inner, caller: caller) { return chain }
             case .cases(let segments, _):
                 for segment in segments { if let chain = firstFree(segment, caller: caller) { return chain } }
+            default:
+                break
+            }
+        }
+        return nil
+    }
+
+    // MARK: Stops the hardware (flow-insensitive)
+
+    private func computeStops(maxRounds: Int) {
+        for index in bodies.indices {
+            if let written = firstWrittenParameter(bodies[index].steps) { writers[index] = written }
+        }
+        for _ in 0..<maxRounds {
+            var changed = false
+            for index in bodies.indices where stops[index] == nil {
+                if let evidence = firstStop(bodies[index].steps, caller: index) { stops[index] = evidence; changed = true }
+            }
+            if !changed { break }
+        }
+    }
+
+    private func firstWrittenParameter(_ steps: [DmaStep]) -> Int? {
+        for step in steps {
+            switch step {
+            case .write(.parameter(let index), _): return index
+            case .branch(_, let then, let otherwise): if let found = firstWrittenParameter(then) ?? firstWrittenParameter(otherwise) { return found }
+            case .loop(let inner): if let found = firstWrittenParameter(inner) { return found }
+            case .cases(let segments, _): if let found = segments.lazy.compactMap(firstWrittenParameter).first { return found }
+            default: break
+            }
+        }
+        return nil
+    }
+
+    /// The evidence that a call stops the hardware: the call of a write wrapper with a stopping
+    /// value, or of a function that stops it; nil otherwise.
+    private func stopByCall(_ callee: String, arguments: [DmaArgument], line: Int, caller: Int) -> [Evidence]? {
+        let body = bodies[caller]
+        if let position = definitions(of: callee, from: caller).lazy.compactMap({ self.writers[$0] }).first, position < arguments.count {
+            switch arguments[position] {
+            case .clearing, .constant(nonzero: false):
+                return [evidence(body, line, "\(body.name)() asks the hardware to stop: \(callee)() writes a value that clears or disables")]
+            default:
+                break
+            }
+        }
+        if let inner = lookup(stops, callee, from: caller) {
+            return [evidence(body, line, "\(body.name)() calls \(callee)(), which asks the hardware to stop")] + inner
+        }
+        return nil
+    }
+
+    private func firstStop(_ steps: [DmaStep], caller: Int) -> [Evidence]? {
+        let body = bodies[caller]
+        for step in steps {
+            switch step {
+            case .write(.clearing, let line):
+                return [evidence(body, line, "\(body.name)() asks the hardware to stop: a register write that clears or disables")]
+            case .call(let callee, let line, _, let arguments, _):
+                if let found = stopByCall(callee, arguments: arguments, line: line, caller: caller) { return found }
+            case .branch(_, let then, let otherwise):
+                if let found = firstStop(then, caller: caller) ?? firstStop(otherwise, caller: caller) { return found }
+            case .loop(let inner):
+                if let found = firstStop(inner, caller: caller) { return found }
+            case .cases(let segments, _):
+                if let found = segments.lazy.compactMap({ self.firstStop($0, caller: caller) }).first { return found }
             default:
                 break
             }
@@ -237,6 +318,8 @@ final class DmaAnalysis {
         /// Truths of this function's integer parameters the path depends on (by position): the
         /// branches it took on them, and the direction its failing request needs.
         var assumed: [Int: Bool] = [:]
+        /// Index into `stopRequests` of the last request to stop the hardware on this path.
+        var stopRequest: Int?
     }
 
     /// Parameters whose truth a path follows, at most: each one can double the paths.
@@ -260,6 +343,7 @@ final class DmaAnalysis {
     private var originIndex: [String: Int] = [:]
     private var found: [Int: DmaFindingRecord] = [:]
     private var passedFrees: [(line: Int, callee: String, chain: DmaChain)] = []
+    private var stopRequests: [[Evidence]] = []
 
     private func evaluate(_ index: Int) {
         current = index
@@ -269,6 +353,7 @@ final class DmaAnalysis {
         originIndex = [:]
         found = [:]
         passedFrees = []
+        stopRequests = []
         let steps = bodies[index].steps
         var labels: [String: Int] = [:]
         for (position, step) in steps.enumerated() { if case .label(let name) = step { labels[name] = position } }
@@ -289,8 +374,29 @@ final class DmaAnalysis {
         findings += found.keys.sorted().map { found[$0]! }
     }
 
+    private func stopRequest(_ evidence: [Evidence]) -> Int {
+        if let existing = stopRequests.firstIndex(of: evidence) { return existing }
+        stopRequests.append(evidence)
+        return stopRequests.count - 1
+    }
+
+    /// A failure starting on a path: known to be a disable when its direction was chosen, its
+    /// callee's summary says so, or the path asked the hardware to stop before it (then that
+    /// request heads the chain).
+    private func origin(_ kind: DmaOrigin.Kind, callee: String, line: Int, chain: DmaChain, state: PathState,
+                        needs: (assumed: [Int: Bool], direction: Set<Int>, confirmed: Bool), evidenced: Bool = false, depth: Int = 0) -> Int {
+        var chain = chain
+        var known = evidenced || needs.confirmed || !needs.direction.isEmpty
+        if !known, let request = state.stopRequest {
+            chain.evidence = stopRequests[request] + chain.evidence
+            known = true
+        }
+        return origin(DmaOrigin(kind: kind, callee: callee, line: line, chain: chain, direction: needs.direction,
+                                confirmed: needs.confirmed, evidenced: known, depth: depth))
+    }
+
     private func origin(_ origin: DmaOrigin) -> Int {
-        let key = "\(origin.callee):\(origin.line)"
+        let key = "\(origin.callee):\(origin.line):\(origin.evidenced)"
         if let existing = originIndex[key] { return existing }
         origins.append(origin)
         originIndex[key] = origins.count - 1
@@ -313,6 +419,9 @@ final class DmaAnalysis {
                 if let held = assumed[own], held != needed { return nil }
                 assumed[own] = needed
                 if failure.direction.contains(index) { direction.insert(own) }
+            case .clearing:
+                // A value named or shaped as a stop chooses the disable direction.
+                if failure.direction.contains(index) { confirmed = true }
             case .other:
                 break
             }
@@ -360,6 +469,9 @@ final class DmaAnalysis {
                         state.variables.remove(target)
                         if let parameter = parameterIndex[target] { state.assumed[parameter] = nil }
                     }
+                    if state.origin == nil, let stop = stopByCall(callee, arguments: arguments, line: line, caller: current) {
+                        state.stopRequest = stopRequest(stop)
+                    }
                     if let failure = state.origin {
                         if let freeChain, origins[failure].kind != .poll, state.pendingFree == nil {
                             state.pendingFree = passFree(line: line, callee: callee, chain: DmaChain(
@@ -375,18 +487,17 @@ final class DmaAnalysis {
                         guard let needs = pollRequirements(direction, on: state) else { continue }
                         let chain = DmaChain(evidence: [evidence(body, line, "\(body.name)() polls the hardware with \(callee)(), which can time out")],
                                              path: [callee])
-                        let start = origin(DmaOrigin(kind: .observable, callee: callee, line: line, chain: chain,
-                                                     direction: needs.direction, confirmed: needs.confirmed))
+                        let start = origin(.observable, callee: callee, line: line, chain: chain, state: state, needs: needs)
                         next.insert(PathState(origin: start, variables: variables, assumed: needs.assumed))
                     } else if let failure = lookup(mayFail, callee, from: current) {
                         guard let needs = requirements(of: failure, arguments: arguments, on: state) else { continue }
-                        let start = origin(DmaOrigin(kind: .observable, callee: callee, line: line, chain: failure.chain,
-                                                     direction: needs.direction, confirmed: needs.confirmed))
+                        let start = origin(.observable, callee: callee, line: line, chain: failure.chain, state: state, needs: needs,
+                                           evidenced: failure.evidenced)
                         next.insert(PathState(origin: start, variables: variables, assumed: needs.assumed))
                     } else if let (failure, depth) = hiddenFailure(of: callee),
                               let needs = requirements(of: failure, arguments: arguments, on: state) {
-                        let start = origin(DmaOrigin(kind: .hidden, callee: callee, line: line, chain: failure.chain,
-                                                     direction: needs.direction, confirmed: needs.confirmed, depth: depth))
+                        let start = origin(.hidden, callee: callee, line: line, chain: failure.chain, state: state, needs: needs,
+                                           evidenced: failure.evidenced, depth: depth)
                         next.insert(PathState(origin: start, assumed: needs.assumed))
                     }
                 }
@@ -396,7 +507,7 @@ final class DmaAnalysis {
                                      path: [body.name])
                 for state in states where state.origin == nil {
                     guard let needs = pollRequirements(direction, on: state) else { continue }
-                    let start = origin(DmaOrigin(kind: .poll, callee: "", line: line, chain: chain, direction: needs.direction))
+                    let start = origin(.poll, callee: "", line: line, chain: chain, state: state, needs: needs)
                     states.insert(PathState(origin: start, assumed: needs.assumed))
                 }
             case .free(let api, let line):
@@ -405,6 +516,15 @@ final class DmaAnalysis {
                     var state = state
                     state.pendingFree = passFree(line: line, callee: api, chain: DmaChain(
                         evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")], path: [body.name, api]))
+                    return state
+                })
+            case .write(let value, let line):
+                guard value == .clearing else { break }
+                let request = stopRequest([evidence(body, line, "\(body.name)() asks the hardware to stop: a register write that clears or disables")])
+                states = Set(states.map { state in
+                    guard state.origin == nil else { return state }
+                    var state = state
+                    state.stopRequest = request
                     return state
                 })
             case .recovery:
@@ -519,7 +639,7 @@ final class DmaAnalysis {
         }
         // A failure dropped inside a callee cannot be what this function returns.
         if origin.kind == .hidden { propagated = false }
-        if let free = state.pendingFree {
+        if let free = state.pendingFree, origin.evidenced {
             if !propagated {
                 // Freed while the hardware may still be running, and nobody above is told.
                 record(failure, free: free, returnsFailure: false)
@@ -532,7 +652,7 @@ final class DmaAnalysis {
         let freed = state.pendingFree != nil
         func summary(_ chain: DmaChain) -> DmaFailure {
             DmaFailure(chain: chain, requires: state.assumed, direction: origin.direction.intersection(state.assumed.keys),
-                       confirmed: origin.confirmed)
+                       confirmed: origin.confirmed, evidenced: origin.evidenced)
         }
         switch origin.kind {
         case .poll:

@@ -36,6 +36,18 @@ enum DmaArgument: Codable, Hashable {
     case constant(nonzero: Bool)
     /// The caller's own parameter at `index`, possibly negated (`!enable`).
     case parameter(index: Int, negated: Bool)
+    /// A value that stops hardware when written: it clears bits (`v & ~EN`, a local cleared so)
+    /// or names a disable (`CTRL_TX_DISABLE`).
+    case clearing
+    case other
+}
+
+/// The value a register write stores, as far as telling a disable request goes.
+enum DmaWriteValue: Codable, Hashable {
+    /// Zero, cleared bits, or a value named as a disable: the write asks the hardware to stop.
+    case clearing
+    /// The function's own parameter at `index` (a driver's write wrapper).
+    case parameter(index: Int)
     case other
 }
 
@@ -65,6 +77,9 @@ indirect enum DmaStep: Codable, Hashable {
     case poll(line: Int, direction: DmaDirection? = nil)
     /// A direct release of DMA memory through a kernel API.
     case free(api: String, line: Int)
+    /// A register write (an MMIO or regmap write API): what it stores decides whether it asks
+    /// the hardware to stop — the evidence that a poll after it waits for a disable.
+    case write(value: DmaWriteValue, line: Int)
     /// A call that hands the failure to recovery (reset, recovery work, noreturn).
     case recovery(api: String, line: Int)
     /// `v = …` with something that is not a call: an error code or anything else.
@@ -89,6 +104,12 @@ struct DmaVocabulary {
     let errorCodes: Set<String>
     let recovery: Set<String>
     let logFunctions: Set<String>
+    /// Register write APIs, with the position of the value they store.
+    let registerWrites: [String: Int]
+    /// Register APIs that always clear the bits they are given.
+    let registerClears: Set<String>
+    /// Words (between underscores) that name a stop request in a written value.
+    let disableWords: Set<String>
 
     init(_ metadata: RuleMetadata) {
         frees = Set(metadata.list("dma_free_functions"))
@@ -98,6 +119,15 @@ struct DmaVocabulary {
         errorCodes = Set(metadata.list("error_codes"))
         recovery = Set(metadata.list("recovery_functions"))
         logFunctions = Set(metadata.list("log_functions"))
+        var writes: [String: Int] = [:]
+        for entry in metadata.list("register_writes") {
+            // "writel:0": the API and the position of its value argument.
+            let parts = entry.split(separator: ":")
+            if parts.count == 2, let position = Int(parts[1]) { writes[String(parts[0])] = position }
+        }
+        registerWrites = writes
+        registerClears = Set(metadata.list("register_clears"))
+        disableWords = Set(metadata.list("disable_words").map { $0.uppercased() })
     }
 
     /// Identifiers a file must contain to hold a disable request or a DMA release.
@@ -124,6 +154,7 @@ final class DmaBodyBuilder {
         let parameters = function.parameters.map { $0.type.isInteger ? $0.spelling : "" }
         parameterIndex = [:]
         parameterAliases = [:]
+        clearedLocals = []
         for (index, name) in parameters.enumerated() where !name.isEmpty { parameterIndex[name] = index }
         return DmaFunctionBody(name: function.name, file: function.declaration.position.file,
                                line: function.declaration.position.line,
@@ -136,6 +167,8 @@ final class DmaBodyBuilder {
     private var parameterIndex: [String: Int] = [:]
     /// Locals initialised from one of them (`unsigned int mode = enable ? 1 : 0;`).
     private var parameterAliases: [String: (index: Int, negated: Bool)] = [:]
+    /// Locals whose last assignment, in source order, cleared bits (`v &= ~EN;`, `v = 0;`).
+    private var clearedLocals: Set<String> = []
 
     /// Names of the macros whose use starts where `node` was expanded.
     func macroNames(at node: Node) -> [String] {
@@ -221,6 +254,7 @@ final class DmaBodyBuilder {
             return node.children.filter { $0.kind == .varDecl }.flatMap { variable -> [DmaStep] in
                 guard let value = variable.children.last(where: { $0.kind.isExpression }) else { return [] }
                 if let reference = parameterReference(value) { parameterAliases[variable.spelling] = reference }
+                noteAssignment(to: variable.spelling, op: "=", value: value)
                 return assignment(to: variable.spelling, value: value)
             }
         case .caseStmt, .defaultStmt:
@@ -236,6 +270,7 @@ final class DmaBodyBuilder {
         if stripped.children.count == 2,
            stripped.kind == .compoundAssignOperator || (stripped.kind == .binaryOperator && stripped.operatorSpelling == "="),
            stripped.children[0].strippingParensAndCasts.kind == .declRefExpr {
+            noteAssignment(to: stripped.children[0].strippingParensAndCasts.spelling, op: stripped.operatorSpelling ?? "", value: stripped.children[1])
             // `err = f()`, `err |= f()`: the result lands in a local.
             return assignment(to: stripped.children[0].strippingParensAndCasts.spelling, value: stripped.children[1])
         }
@@ -304,6 +339,7 @@ final class DmaBodyBuilder {
         if let api = names.first(where: { vocabulary.frees.contains($0) }) { return steps + [.free(api: api, line: line)] }
         if let api = names.first(where: { vocabulary.recovery.contains($0) }) { return steps + [.recovery(api: api, line: line)] }
         if names.contains(where: { vocabulary.logFunctions.contains($0) }) { return steps }
+        if let write = registerWrite(node, names: names) { return steps + [write] }
         guard let callee = node.calleeName, !callee.isEmpty else { return steps }
         var arguments = node.arguments.map(argument)
         while arguments.last == .other { arguments.removeLast() }
@@ -400,13 +436,64 @@ final class DmaBodyBuilder {
         return nil
     }
 
-    /// A call argument: a constant, one of the caller's own parameters, or anything else.
+    /// A call argument: a constant, one of the caller's own parameters, a value that stops
+    /// hardware when written, or anything else.
     private func argument(_ node: Node) -> DmaArgument {
         if let (index, negated) = parameterReference(node) { return .parameter(index: index, negated: negated) }
         let stripped = node.strippingParensAndCasts
         guard stripped.kind == .integerLiteral || (stripped.kind == .declRefExpr && stripped.referenced?.kind == .enumConstantDecl),
-              let value = stripped.integerValue else { return .other }
+              let value = stripped.integerValue else { return isClearingValue(node) ? .clearing : .other }
+        // `CTRL_TX_DISABLE`: a nonzero constant that names the stop it asks for.
+        if value != 0, namesDisable(node) { return .clearing }
         return .constant(nonzero: value != 0)
+    }
+
+    // MARK: Register writes
+
+    /// A call of a register write API, reduced to what it stores.
+    private func registerWrite(_ call: Node, names: [String]) -> DmaStep? {
+        let line = call.position.line
+        if names.contains(where: vocabulary.registerClears.contains) { return .write(value: .clearing, line: line) }
+        guard let position = names.lazy.compactMap({ self.vocabulary.registerWrites[$0] }).first else { return nil }
+        let arguments = call.arguments
+        guard position < arguments.count else { return .write(value: .other, line: line) }
+        let value = arguments[position]
+        if let zero = value.strippingParensAndCasts.integerValue, value.strippingParensAndCasts.kind != .declRefExpr || zero == 0 {
+            return .write(value: zero == 0 ? .clearing : (namesDisable(value) ? .clearing : .other), line: line)
+        }
+        if let (index, negated) = parameterReference(value), !negated, value.strippingParensAndCasts.kind == .declRefExpr {
+            return .write(value: .parameter(index: index), line: line)
+        }
+        return .write(value: isClearingValue(value) ? .clearing : .other, line: line)
+    }
+
+    /// `v & ~EN`, a local last cleared so, zero, or a value whose macro or constant names a disable.
+    private func isClearingValue(_ value: Node) -> Bool {
+        let stripped = value.strippingParensAndCasts
+        if stripped.kind == .integerLiteral, stripped.integerValue == 0 { return true }
+        if stripped.kind == .declRefExpr, stripped.referenced?.kind == .varDecl, clearedLocals.contains(stripped.spelling) { return true }
+        if bitEffect(stripped) == .clears { return true }
+        return namesDisable(value)
+    }
+
+    /// A macro used in the value, or a constant it names, is spelled with a disable word
+    /// (`TX_DISABLE`, `DMA_STOP`, `RX_CTL_DIS_(n)`).
+    private func namesDisable(_ value: Node) -> Bool {
+        guard !vocabulary.disableWords.isEmpty else { return false }
+        var names = context.macroUses(inFile: value.position.file)
+            .filter { $0.range.start.offset >= value.cursor.extent.start.offset && $0.range.start.offset < value.cursor.extent.end.offset }
+            .map(\.name)
+        names += ([value] + value.descendants(where: { $0.kind == .declRefExpr }))
+            .filter { $0.kind == .declRefExpr && $0.referenced?.kind == .enumConstantDecl }.map(\.spelling)
+        return names.contains { name in name.split(separator: "_").contains { vocabulary.disableWords.contains(String($0)) } }
+    }
+
+    /// Keeps `clearedLocals` in source order: `v &= ~EN` or `v = x & ~EN` clears, any other store does not.
+    private func noteAssignment(to variable: String, op: String, value: Node) {
+        let stripped = value.strippingParensAndCasts
+        let clears = (op == "&=" && stripped.kind == .unaryOperator && stripped.operatorSpelling == "~")
+            || (op == "=" && (bitEffect(stripped) == .clears || (stripped.kind == .integerLiteral && stripped.integerValue == 0)))
+        if clears { clearedLocals.insert(variable) } else if op != "&=" { clearedLocals.remove(variable) }
     }
 
     /// The parameter a poll compares with the bits it polls (`enable == !!(reg & QENA_STAT)`): the
