@@ -566,12 +566,12 @@ final class DmaAnalysis {
                 }
                 states = a.normal.union(b.normal)
             case .loop(let inner):
-                // Zero, one or two iterations: enough for a failure in one iteration to meet a free in the next.
-                let first = run(inner, states)
-                let again = first.normal.union(first.continues)
-                let second = run(inner, again)
-                flow.absorbExits(of: first); flow.absorbExits(of: second)
-                states = states.union(first.breaks).union(again).union(second.breaks).union(second.normal).union(second.continues)
+                // Zero or one iteration. A failure in one iteration does not meet a free in the next:
+                // per-queue or per-VF loops handle a different object each time round, and a
+                // failure that leaves the loop (break, or the last round) still meets frees after it.
+                let once = run(inner, states)
+                flow.absorbExits(of: once)
+                states = states.union(once.breaks).union(once.normal).union(once.continues)
             case .cases(let segments, let hasDefault):
                 var out = hasDefault ? Set<PathState>() : states
                 for start in segments.indices {
