@@ -237,4 +237,21 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         XCTAssertEqual(analysis.findings.map(\.body.name), ["down"], "writing a set value is no stop request")
         XCTAssertEqual(analysis.findings.first?.origin.chain.evidence.prefix(2).map(\.function), ["down", "dma_halt"])
     }
+
+    func testAJumpToALabelInsideALoopResumesThere() throws {
+        // for (...) { if (wait_disabled()) goto next; ... next: clean_ring(); }
+        let down = body("down", [
+            .loop(body: [
+                .call(callee: "wait_disabled", line: 40, target: "$condition1"),
+                .branch(condition: DmaCondition(polarity: ["$condition1": true]), then: [.jump(label: "next")], otherwise: []),
+                .call(callee: "other", line: 42, target: nil),
+                .label("next"),
+                .call(callee: "clean_ring", line: 44, target: nil),
+            ]),
+        ])
+        XCTAssertEqual(DmaAnalysis.continuation(after: "next", in: down.steps)?.count, 1)
+        let analysis = DmaAnalysis(bodies: [waitDisabled, cleanRing, down], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.findings.map(\.freeLine), [44], "the jump's path reaches the free after the label")
+    }
 }

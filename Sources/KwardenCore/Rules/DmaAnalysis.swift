@@ -355,19 +355,19 @@ final class DmaAnalysis {
         passedFrees = []
         stopRequests = []
         let steps = bodies[index].steps
-        var labels: [String: Int] = [:]
-        for (position, step) in steps.enumerated() { if case .label(let name) = step { labels[name] = position } }
+        var continuations: [String: [DmaStep]?] = [:]
 
         var flow = run(steps, [PathState()])
         for state in flow.normal.union(flow.breaks).union(flow.continues) { leave(state, value: .nothing, line: bodies[index].line) }
         var visited: [String: Set<PathState>] = [:]
         while let (label, states) = flow.jumps.first {
             flow.jumps[label] = nil
-            guard let position = labels[label] else { continue }
+            if continuations[label] == nil { continuations[label] = .some(Self.continuation(after: label, in: steps)) }
+            guard let rest = continuations[label]! else { continue }
             let fresh = states.subtracting(visited[label] ?? [])
             guard !fresh.isEmpty else { continue }
             visited[label, default: []].formUnion(fresh)
-            let resumed = run(Array(steps[(position + 1)...]), fresh)
+            let resumed = run(rest, fresh)
             for state in resumed.normal.union(resumed.breaks).union(resumed.continues) { leave(state, value: .nothing, line: bodies[index].line) }
             flow.absorbExits(of: resumed)
         }
@@ -393,6 +393,29 @@ final class DmaAnalysis {
         }
         return origin(DmaOrigin(kind: kind, callee: callee, line: line, chain: chain, direction: needs.direction,
                                 confirmed: needs.confirmed, evidenced: known, depth: depth))
+    }
+
+    /// What runs after `label`: the rest of the structures it is nested in (an arm, the rest of a
+    /// loop's round — then the loop is left —, the following cases), then the steps after them.
+    static func continuation(after label: String, in steps: [DmaStep]) -> [DmaStep]? {
+        for (position, step) in steps.enumerated() {
+            let after = Array(steps[(position + 1)...])
+            switch step {
+            case .label(let name) where name == label:
+                return after
+            case .branch(_, let then, let otherwise):
+                if let inner = continuation(after: label, in: then) ?? continuation(after: label, in: otherwise) { return inner + after }
+            case .loop(let body):
+                if let inner = continuation(after: label, in: body) { return inner + after }
+            case .cases(let segments, _):
+                for (index, segment) in segments.enumerated() {
+                    if let inner = continuation(after: label, in: segment) { return inner + segments[(index + 1)...].flatMap { $0 } + after }
+                }
+            default:
+                break
+            }
+        }
+        return nil
     }
 
     private func origin(_ origin: DmaOrigin) -> Int {
