@@ -67,4 +67,35 @@ final class FactSelectionTests: XCTestCase {
         XCTAssertEqual(index.files(naming: ["dev"], jobs: 2), [], "a.c no longer names dev")
         XCTAssertEqual(index.files(naming: [], jobs: 2), [])
     }
+
+    func testIdentifierSignatureHasNoFalseNegativesAndSkipsNumbers() {
+        let text = "static int ring_wait(struct q *q) { q->num_queues = 0x1f; return -ETIMEDOUT; } /* comment_word */\n"
+        let signature = IdentifierSignature(text: Array(text.utf8))
+        for word in ["static", "ring_wait", "q", "num_queues", "ETIMEDOUT", "comment_word", "return"] {
+            XCTAssertTrue(signature.mayContain(IdentifierSignature.hash(of: word)!), word)
+        }
+        XCTAssertNil(IdentifierSignature.hash(of: "0x1f"), "numbers are not identifiers")
+        XCTAssertNil(IdentifierSignature.hash(of: "a.b"))
+        // A small text sets few bits: most other identifiers are a certain no.
+        let absent = (0..<200).filter { signature.mayContain(IdentifierSignature.hash(of: "absent_\($0)")!) }
+        XCTAssertLessThan(absent.count, 10)
+        let restored = IdentifierSignature(data: signature.data)
+        XCTAssertEqual(restored.words, signature.words)
+    }
+
+    func testStoredSignaturesHoldOnlyWhileSizeAndModificationTimeDo() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-signatures-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cache = try ResultCache(directory: directory + "/cache")
+        let file = directory + "/a.c"
+        try "int ring_count;\n".write(toFile: file, atomically: true, encoding: .utf8)
+        // The first index computes and stores the signature; a second one finds it in the cache.
+        XCTAssertEqual(IdentifierFileIndex(files: [file], cache: cache).files(naming: ["ring_count"], jobs: 1), [file])
+        let stamp = try XCTUnwrap(FileStamp(path: file))
+        XCTAssertNotNil(cache.signatures(for: [file], stamps: [stamp]).first!)
+        try "int ring_total_count;\n".write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertNil(cache.signatures(for: [file], stamps: [FileStamp(path: file)]).first!, "the file changed: the signature is stale")
+        XCTAssertEqual(IdentifierFileIndex(files: [file], cache: cache).files(naming: ["ring_total_count"], jobs: 1), [file])
+    }
 }

@@ -29,6 +29,38 @@ public final class ResultCache: @unchecked Sendable {
                     dependencies BLOB NOT NULL,
                     stored REAL NOT NULL)
                 """)
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS signatures (
+                    path TEXT PRIMARY KEY,
+                    size INTEGER NOT NULL,
+                    modified REAL NOT NULL,
+                    bits BLOB NOT NULL)
+                """)
+        }
+    }
+
+    // MARK: Identifier signatures of files (for the evidence index)
+
+    /// Stored signatures of `paths` that still match the file's size and modification time.
+    func signatures(for paths: [String], stamps: [FileStamp?]) -> [IdentifierSignature?] {
+        var stored: [String: (Int64, Double, Data)] = [:]
+        try? database.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT path, size, modified, bits FROM signatures")
+            while let row = try rows.next() { stored[row["path"]] = (row["size"], row["modified"], row["bits"]) }
+        }
+        return zip(paths, stamps).map { path, stamp in
+            guard let stamp, let (size, modified, bits) = stored[path], size == stamp.size, modified == stamp.modified else { return nil }
+            return IdentifierSignature(data: bits)
+        }
+    }
+
+    func storeSignatures(_ entries: [(path: String, stamp: FileStamp, signature: IdentifierSignature)]) {
+        guard !entries.isEmpty else { return }
+        try? database.write { db in
+            let statement = try db.makeStatement(sql: "INSERT OR REPLACE INTO signatures (path, size, modified, bits) VALUES (?, ?, ?, ?)")
+            for entry in entries {
+                try statement.execute(arguments: [entry.path, entry.stamp.size, entry.stamp.modified, entry.signature.data])
+            }
         }
     }
 

@@ -131,10 +131,10 @@ public final class Scanner {
                     indexed = shared.scope(key: key) {
                         SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: scope, root: root, isKernelTree: kernelRoot != nil).files
                     }
-                    evidenceIndex = shared.index(key: key, files: indexed)
+                    evidenceIndex = shared.index(key: key, files: indexed, cache: options.cache)
                 } else {
                     indexed = texts.readableFiles
-                    evidenceIndex = IdentifierFileIndex(files: indexed)
+                    evidenceIndex = IdentifierFileIndex(files: indexed, cache: options.cache)
                 }
                 let indexedSet = Set(indexed)
                 liveCandidates = Set(discovery.files.filter { !indexedSet.contains($0) && !texts.unreadableFiles.contains($0) })

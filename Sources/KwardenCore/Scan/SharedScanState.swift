@@ -28,10 +28,10 @@ public final class SharedScanState: @unchecked Sendable {
         return made
     }
 
-    func index(key: String, files: [String]) -> IdentifierFileIndex {
+    func index(key: String, files: [String], cache: ResultCache?) -> IdentifierFileIndex {
         lock.lock(); defer { lock.unlock() }
         if let known = indexes[key] { return known }
-        let made = IdentifierFileIndex(files: files)
+        let made = IdentifierFileIndex(files: files, cache: cache)
         indexes[key] = made
         return made
     }
@@ -41,13 +41,20 @@ public final class SharedScanState: @unchecked Sendable {
 ///
 /// Evidence passes ask for a few dozen identifiers (struct fields, function names) across a whole
 /// tree; the passes of one scan, and the base and head scans of a gate, ask for mostly the same
-/// ones. Each new batch of identifiers costs one read of the files; known ones cost nothing.
+/// ones. Each file gets a signature of the identifiers it names (a Bloom filter, kept in the result
+/// cache while the file's size and modification time hold), so a new identifier costs a read of
+/// only the files whose signature may hold it, to confirm it there.
 final class IdentifierFileIndex: @unchecked Sendable {
     let files: [String]
+    let cache: ResultCache?
+    private var signatures: [IdentifierSignature?]?
     private var known: [String: [Int32]] = [:]
     private let lock = NSLock()
 
-    init(files: [String]) { self.files = files }
+    init(files: [String], cache: ResultCache? = nil) {
+        self.files = files
+        self.cache = cache
+    }
 
     /// Files on disk naming at least one of `identifiers` as a whole identifier.
     func files(naming identifiers: Set<String>, jobs: Int) -> Set<String> {
@@ -59,9 +66,41 @@ final class IdentifierFileIndex: @unchecked Sendable {
         return result
     }
 
-    /// One parallel read of every file, testing each missing identifier.
+    /// Signatures from the cache where still valid, computed (in parallel) for the rest.
+    private func loadSignatures(jobs: Int) -> [IdentifierSignature?] {
+        if let signatures { return signatures }
+        let files = self.files
+        let stamps = files.map(FileStamp.init(path:))
+        var loaded = cache?.signatures(for: files, stamps: stamps) ?? [IdentifierSignature?](repeating: nil, count: files.count)
+        let pending = files.indices.filter { loaded[$0] == nil && stamps[$0] != nil }
+        var computed = [IdentifierSignature?](repeating: nil, count: pending.count)
+        let workers = max(1, jobs)
+        computed.withUnsafeMutableBufferPointer { slots in
+            let base = slots
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var i = worker
+                while i < pending.count {
+                    if case .success(let source) = TextIndex.read(files[pending[i]]) { base[i] = IdentifierSignature(text: source.bytes) }
+                    i += workers
+                }
+            }
+        }
+        var fresh: [(path: String, stamp: FileStamp, signature: IdentifierSignature)] = []
+        for (slot, index) in pending.enumerated() {
+            guard let signature = computed[slot] else { continue }
+            loaded[index] = signature
+            fresh.append((files[index], stamps[index]!, signature))
+        }
+        cache?.storeSignatures(fresh)
+        signatures = loaded
+        return loaded
+    }
+
+    /// For each missing identifier, the files that name it: those whose signature may, confirmed by reading them.
     private func search(_ identifiers: [String], jobs: Int) {
         let files = self.files
+        let signatures = loadSignatures(jobs: jobs)
+        let hashes = identifiers.map(IdentifierSignature.hash(of:))
         var hits = [[Int]](repeating: [], count: files.count)
         let workers = max(1, jobs)
         hits.withUnsafeMutableBufferPointer { slots in
@@ -69,15 +108,89 @@ final class IdentifierFileIndex: @unchecked Sendable {
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 var i = worker
                 while i < files.count {
-                    if case .success(let source) = TextIndex.read(files[i]) {
-                        base[i] = identifiers.indices.filter { source.containsIdentifier(identifiers[$0]) }
-                    }
-                    i += workers
+                    defer { i += workers }
+                    guard let signature = signatures[i] else { continue }
+                    let maybe = identifiers.indices.filter { hashes[$0].map(signature.mayContain) ?? true }
+                    guard !maybe.isEmpty, case .success(let source) = TextIndex.read(files[i]) else { continue }
+                    base[i] = maybe.filter { source.containsIdentifier(identifiers[$0]) }
                 }
             }
         }
         var postings = [[Int32]](repeating: [], count: identifiers.count)
         for (file, found) in hits.enumerated() { for k in found { postings[k].append(Int32(file)) } }
         for (k, identifier) in identifiers.enumerated() { known[identifier] = postings[k] }
+    }
+}
+
+/// Size and modification time of a file (stat(2)): whether a stored signature still holds.
+struct FileStamp: Equatable {
+    let size: Int64
+    let modified: Double
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        size = Int64(info.st_size)
+        modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1_000_000_000
+    }
+}
+
+/// A Bloom filter of the identifiers a text names (C identifiers, wherever they appear, as
+/// `SourceText.containsIdentifier` finds them): "maybe" or a certain "no".
+struct IdentifierSignature {
+    private(set) var words: [UInt64]
+    private static let probes: UInt64 = 3
+
+    /// About four bytes of text per bit: some 25 bits per distinct identifier in kernel sources.
+    init(text bytes: [UInt8]) {
+        words = [UInt64](repeating: 0, count: max(8, bytes.count / 256))
+        let bitCount = UInt64(words.count * 64)
+        bytes.withUnsafeBufferPointer { text in
+            var i = 0
+            let n = text.count
+            while i < n {
+                let byte = text[i]
+                guard SourceText.isIdentifierByte(byte) else { i += 1; continue }
+                if byte >= 0x30 && byte <= 0x39 {
+                    // A number (0x1f, 10UL): not an identifier, and nothing in it starts one.
+                    while i < n && SourceText.isIdentifierByte(text[i]) { i += 1 }
+                    continue
+                }
+                var hash = IdentifierSignature.offset
+                while i < n && SourceText.isIdentifierByte(text[i]) {
+                    hash = (hash ^ UInt64(text[i])) &* IdentifierSignature.prime
+                    i += 1
+                }
+                IdentifierSignature.positions(hash, bitCount) { words[Int($0 >> 6)] |= 1 << ($0 & 63) }
+            }
+        }
+    }
+
+    init(data: Data) {
+        words = data.withUnsafeBytes { raw in (0..<(raw.count / 8)).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) } }
+        if words.isEmpty { words = [UInt64](repeating: ~0, count: 1) }
+    }
+
+    var data: Data { words.withUnsafeBufferPointer { Data(buffer: $0) } }
+
+    /// The hash of an identifier (nil for anything else: every signature may hold it).
+    static func hash(of identifier: String) -> UInt64? {
+        let bytes = Array(identifier.utf8)
+        guard let first = bytes.first, !(first >= 0x30 && first <= 0x39), bytes.allSatisfy(SourceText.isIdentifierByte) else { return nil }
+        return bytes.reduce(offset) { ($0 ^ UInt64($1)) &* prime }
+    }
+
+    func mayContain(_ hash: UInt64) -> Bool {
+        var all = true
+        IdentifierSignature.positions(hash, UInt64(words.count * 64)) { if words[Int($0 >> 6)] & (1 << ($0 & 63)) == 0 { all = false } }
+        return all
+    }
+
+    private static let offset: UInt64 = 0xcbf2_9ce4_8422_2325
+    private static let prime: UInt64 = 0x100_0000_01b3
+
+    private static func positions(_ hash: UInt64, _ bitCount: UInt64, _ body: (UInt64) -> Void) {
+        let low = hash & 0xffff_ffff, high = (hash >> 32) | 1
+        for probe in 0..<probes { body((low &+ probe &* high) % bitCount) }
     }
 }
