@@ -254,4 +254,12 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         analysis.run()
         XCTAssertEqual(analysis.findings.map(\.freeLine), [44], "the jump's path reaches the free after the label")
     }
+
+    func testListEntriesWithAnArgumentPositionCountFromOne() throws {
+        var metadata = try RuleDirectory.load(id: "dma-free-after-failed-disable", from: Repository.rules)
+        metadata.lists = ["register_writes": ["writel@1", "regmap_write@3", "bad@0", "plain"]]
+        let expected: [String: Int?] = ["writel": 0, "regmap_write": 2, "bad@0": nil, "plain": nil]
+        XCTAssertEqual(metadata.positions("register_writes"), expected)
+        XCTAssertEqual(DmaVocabulary(metadata).registerWrites, ["writel": 0, "regmap_write": 2])
+    }
 }

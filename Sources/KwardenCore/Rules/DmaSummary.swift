@@ -112,21 +112,15 @@ struct DmaVocabulary {
     let disableWords: Set<String>
 
     init(_ metadata: RuleMetadata) {
-        frees = Set(metadata.list("dma_free_functions"))
-        pollMacros = Set(metadata.list("poll_macros"))
-        registerReads = Set(metadata.list("register_reads"))
-        delays = Set(metadata.list("poll_delays"))
-        errorCodes = Set(metadata.list("error_codes"))
-        recovery = Set(metadata.list("recovery_functions"))
-        logFunctions = Set(metadata.list("log_functions"))
-        var writes: [String: Int] = [:]
-        for entry in metadata.list("register_writes") {
-            // "writel:0": the API and the position of its value argument.
-            let parts = entry.split(separator: ":")
-            if parts.count == 2, let position = Int(parts[1]) { writes[String(parts[0])] = position }
-        }
-        registerWrites = writes
-        registerClears = Set(metadata.list("register_clears"))
+        frees = metadata.names("dma_free_functions")
+        pollMacros = metadata.names("poll_macros")
+        registerReads = metadata.names("register_reads")
+        delays = metadata.names("poll_delays")
+        errorCodes = metadata.names("error_codes")
+        recovery = metadata.names("recovery_functions")
+        logFunctions = metadata.names("log_functions")
+        registerWrites = metadata.positions("register_writes").compactMapValues { $0 }
+        registerClears = metadata.names("register_clears")
         disableWords = Set(metadata.list("disable_words").map { $0.uppercased() })
     }
 

@@ -27,12 +27,12 @@ struct RcuPublishWithoutSync: Rule {
 
     init(metadata: RuleMetadata) {
         self.metadata = metadata
-        publishMacros = Set(metadata.list("publish_macros"))
-        readMacros = Set(metadata.list("gate_read_macros"))
-        serializing = Set(metadata.list("serializing_operations"))
-        waits = Set(metadata.list("grace_period_waits"))
-        errorValues = Set(metadata.list("error_value_functions"))
-        noreturnFunctions = Set(metadata.list("noreturn_functions"))
+        publishMacros = metadata.names("publish_macros")
+        readMacros = metadata.names("gate_read_macros")
+        serializing = metadata.names("serializing_operations")
+        waits = metadata.names("grace_period_waits")
+        errorValues = metadata.names("error_value_functions")
+        noreturnFunctions = metadata.names("noreturn_functions")
     }
 
     func preselect(_ source: SourceText) -> Bool { metadataPreselect(source) }

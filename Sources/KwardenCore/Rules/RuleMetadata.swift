@@ -31,6 +31,20 @@ public struct RuleMetadata: Codable, Sendable {
     public var review: String? // free text: what the rule found on a real tree, and why a sample is or is not a bug
 
     public func list(_ name: String) -> [String] { lists?[name] ?? [] }
+
+    /// A list's names, as a set.
+    public func names(_ name: String) -> Set<String> { Set(list(name)) }
+
+    /// A list of "name@N" entries (N counts arguments from 1): each name with the 0-based position
+    /// of the argument it concerns; a name without `@N` maps to nil. The last entry of a name wins.
+    public func positions(_ name: String) -> [String: Int?] {
+        var result: [String: Int?] = [:]
+        for entry in list(name) {
+            let parts = entry.split(separator: "@")
+            if parts.count == 2, let position = Int(parts[1]), position >= 1 { result[String(parts[0])] = .some(position - 1) } else { result[entry] = .some(nil) }
+        }
+        return result
+    }
 }
 
 public enum RuleCatalogError: Error, CustomStringConvertible {

@@ -20,20 +20,10 @@ struct SubtractLoopZeroDivisor: Rule {
 
     init(metadata: RuleMetadata) {
         self.metadata = metadata
-        noreturnFunctions = Set(metadata.list("noreturn_functions"))
-        var macros: [String: Int?] = [:]
-        for entry in metadata.list("lower_bound_macros") {
-            let parts = entry.split(separator: "@")
-            if parts.count == 2, let position = Int(parts[1]) { macros[String(parts[0])] = position - 1 } else { macros[entry] = .some(nil) }
-        }
-        lowerBoundMacros = macros
-        storeMacros = Set(metadata.list("store_macros"))
-        var divisions: [String: Int] = [:]
-        for entry in metadata.list("division_functions") {
-            let parts = entry.split(separator: "@")
-            if parts.count == 2, let position = Int(parts[1]) { divisions[String(parts[0])] = position - 1 }
-        }
-        divisionFunctions = divisions
+        noreturnFunctions = metadata.names("noreturn_functions")
+        lowerBoundMacros = metadata.positions("lower_bound_macros")
+        storeMacros = metadata.names("store_macros")
+        divisionFunctions = metadata.positions("division_functions").compactMapValues { $0 }
     }
 
     /// Function or macro name → index of its divisor argument.

@@ -25,11 +25,11 @@ struct WildcardPacketType: Rule {
 
     init(metadata: RuleMetadata) {
         self.metadata = metadata
-        registerFunctions = Set(metadata.list("register_functions"))
-        allocators = Set(metadata.list("allocators"))
-        instanceMacros = Set(metadata.list("instance_macros"))
-        instanceFields = Set(metadata.list("instance_fields"))
-        noreturnFunctions = Set(metadata.list("noreturn_functions"))
+        registerFunctions = metadata.names("register_functions")
+        allocators = metadata.names("allocators")
+        instanceMacros = metadata.names("instance_macros")
+        instanceFields = metadata.names("instance_fields")
+        noreturnFunctions = metadata.names("noreturn_functions")
     }
 
     func preselect(_ source: SourceText) -> Bool { metadataPreselect(source) }
