@@ -194,6 +194,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("config")) var config: String?
 
     func run() throws {
+        WorkerLoop.exitWithParent()
         let ids = rules.split(separator: ",").map(String.init)
         let lists = try config.map { try TreeConfiguration.load(path: $0).lists } ?? [:]
         let loaded = try RuleRegistry.load(only: ids, rulesDirectory: rulesDir, extraLists: lists)

@@ -82,6 +82,41 @@ final class ScannerTests: XCTestCase {
         XCTAssertEqual(result.summary.filesParsed, 3)
     }
 
+    /// Killing a scan kills its workers, even though a sibling may hold their job pipe open.
+    func testWorkerExitsWhenItsScanDies() throws {
+        guard let executable = Repository.executable else { throw XCTSkip("kwarden executable not built beside the tests") }
+        let pidFile = directory + "/worker.pid"
+        // A FIFO held open here for writing: no end of input ever reaches the worker.
+        let fifo = directory + "/jobs"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let held = open(fifo, O_RDWR)
+        defer { close(held) }
+        let parent = Process()
+        parent.executableURL = URL(fileURLWithPath: "/bin/sh")
+        parent.arguments = ["-c", "\"$0\" worker --rules subtract-loop-zero-divisor --rules-dir \"$1\" < \"$3\" >/dev/null 2>&1 & echo $! > \"$2\"; wait",
+                            executable, Repository.rules, pidFile, fifo]
+        parent.standardOutput = FileHandle.nullDevice
+        try parent.run()
+        var pidText = ""
+        for _ in 0..<50 where pidText.isEmpty {
+            usleep(100_000)
+            pidText = (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        }
+        let pid = try XCTUnwrap(Int32(pidText))
+        usleep(300_000)
+        kill(parent.processIdentifier, SIGKILL)
+        func running() -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+            let state = stat.split(separator: ")").last?.split(separator: " ").first
+            return state != "Z" && state != "X"
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while running() && Date() < deadline { usleep(100_000) }
+        XCTAssertFalse(running(), "worker \(pid) outlived its parent")
+        if running() { kill(pid, SIGKILL) }
+        parent.waitUntilExit()   // only now: Foundation also waits for the worker, which inherited its exit pipe
+    }
+
     func testWorkerProcessesGiveTheSameFindingsAsThreads() throws {
         guard let executable = Repository.executable else { throw XCTSkip("kwarden executable not built beside the tests") }
         let threads = try scanCorpus([Repository.corpus])

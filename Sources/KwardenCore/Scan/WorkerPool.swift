@@ -139,6 +139,18 @@ public enum ScanError: Error, CustomStringConvertible {
 
 /// Reads job lines on standard input and answers each with one outcome line: the worker side.
 public enum WorkerLoop {
+    /// A worker outlives nothing: when the scan is killed, so is it, even mid-parse or while it
+    /// sets up. (End of input alone cannot tell: sibling workers may hold the job pipe open.)
+    /// Call first thing in the worker process.
+    public static func exitWithParent() {
+        let parent = getppid()
+        guard parent > 1 else { exit(0) }
+        Thread.detachNewThread {
+            while getppid() == parent { usleep(200_000) }
+            exit(0)
+        }
+    }
+
     public static func run(analyzer: FileAnalyzer) {
         let decoder = JSONDecoder()
         let encoder = JSONEncoder()
