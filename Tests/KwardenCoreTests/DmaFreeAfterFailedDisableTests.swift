@@ -262,4 +262,51 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         XCTAssertEqual(metadata.positions("register_writes"), expected)
         XCTAssertEqual(DmaVocabulary(metadata).registerWrites, ["writel": 0, "regmap_write": 2])
     }
+
+    func testAWriteAfterTheStopMakesThePollWaitForThatWriteInstead() throws {
+        // Clear auto-poll, then issue an MDIO command and wait for it: the wait is not for the stop.
+        let mdio = dropThenFree("mdio_then_free", before: [.write(value: .clearing, line: 37), .write(value: .other, line: 38)])
+        let stop = dropThenFree("stop_then_free", before: [.write(value: .other, line: 37), .write(value: .clearing, line: 38)])
+        let analysis = DmaAnalysis(bodies: [waitReady, cleanRing, mdio, stop], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.findings.map(\.body.name), ["stop_then_free"])
+    }
+
+    func testAChooserChoosesAHardwareDirectionOnlyWhereItWritesRegisters() throws {
+        func configure(_ name: String, writes: Bool) -> DmaFunctionBody {
+            // `state = on ? 1 : 0;` then a mailbox wait whose failure is returned.
+            var body = self.body(name, (writes ? [DmaStep.write(value: .other, line: 5)] : []) + [
+                .call(callee: "wait_ready", line: 6, target: "err"),
+                .exit(value: .variable("err"), line: 7),
+            ])
+            body.parameters = ["", "on"]
+            body.chooser = DmaDirection(parameter: 1, disableWhenZero: true)
+            return body
+        }
+        func down(_ name: String, calling callee: String) -> DmaFunctionBody {
+            body(name, [.call(callee: callee, line: 40, target: nil, arguments: [.other, .constant(nonzero: false)]),
+                        .call(callee: "clean_ring", line: 41, target: nil)])
+        }
+        let analysis = DmaAnalysis(bodies: [waitReady, cleanRing, configure("fw_config", writes: false), configure("hw_config", writes: true),
+                                            down("fw_down", calling: "fw_config"), down("hw_down", calling: "hw_config")],
+                                   vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.findings.map(\.body.name), ["hw_down"])
+    }
+
+    func testFreesAfterALabelOnlyAGotoReachesAreUnwinding() throws {
+        let setup = body("ring_setup", [
+            .call(callee: "alloc", line: 10, target: "err"),
+            .branch(condition: DmaCondition(polarity: ["err": true]), then: [.jump(label: "err_free")], otherwise: []),
+            .exit(value: .other, line: 12),
+            .label("err_free"),
+            .free(api: "dma_free_coherent", line: 14),
+            .exit(value: .variable("err"), line: 15),
+        ])
+        let teardown = body("ring_teardown", [.label("out"), .free(api: "dma_free_coherent", line: 20)])
+        let analysis = DmaAnalysis(bodies: [setup, teardown], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertFalse(analysis.summary(named: "ring_setup").frees)
+        XCTAssertTrue(analysis.summary(named: "ring_teardown").frees, "a label reached by falling through is not unwinding")
+    }
 }

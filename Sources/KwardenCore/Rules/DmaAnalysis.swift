@@ -91,6 +91,9 @@ final class DmaAnalysis {
     /// Functions that stop hardware by a register write (zero, cleared bits, a disable value),
     /// directly or through callees: how, for the evidence.
     private(set) var stops: [Int: [Evidence]] = [:]
+    /// Functions that write registers, directly or through callees.
+    private(set) var writesRegisters: Set<Int> = []
+    private(set) var writesDirectly: Set<Int> = []
     /// How many calls above the function that drops a failure its callers are still judged.
     static let maxHiddenDepth = 2
     private(set) var findings: [DmaFindingRecord] = []
@@ -169,7 +172,19 @@ final class DmaAnalysis {
 
     private func firstFree(_ steps: [DmaStep], caller: Int) -> DmaChain? {
         let body = bodies[caller]
+        // Code after a label that only a goto reaches (`return 0; err_free: ...`) unwinds an
+        // allocation or setup that failed: its frees do not release a running ring.
+        var reachable = true
         for step in steps {
+            switch step {
+            case .exit, .jump:
+                reachable = false
+                continue
+            case .label:
+                continue
+            default:
+                if !reachable { continue }
+            }
             switch step {
             case .free(let api, let line):
                 return DmaChain(evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")], path: [body.name, api])
@@ -200,6 +215,16 @@ final class DmaAnalysis {
     private func computeStops(maxRounds: Int) {
         for index in bodies.indices {
             if let written = firstWrittenParameter(bodies[index].steps) { writers[index] = written }
+            if containsWrite(bodies[index].steps) { writesDirectly.insert(index) }
+        }
+        writesRegisters = writesDirectly
+        for _ in 0..<maxRounds {
+            var changed = false
+            for index in bodies.indices where !writesRegisters.contains(index) && callsWriter(bodies[index].steps, caller: index) {
+                writesRegisters.insert(index)
+                changed = true
+            }
+            if !changed { break }
         }
         for _ in 0..<maxRounds {
             var changed = false
@@ -207,6 +232,30 @@ final class DmaAnalysis {
                 if let evidence = firstStop(bodies[index].steps, caller: index) { stops[index] = evidence; changed = true }
             }
             if !changed { break }
+        }
+    }
+
+    private func containsWrite(_ steps: [DmaStep]) -> Bool {
+        steps.contains { step in
+            switch step {
+            case .write: return true
+            case .branch(_, let then, let otherwise): return containsWrite(then) || containsWrite(otherwise)
+            case .loop(let inner): return containsWrite(inner)
+            case .cases(let segments, _): return segments.contains(where: containsWrite)
+            default: return false
+            }
+        }
+    }
+
+    private func callsWriter(_ steps: [DmaStep], caller: Int) -> Bool {
+        steps.contains { step in
+            switch step {
+            case .call(let callee, _, _, _, _): return definitions(of: callee, from: caller).contains(where: writesRegisters.contains)
+            case .branch(_, let then, let otherwise): return callsWriter(then, caller: caller) || callsWriter(otherwise, caller: caller)
+            case .loop(let inner): return callsWriter(inner, caller: caller)
+            case .cases(let segments, _): return segments.contains { callsWriter($0, caller: caller) }
+            default: return false
+            }
         }
     }
 
@@ -451,7 +500,9 @@ final class DmaAnalysis {
         }
         if failure.direction.isEmpty, !confirmed, let chosen = chooserRequirement(&assumed) {
             guard chosen else { return nil }
-            direction.insert(bodies[current].chooser!.parameter)
+            // A branch that sets or clears bits chooses a hardware direction only where the
+            // function writes registers (`num_vfs ? 1 : 0` into a firmware command does not).
+            if writesDirectly.contains(current) { direction.insert(bodies[current].chooser!.parameter) }
         }
         return (assumed, direction, confirmed)
     }
@@ -492,9 +543,6 @@ final class DmaAnalysis {
                         state.variables.remove(target)
                         if let parameter = parameterIndex[target] { state.assumed[parameter] = nil }
                     }
-                    if state.origin == nil, let stop = stopByCall(callee, arguments: arguments, line: line, caller: current) {
-                        state.stopRequest = stopRequest(stop)
-                    }
                     if let failure = state.origin {
                         if let freeChain, origins[failure].kind != .poll, state.pendingFree == nil {
                             state.pendingFree = passFree(line: line, callee: callee, chain: DmaChain(
@@ -504,7 +552,17 @@ final class DmaAnalysis {
                         next.insert(state)
                         continue
                     }
+                    // Whether this call fails is judged with the stop requests made before it; the
+                    // path that goes on sees what the call itself wrote.
+                    let atCall = state
+                    if let stop = stopByCall(callee, arguments: arguments, line: line, caller: current) {
+                        state.stopRequest = stopRequest(stop)
+                    } else if definitions(of: callee, from: current).contains(where: writesRegisters.contains) {
+                        // A later write (a command, an address) is what a poll after it waits for.
+                        state.stopRequest = nil
+                    }
                     next.insert(state)
+                    let state = atCall
                     let variables = Set(target.map { [$0] } ?? [])
                     if vocabulary.pollMacros.contains(callee) {
                         guard let needs = pollRequirements(direction, on: state) else { continue }
@@ -542,8 +600,9 @@ final class DmaAnalysis {
                     return state
                 })
             case .write(let value, let line):
-                guard value == .clearing else { break }
-                let request = stopRequest([evidence(body, line, "\(body.name)() asks the hardware to stop: a register write that clears or disables")])
+                // A stop request, or — any other write — a command that a poll after it waits for instead.
+                let request = value == .clearing
+                    ? stopRequest([evidence(body, line, "\(body.name)() asks the hardware to stop: a register write that clears or disables")]) : nil
                 states = Set(states.map { state in
                     guard state.origin == nil else { return state }
                     var state = state
