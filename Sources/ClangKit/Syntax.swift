@@ -41,6 +41,9 @@ public final class Node {
     /// The node's code as written in the file (a macro use appears as its invocation).
     public lazy var sourceText: String = Node.join(sourceTokens().map(\.text))
 
+    /// The node's tokens as written in the file (for code a macro body produced: the macro use).
+    public var writtenTokens: [Token] { sourceTokens() }
+
     /// The tokens of the node as written. Code that a macro body produced is shown as the macro use
     /// (its name and arguments), since its own tokens live in the macro definition.
     private func sourceTokens() -> [Token] {

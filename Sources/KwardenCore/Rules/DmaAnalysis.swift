@@ -609,6 +609,14 @@ final class DmaAnalysis {
                     state.stopRequest = request
                     return state
                 })
+            case .awaitsStop(let line):
+                let request = stopRequest([evidence(body, line, "\(body.name)() waits for an enable bit to clear: the hardware is being stopped")])
+                states = Set(states.map { state in
+                    guard state.origin == nil else { return state }
+                    var state = state
+                    state.stopRequest = request
+                    return state
+                })
             case .recovery:
                 // The failure is handed to a reset or recovery path: handled.
                 states = Set(states.map { $0.origin == nil ? $0 : PathState(assumed: $0.assumed) })

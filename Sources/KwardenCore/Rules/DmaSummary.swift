@@ -80,6 +80,9 @@ indirect enum DmaStep: Codable, Hashable {
     /// A register write (an MMIO or regmap write API): what it stores decides whether it asks
     /// the hardware to stop — the evidence that a poll after it waits for a disable.
     case write(value: DmaWriteValue, line: Int)
+    /// The poll that follows waits for an enable (running, active) bit to clear: the hardware is
+    /// being stopped, whoever asked it to.
+    case awaitsStop(line: Int)
     /// A call that hands the failure to recovery (reset, recovery work, noreturn).
     case recovery(api: String, line: Int)
     /// `v = …` with something that is not a call: an error code or anything else.
@@ -110,6 +113,8 @@ struct DmaVocabulary {
     let registerClears: Set<String>
     /// Words (between underscores) that name a stop request in a written value.
     let disableWords: Set<String>
+    /// Words that name an enable or running state bit (`TX_ENABLE`, `DMA_RUN`).
+    let enableWords: Set<String>
 
     init(_ metadata: RuleMetadata) {
         frees = metadata.names("dma_free_functions")
@@ -122,6 +127,7 @@ struct DmaVocabulary {
         registerWrites = metadata.positions("register_writes").compactMapValues { $0 }
         registerClears = metadata.names("register_clears")
         disableWords = Set(metadata.list("disable_words").map { $0.uppercased() })
+        enableWords = Set(metadata.list("enable_words").map { $0.uppercased() })
     }
 
     /// Identifiers a file must contain to hold a disable request or a DMA release.
@@ -313,7 +319,8 @@ final class DmaBodyBuilder {
     /// result of the expression when it is itself a call.
     private func expression(_ node: Node, target: String?) -> [DmaStep] {
         if let macro = pollMacro(node) {
-            return [.call(callee: macro, line: node.position.line, target: target, direction: pollDirection(in: node))]
+            let call = DmaStep.call(callee: macro, line: node.position.line, target: target, direction: pollDirection(in: node))
+            return awaitsEnableClear(node) ? [.awaitsStop(line: node.position.line), call] : [call]
         }
         // `c ? f() : g()`: one arm or the other.
         if node.kind == .conditionalOperator, node.children.count == 3 {
@@ -472,14 +479,39 @@ final class DmaBodyBuilder {
 
     /// A macro used in the value, or a constant it names, is spelled with a disable word
     /// (`TX_DISABLE`, `DMA_STOP`, `RX_CTL_DIS_(n)`).
-    private func namesDisable(_ value: Node) -> Bool {
-        guard !vocabulary.disableWords.isEmpty else { return false }
+    private func namesDisable(_ value: Node) -> Bool { names(value, anyOf: vocabulary.disableWords) }
+
+    /// `!(v & TX_ENABLE)` or `(v & DMA_RUN) == 0` in a poll macro's condition: the poll is done
+    /// when an enable or running bit has cleared.
+    private func awaitsEnableClear(_ poll: Node) -> Bool {
+        guard !vocabulary.enableWords.isEmpty else { return false }
+        let tests = poll.descendants(where: { ($0.kind == .unaryOperator && $0.operatorSpelling == "!") || ($0.kind == .binaryOperator && $0.operatorSpelling == "==") })
+        for test in tests {
+            var operands: [Node] = []
+            if test.kind == .unaryOperator {
+                operands = Array(test.children.prefix(1))
+            } else if test.children.count == 2 {
+                let sides = test.children.map(\.strippingParensAndCasts)
+                if let zero = sides.firstIndex(where: { $0.kind == .integerLiteral && $0.integerValue == 0 }) { operands = [test.children[1 - zero]] }
+            }
+            for operand in operands.map(\.strippingParensAndCasts) where operand.kind == .binaryOperator && operand.operatorSpelling == "&" {
+                if operand.children.contains(where: { names($0, anyOf: vocabulary.enableWords) }) { return true }
+            }
+        }
+        return false
+    }
+
+    /// A macro used in `value`, or an enum constant it names, is spelled with one of `words`.
+    private func names(_ value: Node, anyOf words: Set<String>) -> Bool {
+        guard !words.isEmpty else { return false }
         var names = context.macroUses(inFile: value.position.file)
             .filter { $0.range.start.offset >= value.cursor.extent.start.offset && $0.range.start.offset < value.cursor.extent.end.offset }
             .map(\.name)
         names += ([value] + value.descendants(where: { $0.kind == .declRefExpr }))
             .filter { $0.kind == .declRefExpr && $0.referenced?.kind == .enumConstantDecl }.map(\.spelling)
-        return names.contains { name in name.split(separator: "_").contains { vocabulary.disableWords.contains(String($0)) } }
+        // Inside another macro's arguments (a poll macro's condition) uses are seen in the tokens.
+        names += value.writtenTokens.filter { $0.kind == .identifier }.map(\.text)
+        return names.contains { name in name.split(separator: "_").contains { words.contains(String($0)) } }
     }
 
     /// Keeps `clearedLocals` in source order: `v &= ~EN` or `v = x & ~EN` clears, any other store does not.
