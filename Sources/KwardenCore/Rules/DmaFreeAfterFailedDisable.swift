@@ -13,7 +13,8 @@ import ClangKit
 /// (`DmaAnalysis`). A finding is reported at the call in F that frees (the API call, or F's call of
 /// the function that frees), with the whole chain as evidence.
 /// Confidence: medium — the disable request is recognised by its shape (a bounded register poll
-/// that returns an error), not by what the register means.
+/// that returns an error, after a register write that stops the hardware or for the clearing
+/// direction of a two-way helper), not by what the register means.
 struct DmaFreeAfterFailedDisable: Rule {
     static let factKind = "dma-summary"
     let metadata: RuleMetadata
