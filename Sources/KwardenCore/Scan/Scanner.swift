@@ -342,17 +342,9 @@ final class TextIndex {
     func collect<T>(_ body: @escaping (SourceText) -> T?) -> [(String, T)] {
         let files = readable
         let overlay = self.overlay
-        var values = [T?](repeating: nil, count: files.count)
-        let jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        values.withUnsafeMutableBufferPointer { slots in
-            let base = slots
-            DispatchQueue.concurrentPerform(iterations: jobs) { worker in
-                var i = worker
-                while i < files.count {
-                    if case .success(let source) = overlay.read(files[i]) { base[i] = body(source) }
-                    i += jobs
-                }
-            }
+        let values = parallelMap(files.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { i -> T? in
+            guard case .success(let source) = overlay.read(files[i]) else { return nil }
+            return body(source)
         }
         return zip(files, values).compactMap { file, value in value.map { (file, $0) } }
     }

@@ -73,17 +73,9 @@ final class IdentifierFileIndex: @unchecked Sendable {
         let stamps = files.map(FileStamp.init(path:))
         var loaded = cache?.signatures(for: files, stamps: stamps) ?? [IdentifierSignature?](repeating: nil, count: files.count)
         let pending = files.indices.filter { loaded[$0] == nil && stamps[$0] != nil }
-        var computed = [IdentifierSignature?](repeating: nil, count: pending.count)
-        let workers = max(1, jobs)
-        computed.withUnsafeMutableBufferPointer { slots in
-            let base = slots
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var i = worker
-                while i < pending.count {
-                    if case .success(let source) = TextIndex.read(files[pending[i]]) { base[i] = IdentifierSignature(text: source.bytes) }
-                    i += workers
-                }
-            }
+        let computed = parallelMap(pending.count, jobs: jobs) { i -> IdentifierSignature? in
+            guard case .success(let source) = TextIndex.read(files[pending[i]]) else { return nil }
+            return IdentifierSignature(text: source.bytes)
         }
         var fresh: [(path: String, stamp: FileStamp, signature: IdentifierSignature)] = []
         for (slot, index) in pending.enumerated() {
@@ -101,20 +93,11 @@ final class IdentifierFileIndex: @unchecked Sendable {
         let files = self.files
         let signatures = loadSignatures(jobs: jobs)
         let hashes = identifiers.map(IdentifierSignature.hash(of:))
-        var hits = [[Int]](repeating: [], count: files.count)
-        let workers = max(1, jobs)
-        hits.withUnsafeMutableBufferPointer { slots in
-            let base = slots
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var i = worker
-                while i < files.count {
-                    defer { i += workers }
-                    guard let signature = signatures[i] else { continue }
-                    let maybe = identifiers.indices.filter { hashes[$0].map(signature.mayContain) ?? true }
-                    guard !maybe.isEmpty, case .success(let source) = TextIndex.read(files[i]) else { continue }
-                    base[i] = maybe.filter { source.containsIdentifier(identifiers[$0]) }
-                }
-            }
+        let hits = parallelMap(files.count, jobs: jobs) { i -> [Int] in
+            guard let signature = signatures[i] else { return [] }
+            let maybe = identifiers.indices.filter { hashes[$0].map(signature.mayContain) ?? true }
+            guard !maybe.isEmpty, case .success(let source) = TextIndex.read(files[i]) else { return [] }
+            return maybe.filter { source.containsIdentifier(identifiers[$0]) }
         }
         var postings = [[Int32]](repeating: [], count: identifiers.count)
         for (file, found) in hits.enumerated() { for k in found { postings[k].append(Int32(file)) } }
@@ -193,4 +176,21 @@ struct IdentifierSignature {
         let low = hash & 0xffff_ffff, high = (hash >> 32) | 1
         for probe in 0..<probes { body((low &+ probe &* high) % bitCount) }
     }
+}
+
+/// `body(i)` for i in 0..<count on `jobs` threads (interleaved, so large and small files mix), in order.
+func parallelMap<T>(_ count: Int, jobs: Int, _ body: (Int) -> T) -> [T] {
+    var results = [T?](repeating: nil, count: count)
+    let workers = max(1, min(jobs, max(count, 1)))
+    results.withUnsafeMutableBufferPointer { slots in
+        let base = slots
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var i = worker
+            while i < count {
+                base[i] = body(i)
+                i += workers
+            }
+        }
+    }
+    return results.map { $0! }
 }
