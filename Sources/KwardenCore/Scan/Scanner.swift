@@ -286,29 +286,14 @@ final class TextIndex {
     init(files: [String], jobs: Int, overlay: SourceOverlay, firstSelection predicate: @escaping (SourceText) -> Bool) {
         self.files = files
         self.overlay = overlay
-        var failures = [FileFailure?](repeating: nil, count: files.count)
-        var badEncoding = [Bool](repeating: false, count: files.count)
-        var selected = [Bool](repeating: false, count: files.count)
-        let workers = max(1, jobs)
-        failures.withUnsafeMutableBufferPointer { failureSlots in
-            badEncoding.withUnsafeMutableBufferPointer { encodingSlots in
-                selected.withUnsafeMutableBufferPointer { selectedSlots in
-                    let failureBase = failureSlots, encodingBase = encodingSlots, selectedBase = selectedSlots
-                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                        var i = worker
-                        while i < files.count {
-                            switch overlay.read(files[i]) {
-                            case .failure(let error): failureBase[i] = FileFailure(file: files[i], reason: error.reason)
-                            case .success(let source):
-                                encodingBase[i] = !source.isValidUTF8
-                                selectedBase[i] = predicate(source)
-                            }
-                            i += workers
-                        }
-                    }
-                }
+        // Per file: why it cannot be read, or whether it is valid UTF-8 and passes the selection.
+        let read = parallelMap(files.count, jobs: jobs) { i -> (failure: FileFailure?, badEncoding: Bool, selected: Bool) in
+            switch overlay.read(files[i]) {
+            case .failure(let error): return (FileFailure(file: files[i], reason: error.reason), false, false)
+            case .success(let source): return (nil, !source.isValidUTF8, predicate(source))
             }
         }
+        let failures = read.map(\.failure), badEncoding = read.map(\.badEncoding), selected = read.map(\.selected)
         unreadable = failures.compactMap { $0 }
         notUTF8 = zip(files, badEncoding).filter { $0.1 }.map { $0.0 }
         firstSelection = zip(files, selected).filter { $0.1 }.map { $0.0 }
