@@ -501,17 +501,14 @@ final class DmaBodyBuilder {
         return false
     }
 
-    /// A macro used in `value`, or an enum constant it names, is spelled with one of `words`.
+    /// A macro used in `value`, or an enum constant it names, is spelled with one of `words`. The
+    /// value's tokens as written carry the macro names (inside another macro's arguments too).
     private func names(_ value: Node, anyOf words: Set<String>) -> Bool {
         guard !words.isEmpty else { return false }
-        var names = context.macroUses(inFile: value.position.file)
-            .filter { $0.range.start.offset >= value.cursor.extent.start.offset && $0.range.start.offset < value.cursor.extent.end.offset }
-            .map(\.name)
-        names += ([value] + value.descendants(where: { $0.kind == .declRefExpr }))
-            .filter { $0.kind == .declRefExpr && $0.referenced?.kind == .enumConstantDecl }.map(\.spelling)
-        // Inside another macro's arguments (a poll macro's condition) uses are seen in the tokens.
-        names += value.writtenTokens.filter { $0.kind == .identifier }.map(\.text)
-        return names.contains { name in name.split(separator: "_").contains { words.contains(String($0)) } }
+        func matches(_ name: String) -> Bool { name.split(separator: "_").contains { words.contains(String($0)) } }
+        if value.writtenTokens.contains(where: { $0.kind == .identifier && matches($0.text) }) { return true }
+        return ([value] + value.descendants(where: { $0.kind == .declRefExpr }))
+            .contains { $0.kind == .declRefExpr && $0.referenced?.kind == .enumConstantDecl && matches($0.spelling) }
     }
 
     /// Keeps `clearedLocals` in source order: `v &= ~EN` or `v = x & ~EN` clears, any other store does not.
