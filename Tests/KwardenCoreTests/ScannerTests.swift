@@ -103,7 +103,7 @@ final class ScannerTests: XCTestCase {
             pidText = (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         }
         let pid = try XCTUnwrap(Int32(pidText))
-        usleep(300_000)
+        usleep(1_000_000)   // let the worker start (a slow runner) before its parent dies
         kill(parent.processIdentifier, SIGKILL)
         func running() -> Bool {
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
