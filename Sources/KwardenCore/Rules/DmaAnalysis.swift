@@ -236,40 +236,18 @@ final class DmaAnalysis {
     }
 
     private func containsWrite(_ steps: [DmaStep]) -> Bool {
-        steps.contains { step in
-            switch step {
-            case .write: return true
-            case .branch(_, let then, let otherwise): return containsWrite(then) || containsWrite(otherwise)
-            case .loop(let inner): return containsWrite(inner)
-            case .cases(let segments, _): return segments.contains(where: containsWrite)
-            default: return false
-            }
-        }
+        steps.containsNested { if case .write = $0 { return true }; return false }
     }
 
     private func callsWriter(_ steps: [DmaStep], caller: Int) -> Bool {
-        steps.contains { step in
-            switch step {
-            case .call(let callee, _, _, _, _): return definitions(of: callee, from: caller).contains(where: writesRegisters.contains)
-            case .branch(_, let then, let otherwise): return callsWriter(then, caller: caller) || callsWriter(otherwise, caller: caller)
-            case .loop(let inner): return callsWriter(inner, caller: caller)
-            case .cases(let segments, _): return segments.contains { callsWriter($0, caller: caller) }
-            default: return false
-            }
+        steps.containsNested { step in
+            guard case .call(let callee, _, _, _, _) = step else { return false }
+            return definitions(of: callee, from: caller).contains(where: writesRegisters.contains)
         }
     }
 
     private func firstWrittenParameter(_ steps: [DmaStep]) -> Int? {
-        for step in steps {
-            switch step {
-            case .write(.parameter(let index), _): return index
-            case .branch(_, let then, let otherwise): if let found = firstWrittenParameter(then) ?? firstWrittenParameter(otherwise) { return found }
-            case .loop(let inner): if let found = firstWrittenParameter(inner) { return found }
-            case .cases(let segments, _): if let found = segments.lazy.compactMap(firstWrittenParameter).first { return found }
-            default: break
-            }
-        }
-        return nil
+        steps.firstNested { if case .write(.parameter(let index), _) = $0 { return index }; return nil }
     }
 
     /// The evidence that a call stops the hardware: the call of a write wrapper with a stopping
@@ -292,42 +270,26 @@ final class DmaAnalysis {
 
     private func firstStop(_ steps: [DmaStep], caller: Int) -> [Evidence]? {
         let body = bodies[caller]
-        for step in steps {
+        return steps.firstNested { step in
             switch step {
             case .write(.clearing, let line):
                 return [evidence(body, line, "\(body.name)() asks the hardware to stop: a register write that clears or disables")]
             case .call(let callee, let line, _, let arguments, _):
-                if let found = stopByCall(callee, arguments: arguments, line: line, caller: caller) { return found }
-            case .branch(_, let then, let otherwise):
-                if let found = firstStop(then, caller: caller) ?? firstStop(otherwise, caller: caller) { return found }
-            case .loop(let inner):
-                if let found = firstStop(inner, caller: caller) { return found }
-            case .cases(let segments, _):
-                if let found = segments.lazy.compactMap({ self.firstStop($0, caller: caller) }).first { return found }
+                return stopByCall(callee, arguments: arguments, line: line, caller: caller)
             default:
-                break
+                return nil
             }
         }
-        return nil
     }
 
     /// Functions called by bodies gathered in `pass` that may fail or drop a failure, which no
     /// gathered body defines: the next pass looks for their definitions.
     func unresolvedCallees(ofPass pass: Int) -> Set<String> {
         var result = Set<String>()
-        func collect(_ steps: [DmaStep]) {
-            for step in steps {
-                switch step {
-                case .call(let callee, _, _, _, _) where byName[callee] == nil && !vocabulary.pollMacros.contains(callee): result.insert(callee)
-                case .branch(_, let then, let otherwise): collect(then); collect(otherwise)
-                case .loop(let inner): collect(inner)
-                case .cases(let segments, _): segments.forEach(collect)
-                default: break
-                }
-            }
-        }
         for index in bodies.indices where bodies[index].pass == pass && hasFailingStep(bodies[index].steps, caller: index) {
-            collect(bodies[index].steps)
+            bodies[index].steps.forEachNested { step in
+                if case .call(let callee, _, _, _, _) = step, byName[callee] == nil, !vocabulary.pollMacros.contains(callee) { result.insert(callee) }
+            }
         }
         return result
     }
@@ -340,15 +302,12 @@ final class DmaAnalysis {
     }
 
     private func hasFailingStep(_ steps: [DmaStep], caller: Int) -> Bool {
-        steps.contains { step in
+        steps.containsNested { step in
             switch step {
             case .poll: return true
             case .call(let callee, _, _, _, _):
                 return vocabulary.pollMacros.contains(callee) || lookup(mayFail, callee, from: caller) != nil
                     || lookup(swallows, callee, from: caller) != nil || lookup(hides, callee, from: caller) != nil
-            case .branch(_, let then, let otherwise): return hasFailingStep(then, caller: caller) || hasFailingStep(otherwise, caller: caller)
-            case .loop(let inner): return hasFailingStep(inner, caller: caller)
-            case .cases(let segments, _): return segments.contains { hasFailingStep($0, caller: caller) }
             default: return false
             }
         }
@@ -554,15 +513,14 @@ final class DmaAnalysis {
                     }
                     // Whether this call fails is judged with the stop requests made before it; the
                     // path that goes on sees what the call itself wrote.
-                    let atCall = state
+                    var continuing = state
                     if let stop = stopByCall(callee, arguments: arguments, line: line, caller: current) {
-                        state.stopRequest = stopRequest(stop)
+                        continuing.stopRequest = stopRequest(stop)
                     } else if definitions(of: callee, from: current).contains(where: writesRegisters.contains) {
                         // A later write (a command, an address) is what a poll after it waits for.
-                        state.stopRequest = nil
+                        continuing.stopRequest = nil
                     }
-                    next.insert(state)
-                    let state = atCall
+                    next.insert(continuing)
                     let variables = Set(target.map { [$0] } ?? [])
                     if vocabulary.pollMacros.contains(callee) {
                         guard let needs = pollRequirements(direction, on: state) else { continue }
@@ -603,20 +561,10 @@ final class DmaAnalysis {
                 // A stop request, or — any other write — a command that a poll after it waits for instead.
                 let request = value == .clearing
                     ? stopRequest([evidence(body, line, "\(body.name)() asks the hardware to stop: a register write that clears or disables")]) : nil
-                states = Set(states.map { state in
-                    guard state.origin == nil else { return state }
-                    var state = state
-                    state.stopRequest = request
-                    return state
-                })
+                states = Self.settingStopRequest(request, on: states)
             case .awaitsStop(let line):
                 let request = stopRequest([evidence(body, line, "\(body.name)() waits for an enable bit to clear: the hardware is being stopped")])
-                states = Set(states.map { state in
-                    guard state.origin == nil else { return state }
-                    var state = state
-                    state.stopRequest = request
-                    return state
-                })
+                states = Self.settingStopRequest(request, on: states)
             case .recovery:
                 // The failure is handed to a reset or recovery path: handled.
                 states = Set(states.map { $0.origin == nil ? $0 : PathState(assumed: $0.assumed) })
@@ -690,6 +638,16 @@ final class DmaAnalysis {
         }
         flow.normal = states
         return flow
+    }
+
+    /// Paths that have not failed yet now carry `request` as their last stop request.
+    private static func settingStopRequest(_ request: Int?, on states: Set<PathState>) -> Set<PathState> {
+        Set(states.map { state in
+            guard state.origin == nil else { return state }
+            var state = state
+            state.stopRequest = request
+            return state
+        })
     }
 
     /// A callee that drops a failure itself (depth 1), or wraps one that does (depth 2).

@@ -98,6 +98,31 @@ indirect enum DmaStep: Codable, Hashable {
     case continueLoop
 }
 
+extension Array where Element == DmaStep {
+    /// The first value `match` gives for a step, in source order, looking into the arms of
+    /// branches, loop bodies and switch cases (every path's steps, flow-insensitively).
+    func firstNested<T>(_ match: (DmaStep) -> T?) -> T? {
+        for step in self {
+            if let found = match(step) { return found }
+            switch step {
+            case .branch(_, let then, let otherwise):
+                if let found = then.firstNested(match) ?? otherwise.firstNested(match) { return found }
+            case .loop(let inner):
+                if let found = inner.firstNested(match) { return found }
+            case .cases(let segments, _):
+                for segment in segments { if let found = segment.firstNested(match) { return found } }
+            default:
+                break
+            }
+        }
+        return nil
+    }
+
+    func containsNested(_ predicate: (DmaStep) -> Bool) -> Bool { firstNested { predicate($0) ? true : nil } != nil }
+
+    func forEachNested(_ body: (DmaStep) -> Void) { _ = firstNested { step -> Bool? in body(step); return nil } }
+}
+
 /// The API names the rule recognises, from the rule's lists.
 struct DmaVocabulary {
     let frees: Set<String>
@@ -459,19 +484,15 @@ final class DmaBodyBuilder {
         let arguments = call.arguments
         guard position < arguments.count else { return .write(value: .other, line: line) }
         let value = arguments[position]
-        if let zero = value.strippingParensAndCasts.integerValue, value.strippingParensAndCasts.kind != .declRefExpr || zero == 0 {
-            return .write(value: zero == 0 ? .clearing : (namesDisable(value) ? .clearing : .other), line: line)
-        }
         if let (index, negated) = parameterReference(value), !negated, value.strippingParensAndCasts.kind == .declRefExpr {
             return .write(value: .parameter(index: index), line: line)
         }
         return .write(value: isClearingValue(value) ? .clearing : .other, line: line)
     }
 
-    /// `v & ~EN`, a local last cleared so, zero, or a value whose macro or constant names a disable.
+    /// Zero, `v & ~EN`, a local last cleared so, or a value whose macro or constant names a disable.
     private func isClearingValue(_ value: Node) -> Bool {
         let stripped = value.strippingParensAndCasts
-        if stripped.kind == .integerLiteral, stripped.integerValue == 0 { return true }
         if stripped.kind == .declRefExpr, stripped.referenced?.kind == .varDecl, clearedLocals.contains(stripped.spelling) { return true }
         if bitEffect(stripped) == .clears { return true }
         return namesDisable(value)
@@ -515,7 +536,7 @@ final class DmaBodyBuilder {
     private func noteAssignment(to variable: String, op: String, value: Node) {
         let stripped = value.strippingParensAndCasts
         let clears = (op == "&=" && stripped.kind == .unaryOperator && stripped.operatorSpelling == "~")
-            || (op == "=" && (bitEffect(stripped) == .clears || (stripped.kind == .integerLiteral && stripped.integerValue == 0)))
+            || (op == "=" && bitEffect(stripped) == .clears)
         if clears { clearedLocals.insert(variable) } else if op != "&=" { clearedLocals.remove(variable) }
     }
 
