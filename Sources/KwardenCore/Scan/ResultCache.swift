@@ -71,10 +71,7 @@ public final class ResultCache: @unchecked Sendable {
     }
 
     static func stamp(_ path: String) -> Dependency? {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
-        let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
-        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        return Dependency(path: path, size: size, modified: modified)
+        FileStamp(path: path).map { Dependency(path: path, size: $0.size, modified: $0.modified) }
     }
 
     /// Identifies this build of kwarden, so that a changed rule never reuses results of an older build
