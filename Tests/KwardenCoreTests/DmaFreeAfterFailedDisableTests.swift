@@ -195,9 +195,9 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
 
     // MARK: Is the poll a disable?
 
-    /// A poll with no request to stop before it (a mailbox or MDIO wait): its timeout is not a failed disable.
+    /// A helper that only polls: a request to stop before it, if any, is its caller's.
     private var waitReady: DmaFunctionBody {
-        body("wait_ready", [.write(value: .other, line: 8), .poll(line: 10),
+        body("wait_ready", [.poll(line: 10),
                             .branch(condition: DmaCondition(polarity: [:]), then: [.exit(value: .error, line: 12)], otherwise: []),
                             .exit(value: .other, line: 13)])
     }
@@ -270,6 +270,51 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         let analysis = DmaAnalysis(bodies: [waitReady, cleanRing, mdio, stop], vocabulary: try vocabulary())
         analysis.run()
         XCTAssertEqual(analysis.findings.map(\.body.name), ["stop_then_free"])
+    }
+
+    func testAHelperThatWritesItsOwnCommandBeforeItPollsWaitsForThatCommand() throws {
+        // mdio_read() writes the read command and waits for it; the caller's earlier stop of
+        // auto-polling is not what that wait is for.
+        let mdioRead = body("mdio_read", [.write(value: .other, line: 8), .poll(line: 10),
+                                          .branch(condition: DmaCondition(polarity: [:]), then: [.exit(value: .error, line: 12)], otherwise: []),
+                                          .exit(value: .other, line: 13)])
+        let phyDown = body("phy_down", [.write(value: .clearing, line: 39),
+                                        .call(callee: "mdio_read", line: 40, target: "$condition1"),
+                                        .branch(condition: DmaCondition(polarity: ["$condition1": true]), then: [], otherwise: []),
+                                        .call(callee: "clean_ring", line: 41, target: nil)])
+        let analysis = DmaAnalysis(bodies: [mdioRead, waitReady, cleanRing, phyDown, dropThenFree("ring_down", before: [.write(value: .clearing, line: 39)])],
+                                   vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.failure(named: "mdio_read")?.commanded, true)
+        XCTAssertEqual(analysis.failure(named: "wait_ready")?.commanded, false)
+        XCTAssertEqual(analysis.findings.map(\.body.name), ["ring_down"], "only the helper that just polls waits for the caller's stop")
+    }
+
+    func testAStopIsEvidenceOnlyForAPollOfTheSameRegisterOrBlock() throws {
+        XCTAssertTrue(DmaRegisters.related(["SIC_DMA_CTRL"], ["SIC_DMA_STATUS"]), "control and status of one block")
+        XCTAssertTrue(DmaRegisters.related(["QRX_ENA"], ["QRX_ENA", "QRX_ENA_STAT"]))
+        XCTAssertTrue(DmaRegisters.related([], ["PRT_MDIO_CMD"]), "an unknown register may be any")
+        XCTAssertFalse(DmaRegisters.related(["PRT_IRQ_MASK"], ["PRT_PHY_STATUS"]))
+        XCTAssertFalse(DmaRegisters.related(["#0x40"], ["#0x44"]))
+        XCTAssertFalse(DmaRegisters.related(["MIICR"], ["MIISR"]), "one-word names form no block")
+
+        // A poll helper of the PHY's status, called after an interrupt-mask write: not a disable.
+        func waitFor(_ name: String, reading registers: [String]) -> DmaFunctionBody {
+            body(name, [.poll(line: 10, registers: registers),
+                        .branch(condition: DmaCondition(polarity: [:]), then: [.exit(value: .error, line: 12)], otherwise: []),
+                        .exit(value: .other, line: 13)])
+        }
+        func down(_ name: String, writing registers: [String], calling callee: String) -> DmaFunctionBody {
+            body(name, [.write(value: .clearing, line: 39, registers: registers),
+                        .call(callee: callee, line: 40, target: nil),
+                        .call(callee: "clean_ring", line: 41, target: nil)])
+        }
+        let analysis = DmaAnalysis(bodies: [waitFor("wait_link", reading: ["PRT_PHY_STATUS"]), waitFor("wait_idle", reading: ["PRT_DMA_STATUS"]),
+                                            cleanRing, down("suspend", writing: ["PRT_IRQ_MASK"], calling: "wait_link"),
+                                            down("rx_down", writing: ["PRT_DMA_CTRL"], calling: "wait_idle")],
+                                   vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.findings.map(\.body.name), ["rx_down"])
     }
 
     func testAChooserChoosesAHardwareDirectionOnlyWhereItWritesRegisters() throws {

@@ -53,6 +53,15 @@ u64 ktime_get_us(void);
 #define readl_poll_timeout(addr, val, cond, delay_us, timeout_us)	\
 	readx_poll_timeout(readl, addr, val, cond, delay_us, timeout_us)
 
+#define GFP_KERNEL	0xcc0u
+void *dma_alloc_attrs(struct device *dev, size_t size, dma_addr_t *dma_handle,
+		      gfp_t flag, unsigned long attrs);
+static inline void *dma_alloc_coherent(struct device *dev, size_t size,
+				       dma_addr_t *dma_handle, gfp_t gfp)
+{
+	return dma_alloc_attrs(dev, size, dma_handle, gfp, 0);
+}
+
 void dma_unmap_single_attrs(struct device *dev, dma_addr_t addr, size_t size,
 			    enum dma_data_direction dir, unsigned long attrs);
 void dma_unmap_page_attrs(struct device *dev, dma_addr_t addr, size_t size,

@@ -8,6 +8,12 @@ struct DmaChain: Hashable {
     var path: [String]
 }
 
+/// A request to stop the hardware: how it was made, and the registers it wrote (empty: unknown).
+struct DmaStop: Hashable {
+    var evidence: [Evidence]
+    var registers: [String] = []
+}
+
 /// A summary of how a function may fail to disable the hardware (or drop such a failure): the
 /// chain, and what its parameters must be for that to happen.
 struct DmaFailure: Hashable {
@@ -23,10 +29,17 @@ struct DmaFailure: Hashable {
     /// The AST shows that the failing request is a disable: a direction chosen for it, or a
     /// register write that stops the hardware before the poll (here or in a caller on the way).
     var evidenced = false
+    /// The registers the failing poll reads (empty: unknown): a stop request made before the call
+    /// is evidence only when it wrote one of them.
+    var registers: [String] = []
+    /// The function writes a register of its own (a command, an address) before it polls: the poll
+    /// waits for that, not for a stop its caller requested earlier.
+    var commanded = false
 
     /// What the fixpoint watches.
     var shape: [String] {
-        requires.keys.sorted().map { "\($0)=\(requires[$0]!)\(direction.contains($0) ? "d" : "")" } + [confirmed ? "c" : "", evidenced ? "e" : ""]
+        requires.keys.sorted().map { "\($0)=\(requires[$0]!)\(direction.contains($0) ? "d" : "")" }
+            + [confirmed ? "c" : "", evidenced ? "e" : "", commanded ? "w" : ""] + registers
     }
 
     /// Either of two paths: only what both require, a disable if either established one.
@@ -36,6 +49,8 @@ struct DmaFailure: Hashable {
         result.direction = direction.union(other.direction).intersection(result.requires.keys)
         result.confirmed = confirmed || other.confirmed
         result.evidenced = evidenced || other.evidenced
+        result.registers = DmaRegisters.either(registers, other.registers)
+        result.commanded = commanded && other.commanded
         return result
     }
 }
@@ -61,6 +76,9 @@ struct DmaOrigin: Hashable {
     var evidenced = false
     /// For a hidden failure: 1 when the callee dropped it itself, 2 when the callee wraps the dropper.
     var depth = 0
+    /// See `DmaFailure.registers` and `DmaFailure.commanded`.
+    var registers: [String] = []
+    var commanded = false
 }
 
 /// A dropped failure followed by a DMA release on one path of a function.
@@ -86,11 +104,13 @@ final class DmaAnalysis {
     /// callers are judged too (one level above the dropper, no further).
     private(set) var hides: [Int: DmaFailure] = [:]
     private(set) var frees: [Int: DmaChain] = [:]
+    /// Functions that allocate or map DMA memory, directly or through callees.
+    private(set) var allocates: Set<Int> = []
     /// Driver write wrappers: the parameter a function stores into a register.
     private(set) var writers: [Int: Int] = [:]
     /// Functions that stop hardware by a register write (zero, cleared bits, a disable value),
     /// directly or through callees: how, for the evidence.
-    private(set) var stops: [Int: [Evidence]] = [:]
+    private(set) var stops: [Int: DmaStop] = [:]
     /// Functions that write registers, directly or through callees.
     private(set) var writesRegisters: Set<Int> = []
     private(set) var writesDirectly: Set<Int> = []
@@ -163,14 +183,30 @@ final class DmaAnalysis {
     private func computeFrees(maxRounds: Int) {
         for _ in 0..<maxRounds {
             var changed = false
+            for index in bodies.indices where !allocates.contains(index) {
+                let allocatesHere = bodies[index].steps.containsNested { step in
+                    if case .alloc = step { return true }
+                    if case .call(let callee, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: allocates.contains) }
+                    return false
+                }
+                if allocatesHere { allocates.insert(index); changed = true }
+            }
+            if !changed { break }
+        }
+        for _ in 0..<maxRounds {
+            var changed = false
             for index in bodies.indices where frees[index] == nil {
-                if let chain = firstFree(bodies[index].steps, caller: index) { frees[index] = chain; changed = true }
+                var allocated = false
+                if let chain = firstFree(bodies[index].steps, caller: index, allocated: &allocated) { frees[index] = chain; changed = true }
             }
             if !changed { break }
         }
     }
 
-    private func firstFree(_ steps: [DmaStep], caller: Int) -> DmaChain? {
+    /// The first release of DMA memory in `steps`; nil when there is none, or when an allocation
+    /// comes first (`allocated`): a function that sets memory up and releases it (a command's
+    /// buffer, a ring being built) does not free a running ring.
+    private func firstFree(_ steps: [DmaStep], caller: Int, allocated: inout Bool) -> DmaChain? {
         let body = bodies[caller]
         // Code after a label that only a goto reaches (`return 0; err_free: ...`) unwinds an
         // allocation or setup that failed: its frees do not release a running ring.
@@ -185,24 +221,28 @@ final class DmaAnalysis {
             default:
                 if !reachable { continue }
             }
+            if allocated { return nil }
             switch step {
             case .free(let api, let line):
                 return DmaChain(evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")], path: [body.name, api])
-            case .call(let callee, let line, _, _, _):
+            case .alloc:
+                allocated = true
+            case .call(let callee, let line, _, _, _, _):
                 if let inner = lookup(frees, callee, from: caller) {
                     return DmaChain(evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which frees DMA memory")] + inner.evidence,
                                     path: [body.name] + inner.path)
                 }
+                if definitions(of: callee, from: caller).contains(where: allocates.contains) { allocated = true }
             case .branch(_, let then, let otherwise):
                 // A free in an arm that then leaves the function is error unwinding (of an allocation,
                 // say), not a release of a running ring.
                 for arm in [then, otherwise] where !leaves(arm) {
-                    if let chain = firstFree(arm, caller: caller) { return chain }
+                    if let chain = firstFree(arm, caller: caller, allocated: &allocated) { return chain }
                 }
             case .loop(let inner):
-                if let chain = firstFree(inner, caller: caller) { return chain }
+                if let chain = firstFree(inner, caller: caller, allocated: &allocated) { return chain }
             case .cases(let segments, _):
-                for segment in segments { if let chain = firstFree(segment, caller: caller) { return chain } }
+                for segment in segments { if let chain = firstFree(segment, caller: caller, allocated: &allocated) { return chain } }
             default:
                 break
             }
@@ -229,7 +269,7 @@ final class DmaAnalysis {
         for _ in 0..<maxRounds {
             var changed = false
             for index in bodies.indices where stops[index] == nil {
-                if let evidence = firstStop(bodies[index].steps, caller: index) { stops[index] = evidence; changed = true }
+                if let stop = firstStop(bodies[index].steps, caller: index) { stops[index] = stop; changed = true }
             }
             if !changed { break }
         }
@@ -241,45 +281,52 @@ final class DmaAnalysis {
 
     private func callsWriter(_ steps: [DmaStep], caller: Int) -> Bool {
         steps.containsNested { step in
-            guard case .call(let callee, _, _, _, _) = step else { return false }
+            guard case .call(let callee, _, _, _, _, _) = step else { return false }
             return definitions(of: callee, from: caller).contains(where: writesRegisters.contains)
         }
     }
 
     private func firstWrittenParameter(_ steps: [DmaStep]) -> Int? {
-        steps.firstNested { if case .write(.parameter(let index), _) = $0 { return index }; return nil }
+        steps.firstNested { if case .write(.parameter(let index), _, _) = $0 { return index }; return nil }
     }
 
     /// The evidence that a call stops the hardware: the call of a write wrapper with a stopping
     /// value, or of a function that stops it; nil otherwise.
-    private func stopByCall(_ callee: String, arguments: [DmaArgument], line: Int, caller: Int) -> [Evidence]? {
+    private func stopByCall(_ callee: String, arguments: [DmaArgument], line: Int, caller: Int) -> DmaStop? {
         let body = bodies[caller]
         if let position = definitions(of: callee, from: caller).lazy.compactMap({ self.writers[$0] }).first, position < arguments.count {
             switch arguments[position] {
             case .clearing, .constant(nonzero: false):
-                return [evidence(body, line, "\(body.name)() asks the hardware to stop: \(callee)() writes a value that clears or disables")]
+                // The register a wrapper writes is its caller's argument: unknown here.
+                return DmaStop(evidence: [evidence(body, line, "\(body.name)() asks the hardware to stop: \(callee)() writes a value that clears or disables")])
             default:
                 break
             }
         }
         if let inner = lookup(stops, callee, from: caller) {
-            return [evidence(body, line, "\(body.name)() calls \(callee)(), which asks the hardware to stop")] + inner
+            return DmaStop(evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which asks the hardware to stop")] + inner.evidence,
+                           registers: inner.registers)
         }
         return nil
     }
 
-    private func firstStop(_ steps: [DmaStep], caller: Int) -> [Evidence]? {
+    private func firstStop(_ steps: [DmaStep], caller: Int) -> DmaStop? {
         let body = bodies[caller]
         return steps.firstNested { step in
             switch step {
-            case .write(.clearing, let line):
-                return [evidence(body, line, "\(body.name)() asks the hardware to stop: a register write that clears or disables")]
-            case .call(let callee, let line, _, let arguments, _):
+            case .write(.clearing, let line, let registers):
+                return writeStop(body, line, registers)
+            case .call(let callee, let line, _, let arguments, _, _):
                 return stopByCall(callee, arguments: arguments, line: line, caller: caller)
             default:
                 return nil
             }
         }
+    }
+
+    private func writeStop(_ body: DmaFunctionBody, _ line: Int, _ registers: [String]) -> DmaStop {
+        DmaStop(evidence: [evidence(body, line, "\(body.name)() asks the hardware to stop: a register write that clears or disables")],
+                registers: registers)
     }
 
     /// Functions called by bodies gathered in `pass` that may fail or drop a failure, which no
@@ -288,7 +335,7 @@ final class DmaAnalysis {
         var result = Set<String>()
         for index in bodies.indices where bodies[index].pass == pass && hasFailingStep(bodies[index].steps, caller: index) {
             bodies[index].steps.forEachNested { step in
-                if case .call(let callee, _, _, _, _) = step, byName[callee] == nil, !vocabulary.pollMacros.contains(callee) { result.insert(callee) }
+                if case .call(let callee, _, _, _, _, _) = step, byName[callee] == nil, !vocabulary.pollMacros.contains(callee) { result.insert(callee) }
             }
         }
         return result
@@ -305,7 +352,7 @@ final class DmaAnalysis {
         steps.containsNested { step in
             switch step {
             case .poll: return true
-            case .call(let callee, _, _, _, _):
+            case .call(let callee, _, _, _, _, _):
                 return vocabulary.pollMacros.contains(callee) || lookup(mayFail, callee, from: caller) != nil
                     || lookup(swallows, callee, from: caller) != nil || lookup(hides, callee, from: caller) != nil
             default: return false
@@ -328,6 +375,8 @@ final class DmaAnalysis {
         var assumed: [Int: Bool] = [:]
         /// Index into `stopRequests` of the last request to stop the hardware on this path.
         var stopRequest: Int?
+        /// The last register write on this path (before it failed) was not a stop: a command, an address.
+        var commanded = false
     }
 
     /// Parameters whose truth a path follows, at most: each one can double the paths.
@@ -351,7 +400,7 @@ final class DmaAnalysis {
     private var originIndex: [String: Int] = [:]
     private var found: [Int: DmaFindingRecord] = [:]
     private var passedFrees: [(line: Int, callee: String, chain: DmaChain)] = []
-    private var stopRequests: [[Evidence]] = []
+    private var stopRequests: [DmaStop] = []
 
     private func evaluate(_ index: Int) {
         current = index
@@ -382,25 +431,28 @@ final class DmaAnalysis {
         findings += found.keys.sorted().map { found[$0]! }
     }
 
-    private func stopRequest(_ evidence: [Evidence]) -> Int {
-        if let existing = stopRequests.firstIndex(of: evidence) { return existing }
-        stopRequests.append(evidence)
+    private func stopRequest(_ stop: DmaStop) -> Int {
+        if let existing = stopRequests.firstIndex(of: stop) { return existing }
+        stopRequests.append(stop)
         return stopRequests.count - 1
     }
 
     /// A failure starting on a path: known to be a disable when its direction was chosen, its
     /// callee's summary says so, or the path asked the hardware to stop before it (then that
-    /// request heads the chain).
+    /// request heads the chain) — unless the poll reads other registers than the stop wrote, or the
+    /// callee wrote a command of its own before polling.
     private func origin(_ kind: DmaOrigin.Kind, callee: String, line: Int, chain: DmaChain, state: PathState,
-                        needs: (assumed: [Int: Bool], direction: Set<Int>, confirmed: Bool), evidenced: Bool = false, depth: Int = 0) -> Int {
+                        needs: (assumed: [Int: Bool], direction: Set<Int>, confirmed: Bool), evidenced: Bool = false, depth: Int = 0,
+                        registers: [String] = [], commanded: Bool = false) -> Int {
         var chain = chain
         var known = evidenced || needs.confirmed || !needs.direction.isEmpty
-        if !known, let request = state.stopRequest {
-            chain.evidence = stopRequests[request] + chain.evidence
+        if !known, !commanded, let request = state.stopRequest, DmaRegisters.related(stopRequests[request].registers, registers) {
+            chain.evidence = stopRequests[request].evidence + chain.evidence
             known = true
         }
         return origin(DmaOrigin(kind: kind, callee: callee, line: line, chain: chain, direction: needs.direction,
-                                confirmed: needs.confirmed, evidenced: known, depth: depth))
+                                confirmed: needs.confirmed, evidenced: known, depth: depth, registers: registers,
+                                commanded: commanded || (state.stopRequest == nil && state.commanded)))
     }
 
     /// What runs after `label`: the rest of the structures it is nested in (an arm, the rest of a
@@ -427,7 +479,7 @@ final class DmaAnalysis {
     }
 
     private func origin(_ origin: DmaOrigin) -> Int {
-        let key = "\(origin.callee):\(origin.line):\(origin.evidenced)"
+        let key = "\(origin.callee):\(origin.line):\(origin.evidenced):\(origin.commanded)"
         if let existing = originIndex[key] { return existing }
         origins.append(origin)
         originIndex[key] = origins.count - 1
@@ -494,9 +546,10 @@ final class DmaAnalysis {
         for step in steps {
             if states.isEmpty, case .label = step {} else if states.isEmpty { continue }
             switch step {
-            case .call(let callee, let line, let target, let arguments, let direction):
+            case .call(let callee, let line, let target, let arguments, let direction, let registers):
                 var next = Set<PathState>()
                 let freeChain = lookup(frees, callee, from: current)
+                let allocating = freeChain == nil && definitions(of: callee, from: current).contains(where: allocates.contains)
                 for var state in states {
                     if let target {
                         state.variables.remove(target)
@@ -508,7 +561,7 @@ final class DmaAnalysis {
                                 evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which frees DMA memory")] + freeChain.evidence,
                                 path: [body.name] + freeChain.path))
                         }
-                        next.insert(state)
+                        next.formUnion(allocating ? Self.droppingFailures([state], beforeAnyFree: true) : [state])
                         continue
                     }
                     // Whether this call fails is judged with the stop requests made before it; the
@@ -516,9 +569,11 @@ final class DmaAnalysis {
                     var continuing = state
                     if let stop = stopByCall(callee, arguments: arguments, line: line, caller: current) {
                         continuing.stopRequest = stopRequest(stop)
+                        continuing.commanded = false
                     } else if definitions(of: callee, from: current).contains(where: writesRegisters.contains) {
                         // A later write (a command, an address) is what a poll after it waits for.
                         continuing.stopRequest = nil
+                        continuing.commanded = true
                     }
                     next.insert(continuing)
                     let variables = Set(target.map { [$0] } ?? [])
@@ -526,27 +581,27 @@ final class DmaAnalysis {
                         guard let needs = pollRequirements(direction, on: state) else { continue }
                         let chain = DmaChain(evidence: [evidence(body, line, "\(body.name)() polls the hardware with \(callee)(), which can time out")],
                                              path: [callee])
-                        let start = origin(.observable, callee: callee, line: line, chain: chain, state: state, needs: needs)
+                        let start = origin(.observable, callee: callee, line: line, chain: chain, state: state, needs: needs, registers: registers)
                         next.insert(PathState(origin: start, variables: variables, assumed: needs.assumed))
                     } else if let failure = lookup(mayFail, callee, from: current) {
                         guard let needs = requirements(of: failure, arguments: arguments, on: state) else { continue }
                         let start = origin(.observable, callee: callee, line: line, chain: failure.chain, state: state, needs: needs,
-                                           evidenced: failure.evidenced)
+                                           evidenced: failure.evidenced, registers: failure.registers, commanded: failure.commanded)
                         next.insert(PathState(origin: start, variables: variables, assumed: needs.assumed))
                     } else if let (failure, depth) = hiddenFailure(of: callee),
                               let needs = requirements(of: failure, arguments: arguments, on: state) {
                         let start = origin(.hidden, callee: callee, line: line, chain: failure.chain, state: state, needs: needs,
-                                           evidenced: failure.evidenced, depth: depth)
+                                           evidenced: failure.evidenced, depth: depth, registers: failure.registers, commanded: failure.commanded)
                         next.insert(PathState(origin: start, assumed: needs.assumed))
                     }
                 }
                 states = next
-            case .poll(let line, let direction):
+            case .poll(let line, let direction, let registers):
                 let chain = DmaChain(evidence: [evidence(body, line, "\(body.name)() polls a hardware register until it changes, with a bounded number of tries")],
                                      path: [body.name])
                 for state in states where state.origin == nil {
                     guard let needs = pollRequirements(direction, on: state) else { continue }
-                    let start = origin(.poll, callee: "", line: line, chain: chain, state: state, needs: needs)
+                    let start = origin(.poll, callee: "", line: line, chain: chain, state: state, needs: needs, registers: registers)
                     states.insert(PathState(origin: start, assumed: needs.assumed))
                 }
             case .free(let api, let line):
@@ -557,17 +612,19 @@ final class DmaAnalysis {
                         evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")], path: [body.name, api]))
                     return state
                 })
-            case .write(let value, let line):
+            case .write(let value, let line, let registers):
                 // A stop request, or — any other write — a command that a poll after it waits for instead.
-                let request = value == .clearing
-                    ? stopRequest([evidence(body, line, "\(body.name)() asks the hardware to stop: a register write that clears or disables")]) : nil
+                let request = value == .clearing ? stopRequest(writeStop(body, line, registers)) : nil
                 states = Self.settingStopRequest(request, on: states)
             case .awaitsStop(let line):
-                let request = stopRequest([evidence(body, line, "\(body.name)() waits for an enable bit to clear: the hardware is being stopped")])
+                // Whatever register the poll reads: its own condition says it waits for a stop.
+                let request = stopRequest(DmaStop(evidence: [evidence(body, line, "\(body.name)() waits for an enable bit to clear: the hardware is being stopped")]))
                 states = Self.settingStopRequest(request, on: states)
             case .recovery:
                 // The failure is handed to a reset or recovery path: handled.
-                states = Set(states.map { $0.origin == nil ? $0 : PathState(assumed: $0.assumed) })
+                states = Self.droppingFailures(states)
+            case .alloc:
+                states = Self.droppingFailures(states, beforeAnyFree: true)
             case .assign(let variable, let isError):
                 states = Set(states.map { state in
                     var state = state
@@ -640,12 +697,23 @@ final class DmaAnalysis {
         return flow
     }
 
+    /// Paths that carry a failure forget it (handled, or — `beforeAnyFree` — a path that allocates
+    /// DMA memory after the failed stop and before freeing any: it sets the hardware up, and what
+    /// it frees later unwinds that setup).
+    private static func droppingFailures(_ states: Set<PathState>, beforeAnyFree: Bool = false) -> Set<PathState> {
+        Set(states.map { state in
+            guard state.origin != nil, !beforeAnyFree || state.pendingFree == nil else { return state }
+            return PathState(assumed: state.assumed)
+        })
+    }
+
     /// Paths that have not failed yet now carry `request` as their last stop request.
     private static func settingStopRequest(_ request: Int?, on states: Set<PathState>) -> Set<PathState> {
         Set(states.map { state in
             guard state.origin == nil else { return state }
             var state = state
             state.stopRequest = request
+            state.commanded = request == nil
             return state
         })
     }
@@ -700,7 +768,7 @@ final class DmaAnalysis {
         let freed = state.pendingFree != nil
         func summary(_ chain: DmaChain) -> DmaFailure {
             DmaFailure(chain: chain, requires: state.assumed, direction: origin.direction.intersection(state.assumed.keys),
-                       confirmed: origin.confirmed, evidenced: origin.evidenced)
+                       confirmed: origin.confirmed, evidenced: origin.evidenced, registers: origin.registers, commanded: origin.commanded)
         }
         switch origin.kind {
         case .poll:

@@ -61,6 +61,30 @@ enum DmaReturnValue: Codable, Hashable {
     case other
 }
 
+/// The registers a register access names: the register macros and enum constants spelled in its
+/// address, the fields of a register block it reaches (`&regs->ctrl`), or a plain offset. Empty
+/// when the AST does not tell (the address is a parameter or a local): that access may be any register.
+enum DmaRegisters {
+    /// Two accesses may touch the same register or register block: one of them is unknown, they
+    /// share a name, or two names differ only in their last word (`DMA_CTRL` and `DMA_STATUS`: a
+    /// stop written to a control register is awaited in its status register).
+    static func related(_ a: [String], _ b: [String]) -> Bool {
+        if a.isEmpty || b.isEmpty || !Set(a).isDisjoint(with: b) { return true }
+        return !Set(a.compactMap(block)).isDisjoint(with: b.compactMap(block))
+    }
+
+    /// `SIC_DMA_CTRL` → `SIC_DMA`; nil for a one-word name or a plain offset.
+    static func block(_ name: String) -> String? {
+        guard !name.hasPrefix("#"), let last = name.lastIndex(of: "_"), last != name.startIndex else { return nil }
+        return String(name[..<last]).uppercased()
+    }
+
+    /// The registers of either of two paths: unknown when either is.
+    static func either(_ a: [String], _ b: [String]) -> [String] {
+        a.isEmpty || b.isEmpty ? [] : Array(Set(a).union(b)).sorted()
+    }
+}
+
 /// A condition, reduced to the variables it tests: `true` when the condition holds for a nonzero value.
 struct DmaCondition: Codable, Hashable {
     var polarity: [String: Bool]
@@ -71,20 +95,24 @@ indirect enum DmaStep: Codable, Hashable {
     /// `arguments` are kept (up to the last constant or parameter) so a callee whose request's
     /// direction depends on a parameter can be judged per call; `direction` is, for a polling
     /// macro, the parameter its condition compares with the polled bits.
-    case call(callee: String, line: Int, target: String?, arguments: [DmaArgument] = [], direction: DmaDirection? = nil)
+    /// `registers`, for a polling macro, names the registers it reads (see `DmaRegisters`).
+    case call(callee: String, line: Int, target: String?, arguments: [DmaArgument] = [], direction: DmaDirection? = nil,
+              registers: [String] = [])
     /// A hand-written bounded poll of a register: a loop that reads a register and waits;
     /// `direction` when the loop compares a parameter with the polled bits.
-    case poll(line: Int, direction: DmaDirection? = nil)
+    case poll(line: Int, direction: DmaDirection? = nil, registers: [String] = [])
     /// A direct release of DMA memory through a kernel API.
     case free(api: String, line: Int)
     /// A register write (an MMIO or regmap write API): what it stores decides whether it asks
     /// the hardware to stop — the evidence that a poll after it waits for a disable.
-    case write(value: DmaWriteValue, line: Int)
+    case write(value: DmaWriteValue, line: Int, registers: [String] = [])
     /// The poll that follows waits for an enable (running, active) bit to clear: the hardware is
     /// being stopped, whoever asked it to.
     case awaitsStop(line: Int)
     /// A call that hands the failure to recovery (reset, recovery work, noreturn).
     case recovery(api: String, line: Int)
+    /// A DMA allocation or mapping through a kernel API.
+    case alloc(api: String, line: Int)
     /// `v = …` with something that is not a call: an error code or anything else.
     case assign(variable: String, isError: Bool)
     case branch(condition: DmaCondition, then: [DmaStep], otherwise: [DmaStep])
@@ -131,6 +159,7 @@ struct DmaVocabulary {
     let delays: Set<String>
     let errorCodes: Set<String>
     let recovery: Set<String>
+    let allocations: Set<String>
     let logFunctions: Set<String>
     /// Register write APIs, with the position of the value they store.
     let registerWrites: [String: Int]
@@ -148,6 +177,7 @@ struct DmaVocabulary {
         delays = metadata.names("poll_delays")
         errorCodes = metadata.names("error_codes")
         recovery = metadata.names("recovery_functions")
+        allocations = metadata.names("dma_alloc_functions")
         logFunctions = metadata.names("log_functions")
         registerWrites = metadata.positions("register_writes").compactMapValues { $0 }
         registerClears = metadata.names("register_clears")
@@ -231,7 +261,11 @@ final class DmaBodyBuilder {
             return steps
         case .forStmt, .whileStmt, .doStmt:
             var steps: [DmaStep] = []
-            if isRegisterPoll(node) { steps.append(.poll(line: node.position.line, direction: pollDirection(in: node))) }
+            if isRegisterPoll(node) {
+                // `if (!(ioread32(&ctrl->running))) return 0;`: the loop waits for the hardware to stop.
+                if awaitsEnableClear(node) { steps.append(.awaitsStop(line: node.position.line)) }
+                steps.append(.poll(line: node.position.line, direction: pollDirection(in: node), registers: registersRead(in: node)))
+            }
             var body: [DmaStep] = []
             if let parts = node.forParts, let initializer = parts.initializer { steps += expression(initializer, target: nil) }
             if let condition = node.condition { body += expression(condition, target: nil) }
@@ -344,7 +378,8 @@ final class DmaBodyBuilder {
     /// result of the expression when it is itself a call.
     private func expression(_ node: Node, target: String?) -> [DmaStep] {
         if let macro = pollMacro(node) {
-            let call = DmaStep.call(callee: macro, line: node.position.line, target: target, direction: pollDirection(in: node))
+            let call = DmaStep.call(callee: macro, line: node.position.line, target: target, direction: pollDirection(in: node),
+                                    registers: registersRead(in: node))
             return awaitsEnableClear(node) ? [.awaitsStop(line: node.position.line), call] : [call]
         }
         // `c ? f() : g()`: one arm or the other.
@@ -364,6 +399,7 @@ final class DmaBodyBuilder {
         let line = node.position.line
         if let api = names.first(where: { vocabulary.frees.contains($0) }) { return steps + [.free(api: api, line: line)] }
         if let api = names.first(where: { vocabulary.recovery.contains($0) }) { return steps + [.recovery(api: api, line: line)] }
+        if let api = names.first(where: { vocabulary.allocations.contains($0) }) { return steps + [.alloc(api: api, line: line)] }
         if names.contains(where: { vocabulary.logFunctions.contains($0) }) { return steps }
         if let write = registerWrite(node, names: names) { return steps + [write] }
         guard let callee = node.calleeName, !callee.isEmpty else { return steps }
@@ -479,15 +515,70 @@ final class DmaBodyBuilder {
     /// A call of a register write API, reduced to what it stores.
     private func registerWrite(_ call: Node, names: [String]) -> DmaStep? {
         let line = call.position.line
-        if names.contains(where: vocabulary.registerClears.contains) { return .write(value: .clearing, line: line) }
-        guard let position = names.lazy.compactMap({ self.vocabulary.registerWrites[$0] }).first else { return nil }
         let arguments = call.arguments
+        if names.contains(where: vocabulary.registerClears.contains) {
+            // `regmap_clear_bits(map, reg, bits)`: the bits are not a register.
+            return .write(value: .clearing, line: line, registers: registerNames(in: Array(arguments.dropLast()), producedBy: call))
+        }
+        guard let position = names.lazy.compactMap({ self.vocabulary.registerWrites[$0] }).first else { return nil }
         guard position < arguments.count else { return .write(value: .other, line: line) }
         let value = arguments[position]
+        var address = arguments
+        address.remove(at: position)
+        let registers = registerNames(in: address, producedBy: call)
         if let (index, negated) = parameterReference(value), !negated, value.strippingParensAndCasts.kind == .declRefExpr {
-            return .write(value: .parameter(index: index), line: line)
+            return .write(value: .parameter(index: index), line: line, registers: registers)
         }
-        return .write(value: isClearingValue(value) ? .clearing : .other, line: line)
+        return .write(value: isClearingValue(value) ? .clearing : .other, line: line, registers: registers)
+    }
+
+    /// The registers a poll reads: the addresses of its register reads, or, for a polling macro
+    /// given its accessor (`readx_poll_timeout(rd32, REG, ...)`), of the accessor's calls.
+    private func registersRead(in poll: Node) -> [String] {
+        let calls = poll.descendants(where: { $0.kind == .callExpr })
+        var reads = calls.filter { names(ofCall: $0).contains(where: vocabulary.registerReads.contains) }
+        if reads.isEmpty, pollMacro(poll) != nil {
+            let tokens = poll.writtenTokens
+            if tokens.count > 2, tokens[1].text == "(", tokens[2].kind == .identifier {
+                let accessor = tokens[2].text
+                reads = calls.filter { names(ofCall: $0).contains(accessor) }
+            }
+        }
+        return registerNames(in: reads.flatMap(\.arguments), producedBy: reads.first)
+    }
+
+    /// What the address arguments of a register access name (see `DmaRegisters`): macro names and
+    /// enum constants spelled in them, integer fields they reach, or a plain offset. The macros that
+    /// produced the access itself (`BNX2_RD(bp, REG)`, `rd32(REG)`) are accessors, not registers.
+    func registerNames(in arguments: [Node], producedBy access: Node?) -> [String] {
+        let accessors = Set(access.map(macroNames(at:)) ?? [])
+        var names = Set<String>()
+        for argument in arguments {
+            let tokens = argument.writtenTokens
+            var named = false
+            for token in tokens where token.kind == .identifier && Self.isConstantName(token.text) && !accessors.contains(token.text) {
+                names.insert(token.text)
+                named = true
+            }
+            for node in [argument] + argument.descendants(where: { $0.kind == .declRefExpr || $0.kind == .memberRefExpr }) {
+                if node.kind == .declRefExpr, node.referenced?.kind == .enumConstantDecl {
+                    names.insert(node.spelling); named = true
+                } else if node.kind == .memberRefExpr, node.type.isInteger {
+                    // `&regs->ctrl`, `&wq->ctrl->running`: a field of a register block.
+                    names.insert(node.spelling); named = true
+                }
+            }
+            if !named {
+                // `readl(ioaddr + 0x40)`: the offset is the register.
+                for token in tokens where token.kind == .literal && token.text.first?.isNumber == true { names.insert("#" + token.text) }
+            }
+        }
+        return names.sorted()
+    }
+
+    /// `TSNEP_CONTROL`, `MAC_CR`: the spelling of a macro or constant, not of a variable.
+    private static func isConstantName(_ name: String) -> Bool {
+        name.count >= 2 && name.contains(where: \.isLetter) && !name.contains(where: \.isLowercase)
     }
 
     /// Zero, `v & ~EN`, a local last cleared so, or a value whose macro or constant names a disable.
@@ -515,8 +606,14 @@ final class DmaBodyBuilder {
                 let sides = test.children.map(\.strippingParensAndCasts)
                 if let zero = sides.firstIndex(where: { $0.kind == .integerLiteral && $0.integerValue == 0 }) { operands = [test.children[1 - zero]] }
             }
-            for operand in operands.map(\.strippingParensAndCasts) where operand.kind == .binaryOperator && operand.operatorSpelling == "&" {
-                if operand.children.contains(where: { names($0, anyOf: vocabulary.enableWords) }) { return true }
+            for operand in operands.map(\.strippingParensAndCasts) {
+                if operand.kind == .binaryOperator && operand.operatorSpelling == "&",
+                   operand.children.contains(where: { names($0, anyOf: vocabulary.enableWords) }) { return true }
+                // `!ioread32(&ctrl->running)`: a register that is itself the enable or running state.
+                if operand.kind == .callExpr, names(ofCall: operand).contains(where: vocabulary.registerReads.contains),
+                   registerNames(in: operand.arguments, producedBy: operand).contains(where: { Self.spells($0, anyOf: vocabulary.enableWords) }) {
+                    return true
+                }
             }
         }
         return false
@@ -526,10 +623,16 @@ final class DmaBodyBuilder {
     /// value's tokens as written carry the macro names (inside another macro's arguments too).
     private func names(_ value: Node, anyOf words: Set<String>) -> Bool {
         guard !words.isEmpty else { return false }
+        // Case matters here: `enable` is a parameter, `TX_ENABLE` a bit.
         func matches(_ name: String) -> Bool { name.split(separator: "_").contains { words.contains(String($0)) } }
         if value.writtenTokens.contains(where: { $0.kind == .identifier && matches($0.text) }) { return true }
         return ([value] + value.descendants(where: { $0.kind == .declRefExpr }))
             .contains { $0.kind == .declRefExpr && $0.referenced?.kind == .enumConstantDecl && matches($0.spelling) }
+    }
+
+    /// `TX_ENABLE`, `running` (a register field): a name with one of `words`, in any case, between its underscores.
+    static func spells(_ name: String, anyOf words: Set<String>) -> Bool {
+        name.split(separator: "_").contains { words.contains($0.uppercased()) }
     }
 
     /// Keeps `clearedLocals` in source order: `v &= ~EN` or `v = x & ~EN` clears, any other store does not.
