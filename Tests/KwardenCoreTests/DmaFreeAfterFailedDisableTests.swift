@@ -317,6 +317,22 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         XCTAssertEqual(analysis.findings.map(\.body.name), ["rx_down"])
     }
 
+    func testACalleeStopsTheHardwareOnlyWhenItsLastWriteIsAStop() throws {
+        // phy_write() clears auto-polling, writes its command, then sets auto-polling again.
+        let phyWrite = body("phy_write", [.branch(condition: DmaCondition(polarity: [:]), then: [.write(value: .clearing, line: 5)], otherwise: []),
+                                          .write(value: .other, line: 6),
+                                          .branch(condition: DmaCondition(polarity: [:]), then: [.write(value: .other, line: 8)], otherwise: [])])
+        let ringStop = body("ring_stop", [.write(value: .other, line: 15), .write(value: .clearing, line: 16)])
+        let analysis = DmaAnalysis(bodies: [phyWrite, ringStop, waitReady, cleanRing,
+                                            dropThenFree("phy_then_free", before: [.call(callee: "phy_write", line: 38, target: nil)]),
+                                            dropThenFree("stop_then_free", before: [.call(callee: "ring_stop", line: 38, target: nil)])],
+                                   vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertNil(analysis.stops[0], "phy_write leaves nothing stopped")
+        XCTAssertEqual(analysis.stops[1]?.evidence.first?.line, 16)
+        XCTAssertEqual(analysis.findings.map(\.body.name), ["stop_then_free"])
+    }
+
     func testAChooserChoosesAHardwareDirectionOnlyWhereItWritesRegisters() throws {
         func configure(_ name: String, writes: Bool) -> DmaFunctionBody {
             // `state = on ? 1 : 0;` then a mailbox wait whose failure is returned.

@@ -44,7 +44,8 @@ struct DmaFailure: Hashable {
 
     /// Either of two paths: only what both require, a disable if either established one.
     func merged(with other: DmaFailure) -> DmaFailure {
-        var result = self
+        // The chain shown is one that shows the disable, when a path has one.
+        var result = !evidenced && other.evidenced ? other : self
         result.requires = requires.filter { other.requires[$0.key] == $0.value }
         result.direction = direction.union(other.direction).intersection(result.requires.keys)
         result.confirmed = confirmed || other.confirmed
@@ -269,7 +270,7 @@ final class DmaAnalysis {
         for _ in 0..<maxRounds {
             var changed = false
             for index in bodies.indices where stops[index] == nil {
-                if let stop = firstStop(bodies[index].steps, caller: index) { stops[index] = stop; changed = true }
+                if let stop = lastStop(bodies[index].steps, caller: index) { stops[index] = stop; changed = true }
             }
             if !changed { break }
         }
@@ -310,18 +311,29 @@ final class DmaAnalysis {
         return nil
     }
 
-    private func firstStop(_ steps: [DmaStep], caller: Int) -> DmaStop? {
+    /// The stop a function leaves requested: its last register write (in source order, directly or
+    /// through a callee) asks the hardware to stop. A helper that clears a mode bit for its own
+    /// command and sets it again before returning (MDIO auto-polling) leaves nothing stopped.
+    private func lastStop(_ steps: [DmaStep], caller: Int) -> DmaStop? {
         let body = bodies[caller]
-        return steps.firstNested { step in
+        var last: DmaStop?
+        steps.forEachNested { step in
             switch step {
             case .write(.clearing, let line, let registers):
-                return writeStop(body, line, registers)
+                last = writeStop(body, line, registers)
+            case .write:
+                last = nil
             case .call(let callee, let line, _, let arguments, _, _):
-                return stopByCall(callee, arguments: arguments, line: line, caller: caller)
+                if let stop = stopByCall(callee, arguments: arguments, line: line, caller: caller) {
+                    last = stop
+                } else if definitions(of: callee, from: caller).contains(where: writesRegisters.contains) {
+                    last = nil
+                }
             default:
-                return nil
+                break
             }
         }
+        return last
     }
 
     private func writeStop(_ body: DmaFunctionBody, _ line: Int, _ registers: [String]) -> DmaStop {
