@@ -287,6 +287,13 @@ final class DmaAnalysis {
         }
     }
 
+    /// A write wrapper called with a value named as a reset.
+    private func resetByCall(_ callee: String, arguments: [DmaArgument]) -> Bool {
+        guard let position = definitions(of: callee, from: current).lazy.compactMap({ self.writers[$0] }).first,
+              position < arguments.count else { return false }
+        return arguments[position] == .reset
+    }
+
     private func firstWrittenParameter(_ steps: [DmaStep]) -> Int? {
         steps.firstNested { if case .write(.parameter(let index), _, _) = $0 { return index }; return nil }
     }
@@ -389,6 +396,8 @@ final class DmaAnalysis {
         var stopRequest: Int?
         /// The last register write on this path (before it failed) was not a stop: a command, an address.
         var commanded = false
+        /// That write was a reset command: a poll after it waits for the reset, whatever its direction.
+        var resetting = false
     }
 
     /// Parameters whose truth a path follows, at most: each one can double the paths.
@@ -455,9 +464,11 @@ final class DmaAnalysis {
     /// callee wrote a command of its own before polling.
     private func origin(_ kind: DmaOrigin.Kind, callee: String, line: Int, chain: DmaChain, state: PathState,
                         needs: (assumed: [Int: Bool], direction: Set<Int>, confirmed: Bool), evidenced: Bool = false, depth: Int = 0,
-                        registers: [String] = [], commanded: Bool = false) -> Int {
+                        registers: [String] = [], commanded: Bool = false, directedCallee: Bool = false) -> Int {
         var chain = chain
-        var known = evidenced || needs.confirmed || !needs.direction.isEmpty
+        // After a reset command, a direction (here or the callee's) says nothing: the poll waits for the reset.
+        let directional = needs.confirmed || !needs.direction.isEmpty || directedCallee
+        var known = (evidenced && !(state.resetting && directedCallee)) || (!state.resetting && directional)
         if !known, !commanded, let request = state.stopRequest, DmaRegisters.related(stopRequests[request].registers, registers) {
             chain.evidence = stopRequests[request].evidence + chain.evidence
             known = true
@@ -517,7 +528,7 @@ final class DmaAnalysis {
             case .clearing:
                 // A value named or shaped as a stop chooses the disable direction.
                 if failure.direction.contains(index) { confirmed = true }
-            case .other:
+            case .reset, .other:
                 break
             }
         }
@@ -582,10 +593,12 @@ final class DmaAnalysis {
                     if let stop = stopByCall(callee, arguments: arguments, line: line, caller: current) {
                         continuing.stopRequest = stopRequest(stop)
                         continuing.commanded = false
+                        continuing.resetting = false
                     } else if definitions(of: callee, from: current).contains(where: writesRegisters.contains) {
                         // A later write (a command, an address) is what a poll after it waits for.
                         continuing.stopRequest = nil
                         continuing.commanded = true
+                        continuing.resetting = resetByCall(callee, arguments: arguments)
                     }
                     next.insert(continuing)
                     let variables = Set(target.map { [$0] } ?? [])
@@ -598,12 +611,14 @@ final class DmaAnalysis {
                     } else if let failure = lookup(mayFail, callee, from: current) {
                         guard let needs = requirements(of: failure, arguments: arguments, on: state) else { continue }
                         let start = origin(.observable, callee: callee, line: line, chain: failure.chain, state: state, needs: needs,
-                                           evidenced: failure.evidenced, registers: failure.registers, commanded: failure.commanded)
+                                           evidenced: failure.evidenced, registers: failure.registers, commanded: failure.commanded,
+                                           directedCallee: !failure.direction.isEmpty)
                         next.insert(PathState(origin: start, variables: variables, assumed: needs.assumed))
                     } else if let (failure, depth) = hiddenFailure(of: callee),
                               let needs = requirements(of: failure, arguments: arguments, on: state) {
                         let start = origin(.hidden, callee: callee, line: line, chain: failure.chain, state: state, needs: needs,
-                                           evidenced: failure.evidenced, depth: depth, registers: failure.registers, commanded: failure.commanded)
+                                           evidenced: failure.evidenced, depth: depth, registers: failure.registers, commanded: failure.commanded,
+                                           directedCallee: !failure.direction.isEmpty)
                         next.insert(PathState(origin: start, assumed: needs.assumed))
                     }
                 }
@@ -627,7 +642,7 @@ final class DmaAnalysis {
             case .write(let value, let line, let registers):
                 // A stop request, or — any other write — a command that a poll after it waits for instead.
                 let request = value == .clearing ? stopRequest(writeStop(body, line, registers)) : nil
-                states = Self.settingStopRequest(request, on: states)
+                states = Self.settingStopRequest(request, on: states, resetting: value == .reset)
             case .awaitsStop(let line):
                 // Whatever register the poll reads: its own condition says it waits for a stop.
                 let request = stopRequest(DmaStop(evidence: [evidence(body, line, "\(body.name)() waits for an enable bit to clear: the hardware is being stopped")]))
@@ -720,12 +735,13 @@ final class DmaAnalysis {
     }
 
     /// Paths that have not failed yet now carry `request` as their last stop request.
-    private static func settingStopRequest(_ request: Int?, on states: Set<PathState>) -> Set<PathState> {
+    private static func settingStopRequest(_ request: Int?, on states: Set<PathState>, resetting: Bool = false) -> Set<PathState> {
         Set(states.map { state in
             guard state.origin == nil else { return state }
             var state = state
             state.stopRequest = request
             state.commanded = request == nil
+            state.resetting = resetting
             return state
         })
     }

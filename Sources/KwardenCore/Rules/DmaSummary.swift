@@ -39,6 +39,8 @@ enum DmaArgument: Codable, Hashable {
     /// A value that stops hardware when written: it clears bits (`v & ~EN`, a local cleared so)
     /// or names a disable (`CTRL_TX_DISABLE`).
     case clearing
+    /// A value that names a reset (`FCT_TX_CTL_RESET_(n)`, `DMAC_CMD_SWR`).
+    case reset
     case other
 }
 
@@ -46,6 +48,9 @@ enum DmaArgument: Codable, Hashable {
 enum DmaWriteValue: Codable, Hashable {
     /// Zero, cleared bits, or a value named as a disable: the write asks the hardware to stop.
     case clearing
+    /// A value named as a reset: a poll after it waits for the reset to complete, whatever
+    /// direction it is given (a self-clearing reset bit polled for zero is no disable).
+    case reset
     /// The function's own parameter at `index` (a driver's write wrapper).
     case parameter(index: Int)
     case other
@@ -169,6 +174,8 @@ struct DmaVocabulary {
     let disableWords: Set<String>
     /// Words that name an enable or running state bit (`TX_ENABLE`, `DMA_RUN`).
     let enableWords: Set<String>
+    /// Words that name a reset command in a written value (`SOFT_RESET`, `RX_SWR`).
+    let resetWords: Set<String>
 
     init(_ metadata: RuleMetadata) {
         frees = metadata.names("dma_free_functions")
@@ -183,6 +190,7 @@ struct DmaVocabulary {
         registerClears = metadata.names("register_clears")
         disableWords = Set(metadata.list("disable_words").map { $0.uppercased() })
         enableWords = Set(metadata.list("enable_words").map { $0.uppercased() })
+        resetWords = Set(metadata.list("reset_words").map { $0.uppercased() })
     }
 
     /// Identifiers a file must contain to hold a disable request or a DMA release.
@@ -502,6 +510,7 @@ final class DmaBodyBuilder {
     /// hardware when written, or anything else.
     private func argument(_ node: Node) -> DmaArgument {
         if let (index, negated) = parameterReference(node) { return .parameter(index: index, negated: negated) }
+        if namesReset(node) { return .reset }
         let stripped = node.strippingParensAndCasts
         guard stripped.kind == .integerLiteral || (stripped.kind == .declRefExpr && stripped.referenced?.kind == .enumConstantDecl),
               let value = stripped.integerValue else { return isClearingValue(node) ? .clearing : .other }
@@ -529,6 +538,7 @@ final class DmaBodyBuilder {
         if let (index, negated) = parameterReference(value), !negated, value.strippingParensAndCasts.kind == .declRefExpr {
             return .write(value: .parameter(index: index), line: line, registers: registers)
         }
+        if namesReset(value) { return .write(value: .reset, line: line, registers: registers) }
         return .write(value: isClearingValue(value) ? .clearing : .other, line: line, registers: registers)
     }
 
@@ -592,6 +602,9 @@ final class DmaBodyBuilder {
     /// A macro used in the value, or a constant it names, is spelled with a disable word
     /// (`TX_DISABLE`, `DMA_STOP`, `RX_CTL_DIS_(n)`).
     private func namesDisable(_ value: Node) -> Bool { names(value, anyOf: vocabulary.disableWords) }
+
+    /// A macro used in the value, or a constant it names, is spelled with a reset word (`TYPHOON_RESET_ALL`).
+    private func namesReset(_ value: Node) -> Bool { names(value, anyOf: vocabulary.resetWords) }
 
     /// `!(v & TX_ENABLE)` or `(v & DMA_RUN) == 0` in a poll macro's condition: the poll is done
     /// when an enable or running bit has cleared.
