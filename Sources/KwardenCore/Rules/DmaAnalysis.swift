@@ -6,6 +6,10 @@ struct DmaChain: Hashable {
     var evidence: [Evidence]
     /// Function names from the function itself down to the API that does the work.
     var path: [String]
+    /// For a release: some function on the chain polls the hardware before it frees — a down or
+    /// reset path with its own stop, judged on its own (a dispatcher calling it after an unrelated
+    /// failure is not).
+    var waitsFirst = false
 }
 
 /// A request to stop the hardware: how it was made, and the registers it wrote (empty: unknown).
@@ -107,6 +111,8 @@ final class DmaAnalysis {
     private(set) var frees: [Int: DmaChain] = [:]
     /// Functions that allocate or map DMA memory, directly or through callees.
     private(set) var allocates: Set<Int> = []
+    /// Functions that poll the hardware, directly or through callees.
+    private(set) var waits: Set<Int> = []
     /// Driver write wrappers: the parameter a function stores into a register.
     private(set) var writers: [Int: Int] = [:]
     /// Functions that stop hardware by a register write (zero, cleared bits, a disable value),
@@ -182,32 +188,54 @@ final class DmaAnalysis {
     // MARK: Frees DMA memory (flow-insensitive)
 
     private func computeFrees(maxRounds: Int) {
-        for _ in 0..<maxRounds {
-            var changed = false
-            for index in bodies.indices where !allocates.contains(index) {
-                let allocatesHere = bodies[index].steps.containsNested { step in
-                    if case .alloc = step { return true }
-                    if case .call(let callee, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: allocates.contains) }
-                    return false
-                }
-                if allocatesHere { allocates.insert(index); changed = true }
+        allocates = closure { step, index, found in
+            if case .alloc = step { return true }
+            if case .call(let callee, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: found.contains) }
+            return false
+        }
+        waits = closure { step, index, found in
+            if case .poll = step { return true }
+            if case .call(let callee, _, _, _, _, _) = step {
+                return vocabulary.pollMacros.contains(callee) || definitions(of: callee, from: index).contains(where: found.contains)
             }
-            if !changed { break }
+            return false
         }
         for _ in 0..<maxRounds {
             var changed = false
             for index in bodies.indices where frees[index] == nil {
-                var allocated = false
-                if let chain = firstFree(bodies[index].steps, caller: index, allocated: &allocated) { frees[index] = chain; changed = true }
+                var scan = FreeScan()
+                if let chain = firstFree(bodies[index].steps, caller: index, scan: &scan) { frees[index] = chain; changed = true }
             }
             if !changed { break }
         }
     }
 
+    /// The functions with a step that `holds` (given the set found so far), through callees: to a fixpoint.
+    private func closure(maxRounds: Int = 16, _ holds: (DmaStep, Int, Set<Int>) -> Bool) -> Set<Int> {
+        var found = Set<Int>()
+        for _ in 0..<maxRounds {
+            var changed = false
+            for index in bodies.indices where !found.contains(index) && bodies[index].steps.containsNested({ holds($0, index, found) }) {
+                found.insert(index)
+                changed = true
+            }
+            if !changed { break }
+        }
+        return found
+    }
+
+    /// What a search for the first release has passed so far, in source order.
+    private struct FreeScan {
+        /// An allocation: the function sets memory up, and what it frees is its own.
+        var allocated = false
+        /// A poll of the hardware: the function stops or resets it itself before freeing.
+        var waited = false
+    }
+
     /// The first release of DMA memory in `steps`; nil when there is none, or when an allocation
-    /// comes first (`allocated`): a function that sets memory up and releases it (a command's
-    /// buffer, a ring being built) does not free a running ring.
-    private func firstFree(_ steps: [DmaStep], caller: Int, allocated: inout Bool) -> DmaChain? {
+    /// comes first: a function that sets memory up and releases it (a command's buffer, a ring
+    /// being built) does not free a running ring.
+    private func firstFree(_ steps: [DmaStep], caller: Int, scan: inout FreeScan) -> DmaChain? {
         let body = bodies[caller]
         // Code after a label that only a goto reaches (`return 0; err_free: ...`) unwinds an
         // allocation or setup that failed: its frees do not release a running ring.
@@ -222,28 +250,33 @@ final class DmaAnalysis {
             default:
                 if !reachable { continue }
             }
-            if allocated { return nil }
+            if scan.allocated { return nil }
             switch step {
             case .free(let api, let line):
-                return DmaChain(evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")], path: [body.name, api])
+                return DmaChain(evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")], path: [body.name, api],
+                                waitsFirst: scan.waited)
             case .alloc:
-                allocated = true
+                scan.allocated = true
+            case .poll:
+                scan.waited = true
             case .call(let callee, let line, _, _, _, _):
                 if let inner = lookup(frees, callee, from: caller) {
                     return DmaChain(evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which frees DMA memory")] + inner.evidence,
-                                    path: [body.name] + inner.path)
+                                    path: [body.name] + inner.path, waitsFirst: scan.waited || inner.waitsFirst)
                 }
-                if definitions(of: callee, from: caller).contains(where: allocates.contains) { allocated = true }
+                let reached = definitions(of: callee, from: caller)
+                if reached.contains(where: allocates.contains) { scan.allocated = true }
+                if vocabulary.pollMacros.contains(callee) || reached.contains(where: waits.contains) { scan.waited = true }
             case .branch(_, let then, let otherwise):
                 // A free in an arm that then leaves the function is error unwinding (of an allocation,
                 // say), not a release of a running ring.
                 for arm in [then, otherwise] where !leaves(arm) {
-                    if let chain = firstFree(arm, caller: caller, allocated: &allocated) { return chain }
+                    if let chain = firstFree(arm, caller: caller, scan: &scan) { return chain }
                 }
             case .loop(let inner):
-                if let chain = firstFree(inner, caller: caller, allocated: &allocated) { return chain }
+                if let chain = firstFree(inner, caller: caller, scan: &scan) { return chain }
             case .cases(let segments, _):
-                for segment in segments { if let chain = firstFree(segment, caller: caller, allocated: &allocated) { return chain } }
+                for segment in segments { if let chain = firstFree(segment, caller: caller, scan: &scan) { return chain } }
             default:
                 break
             }
@@ -571,7 +604,9 @@ final class DmaAnalysis {
             switch step {
             case .call(let callee, let line, let target, let arguments, let direction, let registers):
                 var next = Set<PathState>()
-                let freeChain = lookup(frees, callee, from: current)
+                // A callee that polls the hardware before it frees (a down or reset path of its
+                // own) is judged on its own: an earlier failure here does not guard its frees.
+                let freeChain = lookup(frees, callee, from: current).flatMap { $0.waitsFirst ? nil : $0 }
                 let allocating = freeChain == nil && definitions(of: callee, from: current).contains(where: allocates.contains)
                 for var state in states {
                     if let target {
