@@ -6,7 +6,7 @@
  * finding. Opening the channel first resets its FIFO (a self-clearing RESET
  * bit) and waits the same way for that bit to read 0. That wait is for the
  * reset to complete, not for a stop, so the open path freeing its ring when a
- * later step fails is no finding.
+ * later step fails, and its caller unwinding in turn, are no findings.
  */
 #include <kcorpus-dma.h>
 
@@ -22,6 +22,7 @@ struct fx_rx {
 	int ch;
 	void *ring;
 	dma_addr_t ring_dma;
+	struct sk_buff *stamp_skb;
 };
 
 int fx_rx_config(struct fx_rx *rx);
@@ -62,10 +63,27 @@ int fx_rx_open(struct fx_rx *rx)
 
 	fx_csr_write(rx, FX_FIFO_CTL, FX_FIFO_CTL_RESET(rx->ch));
 	fx_wait_for_bit(rx, FX_FIFO_CTL, FX_FIFO_CTL_RESET(rx->ch), 0);
-	err = fx_rx_config(rx);
-	if (err) {
-		dma_free_coherent(rx->dev, 4096, rx->ring, rx->ring_dma);
-		return err;
+	if (fx_rx_config(rx)) {
+		err = -EIO;
+		goto err_free_ring;
 	}
 	return 0;
+
+err_free_ring:
+	dma_free_coherent(rx->dev, 4096, rx->ring, rx->ring_dma);
+	return err;
+}
+
+/* Its caller unwinds too; the reset wait's timeout is no failed disable here either. */
+int fx_netdev_open(struct fx_rx *rx)
+{
+	int err = fx_rx_open(rx);
+
+	if (err)
+		goto err_free_stamp;
+	return 0;
+
+err_free_stamp:
+	dev_kfree_skb_any(rx->stamp_skb);
+	return err;
 }

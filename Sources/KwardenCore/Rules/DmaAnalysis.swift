@@ -506,8 +506,9 @@ final class DmaAnalysis {
             chain.evidence = stopRequests[request].evidence + chain.evidence
             known = true
         }
-        return origin(DmaOrigin(kind: kind, callee: callee, line: line, chain: chain, direction: needs.direction,
-                                confirmed: needs.confirmed, evidenced: known, depth: depth, registers: registers,
+        // A direction voided by a reset does not reach callers either.
+        return origin(DmaOrigin(kind: kind, callee: callee, line: line, chain: chain, direction: state.resetting ? [] : needs.direction,
+                                confirmed: needs.confirmed && !state.resetting, evidenced: known, depth: depth, registers: registers,
                                 commanded: commanded || (state.stopRequest == nil && state.commanded)))
     }
 
