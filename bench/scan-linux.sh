@@ -7,6 +7,8 @@
 # Usage: bench/scan-linux.sh [--with-coccinelle] [--jobs N] [--arch ARCH] [--only unprepared|prepared]
 #                            [--rules LIST|all]   (default: subtract-loop-zero-divisor, the rule the
 #                                                  5-minute target is set for; `all` runs every rule)
+#                            [--under PATH]       (scan only this part of the tree, e.g. drivers/net;
+#                                                  the findings are listed by function after the figures)
 # Env:   KWARDEN_BENCH_DIR   where trees are unpacked and results written (default /tmp/kwarden-bench)
 #        KWARDEN_SCRATCH     swift build scratch path (default .build in the repo)
 # Needs root only when packages are missing (apt-get install linux-source-6.1 and build deps).
@@ -17,6 +19,7 @@ jobs=$(nproc)
 arch=""
 only=""
 rules=subtract-loop-zero-divisor
+under=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --with-coccinelle) with_cocci=1; shift ;;
@@ -24,7 +27,8 @@ while [ $# -gt 0 ]; do
         --arch) arch="$2"; shift 2 ;;
         --only) only="$2"; shift 2 ;;
         --rules) rules="$2"; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --under) under="${2%/}"; shift 2 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -91,8 +95,9 @@ now() { date +%s.%N; }
 # Runs one scan and prints its figures; the JSON summary is the interface:
 # files_considered, files_parsed, files_with_errors, files_failed, findings, seconds.
 scan() {
-    local mode=$1 dir=$2
+    local mode=$1 dir=$2${under:+/$under}
     local out=$work/$mode.json
+    [ -d "$dir" ] || { echo "no such directory: $dir" >&2; exit 2; }
     local arch_args=() rule_args=()
     [ -n "$arch" ] && arch_args=(--arch "$arch")
     [ "$rules" != all ] && rule_args=(--rules "$rules")
@@ -120,17 +125,27 @@ print(f"{mode:<11} wall {end - start:8.1f} s  considered {s['files_considered']:
 with open(path.replace(".json", ".wall"), "w") as f:
     f.write(f"{end - start:.3f}\n")
 PY
+    if [ -n "$under" ]; then
+        # A part of the tree is scanned to read its findings: list them, one line each.
+        python3 - "$out" <<'PY'
+import json, sys
+with open(sys.argv[1]) as f:
+    report = json.load(f)
+for finding in sorted(report["findings"], key=lambda f: (f["file"], f["line"])):
+    print(f"  {finding['file']}:{finding['line']} {finding.get('function') or ''}() [{finding['rule']}]")
+PY
+    fi
 }
 
 results=()
 if [ -z "$only" ] || [ "$only" = unprepared ]; then
     scan unprepared "$tree" | tee "$work/unprepared.txt"
-    results+=("$(cat "$work/unprepared.txt")")
+    results+=("$(head -n 1 "$work/unprepared.txt")")
 fi
 if [ -z "$only" ] || [ "$only" = prepared ]; then
     prepare_tree
     scan prepared "$prepared" | tee "$work/prepared.txt"
-    results+=("$(cat "$work/prepared.txt")")
+    results+=("$(head -n 1 "$work/prepared.txt")")
 fi
 
 if [ "$with_cocci" = 1 ]; then
@@ -149,5 +164,5 @@ if [ "$with_cocci" = 1 ]; then
 fi
 
 echo
-echo "Linux 6.1 whole-tree scan, rules: $rules, $jobs jobs on $(nproc) cores ($(uname -m)); results in $work"
+echo "Linux 6.1 scan of ${under:-the whole tree}, rules: $rules, $jobs jobs on $(nproc) cores ($(uname -m)); results in $work"
 printf '%s\n' "${results[@]}"
