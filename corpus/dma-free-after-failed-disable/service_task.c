@@ -6,7 +6,10 @@
  * freeing them. The task calls the first and then the second: the frees of the
  * second are guarded by its own stop, so the first subtask's dropped failure
  * is not paired with them. Removing the device quiesces the VFs the same way
- * and then frees the VF rings directly: a finding.
+ * and then frees the VF rings directly: a finding. Releasing a VF calls the
+ * down path only when a state bit says the VF is still up; when it is already
+ * down the release frees the ring right after the dropped quiesce failure: a
+ * finding in the function that drops it and frees.
  */
 #include <kcorpus-dma.h>
 
@@ -21,6 +24,7 @@ struct svc_pf {
 	struct device *dev;
 	void *regs;
 	unsigned long flags;
+	unsigned long vf_state;
 	void *vf_ring;
 	dma_addr_t vf_ring_dma;
 	void *pf_ring;
@@ -28,6 +32,7 @@ struct svc_pf {
 };
 
 int svc_pf_setup(struct svc_pf *pf);
+bool test_and_set_bit(long nr, volatile unsigned long *addr);
 
 static int svc_wait_clear(struct svc_pf *pf, u32 reg, u32 bit)
 {
@@ -74,4 +79,19 @@ void svc_remove(struct svc_pf *pf)
 {
 	svc_quiesce_vfs(pf);
 	dma_free_coherent(pf->dev, 4096, pf->vf_ring, pf->vf_ring_dma); // expect: dma-free-after-failed-disable
+}
+
+static void svc_vf_release(struct svc_pf *pf)
+{
+	if (!test_and_set_bit(0, &pf->vf_state)) {
+		if (svc_pf_down(pf))
+			return;
+	}
+	dma_free_coherent(pf->dev, 4096, pf->vf_ring, pf->vf_ring_dma);
+}
+
+void svc_vf_reset(struct svc_pf *pf)
+{
+	svc_quiesce_vfs(pf);
+	svc_vf_release(pf); // expect: dma-free-after-failed-disable
 }

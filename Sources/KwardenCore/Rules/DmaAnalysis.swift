@@ -204,7 +204,10 @@ final class DmaAnalysis {
             var changed = false
             for index in bodies.indices where frees[index] == nil {
                 var scan = FreeScan()
-                if let chain = firstFree(bodies[index].steps, caller: index, scan: &scan) { frees[index] = chain; changed = true }
+                if let chain = firstFree(bodies[index].steps, caller: index, scan: &scan) ?? scan.waitingFree {
+                    frees[index] = chain
+                    changed = true
+                }
             }
             if !changed { break }
         }
@@ -228,13 +231,23 @@ final class DmaAnalysis {
     private struct FreeScan {
         /// An allocation: the function sets memory up, and what it frees is its own.
         var allocated = false
-        /// A poll of the hardware: the function stops or resets it itself before freeing.
+        /// A poll of the hardware on every way here: the function stops or resets it itself before freeing.
         var waited = false
+        /// The first release found after such a wait: used only when no release comes without one.
+        var waitingFree: DmaChain?
+
+        /// A release found: the search ends with it unless it came after a wait.
+        mutating func found(_ chain: DmaChain) -> DmaChain? {
+            guard chain.waitsFirst else { return chain }
+            if waitingFree == nil { waitingFree = chain }
+            return nil
+        }
     }
 
-    /// The first release of DMA memory in `steps`; nil when there is none, or when an allocation
-    /// comes first: a function that sets memory up and releases it (a command's buffer, a ring
-    /// being built) does not free a running ring.
+    /// The first release of DMA memory in `steps` that no wait for the hardware precedes (one that
+    /// does is kept in `scan`); nil when there is none, or when an allocation comes first: a function
+    /// that sets memory up and releases it (a command's buffer, a ring being built) does not free a
+    /// running ring.
     private func firstFree(_ steps: [DmaStep], caller: Int, scan: inout FreeScan) -> DmaChain? {
         let body = bodies[caller]
         // Code after a label that only a goto reaches (`return 0; err_free: ...`) unwinds an
@@ -253,16 +266,17 @@ final class DmaAnalysis {
             if scan.allocated { return nil }
             switch step {
             case .free(let api, let line):
-                return DmaChain(evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")], path: [body.name, api],
-                                waitsFirst: scan.waited)
+                if let chain = scan.found(DmaChain(evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")],
+                                                   path: [body.name, api], waitsFirst: scan.waited)) { return chain }
             case .alloc:
                 scan.allocated = true
             case .poll:
                 scan.waited = true
             case .call(let callee, let line, _, _, _, _):
-                if let inner = lookup(frees, callee, from: caller) {
-                    return DmaChain(evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which frees DMA memory")] + inner.evidence,
-                                    path: [body.name] + inner.path, waitsFirst: scan.waited || inner.waitsFirst)
+                if let inner = lookup(frees, callee, from: caller),
+                   let chain = scan.found(DmaChain(evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which frees DMA memory")] + inner.evidence,
+                                                   path: [body.name] + inner.path, waitsFirst: scan.waited || inner.waitsFirst)) {
+                    return chain
                 }
                 let reached = definitions(of: callee, from: caller)
                 if reached.contains(where: allocates.contains) { scan.allocated = true }
@@ -270,9 +284,18 @@ final class DmaAnalysis {
             case .branch(_, let then, let otherwise):
                 // A free in an arm that then leaves the function is error unwinding (of an allocation,
                 // say), not a release of a running ring.
+                // An allocation in either arm counts after the branch; a wait only if every arm that
+                // goes on waited (`if (!test_and_set_bit(DOWN, ...)) down();` may skip the down path).
+                var waitedOnEvery = true, goesOn = false
                 for arm in [then, otherwise] where !leaves(arm) {
-                    if let chain = firstFree(arm, caller: caller, scan: &scan) { return chain }
+                    var armScan = scan
+                    if let chain = firstFree(arm, caller: caller, scan: &armScan) { return chain }
+                    goesOn = true
+                    scan.allocated = scan.allocated || armScan.allocated
+                    scan.waitingFree = scan.waitingFree ?? armScan.waitingFree
+                    waitedOnEvery = waitedOnEvery && armScan.waited
                 }
+                if goesOn && waitedOnEvery { scan.waited = true }
             case .loop(let inner):
                 if let chain = firstFree(inner, caller: caller, scan: &scan) { return chain }
             case .cases(let segments, _):
