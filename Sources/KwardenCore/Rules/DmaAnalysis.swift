@@ -314,14 +314,11 @@ final class DmaAnalysis {
             if let written = firstWrittenParameter(bodies[index].steps) { writers[index] = written }
             if containsWrite(bodies[index].steps) { writesDirectly.insert(index) }
         }
-        writesRegisters = writesDirectly
-        for _ in 0..<maxRounds {
-            var changed = false
-            for index in bodies.indices where !writesRegisters.contains(index) && callsWriter(bodies[index].steps, caller: index) {
-                writesRegisters.insert(index)
-                changed = true
-            }
-            if !changed { break }
+        // One round more than `maxRounds`: the first one finds the direct writers.
+        writesRegisters = closure(maxRounds: maxRounds + 1) { step, index, found in
+            if case .write = step { return true }
+            if case .call(let callee, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: found.contains) }
+            return false
         }
         for _ in 0..<maxRounds {
             var changed = false
@@ -336,18 +333,11 @@ final class DmaAnalysis {
         steps.containsNested { if case .write = $0 { return true }; return false }
     }
 
-    private func callsWriter(_ steps: [DmaStep], caller: Int) -> Bool {
-        steps.containsNested { step in
-            guard case .call(let callee, _, _, _, _, _) = step else { return false }
-            return definitions(of: callee, from: caller).contains(where: writesRegisters.contains)
-        }
-    }
-
-    /// A write wrapper called with a value named as a reset.
-    private func resetByCall(_ callee: String, arguments: [DmaArgument]) -> Bool {
-        guard let position = definitions(of: callee, from: current).lazy.compactMap({ self.writers[$0] }).first,
-              position < arguments.count else { return false }
-        return arguments[position] == .reset
+    /// The argument a call of a write wrapper gives as the value to write; nil for other callees.
+    private func writtenArgument(_ callee: String, arguments: [DmaArgument], caller: Int) -> DmaArgument? {
+        guard let position = definitions(of: callee, from: caller).lazy.compactMap({ self.writers[$0] }).first,
+              position < arguments.count else { return nil }
+        return arguments[position]
     }
 
     private func firstWrittenParameter(_ steps: [DmaStep]) -> Int? {
@@ -358,14 +348,12 @@ final class DmaAnalysis {
     /// value, or of a function that stops it; nil otherwise.
     private func stopByCall(_ callee: String, arguments: [DmaArgument], line: Int, caller: Int) -> DmaStop? {
         let body = bodies[caller]
-        if let position = definitions(of: callee, from: caller).lazy.compactMap({ self.writers[$0] }).first, position < arguments.count {
-            switch arguments[position] {
-            case .clearing, .constant(nonzero: false):
-                // The register a wrapper writes is its caller's argument: unknown here.
-                return DmaStop(evidence: [evidence(body, line, "\(body.name)() asks the hardware to stop: \(callee)() writes a value that clears or disables")])
-            default:
-                break
-            }
+        switch writtenArgument(callee, arguments: arguments, caller: caller) {
+        case .clearing?, .constant(nonzero: false)?:
+            // The register a wrapper writes is its caller's argument: unknown here.
+            return DmaStop(evidence: [evidence(body, line, "\(body.name)() asks the hardware to stop: \(callee)() writes a value that clears or disables")])
+        default:
+            break
         }
         if let inner = lookup(stops, callee, from: caller) {
             return DmaStop(evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which asks the hardware to stop")] + inner.evidence,
@@ -448,12 +436,25 @@ final class DmaAnalysis {
         /// Truths of this function's integer parameters the path depends on (by position): the
         /// branches it took on them, and the direction its failing request needs.
         var assumed: [Int: Bool] = [:]
+        /// The last register write on this path before it failed.
+        var lastWrite = LastWrite.none
+
         /// Index into `stopRequests` of the last request to stop the hardware on this path.
-        var stopRequest: Int?
-        /// The last register write on this path (before it failed) was not a stop: a command, an address.
-        var commanded = false
-        /// That write was a reset command: a poll after it waits for the reset, whatever its direction.
-        var resetting = false
+        var stopRequest: Int? { if case .stop(let request) = lastWrite { return request }; return nil }
+        /// The last write was not a stop: a command, an address, a reset.
+        var commanded: Bool { lastWrite == .command || lastWrite == .reset }
+        /// The last write was a reset command: a poll after it waits for the reset, whatever its direction.
+        var resetting: Bool { lastWrite == .reset }
+    }
+
+    /// What the last register write on a path asked of the hardware.
+    private enum LastWrite: Hashable {
+        case none
+        /// A stop: index into `stopRequests`.
+        case stop(Int)
+        /// Anything else: a poll after it waits for that write instead.
+        case command
+        case reset
     }
 
     /// Parameters whose truth a path follows, at most: each one can double the paths.
@@ -631,7 +632,18 @@ final class DmaAnalysis {
                 // A callee that polls the hardware before it frees (a down or reset path of its
                 // own) is judged on its own: an earlier failure here does not guard its frees.
                 let freeChain = lookup(frees, callee, from: current).flatMap { $0.waitsFirst ? nil : $0 }
-                let allocating = freeChain == nil && definitions(of: callee, from: current).contains(where: allocates.contains)
+                let reached = definitions(of: callee, from: current)
+                let allocating = freeChain == nil && reached.contains(where: allocates.contains)
+                // What the call writes, for the paths that go on without a failure (the same for each).
+                let written: LastWrite?
+                if let stop = stopByCall(callee, arguments: arguments, line: line, caller: current) {
+                    written = .stop(stopRequest(stop))
+                } else if reached.contains(where: writesRegisters.contains) {
+                    // A later write (a command, an address) is what a poll after it waits for.
+                    written = writtenArgument(callee, arguments: arguments, caller: current) == .reset ? .reset : .command
+                } else {
+                    written = nil
+                }
                 for var state in states {
                     if let target {
                         state.variables.remove(target)
@@ -649,16 +661,7 @@ final class DmaAnalysis {
                     // Whether this call fails is judged with the stop requests made before it; the
                     // path that goes on sees what the call itself wrote.
                     var continuing = state
-                    if let stop = stopByCall(callee, arguments: arguments, line: line, caller: current) {
-                        continuing.stopRequest = stopRequest(stop)
-                        continuing.commanded = false
-                        continuing.resetting = false
-                    } else if definitions(of: callee, from: current).contains(where: writesRegisters.contains) {
-                        // A later write (a command, an address) is what a poll after it waits for.
-                        continuing.stopRequest = nil
-                        continuing.commanded = true
-                        continuing.resetting = resetByCall(callee, arguments: arguments)
-                    }
+                    if let written { continuing.lastWrite = written }
                     next.insert(continuing)
                     let variables = Set(target.map { [$0] } ?? [])
                     if vocabulary.pollMacros.contains(callee) {
@@ -700,12 +703,17 @@ final class DmaAnalysis {
                 })
             case .write(let value, let line, let registers):
                 // A stop request, or — any other write — a command that a poll after it waits for instead.
-                let request = value == .clearing ? stopRequest(writeStop(body, line, registers)) : nil
-                states = Self.settingStopRequest(request, on: states, resetting: value == .reset)
+                let written: LastWrite
+                switch value {
+                case .clearing: written = .stop(stopRequest(writeStop(body, line, registers)))
+                case .reset: written = .reset
+                default: written = .command
+                }
+                states = Self.setting(written, on: states)
             case .awaitsStop(let line):
                 // Whatever register the poll reads: its own condition says it waits for a stop.
                 let request = stopRequest(DmaStop(evidence: [evidence(body, line, "\(body.name)() waits for an enable bit to clear: the hardware is being stopped")]))
-                states = Self.settingStopRequest(request, on: states)
+                states = Self.setting(.stop(request), on: states)
             case .recovery:
                 // The failure is handed to a reset or recovery path: handled.
                 states = Self.droppingFailures(states)
@@ -793,14 +801,12 @@ final class DmaAnalysis {
         })
     }
 
-    /// Paths that have not failed yet now carry `request` as their last stop request.
-    private static func settingStopRequest(_ request: Int?, on states: Set<PathState>, resetting: Bool = false) -> Set<PathState> {
+    /// Paths that have not failed yet now carry `written` as their last register write.
+    private static func setting(_ written: LastWrite, on states: Set<PathState>) -> Set<PathState> {
         Set(states.map { state in
             guard state.origin == nil else { return state }
             var state = state
-            state.stopRequest = request
-            state.commanded = request == nil
-            state.resetting = resetting
+            state.lastWrite = written
             return state
         })
     }
