@@ -85,8 +85,12 @@ public final class ResultCache: @unchecked Sendable {
     /// The key of a job: content of the file, how it is compiled and checked, and what is asked.
     public static func key(job: FileJob, content: [UInt8], configuration: String) -> String {
         // `near` only ranks candidate files; what a file contributes depends on needles and keys.
-        let asked = job.requests.map { FactRequest(needles: $0.needles, keys: $0.keys) }
-        let requests = (try? JSONEncoder().encode(asked)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        // Sorted throughout: JSONEncoder's key order (and a Set's) differs between processes, and a
+        // key that changes from run to run never hits.
+        let asked = job.requests.map { FactRequest(needles: $0.needles.sorted(), keys: $0.keys.sorted()) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let requests = (try? encoder.encode(asked)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let contentHash = stableHash([String(decoding: content, as: UTF8.self), String(content.count)])
         let reverseHash = stableHash([String(decoding: content.reversed(), as: UTF8.self)])
         return [contentHash, reverseHash, stableHash([job.file, String(job.pass), requests, configuration, buildIdentity])].joined(separator: "-")
@@ -115,5 +119,80 @@ public final class ResultCache: @unchecked Sendable {
             try db.execute(sql: "INSERT OR REPLACE INTO results (key, file, outcome, dependencies, stored) VALUES (?, ?, ?, ?, ?)",
                            arguments: [key, outcome.file, outcomeData, dependencyData, Date().timeIntervalSince1970])
         }
+    }
+
+    // MARK: Maintenance (`kwarden cache stats|prune|clear`)
+
+    public struct Statistics: Sendable {
+        public var results = 0
+        public var files = 0
+        public var signatures = 0
+        public var bytes: Int64 = 0
+        public var oldest: Date?
+        public var newest: Date?
+    }
+
+    public func statistics() throws -> Statistics {
+        var statistics = Statistics()
+        try database.read { db in
+            statistics.results = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results") ?? 0
+            statistics.files = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT file) FROM results") ?? 0
+            statistics.signatures = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM signatures") ?? 0
+            statistics.oldest = try Double.fetchOne(db, sql: "SELECT MIN(stored) FROM results").map(Date.init(timeIntervalSince1970:))
+            statistics.newest = try Double.fetchOne(db, sql: "SELECT MAX(stored) FROM results").map(Date.init(timeIntervalSince1970:))
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            statistics.bytes += FileStamp(path: path + suffix)?.size ?? 0
+        }
+        return statistics
+    }
+
+    /// Removes what can never be used again — results whose file or headers changed or are gone,
+    /// signatures of files that changed or are gone — and results stored before `cutoff`.
+    /// Returns how many results and signatures were removed.
+    @discardableResult
+    public func prune(storedBefore cutoff: Date? = nil) throws -> (results: Int, signatures: Int) {
+        var deadResults: [String] = []
+        var deadSignatures: [String] = []
+        var stamps: [String: Dependency?] = [:]
+        func current(_ path: String) -> Dependency? {
+            if let known = stamps[path] { return known }
+            let stamp = ResultCache.stamp(path)
+            stamps[path] = stamp
+            return stamp
+        }
+        try database.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT key, dependencies, stored FROM results")
+            while let row = try rows.next() {
+                let key: String = row["key"]
+                if let cutoff, (row["stored"] as Double) < cutoff.timeIntervalSince1970 { deadResults.append(key); continue }
+                let data: Data = row["dependencies"]
+                guard let dependencies = try? JSONDecoder().decode([Dependency].self, from: data),
+                      dependencies.allSatisfy({ current($0.path) == $0 }) else { deadResults.append(key); continue }
+            }
+            let signatures = try Row.fetchCursor(db, sql: "SELECT path, size, modified FROM signatures")
+            while let row = try signatures.next() {
+                let path: String = row["path"]
+                let stamp = current(path)
+                if stamp?.size != row["size"] || stamp?.modified != row["modified"] { deadSignatures.append(path) }
+            }
+        }
+        try database.write { db in
+            let results = try db.makeStatement(sql: "DELETE FROM results WHERE key = ?")
+            for key in deadResults { try results.execute(arguments: [key]) }
+            let signatures = try db.makeStatement(sql: "DELETE FROM signatures WHERE path = ?")
+            for path in deadSignatures { try signatures.execute(arguments: [path]) }
+        }
+        try database.vacuum()
+        return (deadResults.count, deadSignatures.count)
+    }
+
+    /// Empties the cache.
+    public func clear() throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM results")
+            try db.execute(sql: "DELETE FROM signatures")
+        }
+        try database.vacuum()
     }
 }
