@@ -26,6 +26,8 @@ public struct GateResult {
     public var base: ScanResult
     public var baseRevision: String
     public var headRevision: String
+    /// The commit the range was diffed from: the merge base of base and head (`base...head`).
+    public var forkPoint: String
 
     /// The head scan reduced to what the range introduces, for the usual reports.
     public var introducedResult: ScanResult {
@@ -37,12 +39,16 @@ public struct GateResult {
         return result
     }
 
-    public var verdict: String {
-        let range = "\(baseRevision)..\(headRevision)"
+    public var verdict: String { verdict(failing: !introduced.isEmpty) }
+
+    /// `failing`: whether the findings the range introduces fail the gate (`--fail-on` may let
+    /// low-confidence ones pass).
+    public func verdict(failing: Bool) -> String {
+        let range = "\(baseRevision)...\(headRevision)"
         var text = introduced.isEmpty
             ? "kwarden gate: PASS — \(range) introduces no finding"
-            : "kwarden gate: FAIL — \(range) introduces \(introduced.count) finding\(introduced.count == 1 ? "" : "s")"
-        var details: [String] = []
+            : "kwarden gate: \(failing ? "FAIL" : "PASS") — \(range) introduces \(introduced.count) finding\(introduced.count == 1 ? "" : "s")"
+        var details: [String] = ["diffed from merge base \(forkPoint)"]
         if !fixed.isEmpty { details.append("fixes \(fixed.count)") }
         if preexisting > 0 { details.append("\(preexisting) pre-existing not reported") }
         details.append("\(changedFiles.count) changed file\(changedFiles.count == 1 ? "" : "s")")
@@ -82,7 +88,20 @@ public final class Gate {
                 throw GateError.revision(message)
             }
         }
-        let base = try resolve(baseSpec), head = try resolve(headSpec)
+        let baseTip = try resolve(baseSpec), head = try resolve(headSpec)
+        // The series is what head adds since it forked from base (git's base...head): commits base
+        // gained since then are not the series' doing.
+        let base: Oid
+        do {
+            guard let forkPoint = try repository.mergeBase(baseTip, head) else {
+                throw GateError.revision("\(baseSpec) and \(headSpec) have no common history")
+            }
+            base = forkPoint
+        } catch let error as GateError { throw error } catch {
+            var message = "cannot find where \(headSpec) forked from \(baseSpec): \(error)"
+            if repository.isShallow { message += " (the clone is shallow: fetch more history, e.g. git fetch --deepen=100 or --unshallow)" }
+            throw GateError.revision(message)
+        }
 
         // The tree on disk that unchanged files are read from.
         var cleanup: String?
@@ -135,7 +154,7 @@ public final class Gate {
         let fixed = baseResult.findings.filter { !headKeys.contains($0.fingerprint(file: renamedToHead[$0.file] ?? $0.file)) }
         return GateResult(introduced: introduced, fixed: fixed, preexisting: headResult.findings.count - introduced.count,
                           changedFiles: changedFiles, head: headResult, base: baseResult,
-                          baseRevision: baseSpec, headRevision: headSpec)
+                          baseRevision: baseSpec, headRevision: headSpec, forkPoint: base.short())
     }
 
     /// Contents at `revision` of every file that differs there from the tree on disk.

@@ -211,4 +211,56 @@ final class GateTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("not a git repository"), "\(error)")
         }
     }
+
+    /// The built `kwarden` executable beside the test bundle (worker processes).
+    static var executable: String? {
+        let candidates = [Bundle.main.bundleURL, Bundle(for: GateTests.self).bundleURL.deletingLastPathComponent()]
+            .map { $0.appendingPathComponent("kwarden").path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    func testSeriesIsDiffedFromWhereItForkedNotFromWhereTheBaseMovedOn() throws {
+        // main fixes the loop after the feature branch forked; the feature only touches other.c.
+        let other = "int other(void) { return 1; }\n"
+        let fork = try commit(["drivers/pool.c": unguarded, "drivers/other.c": other], "pool")
+        let mainFix = try commit(["drivers/pool.c": guarded, "drivers/other.c": other], "pool: check for an empty pool")
+        var files = ["drivers/pool.c": unguarded, "drivers/other.c": "int other(void) { return 2; }\n", "compile_flags.txt": "-std=gnu11\n"]
+        let featureTree = try repository.writeTree(files: files)
+        let feature = try repository.createCommit(tree: featureTree, parents: [fork], message: "other: return 2", author: author,
+                                                  updateRef: "refs/heads/feature")
+        files.removeAll()
+        for entry in try FileManager.default.contentsOfDirectory(atPath: directory) where entry != ".git" {
+            try FileManager.default.removeItem(atPath: directory + "/" + entry)
+        }
+        try repository.export(tree: featureTree, to: directory)
+
+        let result = try gate(base: mainFix, head: feature)
+        XCTAssertEqual(result.changedFiles, ["drivers/other.c"], "only what the series changes")
+        XCTAssertTrue(result.introduced.isEmpty, "\(result.introduced)")
+        XCTAssertEqual(result.forkPoint, fork.short())
+        XCTAssertTrue(result.verdict.contains("PASS") && result.verdict.contains("merge base \(fork.short())"), result.verdict)
+    }
+
+    func testGateParsesInWorkerProcessesSoACrashCostsOneFile() throws {
+        guard let executable = GateTests.executable else { throw XCTSkip("kwarden executable not built beside the tests") }
+        let base = try commit(["drivers/pool.c": guarded], "pool")
+        let head = try commit(["drivers/pool.c": unguarded, "drivers/crash.c": unguarded.replacingOccurrences(of: "spin", with: "crash")], "pool: drop a check; add crash.c")
+        // The work tree holds base: the workers must read head's files from the gate's overlay.
+        for entry in try FileManager.default.contentsOfDirectory(atPath: directory) where entry != ".git" {
+            try FileManager.default.removeItem(atPath: directory + "/" + entry)
+        }
+        try repository.export(tree: try repository.commit(base).treeId, to: directory)
+        // The worker's test hook aborts on this file, as a libclang crash would: on a thread it
+        // would take the whole test process down.
+        setenv("KWARDEN_TEST_CRASH_ON", "drivers/crash.c", 1)
+        defer { unsetenv("KWARDEN_TEST_CRASH_ON") }
+        var options = ScanOptions(paths: [], rules: try RuleRegistry.load(rulesDirectory: GateTests.rulesDirectory))
+        options.jobs = 2
+        options.isolation = .processes(executable: executable)
+        options.workerArguments = ["--rules-dir", GateTests.rulesDirectory]
+        let result = try Gate(repository: directory, base: base.hex, head: head.hex, template: options).run()
+        XCTAssertEqual(result.introduced.map(\.file), ["drivers/pool.c"], "the worker read pool.c at head from the gate's overlay")
+        XCTAssertEqual(result.head.failures.map(\.file), ["drivers/crash.c"])
+        XCTAssertTrue(result.head.failures.first?.reason.contains("crashed") ?? false, "\(result.head.failures)")
+    }
 }

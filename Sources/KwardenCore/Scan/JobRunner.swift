@@ -60,14 +60,21 @@ final class JobRunner {
             options.progress.update(phase: phase, done: d, total: jobs.count, findings: f, failed: x)
         }
 
+        // Workers read an overlay (the gate's files at a revision) from a file this run writes.
+        var overlayFile: String?
+        defer { if let overlayFile { try? FileManager.default.removeItem(atPath: overlayFile) } }
+        if !pending.isEmpty, case .processes = options.isolation, !options.overlay.isEmpty {
+            let path = NSTemporaryDirectory() + "kwarden-overlay-" + UUID().uuidString
+            try options.overlay.write(to: path)
+            overlayFile = path
+        }
         if !pending.isEmpty { DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            let isolation: ScanOptions.Isolation = options.overlay.isEmpty ? options.isolation : .threads
-            switch isolation {
+            switch options.isolation {
             case .threads:
                 let analyzer = FileAnalyzer(rules: options.rules, setups: setups, overlay: options.overlay)
                 while let (index, job) = queue.next() { record(index, analyzer.analyze(job)) }
             case .processes(let executable):
-                let worker = WorkerProcess(executable: executable, arguments: workerArguments())
+                let worker = WorkerProcess(executable: executable, arguments: workerArguments() + (overlayFile.map { ["--overlay", $0] } ?? []))
                 do { try worker.start() } catch {
                     lock.lock(); startError = error; lock.unlock()
                     return
