@@ -42,7 +42,6 @@ public final class BuildContext: @unchecked Sendable {
     let gateClosure: GateClosure
     private var staticNotes: [String] = []
     private let lock = NSLock()
-    private var fallbackFiles = Set<String>()
 
     /// - Parameters:
     ///   - treeRoot: the kernel source root.
@@ -186,13 +185,7 @@ public final class BuildContext: @unchecked Sendable {
     }
 
     public var notes: [String] {
-        lock.lock()
-        let fallbacks = fallbackFiles.count
-        lock.unlock()
         var result = staticNotes
-        if compileCommands != nil, fallbacks > 0 {
-            result.append("\(fallbacks) file(s) not in compile commands: used Kbuild-derived flags")
-        }
         let gated = makefiles.gatedFileCount
         if gated > 0 {
             result.append("\(gated) file(s) not built by this configuration: parsed with their Makefile's CONFIG_ gate defined")
@@ -219,11 +212,14 @@ public final class BuildContext: @unchecked Sendable {
                 }
                 return arguments + Self.diagnosticFlags
             }
-            lock.lock()
-            fallbackFiles.insert(path)
-            lock.unlock()
         }
         return commonKbuildFlags + makefiles.flags(for: path) + Self.diagnosticFlags
+    }
+
+    /// Whether `file` has its own entry in the compile database (false without one: its flags are
+    /// then derived from Kbuild). The scan counts and names such fallbacks.
+    public func hasCompileCommand(for file: String) -> Bool {
+        compileCommands?.entry(for: PathUtilities.absolute(file, relativeTo: FileManager.default.currentDirectoryPath)) != nil
     }
 
     /// Another arch to parse `file` with, when it is outside this configuration because its

@@ -54,7 +54,9 @@ struct CompileCommands: Sendable {
             } else {
                 throw KernelBuildError.malformedCompileCommands(path: path, reason: "entry \(index) has neither \"arguments\" nor \"command\"")
             }
-            let absoluteDirectory = PathUtilities.absolute(directory, relativeTo: FileManager.default.currentDirectoryPath)
+            // A relative "directory" is relative to the database's own place, not to where kwarden runs.
+            let databaseDirectory = (PathUtilities.absolute(path, relativeTo: FileManager.default.currentDirectoryPath) as NSString).deletingLastPathComponent
+            let absoluteDirectory = PathUtilities.absolute(directory, relativeTo: databaseDirectory)
             let absoluteFile = PathUtilities.absolute(file, relativeTo: absoluteDirectory)
             let reduced = Self.reduce(rawArguments, file: absoluteFile, directory: absoluteDirectory,
                                       clangResourceInclude: clangResourceInclude)

@@ -495,12 +495,25 @@ final class BuildContextTests: XCTestCase {
         XCTAssertEqual(context.workingDirectory(for: tree.path("net/core/sock.c")), root + "/net")
 
         // A file the database does not know falls back to Kbuild flags and is counted.
-        XCTAssertFalse(context.notes.contains { $0.contains("not in compile commands") })
+        XCTAssertFalse(context.hasCompileCommand(for: tree.path("fs/namei.c")))
         let fallback = context.arguments(for: tree.path("fs/namei.c"))
         XCTAssertTrue(fallback.contains("-D__KERNEL__") && fallback.contains("-DKBUILD_MODNAME=\"namei\""), "\(fallback)")
         XCTAssertTrue(fallback.contains("-include"))
         _ = context.arguments(for: tree.path("fs/namei.c"))
-        XCTAssertTrue(context.notes.contains("1 file(s) not in compile commands: used Kbuild-derived flags"), "\(context.notes)")
+    }
+
+    func testRelativeDirectoryIsResolvedAgainstTheDatabaseNotTheCurrentDirectory() throws {
+        let tree = try FakeKernelTree()
+        try tree.write("include/generated/autoconf.h", "/* prepared */\n")
+        // The database sits in an output directory and names the tree relative to itself.
+        let entries: [[String: Any]] = [["directory": "..", "file": "net/core/dev.c",
+                                         "arguments": ["gcc", "-DFROM_DATABASE=1", "-c", "net/core/dev.c"]]]
+        try tree.write("build/compile_commands.json", String(decoding: try JSONSerialization.data(withJSONObject: entries), as: UTF8.self))
+        XCTAssertNotEqual(FileManager.default.currentDirectoryPath, tree.path("build"))
+        let context = try BuildContext(treeRoot: tree.root, compileCommands: tree.path("build/compile_commands.json"), arch: "x86")
+        XCTAssertTrue(context.hasCompileCommand(for: tree.path("net/core/dev.c")))
+        XCTAssertTrue(context.arguments(for: tree.path("net/core/dev.c")).contains("-DFROM_DATABASE=1"))
+        XCTAssertEqual(context.workingDirectory(for: tree.path("net/core/dev.c")), tree.root)
     }
 
     func testShellWordSplitting() {
