@@ -75,6 +75,7 @@ let package = Package(
         .testTarget(
             name: "KwardenCoreTests",
             dependencies: ["KwardenCore"],
+            exclude: ["Fixtures"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
             linkerSettings: [.unsafeFlags(clangLinkFlags)]
         ),

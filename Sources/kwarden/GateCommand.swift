@@ -11,34 +11,32 @@ struct GateCommand: ParsableCommand {
         discussion: "Exit status: 0 the range introduces nothing, 1 it introduces findings, 2 on errors.")
 
     @Option(help: "The git repository (a kernel tree or any C project).") var repo: String
-    @Option(help: "The revision the range starts from (e.g. origin/master or the merge base).") var base: String
-    @Option(help: "The revision the range ends at.") var head: String = "HEAD"
+    @Option(help: "The branch the series goes into (e.g. origin/master): the gate diffs from its merge base with --head, as `git diff base...head` does.") var base: String
+    @Option(help: "The revision the series ends at.") var head: String = "HEAD"
     @OptionGroup var scan: ScanOptionGroup
-    @Option(help: "Output format: text, json, sarif or github.") var format: String = "text"
-    @Option(name: .shortAndLong, help: "Write the report to this file instead of standard output.") var output: String?
-    @Flag(name: .shortAndLong, help: "No progress on standard error.") var quiet = false
-
-    func validate() throws {
-        guard OutputFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(format)': use text, json, sarif or github") }
-    }
+    @OptionGroup var report: ReportOptionGroup
 
     func run() throws {
         let root = URL(fileURLWithPath: repo).standardizedFileURL.path
-        let prepared = try scan.prepare(paths: [root], quiet: quiet)
+        let prepared: ScanOptionGroup.PreparedScan
+        do { prepared = try scan.prepare(paths: [root], quiet: report.quiet) } catch { throw report.fail("\(error)", rules: []) }
+        let metadata = prepared.rules.map(\.metadata)
         let result: GateResult
         do { result = try Gate(repository: root, base: base, head: head, template: prepared.options).run() } catch {
-            FileHandle.standardError.write(Data("kwarden: \(error)\n".utf8))
-            throw ExitCode(2)
+            throw report.fail("\(error)", rules: metadata)
         }
-        var shown = result.introducedResult
-        shown.notes.append(result.verdict)
-        for finding in result.fixed {
+        var shown = report.present(result.introducedResult)
+        let exitCode = report.exitCode(for: shown.findings)
+        let verdict = result.verdict(failing: exitCode != 0)
+        shown.notes.append(verdict)
+        let presenter = PathPresenter(root: result.head.root, displayDirectory: report.relativeTo ?? FileManager.default.currentDirectoryPath)
+        for finding in result.fixed.map(presenter.finding) {
             shown.notes.append("fixed by the range: \(finding.file):\(finding.line): \(finding.message) [\(finding.rule)]")
         }
-        var report = ScanReport.render(shown, format: OutputFormat(rawValue: format)!, rules: prepared.rules.map(\.metadata))
-        if format == "text" || format == "github" { report += result.verdict + "\n" }
-        try write(report, to: output)
-        if output != nil || format != "text" { FileHandle.standardError.write(Data((result.verdict + "\n").utf8)) }
-        throw ExitCode(result.introduced.isEmpty ? 0 : 1)
+        var text = ScanReport.render(shown, format: report.outputFormat, rules: metadata)
+        if report.outputFormat == .text || report.outputFormat == .github { text += verdict + "\n" }
+        try write(text, to: report.output)
+        if report.output != nil || report.outputFormat != .text { FileHandle.standardError.write(Data((verdict + "\n").utf8)) }
+        throw ExitCode(exitCode)
     }
 }

@@ -53,7 +53,9 @@ struct ScanOptionGroup: ParsableArguments {
     }
 
     /// Rules and scan options from the command line merged with the tree's configuration file.
-    func prepare(paths: [String], quiet: Bool) throws -> (options: ScanOptions, rules: [Rule], configuration: TreeConfiguration) {
+    typealias PreparedScan = (options: ScanOptions, rules: [Rule], configuration: TreeConfiguration)
+
+    func prepare(paths: [String], quiet: Bool) throws -> PreparedScan {
         let configuration: TreeConfiguration
         let rules: [Rule]
         do {
@@ -96,18 +98,109 @@ struct ScanOptionGroup: ParsableArguments {
     }
 }
 
+/// How a report is written, for `scan` and `gate` alike.
+struct ReportOptionGroup: ParsableArguments {
+    @Option(help: "Output format: text, json, sarif or github (workflow annotations).")
+    var format: String = "text"
+
+    @Option(name: .shortAndLong, help: "Write the report to this file instead of standard output.")
+    var output: String?
+
+    @Option(name: .customLong("relative-to"), help: "Show paths relative to this directory (default: the current directory), e.g. the repository root in CI.")
+    var relativeTo: String?
+
+    @Option(name: .customLong("min-confidence"), help: "Report only findings of at least this confidence: low, medium or high.")
+    var minConfidence: String = "low"
+
+    @Option(name: .customLong("fail-on"), help: "Exit 1 only for findings of at least this confidence: low, medium, high, or never.")
+    var failOn: String = "low"
+
+    @Flag(name: .shortAndLong, help: "No progress on standard error.")
+    var quiet = false
+
+    var outputFormat: OutputFormat { OutputFormat(rawValue: format)! }
+    var minimum: Confidence { Confidence(rawValue: minConfidence)! }
+    /// nil: never fail on findings.
+    var failThreshold: Confidence? { Confidence(rawValue: failOn) }
+
+    func validate() throws {
+        guard OutputFormat(rawValue: format) != nil else {
+            throw ValidationError("unknown format '\(format)': use text, json, sarif or github")
+        }
+        guard Confidence(rawValue: minConfidence) != nil else {
+            throw ValidationError("unknown --min-confidence '\(minConfidence)': use low, medium or high")
+        }
+        guard failOn == "never" || Confidence(rawValue: failOn) != nil else {
+            throw ValidationError("unknown --fail-on '\(failOn)': use low, medium, high or never")
+        }
+        if let relativeTo {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: relativeTo, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--relative-to \(relativeTo): no such directory")
+            }
+        }
+        if let output { try checkWritable(output, option: "--output") }
+    }
+
+    /// The result as the report shows it: paths from the display directory, findings under
+    /// `--min-confidence` left out (and counted).
+    func present(_ result: ScanResult) -> ScanResult {
+        var shown = PathPresenter(root: result.root, displayDirectory: relativeTo ?? FileManager.default.currentDirectoryPath).present(result)
+        let below = shown.findings.filter { $0.confidence < minimum }.count
+        if below > 0 {
+            shown.findings.removeAll { $0.confidence < minimum }
+            shown.summary.findings = shown.findings.count
+            shown.notes.append("\(below) finding\(below == 1 ? "" : "s") below --min-confidence \(minConfidence) not shown")
+        }
+        return shown
+    }
+
+    /// 1 when a shown finding reaches `--fail-on`, else 0.
+    func exitCode(for findings: [Finding]) -> Int32 {
+        guard let threshold = failThreshold else { return 0 }
+        return findings.contains { $0.confidence >= threshold } ? 1 : 0
+    }
+
+    /// When the run cannot produce a report: the error on stderr, and for SARIF written to a file,
+    /// a valid log carrying the error, so that an upload step shows it instead of failing on a missing file.
+    func fail(_ message: String, rules: [RuleMetadata]) -> ExitCode {
+        FileHandle.standardError.write(Data("kwarden: \(message)\n".utf8))
+        if outputFormat == .sarif, let output {
+            try? ScanReport.sarifError(PathPresenter(root: "/", displayDirectory: FileManager.default.currentDirectoryPath).text(message), rules: rules)
+                .write(toFile: output, atomically: true, encoding: .utf8)
+        }
+        return ExitCode(2)
+    }
+}
+
+/// Fails unless a file can be written at `path` (its directory exists and is writable): checked
+/// before a scan, so that a long scan's report is never lost to a typo.
+func checkWritable(_ path: String, option: String) throws {
+    let fm = FileManager.default
+    var isDirectory: ObjCBool = false
+    if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+        guard !isDirectory.boolValue else { throw ValidationError("\(option) \(path) is a directory") }
+        guard fm.isWritableFile(atPath: path) else { throw ValidationError("\(option) \(path): not writable") }
+        return
+    }
+    let directory = (URL(fileURLWithPath: path).standardizedFileURL.path as NSString).deletingLastPathComponent
+    guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw ValidationError("\(option) \(path): directory \(directory) does not exist")
+    }
+    guard fm.isWritableFile(atPath: directory) else { throw ValidationError("\(option) \(path): directory \(directory) is not writable") }
+}
+
 struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
-        abstract: "Scan a kernel tree (or files and folders inside one) with kwarden's rules.")
+        abstract: "Scan a kernel tree (or files and folders inside one) with kwarden's rules.",
+        discussion: "Exit status: 0 no findings (at --fail-on's confidence), 1 findings, 2 usage error or nothing could be scanned.")
 
     @Argument(help: "Kernel tree, or files and folders inside one.")
     var paths: [String]
 
     @OptionGroup var scan: ScanOptionGroup
-
-    @Option(help: "Output format: text, json, sarif or github (workflow annotations).")
-    var format: String = "text"
+    @OptionGroup var report: ReportOptionGroup
 
     @Option(name: .customLong("baseline"), help: "Report only findings not recorded in this baseline file.")
     var baseline: String?
@@ -115,52 +208,45 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .customLong("write-baseline"), help: "Record this scan's findings as a baseline file.")
     var writeBaseline: String?
 
-    @Option(name: .shortAndLong, help: "Write the report to this file instead of standard output.")
-    var output: String?
-
-    @Flag(name: .shortAndLong, help: "No progress on standard error.")
-    var quiet = false
-
     @Flag(name: .customLong("dry-run"), help: "List the files the textual preselection would parse, and stop.")
     var dryRun = false
 
     func validate() throws {
-        guard OutputFormat(rawValue: format) != nil else {
-            throw ValidationError("unknown format '\(format)': use text, json, sarif or github")
-        }
         guard scan.jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard scan.timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        if let writeBaseline { try checkWritable(writeBaseline, option: "--write-baseline") }
     }
 
     func run() throws {
-        let prepared = try scan.prepare(paths: paths, quiet: quiet)
+        let prepared: ScanOptionGroup.PreparedScan
+        do { prepared = try scan.prepare(paths: paths, quiet: report.quiet) } catch { throw report.fail("\(error)", rules: []) }
+        let metadata = prepared.rules.map(\.metadata)
+        // Inputs are checked before anything is parsed.
+        var known: Baseline?
+        if let baseline {
+            do { known = try Baseline.load(baseline) } catch { throw report.fail("\(error)", rules: metadata) }
+        }
         var options = prepared.options
         options.dryRun = dryRun
         let result: ScanResult
         do { result = try Scanner(options: options).run() } catch {
-            FileHandle.standardError.write(Data("kwarden: \(error)\n".utf8))
-            throw ExitCode(2)
+            throw report.fail("\(error)", rules: metadata)
         }
         if let writeBaseline {
             do { try Baseline(findings: result.findings).write(to: writeBaseline) } catch {
-                FileHandle.standardError.write(Data("kwarden: \(error)\n".utf8))
-                throw ExitCode(2)
+                throw report.fail("\(error)", rules: metadata)
             }
         }
-        var shown = result
-        if let baseline {
-            do { shown = try Baseline.load(baseline).filter(result) } catch {
-                FileHandle.standardError.write(Data("kwarden: \(error)\n".utf8))
-                throw ExitCode(2)
-            }
-        }
-        let report = ScanReport.render(shown, format: OutputFormat(rawValue: format)!, rules: prepared.rules.map(\.metadata))
-        try write(report, to: output)
+        var compared = result
+        if let known, let baseline { compared = known.filter(result, path: baseline) }
+        let shown = report.present(compared)
+        let text = ScanReport.render(shown, format: report.outputFormat, rules: metadata, baseline: known != nil)
+        try write(text, to: report.output)
         if result.summary.filesParsed == 0 && result.summary.filesFailed > 0 && result.findings.isEmpty {
             FileHandle.standardError.write(Data("kwarden: nothing could be scanned\n".utf8))
             throw ExitCode(2)
         }
-        throw ExitCode(shown.findings.isEmpty ? 0 : 1)
+        throw ExitCode(report.exitCode(for: shown.findings))
     }
 
     /// This program's own path, to start worker processes.
@@ -192,6 +278,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("compile-commands")) var compileCommands: String?
     @Option(name: .customLong("extra-arg")) var extraArguments: [String] = []
     @Option(name: .customLong("config")) var config: String?
+    @Option(name: .customLong("overlay")) var overlay: String?
 
     func run() throws {
         WorkerLoop.exitWithParent()
@@ -199,6 +286,7 @@ struct WorkerCommand: ParsableCommand {
         let lists = try config.map { try TreeConfiguration.load(path: $0).lists } ?? [:]
         let loaded = try RuleRegistry.load(only: ids, rulesDirectory: rulesDir, extraLists: lists)
         let setups = try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: compileCommands, arch: arch, extraArguments: extraArguments)
-        WorkerLoop.run(analyzer: FileAnalyzer(rules: loaded, setups: setups))
+        let contents = try overlay.map { try SourceOverlay(contentsOf: $0) } ?? SourceOverlay()
+        WorkerLoop.run(analyzer: FileAnalyzer(rules: loaded, setups: setups, overlay: contents))
     }
 }

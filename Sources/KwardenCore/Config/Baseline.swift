@@ -40,10 +40,12 @@ public struct Baseline: Codable, Sendable {
     }
 
     /// The result without the findings this baseline already knows.
-    public func filter(_ result: ScanResult) -> ScanResult {
+    public func filter(_ result: ScanResult, path: String = "the baseline") -> ScanResult {
         let known = fingerprints
         var filtered = result
         filtered.findings = result.findings.filter { !known.contains($0.fingerprint) }
+        filtered.suppressed += result.findings.filter { known.contains($0.fingerprint) }
+            .map { SuppressedFinding(finding: $0, kind: .baseline, justification: "recorded in \(path)") }
         let suppressed = result.findings.count - filtered.findings.count
         filtered.summary.findings = filtered.findings.count
         if suppressed > 0 { filtered.notes.append("\(suppressed) finding\(suppressed == 1 ? "" : "s") already in the baseline not shown") }

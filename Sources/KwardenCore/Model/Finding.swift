@@ -55,6 +55,12 @@ public struct Finding: Codable, Hashable, Sendable {
 }
 
 extension Finding {
+    /// Most confident first, then by place: the order every report lists findings in.
+    public static func reportOrder(_ a: Finding, _ b: Finding) -> Bool {
+        if a.confidence != b.confidence { return a.confidence > b.confidence }
+        return (a.file, a.line, a.column, a.rule) < (b.file, b.line, b.column, b.rule)
+    }
+
     /// The fingerprint this finding has when its file is named `file` (the gate names a base
     /// revision's file by its path at head, so that renames keep fingerprints).
     public func fingerprint(file: String) -> String {

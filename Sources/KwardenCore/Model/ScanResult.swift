@@ -30,6 +30,25 @@ public struct ScanSummary: Codable, Sendable {
     public init() {}
 }
 
+/// A finding that is not reported: silenced in the source with a reason, or known to a baseline.
+/// SARIF keeps it (as suppressed, or with `baselineState: unchanged`) so that code scanning does
+/// not close it as fixed.
+public struct SuppressedFinding: Sendable {
+    public enum Kind: String, Sendable {
+        /// `/* kwarden-ignore(rule): reason */` on or above the line.
+        case inSource
+        /// Recorded in the baseline the scan was compared with.
+        case baseline
+    }
+    public var finding: Finding
+    public var kind: Kind
+    public var justification: String
+
+    public init(finding: Finding, kind: Kind, justification: String) {
+        self.finding = finding; self.kind = kind; self.justification = justification
+    }
+}
+
 public struct ScanResult: Sendable {
     public var root: String
     public var findings: [Finding]
@@ -37,6 +56,8 @@ public struct ScanResult: Sendable {
     public var failures: [FileFailure]
     public var parseErrors: [ParseErrorReport]
     public var notes: [String]
+    /// Findings not reported, each with why.
+    public var suppressed: [SuppressedFinding] = []
 
     public init(root: String, findings: [Finding], summary: ScanSummary, failures: [FileFailure],
                 parseErrors: [ParseErrorReport], notes: [String]) {

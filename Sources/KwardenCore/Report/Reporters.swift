@@ -6,11 +6,12 @@ public enum OutputFormat: String, CaseIterable, Sendable {
 
 /// Renders a scan in the formats maintainers and CI systems read.
 public enum ScanReport {
-    public static func render(_ result: ScanResult, format: OutputFormat, rules: [RuleMetadata]) -> String {
+    /// `baseline`: the scan was compared with a baseline (SARIF then marks each result new or unchanged).
+    public static func render(_ result: ScanResult, format: OutputFormat, rules: [RuleMetadata], baseline: Bool = false) -> String {
         switch format {
         case .text: return text(result)
         case .json: return json(result)
-        case .sarif: return sarif(result, rules: rules)
+        case .sarif: return sarif(result, rules: rules, baseline: baseline)
         case .github: return github(result)
         }
     }
@@ -53,6 +54,8 @@ public enum ScanReport {
             out += "\(failure.file): error: not scanned: \(failure.reason)\n"
         }
         for note in result.notes { out += "note: \(note)\n" }
+        let inSource = result.suppressed.filter { $0.kind == .inSource }.count
+        if inSource > 0 { out += "note: \(inSource) finding\(inSource == 1 ? "" : "s") suppressed in the source (kwarden-ignore) not shown\n" }
         let s = result.summary
         out += "kwarden: \(s.findings) finding\(s.findings == 1 ? "" : "s"); \(s.filesConsidered) files considered, \(s.filesParsed) parsed"
         out += " (\(s.filesWithErrors) with parse errors, \(s.parseErrors) errors"
@@ -70,7 +73,12 @@ public enum ScanReport {
         var failures: [FileFailure]
         var parseErrors: [ParseErrorReport]
         var notes: [String]
-        enum CodingKeys: String, CodingKey { case tool, version, root, findings, summary, failures, parseErrors = "parse_errors", notes }
+        var suppressed: [JSONSuppressed]
+        enum CodingKeys: String, CodingKey { case tool, version, root, findings, summary, failures, parseErrors = "parse_errors", notes, suppressed }
+    }
+
+    struct JSONSuppressed: Encodable {
+        let finding: JSONFinding, kind: String, justification: String
     }
 
     struct JSONFinding: Encodable {
@@ -79,29 +87,43 @@ public enum ScanReport {
     }
 
     public static func json(_ result: ScanResult) -> String {
-        let report = JSONReport(root: result.root, findings: result.findings.map {
-            JSONFinding(rule: $0.rule, severity: $0.severity.rawValue, confidence: $0.confidence.rawValue, file: $0.file,
-                        line: $0.line, column: $0.column, function: $0.function, message: $0.message,
-                        evidence: $0.evidence, fingerprint: $0.fingerprint)
-        }, summary: result.summary, failures: result.failures, parseErrors: result.parseErrors, notes: result.notes)
+        func entry(_ finding: Finding) -> JSONFinding {
+            JSONFinding(rule: finding.rule, severity: finding.severity.rawValue, confidence: finding.confidence.rawValue, file: finding.file,
+                        line: finding.line, column: finding.column, function: finding.function, message: finding.message,
+                        evidence: finding.evidence, fingerprint: finding.fingerprint)
+        }
+        let report = JSONReport(root: result.root, findings: result.findings.map(entry),
+                                summary: result.summary, failures: result.failures, parseErrors: result.parseErrors, notes: result.notes,
+                                suppressed: result.suppressed.map { JSONSuppressed(finding: entry($0.finding), kind: $0.kind.rawValue, justification: $0.justification) })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self) + "\n"
     }
 
+    /// GitHub code scanning's limits: locations per result, results per run (of which it stores 5,000).
+    public static let sarifMaxRelatedLocations = 1_000
+    public static let sarifMaxResults = 25_000
+
     /// SARIF 2.1.0 as GitHub code scanning accepts it: rules with help text, stable
-    /// partialFingerprints, evidence as related locations.
-    public static func sarif(_ result: ScanResult, rules: [RuleMetadata]) -> String {
+    /// partialFingerprints, evidence as related locations. Suppressed and baselined findings stay
+    /// in the log, marked so, so that code scanning does not close them as fixed. `baseline`:
+    /// whether the scan was compared with a baseline (then every result has a `baselineState`).
+    public static func sarif(_ result: ScanResult, rules: [RuleMetadata], baseline: Bool = false) -> String {
         let ruleIndex = Dictionary(uniqueKeysWithValues: rules.enumerated().map { ($1.id, $0) })
-        func location(_ file: String, _ line: Int, _ column: Int?, message: String? = nil, id: Int? = nil) -> [String: Any] {
-            var region: [String: Any] = ["startLine": max(1, line)]
-            if let column { region["startColumn"] = max(1, column) }
-            var loc: [String: Any] = ["physicalLocation": ["artifactLocation": ["uri": file, "uriBaseId": "%SRCROOT%"], "region": region]]
+        func location(_ file: String, _ line: Int?, _ column: Int?, message: String? = nil, id: Int? = nil) -> [String: Any] {
+            var physical: [String: Any] = ["artifactLocation": ["uri": sarifURI(file), "uriBaseId": "%SRCROOT%"]]
+            if let line {
+                var region: [String: Any] = ["startLine": max(1, line)]
+                if let column { region["startColumn"] = max(1, column) }
+                physical["region"] = region
+            }
+            var loc: [String: Any] = ["physicalLocation": physical]
             if let message { loc["message"] = ["text": message] }
             if let id { loc["id"] = id }
             return loc
         }
-        let results: [[String: Any]] = result.findings.map { finding in
+        var cutNotes: [String] = []
+        func entry(_ finding: Finding, suppression: SuppressedFinding? = nil) -> [String: Any] {
             var entry: [String: Any] = [
                 "ruleId": finding.rule,
                 "level": finding.severity.sarifLevel,
@@ -112,12 +134,33 @@ public enum ScanReport {
             ]
             if let index = ruleIndex[finding.rule] { entry["ruleIndex"] = index }
             if !finding.evidence.isEmpty {
-                entry["relatedLocations"] = finding.evidence.enumerated().map { offset, step in
+                let steps = finding.evidence.prefix(sarifMaxRelatedLocations)
+                entry["relatedLocations"] = steps.enumerated().map { offset, step in
                     location(step.file, step.line, step.column, message: step.message, id: offset + 1)
                 }
+                if finding.evidence.count > steps.count {
+                    cutNotes.append("\(finding.file):\(finding.line): \(finding.evidence.count - steps.count) of \(finding.evidence.count) evidence locations left out (at most \(sarifMaxRelatedLocations) per result)")
+                }
+            }
+            switch suppression?.kind {
+            case .baseline?:
+                entry["baselineState"] = "unchanged"
+            case .inSource?:
+                entry["suppressions"] = [["kind": "inSource", "justification": suppression!.justification]]
+                if baseline { entry["baselineState"] = "new" }
+            case nil:
+                if baseline { entry["baselineState"] = "new" }
             }
             return entry
         }
+        // Most confident first (the reports' order), then the suppressed: what a cap keeps.
+        var ordered = result.findings.map { ($0, SuppressedFinding?.none) }
+        ordered += result.suppressed.sorted { Finding.reportOrder($0.finding, $1.finding) }.map { ($0.finding, Optional($0)) }
+        if ordered.count > sarifMaxResults {
+            cutNotes.append("\(ordered.count - sarifMaxResults) of \(ordered.count) results left out (at most \(sarifMaxResults) per run), the least confident first")
+            ordered = Array(ordered.prefix(sarifMaxResults))
+        }
+        let results = ordered.map { entry($0.0, suppression: $0.1) }
         let driverRules: [[String: Any]] = rules.map { rule in
             var help = rule.finds.trimmingCharacters(in: .whitespacesAndNewlines) + "\n\nWhy it matters: " + rule.why.trimmingCharacters(in: .whitespacesAndNewlines)
             if let incident = rule.incident { help += "\n\nIncident: " + incident.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -131,22 +174,54 @@ public enum ScanReport {
                 "properties": ["precision": rule.confidence == .high ? "high" : "medium", "tags": ["correctness", "linux-kernel"]],
             ]
         }
-        let notifications: [[String: Any]] = result.failures.map { failure in
-            ["level": "warning", "message": ["text": "not scanned: \(failure.reason)"],
-             "locations": [location(failure.file, 1, nil)]]
+        var notifications: [[String: Any]] = result.failures.map { failure in
+            // A failure without a file is the whole run's (nothing could be scanned).
+            guard !failure.file.isEmpty else { return ["level": "error", "message": ["text": failure.reason]] }
+            return ["level": "error", "message": ["text": "not scanned: \(failure.reason)"],
+                    "locations": [location(failure.file, nil, nil)]]
         }
+        notifications += result.parseErrors.map { report in
+            ["level": "warning", "message": ["text": "parsed with \(report.errors) error\(report.errors == 1 ? "" : "s") (findings may be missed); first: \(report.first)"],
+             "locations": [location(report.file, nil, nil)]]
+        }
+        notifications += cutNotes.map { ["level": "note", "message": ["text": $0]] }
         let log: [String: Any] = [
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "version": "2.1.0",
             "runs": [[
                 "tool": ["driver": ["name": "kwarden", "version": Kwarden.version, "semanticVersion": Kwarden.version,
                                     "rules": driverRules]],
-                "originalUriBaseIds": ["%SRCROOT%": ["uri": URL(fileURLWithPath: result.root, isDirectory: true).absoluteString]],
                 "results": results,
-                "invocations": [["executionSuccessful": true, "toolExecutionNotifications": notifications]],
+                "invocations": [["executionSuccessful": result.failures.isEmpty, "toolExecutionNotifications": notifications]],
             ]],
         ]
         let data = (try? JSONSerialization.data(withJSONObject: log, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+extension ScanReport {
+    /// A path as a SARIF URI reference: every byte outside RFC 3986's unreserved set and `/`
+    /// percent-encoded (a space, `#` or a non-ASCII name otherwise makes the log invalid).
+    public static func sarifURI(_ path: String) -> String {
+        var out = ""
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += String(format: "%%%02X", byte)
+            }
+        }
+        return out
+    }
+
+    /// A SARIF log for a run that could not scan at all: no results, the error as a notification,
+    /// so that an upload step still finds a valid file and shows why.
+    public static func sarifError(_ message: String, rules: [RuleMetadata]) -> String {
+        var result = ScanResult(root: ".", findings: [], summary: ScanSummary(), failures: [], parseErrors: [], notes: [])
+        result.failures = [FileFailure(file: "", reason: message)]
+        return sarif(result, rules: rules)
     }
 }

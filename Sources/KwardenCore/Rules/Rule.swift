@@ -83,7 +83,9 @@ public enum RuleRegistry {
         if !unknown.isEmpty { throw RuleCatalogError.unknownRules(unknown, known: ids) }
         return try (only.isEmpty ? ids : only).map { id in
             var metadata = try RuleDirectory.load(id: id, from: directory)
-            for (list, names) in extraLists[id] ?? [:] {
+            for (list, names) in (extraLists[id] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let known = (metadata.lists ?? [:]).keys.sorted()
+                guard known.contains(list) else { throw RuleCatalogError.unknownList(rule: id, list: list, known: known) }
                 metadata.lists = metadata.lists ?? [:]
                 metadata.lists![list, default: []].append(contentsOf: names)
             }

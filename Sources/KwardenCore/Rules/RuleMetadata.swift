@@ -52,6 +52,7 @@ public enum RuleCatalogError: Error, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case missingRule(id: String, directory: String)
     case unknownRules([String], known: [String])
+    case unknownList(rule: String, list: String, known: [String])
 
     public var description: String {
         switch self {
@@ -61,6 +62,8 @@ public enum RuleCatalogError: Error, CustomStringConvertible {
         case .missingRule(let id, let directory): return "rule \(id) has no metadata file \(directory)/\(id).yaml"
         case .unknownRules(let ids, let known):
             return "unknown rule\(ids.count > 1 ? "s" : "") \(ids.joined(separator: ", ")); known rules: \(known.joined(separator: ", "))"
+        case .unknownList(let rule, let list, let known):
+            return "lists.\(rule): unknown list '\(list)' (the names would do nothing); \(rule)'s lists: \(known.joined(separator: ", "))"
         }
     }
 }

@@ -65,6 +65,13 @@ public final class CompileSetupProvider: @unchecked Sendable {
         return made
     }
 
+    /// For a scan with a compile database: whether `file` has its own entry there (nil without a
+    /// database). Files without one are parsed with Kbuild-derived flags, and the scan says so.
+    public func hasCompileCommand(for file: String) -> Bool? {
+        guard compileCommands != nil, let kernelRoot, let context = try? context(forArch: architecture(for: file), root: kernelRoot) else { return nil }
+        return context.hasCompileCommand(for: file)
+    }
+
     /// The architecture of files outside arch/ (nil outside a kernel tree).
     public var primaryArch: String? {
         guard let kernelRoot else { return nil }

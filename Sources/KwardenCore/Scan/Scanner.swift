@@ -30,8 +30,8 @@ public struct ScanOptions {
     public var allArches = false
     /// Only report which files the textual preselection keeps.
     public var dryRun = false
-    /// File contents that replace (or add to) what is on disk, e.g. a file at another git revision.
-    /// Parsed on threads, since the contents live in this process.
+    /// File contents that replace (or add to) what is on disk, e.g. a file at another git revision
+    /// (handed to worker processes through a file).
     public var overlay = SourceOverlay()
     /// Where evidence passes look for facts (default: the scanned paths). The gate scans a few
     /// changed files but takes facts from the whole tree.
@@ -73,10 +73,24 @@ public final class Scanner {
         let onlyArch = options.allArches ? nil : setups.primaryArch
         var discovery = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: options.paths.filter { !options.overlay.contains($0) }, root: root, isKernelTree: kernelRoot != nil)
         discovery.files = (discovery.files + options.paths.filter { options.overlay.contains($0) && $0.hasSuffix(".c") }).sorted()
-        guard discovery.missing.isEmpty || !discovery.files.isEmpty else {
-            throw ScanError.nothingToScan("nothing to scan: \(discovery.missing.joined(separator: ", ")) not found")
-        }
+        guard !discovery.files.isEmpty else { throw ScanError.nothingToScan(Self.whyNothing(discovery, paths: options.paths)) }
         var failures: [FileFailure] = discovery.missing.map { FileFailure(file: $0, reason: "no such file or directory") }
+        // A tree's configuration may exclude parts outside this scan's paths; only a pattern that
+        // reaches into the scanned paths and leaves nothing out is a mistake worth a warning.
+        let scanned = options.paths.map { RelativePath.make(URL(fileURLWithPath: $0).standardizedFileURL.path, root: root) }
+        func reachesScannedPaths(_ pattern: String) -> Bool {
+            let literal = String(pattern.prefix { $0 != "*" && $0 != "?" && $0 != "[" }).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            return scanned.contains { path in
+                path == root || path.hasPrefix("/") || literal.isEmpty || literal == path
+                    || literal.hasPrefix(path + "/") || path.hasPrefix(literal + "/") || (pattern.contains("*") && path.hasPrefix(literal))
+            }
+        }
+        for pattern in options.excludes where !discovery.matchedExcludes.contains(pattern) && reachesScannedPaths(pattern) {
+            notes.append("warning: exclude '\(pattern)' matches nothing under the scanned paths (patterns are relative to \(root))")
+        }
+        for path in discovery.notSources {
+            notes.append("\(path): not scanned: not a .c file (headers are checked through the .c files that include them)")
+        }
         if discovery.skippedUserspace > 0 {
             notes.append("skipped \(discovery.skippedUserspace) .c files of userspace programs (\(SourceDiscovery.kernelUserspaceDirectories.joined(separator: ", ")))")
         }
@@ -95,6 +109,10 @@ public final class Scanner {
         let notUTF8 = texts.notUTF8.count
         if notUTF8 > 0 { notes.append("\(notUTF8) file\(notUTF8 == 1 ? " is" : "s are") not valid UTF-8 (parsed as bytes): \(texts.notUTF8.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(notUTF8 > 5 ? ", …" : "")") }
         let selected = texts.firstSelection
+        let selectedSet = Set(selected)
+        for file in discovery.named.sorted() where !selectedSet.contains(file) && !texts.unreadableFiles.contains(file) {
+            notes.append("\(RelativePath.make(file, root: root)): not parsed: no rule's textual preselection matches it (it holds none of the calls and shapes the rules look for)")
+        }
         if options.dryRun {
             return ScanResult(root: root, findings: [], summary: summary, failures: failures,
                               parseErrors: [], notes: notes + selected.map { "would parse " + RelativePath.make($0, root: root) })
@@ -177,6 +195,9 @@ public final class Scanner {
             findings.removeAll { $0.rule == rule.id }
             findings += rule.finalize(findings: mine, facts: facts)
         }
+        let inline = InlineSuppressions.apply(to: findings, overlay: options.overlay)
+        findings = inline.kept
+        notes += inline.notes.map { RelativePath.make($0.file, root: root) + ":" + String($0.line) + ": " + $0.message }
         outcomes += factOutcomes
 
         // Summary and failures.
@@ -198,25 +219,39 @@ public final class Scanner {
             }
         }
         summary.factFilesParsed = factOutcomes.count
+        if options.compileCommands != nil {
+            let fallbacks = countedFiles.filter { setups.hasCompileCommand(for: $0) == false }.sorted()
+            if !fallbacks.isEmpty {
+                notes.append("\(fallbacks.count) of \(countedFiles.count) parsed files are not in the compile database: their flags were derived from Kbuild (\(fallbacks.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(fallbacks.count > 5 ? ", …" : ""))")
+            }
+        }
         failures = failures.map { FileFailure(file: RelativePath.make($0.file, root: root), reason: $0.reason) }
         summary.filesFailed = Set(failures.map(\.file)).count
 
-        let relative = findings.map { finding -> Finding in
+        func relative(_ finding: Finding) -> Finding {
             var f = finding
             f.file = RelativePath.make(f.file, root: root)
             f.evidence = f.evidence.map { e in var e = e; e.file = RelativePath.make(e.file, root: root); return e }
             f.fingerprint = f.fingerprint(file: f.file)
             return f
         }
-        let ordered = relative.sorted { a, b in
-            if a.confidence != b.confidence { return a.confidence > b.confidence }
-            return (a.file, a.line, a.column, a.rule) < (b.file, b.line, b.column, b.rule)
-        }
+        let ordered = findings.map(relative).sorted(by: Finding.reportOrder)
         summary.findings = ordered.count
         summary.seconds = (Date().timeIntervalSince(started) * 100).rounded() / 100
         options.progress.finish()
-        return ScanResult(root: root, findings: ordered, summary: summary, failures: failures.sorted { $0.file < $1.file },
-                          parseErrors: parseErrors.sorted { $0.file < $1.file }, notes: notes + setups.notes)
+        var result = ScanResult(root: root, findings: ordered, summary: summary, failures: failures.sorted { $0.file < $1.file },
+                                parseErrors: parseErrors.sorted { $0.file < $1.file }, notes: notes + setups.notes)
+        result.suppressed = inline.suppressed.map { SuppressedFinding(finding: relative($0.finding), kind: .inSource, justification: $0.justification) }
+        return result
+    }
+
+    /// Why a scan found no .c file to consider, naming each path's reason.
+    static func whyNothing(_ discovery: SourceDiscovery.Result, paths: [String]) -> String {
+        var reasons = discovery.missing.map { "\($0): no such file or directory" }
+        reasons += discovery.notSources.map { "\($0): not a .c file (headers are checked through the .c files that include them)" }
+        let named = Set(discovery.missing + discovery.notSources)
+        reasons += paths.filter { !named.contains($0) }.map { "\($0): holds no .c file that kwarden would scan" }
+        return "nothing to scan: " + reasons.joined(separator: "; ")
     }
 }
 
@@ -350,6 +385,39 @@ public struct SourceOverlay: Sendable {
     func read(_ path: String) -> Result<SourceText, TextIndex.ReadError> {
         if let bytes = files[path] { return .success(SourceText(bytes: bytes)) }
         return TextIndex.read(path)
+    }
+
+    /// Saves the overlay for worker processes: per file, the path's and the content's length
+    /// (little-endian UInt64) followed by their bytes.
+    public func write(to path: String) throws {
+        var data = Data()
+        func append(_ bytes: [UInt8]) {
+            withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { data.append(contentsOf: $0) }
+            data.append(contentsOf: bytes)
+        }
+        for file in files.keys.sorted() {
+            append(Array(file.utf8))
+            append(files[file]!)
+        }
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    /// An overlay saved by `write(to:)`.
+    public init(contentsOf path: String) throws {
+        let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var offset = 0
+        func take() throws -> [UInt8] {
+            guard offset + 8 <= data.count else { throw ScanError.badInput("\(path): truncated overlay") }
+            let count = data[offset..<(offset + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            offset += 8
+            guard count <= UInt64(data.count - offset) else { throw ScanError.badInput("\(path): truncated overlay") }
+            defer { offset += Int(count) }
+            return Array(data[offset..<(offset + Int(count))])
+        }
+        while offset < data.count {
+            let file = String(decoding: try take(), as: UTF8.self)
+            files[file] = try take()
+        }
     }
 
     /// The overlay as libclang unsaved files.

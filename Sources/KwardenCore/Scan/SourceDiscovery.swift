@@ -17,8 +17,14 @@ public struct SourceDiscovery {
     public struct Result {
         public internal(set) var files: [String] = []
         public var missing: [String] = []
+        /// Named files that are not C sources (a header, a Makefile), as named.
+        public var notSources: [String] = []
+        /// Files named one by one (not found by walking a directory).
+        public var named: Set<String> = []
         public var skippedUserspace = 0
         public var skippedOtherArch = 0
+        /// `excludes` patterns that left something out.
+        public var matchedExcludes: Set<String> = []
     }
 
     /// `root` is the tree the paths are reported against (for excludes, which are relative to it).
@@ -31,7 +37,10 @@ public struct SourceDiscovery {
             var isDirectory: ObjCBool = false
             guard fm.fileExists(atPath: absolute, isDirectory: &isDirectory) else { result.missing.append(path); continue }
             if !isDirectory.boolValue {
+                // Headers are checked through the .c files that include them; nothing else is C code.
+                guard absolute.hasSuffix(".c") else { result.notSources.append(path); continue }
                 if seen.insert(absolute).inserted { result.files.append(absolute) }
+                result.named.insert(absolute)
                 continue
             }
             walk(absolute, root: root, isKernelTree: isKernelTree, seen: &seen, into: &result)
@@ -67,7 +76,7 @@ public struct SourceDiscovery {
             }
             guard isDirectory || (isFile && name.hasSuffix(".c")) else { continue }
             let relative = RelativePath.make(full, root: root)
-            if isExcluded(relative) { continue }
+            if let pattern = excludingPattern(relative) { result.matchedExcludes.insert(pattern); continue }
             if isKernelTree, SourceDiscovery.kernelUserspaceDirectories.contains(where: { relative == $0 || relative.hasPrefix($0 + "/") }) {
                 if isDirectory { result.skippedUserspace += countSources(full, root: root) } else { result.skippedUserspace += 1 }
                 continue
@@ -92,8 +101,11 @@ public struct SourceDiscovery {
         return result.files.count
     }
 
-    func isExcluded(_ relative: String) -> Bool {
-        excludes.contains { pattern in
+    func isExcluded(_ relative: String) -> Bool { excludingPattern(relative) != nil }
+
+    /// The first pattern of `excludes` that leaves `relative` out.
+    func excludingPattern(_ relative: String) -> String? {
+        excludes.first { pattern in
             let trimmed = pattern.hasSuffix("/") ? String(pattern.dropLast()) : pattern
             if trimmed.contains("*") { return fnmatch(trimmed, relative, 0) == 0 }
             return relative == trimmed || relative.hasPrefix(trimmed + "/")
