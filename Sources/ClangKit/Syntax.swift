@@ -17,18 +17,31 @@ public final class Node {
         self.parent = parent
     }
 
-    /// Builds the tree under `cursor`.
+    /// How deep a tree is built. Real kernel code stays far below; deeper code is machine-made
+    /// (10,000 chained operators), and walking it would cost time and stack for nothing.
+    public static let maximumDepth = 1000
+
+    /// On a root: where its tree was cut at `maximumDepth` (nil when whole). A cut tree is
+    /// missing code, so a rule must not judge it.
+    public private(set) var tooDeepAt: SourcePosition?
+
+    /// Builds the tree under `cursor`, at most `maximumDepth` levels deep.
     public static func tree(of cursor: Cursor, in unit: TranslationUnit) -> Node {
         let root = Node(cursor: cursor, unit: unit, parent: nil)
-        var stack: [Node] = [root]
-        while let node = stack.popLast() {
-            let kids = node.cursor.children.enumerated().map { offset, child -> Node in
+        var stack: [(node: Node, depth: Int)] = [(root, 0)]
+        while let (node, depth) = stack.popLast() {
+            let children = node.cursor.children
+            if depth == maximumDepth {
+                if root.tooDeepAt == nil, !children.isEmpty { root.tooDeepAt = node.position }
+                continue
+            }
+            let kids = children.enumerated().map { offset, child -> Node in
                 let kid = Node(cursor: child, unit: unit, parent: node)
                 kid.indexInParent = offset
                 return kid
             }
             node.children = kids
-            stack.append(contentsOf: kids)
+            stack.append(contentsOf: kids.map { ($0, depth + 1) })
         }
         return root
     }
@@ -188,10 +201,9 @@ public final class Node {
     private func binaryOperatorFromTokens() -> String? {
         let lhs = children[0].beginSpelling, rhs = children[1].beginSpelling
         guard lhs.file == rhs.file, !lhs.file.isEmpty, lhs.offset < rhs.offset else { return nil }
-        let between = unit.tokens(in: SourceRange(start: lhs, end: rhs))
-            .filter { $0.kind == .punctuation && $0.position.offset >= lhs.offset && $0.position.offset < rhs.offset }
-            .filter { $0.text != ")" && $0.text != "(" }
-        guard let op = between.last, op.text.allSatisfy({ Node.operatorCharacters.contains($0) }) else { return nil }
+        let between = unit.tokens(inFile: lhs.file, from: lhs.offset, before: rhs.offset)
+        guard let op = between.last(where: { $0.kind == .punctuation && $0.text != ")" && $0.text != "(" }),
+              op.text.allSatisfy({ Node.operatorCharacters.contains($0) }) else { return nil }
         return op.text
     }
 

@@ -40,8 +40,14 @@ public final class ClangIndex {
     let raw: CXIndex
 
     public init() {
+        _ = ClangIndex.parseOnCallingThread
         raw = clang_createIndex(0, 0)
     }
+
+    /// libclang parses on a thread of its own with a fixed 8 MiB stack, which deeply nested code
+    /// overflows; told not to, it parses on the calling thread, which `parse` makes a large one.
+    /// Set once, before the first index exists, since libclang reads it at every parse.
+    private static let parseOnCallingThread: Void = { setenv("LIBCLANG_NOTHREADS", "1", 1) }()
     deinit { clang_disposeIndex(raw) }
 
     /// Parses one file. The detailed preprocessing record is kept so rules can see macro expansions.
@@ -55,8 +61,10 @@ public final class ClangIndex {
         var unit: CXTranslationUnit?
         let code: CXErrorCode = withCStrings(arguments) { argv in
             withUnsavedFiles(unsavedFiles) { unsaved in
-                clang_parseTranslationUnit2(raw, file, argv, Int32(arguments.count),
-                                            unsaved.baseAddress, UInt32(unsaved.count), options, &unit)
+                LargeStack.run {
+                    clang_parseTranslationUnit2(raw, file, argv, Int32(arguments.count),
+                                                unsaved.baseAddress, UInt32(unsaved.count), options, &unit)
+                }
             }
         }
         switch code {
@@ -120,6 +128,38 @@ public final class TranslationUnit {
             extent = clang_getRange(clang_getLocationForOffset(raw, file, UInt32(range.start.offset)),
                                     clang_getLocationForOffset(raw, file, UInt32(range.end.offset)))
         } else { return [] }
+        return tokenize(extent)
+    }
+
+    /// Every token of each file asked for so far, in order.
+    private var tokensByFile: [String: [Token]] = [:]
+
+    /// The tokens of `file` that start at or after offset `start` and before `end`. The file is
+    /// tokenized once and kept: each node of a long expression asks for the few tokens before its
+    /// right operand, and tokenizing the whole left operand each time made that quadratic.
+    public func tokens(inFile file: String, from start: Int, before end: Int) -> ArraySlice<Token> {
+        let all: [Token]
+        if let known = tokensByFile[file] { all = known } else {
+            var size = 0
+            if let handle = clang_getFile(raw, file), clang_getFileContents(raw, handle, &size) != nil {
+                all = tokenize(clang_getRange(clang_getLocationForOffset(raw, handle, 0),
+                                              clang_getLocationForOffset(raw, handle, UInt32(size))))
+            } else { all = [] }
+            tokensByFile[file] = all
+        }
+        func firstIndex(atOrAfter offset: Int) -> Int {
+            var low = 0, high = all.count
+            while low < high {
+                let middle = (low + high) / 2
+                if all[middle].position.offset < offset { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+        let lower = firstIndex(atOrAfter: start)
+        return all[lower..<max(lower, firstIndex(atOrAfter: end))]
+    }
+
+    private func tokenize(_ extent: CXSourceRange) -> [Token] {
         var pointer: UnsafeMutablePointer<CXToken>?
         var count: UInt32 = 0
         clang_tokenize(raw, extent, &pointer, &count)

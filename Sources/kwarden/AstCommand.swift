@@ -22,15 +22,23 @@ struct AstCommand: ParsableCommand {
             for file in setup.unsavedFiles { print("# in memory: \(file.path)") }
             return
         }
-        let unit = try ClangIndex().parse(file: path, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles)
-        for diagnostic in unit.diagnostics where diagnostic.severity.rawValue >= Diagnostic.Severity.error.rawValue {
-            print("error: \(diagnostic.position): \(diagnostic.message)")
-        }
-        let context = FileContext(path: path, unit: unit)
-        for definition in context.functions where function == nil || definition.name == function {
-            print("function \(definition.name)")
-            dump(definition.declaration, depth: 1)
-        }
+        // On a large stack, as in a scan: deeply nested code recurses deeply.
+        try LargeStack.run {
+            Result {
+                let unit = try ClangIndex().parse(file: path, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles)
+                for diagnostic in unit.diagnostics where diagnostic.severity.rawValue >= Diagnostic.Severity.error.rawValue {
+                    print("error: \(diagnostic.position): \(diagnostic.message)")
+                }
+                let context = FileContext(path: path, unit: unit)
+                for definition in context.functions where function == nil || definition.name == function {
+                    print("function \(definition.name)")
+                    dump(definition.declaration, depth: 1)
+                }
+                for (name, at) in context.tooDeep where function == nil || name == function {
+                    print("function \(name): too deep: nesting over \(Node.maximumDepth) levels at \(at), not shown")
+                }
+            }
+        }.get()
     }
 
     private func dump(_ node: Node, depth: Int) {

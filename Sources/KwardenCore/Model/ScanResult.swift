@@ -78,6 +78,19 @@ public struct FileOutcome: Codable, Sendable {
     public var dependencies: [String] = []
     /// Whether this outcome came from the result cache.
     public var cached = false
+    /// Code of the file left unanalysed, and why (reported as notes).
+    public var notes: [FileNote] = []
 
     public init(file: String) { self.file = file }
+}
+
+/// Something about a place in a file that the scan's report should mention.
+public struct FileNote: Codable, Hashable, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+
+    public init(file: String, line: Int, message: String) {
+        self.file = file; self.line = line; self.message = message
+    }
 }

@@ -24,10 +24,23 @@ public final class FileContext {
         self.unit = unit
     }
 
-    /// Function definitions written in the main file (not in headers).
+    /// Function definitions written in the main file (not in headers), but those nested too deep.
     public lazy var functions: [FunctionDefinition] = unit.topLevel.compactMap { cursor in
         guard cursor.kind == .functionDecl, cursor.isDefinition, cursor.isInMainFile else { return nil }
-        return FunctionDefinition(name: cursor.spelling, declaration: Node.tree(of: cursor, in: unit))
+        return analysable(cursor)
+    }
+
+    /// Functions left out because their code nests deeper than `Node.maximumDepth`.
+    public private(set) var tooDeep: [(function: String, at: SourcePosition)] = []
+
+    /// The function's definition, or nil (noted in `tooDeep`) when its tree had to be cut.
+    private func analysable(_ cursor: Cursor) -> FunctionDefinition? {
+        let tree = Node.tree(of: cursor, in: unit)
+        if let cut = tree.tooDeepAt {
+            tooDeep.append((cursor.spelling, cut))
+            return nil
+        }
+        return FunctionDefinition(name: cursor.spelling, declaration: tree)
     }
 
     /// Macro uses written in the main file, in source order.
@@ -99,7 +112,7 @@ extension FileContext {
                   extent.end.offset <= text.bytes.count else { continue }
             let slice = SourceText(bytes: Array(text.bytes[extent.start.offset..<extent.end.offset]))
             guard names.contains(where: { slice.containsIdentifier($0) }) else { continue }
-            result.append(FunctionDefinition(name: cursor.spelling, declaration: Node.tree(of: cursor, in: unit)))
+            if let definition = analysable(cursor) { result.append(definition) }
         }
         return result
     }

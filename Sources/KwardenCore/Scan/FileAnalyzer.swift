@@ -24,7 +24,12 @@ public final class FileAnalyzer {
         self.overlayUnsaved = overlay.unsavedFiles
     }
 
+    /// Parses and checks one file on a large stack (deeply nested code recurses deeply).
     public func analyze(_ job: FileJob) -> FileOutcome {
+        LargeStack.run { analyzeHere(job) }
+    }
+
+    private func analyzeHere(_ job: FileJob) -> FileOutcome {
         var outcome = FileOutcome(file: job.file)
         guard overlay.contains(job.file) || FileManager.default.isReadableFile(atPath: job.file) else {
             outcome.failure = FileManager.default.fileExists(atPath: job.file) ? "cannot read file: permission denied" : "file disappeared before it was parsed"
@@ -52,6 +57,10 @@ public final class FileAnalyzer {
                 if job.pass == 1 { outcome.findings += rule.check(context) }
                 outcome.facts += rule.facts(context, requests: job.requests)
             }
+            outcome.notes = Array(Set(context.tooDeep.map { function, at in
+                FileNote(file: at.file, line: at.line,
+                         message: "too deep: nesting over \(Node.maximumDepth) levels in \(function)(), not analysed")
+            })).sorted { ($0.file, $0.line) < ($1.file, $1.line) }
         } catch {
             outcome.failure = "\(error)"
         }

@@ -225,6 +225,8 @@ public final class Scanner {
                 notes.append("\(fallbacks.count) of \(countedFiles.count) parsed files are not in the compile database: their flags were derived from Kbuild (\(fallbacks.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(fallbacks.count > 5 ? ", …" : ""))")
             }
         }
+        let fileNotes = Set(outcomes.flatMap(\.notes)).sorted { ($0.file, $0.line) < ($1.file, $1.line) }
+        notes += fileNotes.map { "\(RelativePath.make($0.file, root: root)):\($0.line): \($0.message)" }
         failures = failures.map { FileFailure(file: RelativePath.make($0.file, root: root), reason: $0.reason) }
         summary.filesFailed = Set(failures.map(\.file)).count
 
