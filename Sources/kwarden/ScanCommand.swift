@@ -27,6 +27,9 @@ struct ScanOptionGroup: ParsableArguments {
     @Option(name: .customLong("timeout"), help: "Seconds one file may take before it is reported as failed.")
     var timeout: Double = 300
 
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp("MiB of memory one worker process may use for a file before the file is reported as failed (0: no limit).", valueName: "MiB"))
+    var maxMemory = 4096
+
     @Option(name: .customLong("max-fact-files"), help: "At most this many files parsed per evidence pass, nearest to the findings first.")
     var maxFactFiles = 200
 
@@ -78,6 +81,7 @@ struct ScanOptionGroup: ParsableArguments {
         options.excludes = excludes + configuration.exclude
         options.extraArguments = configuration.flags + extraArguments
         options.perFileTimeout = timeout
+        options.maxMemoryMiB = maxMemory > 0 ? maxMemory : nil
         options.progress = ProgressReporter(enabled: !quiet)
         options.maxFactFiles = maxFactFiles
         options.maxFactFilesPerTopic = maxFactFilesPerTopic
@@ -214,6 +218,7 @@ struct ScanCommand: ParsableCommand {
     func validate() throws {
         guard scan.jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard scan.timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard scan.maxMemory >= 0 else { throw ValidationError("--max-memory must be 0 (no limit) or a number of MiB") }
         if let writeBaseline { try checkWritable(writeBaseline, option: "--write-baseline") }
     }
 

@@ -82,7 +82,8 @@ final class JobRunner {
                 let encoder = JSONEncoder(), decoder = JSONDecoder()
                 while let (index, job) = queue.next() {
                     var outcome = FileOutcome(file: job.file)
-                    let reply = worker.exchange((try? encoder.encode(job)) ?? Data(), timeout: options.perFileTimeout)
+                    let reply = worker.exchange((try? encoder.encode(job)) ?? Data(), timeout: options.perFileTimeout,
+                                                memoryLimit: options.maxMemoryMiB.map { $0 << 20 })
                     switch reply {
                     case .line(let data):
                         if let decoded = try? decoder.decode(FileOutcome.self, from: data) { outcome = decoded } else { outcome.failure = "worker sent an unreadable reply" }
@@ -90,6 +91,8 @@ final class JobRunner {
                         outcome.failure = how
                     case .timedOut:
                         outcome.failure = "timed out after \(Int(options.perFileTimeout)) s"
+                    case .overMemory:
+                        outcome.failure = "used more than \(options.maxMemoryMiB ?? 0) MiB of memory (--max-memory)"
                     }
                     if outcome.failure != nil, case .line = reply {} else if outcome.failure != nil {
                         // The worker is gone: start a fresh one for the remaining jobs.

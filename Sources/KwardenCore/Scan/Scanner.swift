@@ -18,6 +18,9 @@ public struct ScanOptions {
     public var extraArguments: [String] = []
     public var excludes: [String] = []
     public var perFileTimeout: Double = 300
+    /// A worker process over this much resident memory is killed and its file counted as failed
+    /// (nil: no limit; threads are never limited).
+    public var maxMemoryMiB: Int? = 4096
     public var isolation: Isolation = .threads
     public var progress = ProgressReporter(enabled: false)
     /// Extra arguments for worker processes (rules directory, config), so they load the same rules.

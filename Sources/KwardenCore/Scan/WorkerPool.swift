@@ -55,10 +55,12 @@ final class WorkerProcess {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    enum Reply { case line(Data), exited(String), timedOut }
+    enum Reply { case line(Data), exited(String), timedOut, overMemory }
 
-    /// Sends one job line and waits for one reply line, at most `timeout` seconds.
-    func exchange(_ line: Data, timeout: Double) -> Reply {
+    /// Sends one job line and waits for one reply line, at most `timeout` seconds. A worker whose
+    /// resident memory passes `memoryLimit` bytes is killed (a macro bomb, `#include "/dev/zero"`):
+    /// its size is read at every wake-up, a few times a second.
+    func exchange(_ line: Data, timeout: Double, memoryLimit: Int? = nil) -> Reply {
         var payload = [UInt8](line)
         payload.append(0x0a)
         var written = 0
@@ -76,8 +78,9 @@ final class WorkerProcess {
             }
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 0 { terminate(); return .timedOut }
+            if let memoryLimit, let resident = residentBytes(), resident > memoryLimit { terminate(); return .overMemory }
             var descriptor = pollfd(fd: fromWorker, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Int32(min(remaining, 1.0) * 1000))
+            let ready = poll(&descriptor, 1, Int32(min(remaining, 0.2) * 1000))
             if ready < 0 && errno == EINTR { continue }
             if ready <= 0 { continue }
             var chunk = [UInt8](repeating: 0, count: 65536)
@@ -85,6 +88,14 @@ final class WorkerProcess {
             if n <= 0 { return .exited(reap()) }
             buffer.append(contentsOf: chunk[..<n])
         }
+    }
+
+    /// The worker's resident set size, from /proc (nil where there is none).
+    private func residentBytes() -> Int? {
+        guard pid > 0, let statm = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return nil }
+        let fields = statm.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * sysconf(Int32(_SC_PAGESIZE))
     }
 
     /// Waits for the child and describes how it ended.
