@@ -67,33 +67,26 @@ public struct Catalog: Decodable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw BackportError("cannot read the fixes catalog \(path)")
         }
+        return try parse(String(decoding: data, as: UTF8.self), source: path)
+    }
+
+    /// `source` names where the text came from, in messages.
+    public static func parse(_ text: String, source: String) throws -> Catalog {
         do {
-            let catalog = try YAMLDecoder().decode(Catalog.self, from: String(decoding: data, as: UTF8.self))
+            let catalog = try YAMLDecoder().decode(Catalog.self, from: text)
             for entry in catalog.fixes where Oid(hex: entry.commit.lowercased()) == nil {
-                throw BackportError("\(path): '\(entry.commit)' is not a full 40-hex commit id")
+                throw BackportError("\(source): '\(entry.commit)' is not a full 40-hex commit id")
             }
             return catalog
         } catch let error as BackportError {
             throw error
         } catch {
-            throw BackportError("\(path) is not a valid fixes catalog: \(error)")
+            throw BackportError("\(source) is not a valid fixes catalog: \(error)")
         }
     }
 
     public var requests: [FixRequest] {
         fixes.map { FixRequest(id: $0.commit.lowercased(), rule: $0.rule, subject: $0.subject) }
-    }
-
-    /// Looks for `rules/fixes.yaml` in `directory` and its parents (so the command works from anywhere in a checkout).
-    public static func defaultPath(startingAt directory: String) -> String? {
-        var current = URL(fileURLWithPath: directory).standardizedFileURL
-        while true {
-            let candidate = current.appendingPathComponent("rules/fixes.yaml").path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-            let parent = current.deletingLastPathComponent()
-            if parent.path == current.path { return nil }
-            current = parent
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KwardenBackports
+import KwardenCore
 
 /// `kwarden backports`: which upstream fixes does a vendor kernel have, lack, or not need? (issue 3)
 struct BackportsCommand: ParsableCommand {
@@ -33,7 +34,7 @@ struct BackportsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("File of upstream commit ids, one per line (# comments).", valueName: "file"))
     var fixes: String?
 
-    @Flag(name: .long, help: "Check the fixes listed in the catalog (rules/fixes.yaml).")
+    @Flag(name: .long, help: "Check the fixes listed in the catalog (rules/fixes.yaml, built into kwarden).")
     var catalog = false
 
     @Option(name: .customLong("catalog-file"), help: ArgumentHelp("Catalog to use with --catalog.", valueName: "file"))
@@ -154,11 +155,18 @@ struct BackportsCommand: ParsableCommand {
             }
             return .requests(try FixList.parse(text, source: fixes))
         }
-        let path = catalogFile ?? Catalog.defaultPath(startingAt: FileManager.default.currentDirectoryPath)
-            ?? Catalog.defaultPath(startingAt: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path)
-        guard let path else {
-            throw BackportError("no catalog found: rules/fixes.yaml is not in this directory or its parents; use --catalog-file")
+        if let catalogFile { return .requests(try Catalog.load(path: catalogFile).requests) }
+        // The catalog sits with the rules, and is found the same way (the copy built into kwarden last).
+        let source: RuleSource
+        do { source = try RuleDirectory.locate() } catch { throw BackportError("\(error)") }
+        switch source {
+        case .directory(let directory):
+            return .requests(try Catalog.load(path: directory + "/fixes.yaml").requests)
+        case .embedded:
+            guard let text = try RuleDirectory.text(of: "fixes.yaml", from: .embedded) else {
+                throw BackportError("this kwarden was built without a fixes catalog; use --catalog-file")
+            }
+            return .requests(try Catalog.parse(text, source: "the built-in fixes catalog").requests)
         }
-        return .requests(try Catalog.load(path: path).requests)
     }
 }

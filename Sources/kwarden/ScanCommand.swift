@@ -15,7 +15,7 @@ struct ScanOptionGroup: ParsableArguments {
     @Option(name: .customLong("rules"), help: "Comma-separated rule ids to run (default: all).")
     var rules: String?
 
-    @Option(name: .customLong("rules-dir"), help: "Directory holding the rules' metadata (default: the rules/ shipped with kwarden).")
+    @Option(name: .customLong("rules-dir"), help: "Directory holding the rules' metadata (default: $KWARDEN_RULES_DIR, else the rules built into kwarden).")
     var rulesDir: String?
 
     @Option(name: .customLong("exclude"), help: "Path (relative to the tree root, * allowed) to leave out; repeatable.")

@@ -78,11 +78,11 @@ public enum RuleRegistry {
     /// Loads the chosen rules (all when `only` is empty), with extra API names merged into their lists.
     public static func load(only: [String] = [], rulesDirectory: String? = nil,
                             extraLists: [String: [String: [String]]] = [:]) throws -> [Rule] {
-        let directory = try RuleDirectory.locate(explicit: rulesDirectory)
+        let source = try RuleDirectory.locate(explicit: rulesDirectory)
         let unknown = only.filter { !ids.contains($0) }
         if !unknown.isEmpty { throw RuleCatalogError.unknownRules(unknown, known: ids) }
         return try (only.isEmpty ? ids : only).map { id in
-            var metadata = try RuleDirectory.load(id: id, from: directory)
+            var metadata = try RuleDirectory.load(id: id, from: source)
             for (list, names) in (extraLists[id] ?? [:]).sorted(by: { $0.key < $1.key }) {
                 let known = (metadata.lists ?? [:]).keys.sorted()
                 guard known.contains(list) else { throw RuleCatalogError.unknownList(rule: id, list: list, known: known) }

@@ -48,7 +48,7 @@ public struct RuleMetadata: Codable, Sendable {
 }
 
 public enum RuleCatalogError: Error, CustomStringConvertible {
-    case directoryNotFound(searched: [String])
+    case notARulesDirectory(String)
     case unreadable(path: String, reason: String)
     case missingRule(id: String, directory: String)
     case unknownRules([String], known: [String])
@@ -56,8 +56,8 @@ public enum RuleCatalogError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .directoryNotFound(let searched):
-            return "cannot find kwarden's rules/ directory (looked in: \(searched.joined(separator: ", "))); pass --rules-dir or set KWARDEN_RULES_DIR"
+        case .notARulesDirectory(let path):
+            return "\(path) is not a kwarden rules directory (it has no subtract-loop-zero-divisor.yaml)"
         case .unreadable(let path, let reason): return "cannot read rule file \(path): \(reason)"
         case .missingRule(let id, let directory): return "rule \(id) has no metadata file \(directory)/\(id).yaml"
         case .unknownRules(let ids, let known):
@@ -68,50 +68,76 @@ public enum RuleCatalogError: Error, CustomStringConvertible {
     }
 }
 
+/// Where the files of `rules/` (`<id>.yaml`, `fixes.yaml`) are read from.
+public enum RuleSource: Equatable, Sendable {
+    case directory(String)
+    /// The copy built into the executable (`scripts/embed-rules`).
+    case embedded
+}
+
 /// Finds and loads `rules/`.
 public enum RuleDirectory {
-    /// `--rules-dir`, then $KWARDEN_RULES_DIR, then a `rules/` beside or above the executable
-    /// (a checkout's `.build/debug/kwarden`, or an install's `share/kwarden/rules`).
-    public static func locate(explicit: String? = nil) throws -> String {
-        var searched: [String] = []
-        let fm = FileManager.default
-        func isRulesDir(_ path: String) -> Bool {
-            fm.fileExists(atPath: path + "/subtract-loop-zero-divisor.yaml")
+    /// `--rules-dir`, then $KWARDEN_RULES_DIR, then the `rules/` of the checkout whose `.build/`
+    /// holds this executable (so that an edited rule counts at once in development), then the copy
+    /// built into the executable: a binary copied or installed anywhere needs no files beside it.
+    public static func locate(explicit: String? = nil) throws -> RuleSource {
+        for given in [explicit, ProcessInfo.processInfo.environment["KWARDEN_RULES_DIR"]].compactMap({ $0 }) {
+            guard isRulesDirectory(given) else { throw RuleCatalogError.notARulesDirectory(given) }
+            return .directory(given)
         }
-        if let explicit {
-            if isRulesDir(explicit) { return explicit }
-            throw RuleCatalogError.directoryNotFound(searched: [explicit])
+        if let checkout = checkoutRules() { return .directory(checkout) }
+        return .embedded
+    }
+
+    private static func isRulesDirectory(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path + "/subtract-loop-zero-divisor.yaml")
+    }
+
+    /// `<checkout>/rules` when this executable lies under `<checkout>/.build/` of a kwarden checkout.
+    private static func checkoutRules() -> String? {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        while directory.path != "/" {
+            if directory.lastPathComponent == ".build" {
+                let checkout = directory.deletingLastPathComponent()
+                let rules = checkout.appendingPathComponent("rules").path
+                let isKwarden = FileManager.default.fileExists(atPath: checkout.appendingPathComponent("Package.swift").path)
+                return isKwarden && isRulesDirectory(rules) ? rules : nil
+            }
+            directory = directory.deletingLastPathComponent()
         }
-        if let env = ProcessInfo.processInfo.environment["KWARDEN_RULES_DIR"] {
-            if isRulesDir(env) { return env }
-            searched.append(env)
-        }
-        var starts = [URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()]
-        if let executable = Bundle.main.executableURL { starts.append(executable.resolvingSymlinksInPath().deletingLastPathComponent()) }
-        starts.append(URL(fileURLWithPath: fm.currentDirectoryPath))
-        for start in starts {
-            var dir = start
-            for _ in 0..<8 {
-                for candidate in [dir.appendingPathComponent("rules").path, dir.appendingPathComponent("share/kwarden/rules").path] {
-                    if isRulesDir(candidate) { return candidate }
-                    searched.append(candidate)
-                }
-                let parent = dir.deletingLastPathComponent()
-                if parent.path == dir.path { break }
-                dir = parent
+        return nil
+    }
+
+    /// The text of one file of `rules/` (`<id>.yaml`, `fixes.yaml`), nil when `source` has no such file.
+    public static func text(of name: String, from source: RuleSource) throws -> String? {
+        switch source {
+        case .embedded:
+            return EmbeddedRules.files[name]
+        case .directory(let directory):
+            let path = directory + "/" + name
+            guard FileManager.default.fileExists(atPath: path) else { return nil }
+            do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw RuleCatalogError.unreadable(path: path, reason: "\(error)")
             }
         }
-        throw RuleCatalogError.directoryNotFound(searched: Array(Set(searched)).sorted().prefix(6).map { $0 })
     }
 
     public static func load(id: String, from directory: String) throws -> RuleMetadata {
-        let path = directory + "/" + id + ".yaml"
-        guard FileManager.default.fileExists(atPath: path) else { throw RuleCatalogError.missingRule(id: id, directory: directory) }
+        try load(id: id, from: .directory(directory))
+    }
+
+    public static func load(id: String, from source: RuleSource) throws -> RuleMetadata {
+        let place: String
+        switch source {
+        case .directory(let directory): place = directory
+        case .embedded: place = "(built into kwarden)"
+        }
+        guard let text = try text(of: id + ".yaml", from: source) else { throw RuleCatalogError.missingRule(id: id, directory: place) }
         do {
-            let text = try String(contentsOfFile: path, encoding: .utf8)
             return try YAMLDecoder().decode(RuleMetadata.self, from: text)
         } catch {
-            throw RuleCatalogError.unreadable(path: path, reason: "\(error)")
+            throw RuleCatalogError.unreadable(path: place + "/" + id + ".yaml", reason: "\(error)")
         }
     }
 }
