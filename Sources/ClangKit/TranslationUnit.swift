@@ -40,14 +40,17 @@ public final class ClangIndex {
     let raw: CXIndex
 
     public init() {
-        _ = ClangIndex.parseOnCallingThread
+        ClangIndex.parseOnCallingThread()
         raw = clang_createIndex(0, 0)
     }
 
     /// libclang parses on a thread of its own with a fixed 8 MiB stack, which deeply nested code
-    /// overflows; told not to, it parses on the calling thread, which `parse` makes a large one.
-    /// Set once, before the first index exists, since libclang reads it at every parse.
-    private static let parseOnCallingThread: Void = { setenv("LIBCLANG_NOTHREADS", "1", 1) }()
+    /// overflows; told not to (an environment variable it reads at every parse), it parses on the
+    /// calling thread, which `parse` makes a large one. The first index sets it; a program calls
+    /// this first thing, while it has one thread, since changing the environment races with
+    /// threads reading it. Worker processes inherit it.
+    public static func parseOnCallingThread() { _ = noSafetyThread }
+    private static let noSafetyThread: Void = { setenv("LIBCLANG_NOTHREADS", "1", 1) }()
     deinit { clang_disposeIndex(raw) }
 
     /// Parses one file. The detailed preprocessing record is kept so rules can see macro expansions.

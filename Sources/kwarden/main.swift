@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ClangKit
 import KwardenCore
 
 struct KwardenCommand: ParsableCommand {
@@ -11,6 +12,8 @@ struct KwardenCommand: ParsableCommand {
         subcommands: [ScanCommand.self, RulesCommand.self, ExplainCommand.self, BackportsCommand.self, GateCommand.self, CacheCommand.self, WorkerCommand.self, AstCommand.self]
     )
 }
+
+ClangIndex.parseOnCallingThread()
 
 /// ArgumentParser exits 64 on usage errors; kwarden's contract with CI is 2.
 do {
