@@ -64,3 +64,34 @@ func difference(_ a: [Expectation], _ b: [Expectation]) -> [Expectation] {
     }
     return result
 }
+
+/// A test case with a scratch directory of C files that compile with `-std=gnu11`, removed afterwards.
+class ScratchDirectoryTestCase: XCTestCase {
+    var directory: String!
+
+    /// A corpus-style finding (subtract-loop-zero-divisor) in a function of its own.
+    let spinning = """
+    struct pool { unsigned int nr; };
+    unsigned int spin(struct pool *p, unsigned int v)
+    {
+    \twhile (v >= p->nr)
+    \t\tv -= p->nr;
+    \treturn v;
+    }
+
+    """
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "kwarden-scan-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try "-std=gnu11\n".write(toFile: directory + "/compile_flags.txt", atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+    }
+}

@@ -4,17 +4,7 @@ import XCTest
 
 /// One self-contained binary: the rules' metadata is built in, so a kwarden copied anywhere works
 /// with no rules/ directory around, and --rules-dir still overrides it.
-final class InstallTests: XCTestCase {
-    var scratch: String!
-
-    override func setUpWithError() throws {
-        scratch = NSTemporaryDirectory() + "kwarden-install-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: scratch)
-    }
+final class InstallTests: ScratchDirectoryTestCase {
 
     func testBuiltInRulesAreTheFilesUnderRules() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Repository.rules).filter { $0.hasSuffix(".yaml") }
@@ -28,15 +18,15 @@ final class InstallTests: XCTestCase {
     /// The built kwarden, copied to a directory of its own outside the checkout.
     private func copiedBinary() throws -> String {
         guard let executable = Repository.executable else { throw XCTSkip("kwarden executable not built beside the tests") }
-        try FileManager.default.createDirectory(atPath: scratch + "/bin", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: executable, toPath: scratch + "/bin/kwarden")
-        return scratch + "/bin/kwarden"
+        try FileManager.default.createDirectory(atPath: directory + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: executable, toPath: directory + "/bin/kwarden")
+        return directory + "/bin/kwarden"
     }
 
     /// A directory unrelated to the checkout holding a copy of one corpus case, its compile_flags.txt
     /// and include directory.
     private func workDirectory() throws -> String {
-        let work = scratch + "/work"
+        let work = directory + "/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Repository.corpus + "/subtract-loop-zero-divisor", toPath: work + "/case")
         try FileManager.default.copyItem(atPath: Repository.corpus + "/compile_flags.txt", toPath: work + "/compile_flags.txt")
@@ -89,7 +79,7 @@ final class InstallTests: XCTestCase {
     func testRulesDirectoryOverridesTheBuiltInRules() throws {
         let binary = try copiedBinary()
         let work = try workDirectory()
-        let rules = scratch + "/my-rules"
+        let rules = directory + "/my-rules"
         try FileManager.default.copyItem(atPath: Repository.rules, toPath: rules)
         let file = rules + "/subtract-loop-zero-divisor.yaml"
         let original = try String(contentsOfFile: file, encoding: .utf8)

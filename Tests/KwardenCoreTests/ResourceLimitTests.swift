@@ -5,31 +5,7 @@ import ClangKit
 
 /// Pathological files cost themselves, never the scan: machine-made code nested 10,000 levels
 /// deep, and a file that eats memory.
-final class ResourceLimitTests: XCTestCase {
-    var directory: String!
-
-    override func setUpWithError() throws {
-        directory = NSTemporaryDirectory() + "kwarden-limits-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try "-std=gnu11\n".write(toFile: directory + "/compile_flags.txt", atomically: true, encoding: .utf8)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    /// A corpus-style finding, in a function of its own.
-    private let spinning = """
-    struct pool { unsigned int nr; };
-    unsigned int spin(struct pool *p, unsigned int v)
-    {
-    \twhile (v >= p->nr)
-    \t\tv -= p->nr;
-    \treturn v;
-    }
-
-    """
-
+final class ResourceLimitTests: ScratchDirectoryTestCase {
     private static let levels = 10_000
 
     /// Deep in three shapes: unary operators, a right-nested assignment chain, and a sum whose
@@ -41,10 +17,6 @@ final class ResourceLimitTests: XCTestCase {
             "assignments.c": "int assignments(int a)\n{\n\tint b;\n\treturn " + String(repeating: "b = ", count: n) + "a;\n}\n",
             "sum.c": "int sum(int a)\n{\n\treturn " + Array(repeating: "a", count: n).joined(separator: " + ") + ";\n}\n",
         ]
-    }
-
-    private func write(_ name: String, _ text: String) throws {
-        try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
     }
 
     private func assertDeepCodeIsNotedAndOtherFindingsKept(_ isolation: ScanOptions.Isolation) throws {

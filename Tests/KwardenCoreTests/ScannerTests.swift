@@ -3,33 +3,10 @@ import XCTest
 @testable import KwardenCore
 
 /// The scanner on bad input: every problem is reported and counted, none stops the scan.
-final class ScannerTests: XCTestCase {
-    var directory: String!
-
-    override func setUpWithError() throws {
-        directory = NSTemporaryDirectory() + "kwarden-scan-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try "-std=gnu11\n".write(toFile: directory + "/compile_flags.txt", atomically: true, encoding: .utf8)
-    }
-
+final class ScannerTests: ScratchDirectoryTestCase {
     override func tearDownWithError() throws {
         try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory + "/locked.c")
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private let spinning = """
-    struct pool { unsigned int nr; };
-    unsigned int spin(struct pool *p, unsigned int v)
-    {
-    \twhile (v >= p->nr)
-    \t\tv -= p->nr;
-    \treturn v;
-    }
-
-    """
-
-    private func write(_ name: String, _ text: String) throws {
-        try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+        try super.tearDownWithError()
     }
 
     func testUnreadableNonUTF8AndBrokenFilesAreReportedWithoutStoppingTheScan() throws {
