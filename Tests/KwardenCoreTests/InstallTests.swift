@@ -76,6 +76,24 @@ final class InstallTests: ScratchDirectoryTestCase {
         XCTAssertTrue(scan.stdout.contains(", 0 failed;"), scan.stdout)
     }
 
+    /// `backports --catalog` reads the fixes catalog built in with the rules.
+    func testCopiedBinaryChecksTheBuiltInFixesCatalog() throws {
+        let binary = try copiedBinary()
+        let work = try workDirectory()
+        let repository = directory + "/repo"
+        for arguments in [["init", "-q", repository], ["-C", repository, "-c", "user.name=k", "-c", "user.email=k@example.org", "commit", "-q", "--allow-empty", "-m", "start"]] {
+            XCTAssertEqual(try run("/usr/bin/git", arguments, in: work).status, 0)
+        }
+        let backports = try run(binary, ["backports", "--repo", repository, "--catalog", "--format", "json"], in: work)
+        XCTAssertEqual(backports.status, 0, backports.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(backports.stdout.utf8)) as? [String: Any])
+        let checked = try XCTUnwrap(report["fixes"] as? [[String: Any]]).compactMap { $0["commit"] as? String }
+        let catalog = try String(contentsOfFile: Repository.rules + "/fixes.yaml", encoding: .utf8).split(separator: "\n")
+            .compactMap { line in line.range(of: "commit: ").map { String(line[$0.upperBound...]).trimmingCharacters(in: .whitespaces) } }
+        XCTAssertFalse(catalog.isEmpty)
+        XCTAssertEqual(checked, catalog)
+    }
+
     func testRulesDirectoryOverridesTheBuiltInRules() throws {
         let binary = try copiedBinary()
         let work = try workDirectory()
