@@ -26,14 +26,22 @@ public enum LargeStack {
             pthread_attr_init(&attributes)
             defer { pthread_attr_destroy(&attributes) }
             pthread_attr_setstacksize(&attributes, bytes)
+            #if canImport(Glibc)
             var thread = pthread_t()
             let started = pthread_create(&thread, &attributes, { argument in
                 Unmanaged<Work>.fromOpaque(argument!).takeRetainedValue().run()
                 return nil
             }, work.toOpaque())
-            if started == 0 {
-                pthread_join(thread, nil)
-            } else {
+            if started == 0 { pthread_join(thread, nil) }
+            #else
+            var thread: pthread_t?
+            let started = pthread_create(&thread, &attributes, { argument in
+                Unmanaged<Work>.fromOpaque(argument).takeRetainedValue().run()
+                return nil
+            }, work.toOpaque())
+            if started == 0, let thread { pthread_join(thread, nil) }
+            #endif
+            if started != 0 {
                 // No thread to be had (resource limits): run here, with the stack there is.
                 work.takeRetainedValue().run()
             }
