@@ -21,15 +21,17 @@ class CommandLineTestCase: XCTestCase {
         let stderr: String
     }
 
-    /// Runs the built kwarden in `directory`, with rules from the checkout.
-    func kwarden(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> Run {
-        guard let executable = Repository.executable else { throw XCTSkip("kwarden executable not built beside the tests") }
+    /// Runs the built kwarden (or `binary`) in `directory`, with $KWARDEN_RULES_DIR set to `rulesDirectory`
+    /// (unset when nil).
+    func kwarden(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
+                 binary: String? = nil, rulesDirectory: String? = Repository.rules) throws -> Run {
+        guard let executable = binary ?? Repository.executable else { throw XCTSkip("kwarden executable not built beside the tests") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory ?? scratch)
         var env = ProcessInfo.processInfo.environment
-        env["KWARDEN_RULES_DIR"] = Repository.rules
+        env["KWARDEN_RULES_DIR"] = rulesDirectory
         env["XDG_CACHE_HOME"] = scratch + "/xdg-cache"
         for (key, value) in environment { env[key] = value }
         process.environment = env
