@@ -34,8 +34,8 @@ struct AstCommand: ParsableCommand {
                     print("function \(definition.name)")
                     dump(definition.declaration, depth: 1)
                 }
-                for (name, at) in context.tooDeep where function == nil || name == function {
-                    print("function \(name): too deep: nesting over \(Node.maximumDepth) levels at \(at), not shown")
+                for cut in context.tooDeep where function == nil || cut.function == function {
+                    print("function \(cut.function): \(cut.at): \(cut.message)")
                 }
             }
         }.get()

@@ -30,14 +30,22 @@ public final class FileContext {
         return analysable(cursor)
     }
 
+    /// A function left out because its code nests deeper than `Node.maximumDepth`.
+    public struct TooDeep: Hashable {
+        public let function: String
+        /// Where its tree was cut.
+        public let at: SourcePosition
+        public var message: String { "too deep: nesting over \(Node.maximumDepth) levels in \(function)(), not analysed" }
+    }
+
     /// Functions left out because their code nests deeper than `Node.maximumDepth`.
-    public private(set) var tooDeep: [(function: String, at: SourcePosition)] = []
+    public private(set) var tooDeep: [TooDeep] = []
 
     /// The function's definition, or nil (noted in `tooDeep`) when its tree had to be cut.
     private func analysable(_ cursor: Cursor) -> FunctionDefinition? {
         let tree = Node.tree(of: cursor, in: unit)
         if let cut = tree.tooDeepAt {
-            tooDeep.append((cursor.spelling, cut))
+            tooDeep.append(TooDeep(function: cursor.spelling, at: cut))
             return nil
         }
         return FunctionDefinition(name: cursor.spelling, declaration: tree)

@@ -95,18 +95,12 @@ public enum RuleDirectory {
 
     /// `<checkout>/rules` when this executable lies under `<checkout>/.build/` of a kwarden checkout.
     private static func checkoutRules() -> String? {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var directory = executable.deletingLastPathComponent()
-        while directory.path != "/" {
-            if directory.lastPathComponent == ".build" {
-                let checkout = directory.deletingLastPathComponent()
-                let rules = checkout.appendingPathComponent("rules").path
-                let isKwarden = FileManager.default.fileExists(atPath: checkout.appendingPathComponent("Package.swift").path)
-                return isKwarden && isRulesDirectory(rules) ? rules : nil
-            }
-            directory = directory.deletingLastPathComponent()
-        }
-        return nil
+        let components = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().pathComponents
+        guard let build = components.lastIndex(of: ".build") else { return nil }
+        let checkout = NSString.path(withComponents: Array(components[..<build]))
+        let rules = checkout + "/rules"
+        let isKwarden = FileManager.default.fileExists(atPath: checkout + "/Package.swift")
+        return isKwarden && isRulesDirectory(rules) ? rules : nil
     }
 
     /// The text of one file of `rules/` (`<id>.yaml`, `fixes.yaml`), nil when `source` has no such file.

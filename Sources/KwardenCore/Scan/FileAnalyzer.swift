@@ -57,10 +57,8 @@ public final class FileAnalyzer {
                 if job.pass == 1 { outcome.findings += rule.check(context) }
                 outcome.facts += rule.facts(context, requests: job.requests)
             }
-            outcome.notes = Array(Set(context.tooDeep.map { function, at in
-                FileNote(file: at.file, line: at.line,
-                         message: "too deep: nesting over \(Node.maximumDepth) levels in \(function)(), not analysed")
-            })).sorted { ($0.file, $0.line) < ($1.file, $1.line) }
+            outcome.notes = Set(context.tooDeep).map { FileNote(file: $0.at.file, line: $0.at.line, message: $0.message) }
+                .sorted { ($0.file, $0.line) < ($1.file, $1.line) }
         } catch {
             outcome.failure = "\(error)"
         }
