@@ -74,3 +74,26 @@ final class ResourceLimitTests: ScratchDirectoryTestCase {
         XCTAssertEqual(result.summary.filesParsed, 3)
     }
 }
+
+/// `kwarden ast` and `scan --in-process` run the parse and the rules in the kwarden process itself:
+/// on 10,000-level code they used to die of a stack overflow.
+final class DeepCodeCommandTests: CommandLineTestCase {
+    func testAstAndInProcessScanSurviveDeepCode() throws {
+        try "-std=gnu11\n".write(toFile: scratch + "/compile_flags.txt", atomically: true, encoding: .utf8)
+        let file = scratch + "/negations.c"
+        try ("int spin(unsigned int v, unsigned int d)\n{\n\twhile (v >= d)\n\t\tv -= d;\n\treturn v;\n}\n"
+             + "int negations(int a)\n{\n\treturn " + String(repeating: "!", count: 10_000) + "a;\n}\n")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+
+        let ast = try kwarden(["ast", file])
+        XCTAssertEqual(ast.status, 0, ast.stderr)
+        XCTAssertTrue(ast.stdout.hasPrefix("function spin\n"), ast.stdout)
+        XCTAssertTrue(ast.stdout.contains("function negations: \(file):9:"), ast.stdout)
+        XCTAssertTrue(ast.stdout.hasSuffix(": too deep: nesting over 1000 levels in negations(), not analysed\n"), ast.stdout)
+
+        let scan = try kwarden(["scan", "--in-process", "--no-cache", "--quiet", "negations.c"])
+        XCTAssertEqual(scan.status, 1, scan.stderr)
+        XCTAssertTrue(scan.stdout.contains("[subtract-loop-zero-divisor]"), scan.stdout)
+        XCTAssertTrue(scan.stdout.contains("negations.c:9: too deep: nesting over 1000 levels in negations(), not analysed"), scan.stdout)
+    }
+}
