@@ -47,9 +47,24 @@ let package = Package(
             name: "KwardenBackports",
             dependencies: ["GitKit", .product(name: "Yams", package: "Yams")]
         ),
+        // The rule contract (extract per file on the AST, judge across the tree on summaries), the
+        // file context rules see, metadata, findings and the C-expression helpers.
+        .target(
+            name: "RuleKit",
+            dependencies: ["ClangKit", .product(name: "Yams", package: "Yams")],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
+            linkerSettings: [.unsafeFlags(clangLinkFlags)]
+        ),
+        // The rules kwarden ships, one folder each; they see RuleKit and ClangKit, never the scanner.
+        .target(
+            name: "KwardenRules",
+            dependencies: ["RuleKit", "ClangKit"],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
+            linkerSettings: [.unsafeFlags(clangLinkFlags)]
+        ),
         .target(
             name: "KwardenCore",
-            dependencies: ["ClangKit", "KernelBuild", .product(name: "Yams", package: "Yams"),
+            dependencies: ["ClangKit", "KernelBuild", "RuleKit", "KwardenRules", .product(name: "Yams", package: "Yams"),
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
             linkerSettings: [.unsafeFlags(clangLinkFlags)]
@@ -57,7 +72,7 @@ let package = Package(
         // Pre-merge gate: findings a commit range introduces, read from git without touching the work tree.
         .target(
             name: "KwardenGate",
-            dependencies: ["KwardenCore", "GitKit"],
+            dependencies: ["KwardenCore", "RuleKit", "GitKit"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
             linkerSettings: [.unsafeFlags(clangLinkFlags)]
         ),
@@ -65,6 +80,8 @@ let package = Package(
             name: "kwarden",
             dependencies: [
                 "KwardenCore",
+                "RuleKit",
+                "KwardenRules",
                 "KwardenBackports",
                 "KwardenGate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -74,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KwardenCoreTests",
-            dependencies: ["KwardenCore"],
+            dependencies: ["KwardenCore", "RuleKit", "KwardenRules"],
             exclude: ["Fixtures"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
             linkerSettings: [.unsafeFlags(clangLinkFlags)]
@@ -82,7 +99,7 @@ let package = Package(
         .testTarget(name: "KernelBuildTests", dependencies: ["KernelBuild"]),
         .testTarget(
             name: "KwardenGateTests",
-            dependencies: ["KwardenGate", "KwardenCore", "GitKit"],
+            dependencies: ["KwardenGate", "KwardenCore", "KwardenRules", "GitKit"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
             linkerSettings: [.unsafeFlags(clangLinkFlags)]
         ),

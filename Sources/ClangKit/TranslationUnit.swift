@@ -110,6 +110,16 @@ public final class TranslationUnit {
         return result
     }
 
+    /// The text of `path` exactly as this unit was parsed from it (an unsaved file's contents, or
+    /// the file as read then), nil when the unit did not read that file. Offsets of the unit's
+    /// source locations index into these bytes.
+    public func contents(of path: String) -> [UInt8]? {
+        guard let file = clang_getFile(raw, path) else { return nil }
+        var size = 0
+        guard let buffer = clang_getFileContents(raw, file, &size) else { return nil }
+        return buffer.withMemoryRebound(to: UInt8.self, capacity: size) { Array(UnsafeBufferPointer(start: $0, count: size)) }
+    }
+
     public var errorCount: Int { diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }.count }
 
     /// Top-level cursors, including preprocessing entities (macro expansions and definitions).

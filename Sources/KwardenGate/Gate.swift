@@ -1,6 +1,7 @@
 import Foundation
 import GitKit
 import KwardenCore
+import RuleKit
 
 public enum GateError: Error, CustomStringConvertible {
     case repository(String)

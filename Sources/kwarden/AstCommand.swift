@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import ClangKit
 import KwardenCore
+import KwardenRules
+import RuleKit
 
 /// Prints the tree the rules see for each function of a file: for rule authors and bug reports.
 struct AstCommand: ParsableCommand {

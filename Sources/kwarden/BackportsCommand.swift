@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RuleKit
 import KwardenBackports
 import KwardenCore
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import KwardenCore
+import KwardenRules
+import RuleKit
 
 /// `kwarden cache stats|prune|clear`: the per-file result cache that `scan` and `gate` keep.
 struct CacheCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import KwardenCore
+import KwardenRules
+import RuleKit
 import KwardenGate
 
 /// `kwarden gate`: the pre-merge check. Fails only for what the range introduces.

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import KwardenCore
+import KwardenRules
+import RuleKit
 
 struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rules", abstract: "List kwarden's rules.")
@@ -29,7 +31,7 @@ struct ExplainCommand: ParsableCommand {
     var review = false
 
     func run() throws {
-        let rule: Rule
+        let rule: AnyRule
         do { rule = try RuleRegistry.load(only: [id], rulesDirectory: rulesDir)[0] } catch {
             throw ValidationError("\(error)")
         }

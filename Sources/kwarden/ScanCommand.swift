@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import KwardenCore
+import KwardenRules
+import RuleKit
 
 struct ScanOptionGroup: ParsableArguments {
     @Option(name: .customLong("compile-commands"), help: "compile_commands.json from the kernel's gen_compile_commands.py: use each file's real flags.")
@@ -56,11 +58,11 @@ struct ScanOptionGroup: ParsableArguments {
     }
 
     /// Rules and scan options from the command line merged with the tree's configuration file.
-    typealias PreparedScan = (options: ScanOptions, rules: [Rule], configuration: TreeConfiguration)
+    typealias PreparedScan = (options: ScanOptions, rules: [AnyRule], configuration: TreeConfiguration)
 
     func prepare(paths: [String], quiet: Bool) throws -> PreparedScan {
         let configuration: TreeConfiguration
-        let rules: [Rule]
+        let rules: [AnyRule]
         do {
             if let config {
                 configuration = try TreeConfiguration.load(path: config)

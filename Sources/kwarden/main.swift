@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import ClangKit
 import KwardenCore
+import KwardenRules
+import RuleKit
 
 struct KwardenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

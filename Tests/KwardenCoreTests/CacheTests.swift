@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// The result cache: a rescan reuses what did not change, and only that.
 final class CacheTests: XCTestCase {

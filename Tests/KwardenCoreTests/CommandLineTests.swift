@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// Runs the built `kwarden` in a scratch directory, as a user or a CI job would.
 class CommandLineTestCase: XCTestCase {

@@ -1,5 +1,7 @@
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// Runs every rule over corpus/ and compares with the annotations in the case files:
 /// any missing or extra finding fails.

@@ -1,5 +1,7 @@
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// Summaries and path judgement of dma-free-after-failed-disable, on hand-built function bodies
 /// (the abstract form the rule's facts carry) and on the split-driver corpus case.

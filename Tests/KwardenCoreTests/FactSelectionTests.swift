@@ -1,5 +1,7 @@
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// Evidence passes parse a few files per topic, best ranked and nearest first, so one common
 /// field name cannot crowd out the file that holds the evidence for another.
@@ -15,10 +17,10 @@ final class FactSelectionTests: XCTestCase {
         // A nearer file that does not name the record ranks below it.
         candidates.append(("/t/net/core/dev.c", ["\(rule)|field:net_device.real_num_tx_queues": 0]))
         candidates.append(("/t/drivers/net/a.c", ["\(rule)|field:net_device.real_num_tx_queues": 0]))
-        let request = FactRequest(needles: [], keys: [], near: ["field:sg.length": ["/t/drivers/media/pci/x"],
-                                                                "field:net_device.real_num_tx_queues": ["/t/drivers/net"]])
+        let near = ["\(rule)|field:sg.length": ["/t/drivers/media/pci/x"],
+                    "\(rule)|field:net_device.real_num_tx_queues": ["/t/drivers/net"]]
         var notes: [String] = []
-        let chosen = Scanner.selectFactFiles(candidates, requests: [(rule, request)], findingDirectories: [],
+        let chosen = Scanner.selectFactFiles(candidates, near: near, findingDirectories: [],
                                              perTopic: 2, pass: 2, notes: &notes)
         XCTAssertEqual(chosen.filter { $0.contains("/media/") }.count, 2)
         XCTAssertTrue(chosen.contains("/t/net/core/net-sysfs.c"), "the ranked-up file is kept")
@@ -34,9 +36,9 @@ final class FactSelectionTests: XCTestCase {
         var candidates: [(String, [String: Int])] = []
         for i in 0..<3 { candidates.append(("/t/a/near\(i).c", ["\(rcu)|callee:a": 0])) }
         for i in 0..<3 { candidates.append(("/t/b/near\(i).c", ["\(rcu)|callee:b": 0])) }
-        let request = FactRequest(needles: [], keys: [], near: ["callee:a": ["/t/a"], "callee:b": ["/t/b"]])
+        let near = ["\(rcu)|callee:a": ["/t/a"], "\(rcu)|callee:b": ["/t/b"]]
         var notes: [String] = []
-        let ordered = Scanner.selectFactFiles(candidates, requests: [(rcu, request)], findingDirectories: [],
+        let ordered = Scanner.selectFactFiles(candidates, near: near, findingDirectories: [],
                                               perTopic: 3, pass: 2, notes: &notes)
         XCTAssertEqual(Array(ordered.prefix(2)), ["/t/a/near0.c", "/t/b/near0.c"], "each topic's first choice before any second choice")
         XCTAssertEqual(ordered.count, 6)
@@ -46,7 +48,7 @@ final class FactSelectionTests: XCTestCase {
         let candidates: [(String, [String: Int])] = (0..<5).map { ("/t/f\($0).c", ["": 0]) }
             + (0..<5).map { ("/t/g\($0).c", ["\(rule)|": 0]) }
         var notes: [String] = []
-        let chosen = Scanner.selectFactFiles(candidates, requests: [], findingDirectories: ["/t"], perTopic: 1, pass: 2, notes: &notes)
+        let chosen = Scanner.selectFactFiles(candidates, near: [:], findingDirectories: ["/t"], perTopic: 1, pass: 2, notes: &notes)
         XCTAssertEqual(chosen.count, 10)
         XCTAssertTrue(notes.isEmpty)
     }

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// One self-contained binary: the rules' metadata is built in, so a kwarden copied anywhere works
 /// with no rules/ directory around, and --rules-dir still overrides it.

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 final class RcuPublishTests: XCTestCase {
     /// A device whose receive path takes a lock only when `mode` is set (a negated gate that counts

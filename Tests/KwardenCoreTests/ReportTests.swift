@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 final class ReportTests: XCTestCase {
     func corpusResult() throws -> (ScanResult, [RuleMetadata]) {

@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 import ClangKit
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// Pathological files cost themselves, never the scan: machine-made code nested 10,000 levels
 /// deep, and a file that eats memory.

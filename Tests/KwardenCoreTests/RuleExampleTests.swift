@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// Each rule's metadata carries triggering and non-triggering examples (shown by `kwarden explain`);
 /// they must behave as labelled.

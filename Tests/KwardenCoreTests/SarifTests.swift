@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// SARIF as GitHub code scanning and the OASIS schema take it.
 final class SarifTests: CommandLineTestCase {

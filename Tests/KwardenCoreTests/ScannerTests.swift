@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// The scanner on bad input: every problem is reported and counted, none stops the scan.
 final class ScannerTests: ScratchDirectoryTestCase {

@@ -1,5 +1,7 @@
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// The byte search behind every textual preselection: edges of the buffer and identifier boundaries.
 final class SourceTextTests: XCTestCase {

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 
 /// A scratch tree whose files can include the corpus headers (kcorpus.h, kcorpus-net.h).
 final class NetScratchTree {

@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 import GitKit
 @testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
 @testable import KwardenGate
 
 /// The gate on repositories built here with libgit2: it fails a range only for what the range adds.

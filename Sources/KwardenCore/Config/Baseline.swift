@@ -1,4 +1,5 @@
 import Foundation
+import RuleKit
 
 /// Findings recorded at one point in time, by fingerprint, so that later scans report only new ones.
 /// Fingerprints come from the rule, file, function and the code itself, never from line numbers.

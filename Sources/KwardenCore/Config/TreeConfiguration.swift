@@ -1,4 +1,6 @@
 import Foundation
+import KwardenRules
+import RuleKit
 import Yams
 
 /// A tree's own settings for kwarden, from `.kwarden.yaml` at the tree root (or `--config`):

@@ -1,3 +1,6 @@
+import Foundation
+import RuleKit
+
 /// Why a file could not be scanned.
 public struct FileFailure: Codable, Hashable, Sendable {
     public var file: String
@@ -69,8 +72,9 @@ public struct ScanResult: Sendable {
 /// What parsing one file produced: sent back by a worker process as one JSON line.
 public struct FileOutcome: Codable, Sendable {
     public var file: String
-    public var findings: [Finding] = []
-    public var facts: [Fact] = []
+    /// Each rule's summaries of the file (as `AnyRule.extract` encoded them), by rule id: no rule
+    /// reads another's.
+    public var summaries: [String: Data] = [:]
     public var errorCount = 0
     public var firstError = ""
     public var failure: String?

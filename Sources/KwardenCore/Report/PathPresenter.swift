@@ -1,4 +1,5 @@
 import Foundation
+import RuleKit
 
 /// Turns a scan's paths, relative to the scanned tree's root, into paths relative to the directory
 /// the user works in (the current directory, or `--relative-to`), as gcc and clang-tidy print them,

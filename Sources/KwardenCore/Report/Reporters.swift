@@ -1,4 +1,5 @@
 import Foundation
+import RuleKit
 
 public enum OutputFormat: String, CaseIterable, Sendable {
     case text, json, sarif, github

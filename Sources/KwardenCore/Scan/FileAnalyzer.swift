@@ -1,23 +1,31 @@
 import Foundation
 import ClangKit
+import RuleKit
 
-/// One unit of work: parse a file and run the rules (or only gather facts for later passes).
+/// One unit of work: parse a file and let every rule extract its summaries.
 public struct FileJob: Codable, Sendable {
     public var file: String
-    /// 1: findings and facts; later passes: facts only, for these requests.
+    /// 1 for the scan's own files; later passes gather evidence.
     public var pass: Int
-    public var requests: [FactRequest]
+    /// Each rule's questions for this pass (`AskedQuestions.encoded`), by rule id.
+    public var questions: [String: Data]
+
+    public init(file: String, pass: Int, questions: [String: Data] = [:]) {
+        self.file = file
+        self.pass = pass
+        self.questions = questions
+    }
 }
 
 /// Parses files and runs rules on them. One per thread: it owns a libclang index.
 public final class FileAnalyzer {
-    let rules: [Rule]
+    let rules: [AnyRule]
     let setups: CompileSetupProvider
     let index = ClangIndex()
     let overlay: SourceOverlay
     private let overlayUnsaved: [UnsavedFile]
 
-    public init(rules: [Rule], setups: CompileSetupProvider, overlay: SourceOverlay = SourceOverlay()) {
+    public init(rules: [AnyRule], setups: CompileSetupProvider, overlay: SourceOverlay = SourceOverlay()) {
         self.rules = rules
         self.setups = setups
         self.overlay = overlay
@@ -54,8 +62,7 @@ public final class FileAnalyzer {
             outcome.dependencies = unit.includedFiles
             let context = FileContext(path: job.file, unit: unit)
             for rule in rules {
-                if job.pass == 1 { outcome.findings += rule.check(context) }
-                outcome.facts += rule.facts(context, requests: job.requests)
+                outcome.summaries[rule.id] = rule.extract(context, pass: job.pass, questions: job.questions[rule.id])
             }
             outcome.notes = Set(context.tooDeep).map { FileNote(file: $0.at.file, line: $0.at.line, message: $0.message) }
                 .sorted { ($0.file, $0.line) < ($1.file, $1.line) }

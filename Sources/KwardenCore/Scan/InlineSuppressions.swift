@@ -1,4 +1,5 @@
 import Foundation
+import RuleKit
 
 /// `/* kwarden-ignore(rule-id): reason */` (or `// kwarden-ignore(rule-a, rule-b): reason`) on a
 /// finding's line or the line above it silences that rule's finding there. The reason is required:

@@ -1,4 +1,5 @@
 import Foundation
+import RuleKit
 
 /// Hands jobs to parallel analyzers — threads, or worker processes — and collects one outcome per job.
 final class JobRunner {
@@ -42,7 +43,7 @@ final class JobRunner {
         let queue = JobQueue(pending.map { jobs[$0] }, indices: pending)
         let workers = max(1, min(options.jobs, max(1, pending.count)))
         let lock = NSLock()
-        var done = jobs.count - pending.count, findings = 0, failed = 0
+        var done = jobs.count - pending.count, failed = 0
         var startError: Error?
 
         func record(_ index: Int, _ outcome: FileOutcome) {
@@ -53,11 +54,10 @@ final class JobRunner {
                 cache.store(key: key, outcome: outcome)
             }
             done += 1
-            findings += outcome.findings.count
             if outcome.failure != nil { failed += 1 }
-            let (d, f, x) = (done, findings, failed)
+            let (d, x) = (done, failed)
             lock.unlock()
-            options.progress.update(phase: phase, done: d, total: jobs.count, findings: f, failed: x)
+            options.progress.update(phase: phase, done: d, total: jobs.count, failed: x)
         }
 
         // Workers read an overlay (the gate's files at a revision) from a file this run writes.

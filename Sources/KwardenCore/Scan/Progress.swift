@@ -17,7 +17,7 @@ public final class ProgressReporter: @unchecked Sendable {
         self.live = isatty(2) != 0
     }
 
-    public func update(phase: String, done: Int, total: Int, findings: Int, failed: Int) {
+    public func update(phase: String, done: Int, total: Int, failed: Int) {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
         let now = Date()
@@ -25,7 +25,7 @@ public final class ProgressReporter: @unchecked Sendable {
         guard now.timeIntervalSince(last) >= interval || done == total else { return }
         last = now
         let elapsed = Int(now.timeIntervalSince(start))
-        let text = "kwarden: \(phase) \(done)/\(total) files, \(findings) finding\(findings == 1 ? "" : "s"), \(failed) failed, \(elapsed / 60):" + String(format: "%02d", elapsed % 60)
+        let text = "kwarden: \(phase) \(done)/\(total) files, \(failed) failed, \(elapsed / 60):" + String(format: "%02d", elapsed % 60)
         if live {
             FileHandle.standardError.write(Data(("\r\u{1b}[K" + text).utf8))
             wroteLive = true

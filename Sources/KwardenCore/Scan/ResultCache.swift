@@ -1,4 +1,5 @@
 import Foundation
+import RuleKit
 import GRDB
 
 /// Per-file results kept between scans (SQLite), so that a rescan after a one-file change parses
@@ -84,13 +85,10 @@ public final class ResultCache: @unchecked Sendable {
 
     /// The key of a job: content of the file, how it is compiled and checked, and what is asked.
     public static func key(job: FileJob, content: [UInt8], configuration: String) -> String {
-        // `near` only ranks candidate files; what a file contributes depends on needles and keys.
-        // Sorted throughout: JSONEncoder's key order (and a Set's) differs between processes, and a
-        // key that changes from run to run never hits.
-        let asked = job.requests.map { FactRequest(needles: $0.needles.sorted(), keys: $0.keys.sorted()) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let requests = (try? encoder.encode(asked)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        // What a file contributes depends on the questions asked of it (each rule's, already in a
+        // canonical encoding), taken in rule-id order: a key that changed from process to process
+        // would never hit.
+        let requests = job.questions.keys.sorted().map { $0 + "=" + String(decoding: job.questions[$0]!, as: UTF8.self) }.joined(separator: "\n")
         let contentHash = stableHash([String(decoding: content, as: UTF8.self), String(content.count)])
         let reverseHash = stableHash([String(decoding: content.reversed(), as: UTF8.self)])
         return [contentHash, reverseHash, stableHash([job.file, String(job.pass), requests, configuration, buildIdentity])].joined(separator: "-")

@@ -1,6 +1,7 @@
 import Foundation
 import KernelBuild
 import ClangKit
+import RuleKit
 
 public struct ScanOptions {
     public enum Isolation {
@@ -11,7 +12,7 @@ public struct ScanOptions {
     }
 
     public var paths: [String]
-    public var rules: [Rule]
+    public var rules: [AnyRule]
     public var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
     public var compileCommands: String?
     public var arch: String?
@@ -46,7 +47,7 @@ public struct ScanOptions {
     /// The directory paths are reported against (default: the kernel tree root, or the paths' common directory).
     public var root: String?
 
-    public init(paths: [String], rules: [Rule]) {
+    public init(paths: [String], rules: [AnyRule]) {
         self.paths = paths
         self.rules = rules
     }
@@ -121,83 +122,43 @@ public final class Scanner {
                               parseErrors: [], notes: notes + selected.map { "would parse " + RelativePath.make($0, root: root) })
         }
 
+        // Pass 1: parse the preselected files; every rule extracts its summaries.
         let runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
         // Grouped by architecture, so that each worker sets up as few architectures as possible.
         let byArch = selected.sorted { (setups.architecture(for: $0) ?? "", $0) < (setups.architecture(for: $1) ?? "", $1) }
-        var outcomes = try runner.run(byArch.map { FileJob(file: $0, pass: 1, requests: []) }, phase: "checking")
-        var parsed = Set(selected)
-        var findings = outcomes.flatMap(\.findings)
-        var facts = outcomes.flatMap(\.facts)
+        var outcomes = try runner.run(byArch.map { FileJob(file: $0, pass: 1) }, phase: "checking")
+        let sessions = options.rules.map { $0.session() }
+        func collect(_ gathered: [FileOutcome]) {
+            for outcome in gathered {
+                for (rule, session) in zip(options.rules, sessions) {
+                    if let summaries = outcome.summaries[rule.id] { session.add(summaries) }
+                }
+            }
+        }
+        collect(outcomes)
 
-        // Further passes: facts that findings need from files the first pass did not parse.
+        // Evidence passes: each rule's judge asks questions; files that may answer them are parsed
+        // and every rule extracts from them again.
+        let planner = EvidencePlanner(options: options, root: root, onlyArch: onlyArch, kernelRoot: kernelRoot, shared: shared,
+                                      discovered: discovery.files, texts: texts, parsed: Set(selected))
         var pass = 1
         var factOutcomes: [FileOutcome] = []
-        // Evidence candidates: files on disk naming one of a request's identifiers (every rule
-        // finds facts only in such files), from an index kept across passes — and across the base
-        // and head scans of a gate; plus files this scan overlays or that lie outside the index,
-        // searched directly.
-        var evidenceIndex: IdentifierFileIndex?
-        var liveCandidates: Set<String> = []
-        let findingDirectories = Set(findings.map { ($0.file as NSString).deletingLastPathComponent })
         while pass < 4 {
-            let requests = options.rules.compactMap { rule in rule.nextRequest(findings: findings, facts: facts, pass: pass).map { (rule, $0) } }
+            let judgements = sessions.map { $0.judge(.afterPass(pass)) }
+            // Provisional findings of the first pass say where evidence is likeliest.
+            if pass == 1 { planner.focus(on: judgements.flatMap(\.findings)) }
+            let asked = zip(options.rules, judgements).compactMap { rule, judgement in judgement.questions.map { (rule.id, $0) } }
             pass += 1
-            guard !requests.isEmpty else { break }
-            let reparse = pass > 2
-            if evidenceIndex == nil {
-                let indexed: [String]
-                if let scope = options.factScope {
-                    // Facts may live anywhere in the tree, not only in the files scanned for findings.
-                    let key = ([root, onlyArch ?? "", "\(kernelRoot != nil)"] + scope + ["--"] + options.excludes).joined(separator: "\n")
-                    indexed = shared.scope(key: key) {
-                        SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: scope, root: root, isKernelTree: kernelRoot != nil).files
-                    }
-                    evidenceIndex = shared.index(key: key, files: indexed, cache: options.cache)
-                } else {
-                    indexed = texts.readableFiles
-                    evidenceIndex = IdentifierFileIndex(files: indexed, cache: options.cache)
-                }
-                let indexedSet = Set(indexed)
-                liveCandidates = Set(discovery.files.filter { !indexedSet.contains($0) && !texts.unreadableFiles.contains($0) })
-                    .union(options.overlay.files.keys.filter { indexedSet.contains($0) })
-            }
-            let needles = Set(requests.flatMap(\.1.needles))
-            let named = evidenceIndex!.files(naming: needles, jobs: options.jobs).filter { !options.overlay.contains($0) }
-            let candidates = TextIndex(unreadFiles: named.union(liveCandidates).sorted(), overlay: options.overlay)
-            let topicsByFile = candidates.collect { source -> [String: Int]? in
-                var topics: [String: Int] = [:]
-                var whole = false
-                for (rule, request) in requests {
-                    if let found = rule.factTopics(request, source) {
-                        for (topic, rank) in found { topics["\(rule.id)|\(topic)"] = max(rank, topics["\(rule.id)|\(topic)"] ?? rank) }
-                    } else if rule.mayHoldFacts(request, source) {
-                        whole = true
-                    }
-                }
-                if whole { topics[""] = 0 }
-                return topics.isEmpty ? nil : topics
-            }.filter { reparse || !parsed.contains($0.0) }
-            var files = Self.selectFactFiles(topicsByFile, requests: requests.map { ($0.0.id, $0.1) }, findingDirectories: findingDirectories,
-                                        perTopic: options.maxFactFilesPerTopic, pass: pass, notes: &notes)
-            if files.count > options.maxFactFiles {
-                // Topic-ranked files come in priority order already; the rest nearest to the findings
-                // first: a driver's own teardown path is the likeliest evidence.
-                let priority = Dictionary(uniqueKeysWithValues: files.enumerated().map { ($0.element, $0.offset) })
-                let ranked = files.map { file in (file, findingDirectories.map { Self.sharedPrefix(file, $0) }.max() ?? 0) }
-                files = ranked.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : priority[$0.0]! < priority[$1.0]! }.prefix(options.maxFactFiles).map(\.0)
-                notes.append("evidence pass \(pass): \(ranked.count) files may hold facts; parsed the \(options.maxFactFiles) nearest to the findings (--max-fact-files)")
-            }
+            guard !asked.isEmpty else { break }
+            let files = planner.files(answering: asked, pass: pass, notes: &notes)
             if files.isEmpty { continue }
-            let more = try runner.run(files.map { FileJob(file: $0, pass: pass, requests: requests.map(\.1)) }, phase: "gathering evidence (pass \(pass))")
-            parsed.formUnion(files)
+            let questions = Dictionary(uniqueKeysWithValues: asked.map { ($0.0, $0.1.encoded) })
+            let more = try runner.run(files.map { FileJob(file: $0, pass: pass, questions: questions) }, phase: "gathering evidence (pass \(pass))")
+            planner.parsed.formUnion(files)
             factOutcomes += more
-            facts += more.flatMap(\.facts)
+            collect(more)
         }
-        for rule in options.rules {
-            let mine = findings.filter { $0.rule == rule.id }
-            findings.removeAll { $0.rule == rule.id }
-            findings += rule.finalize(findings: mine, facts: facts)
-        }
+        var findings = sessions.flatMap { $0.judge(.final).findings }
         let inline = InlineSuppressions.apply(to: findings, overlay: options.overlay)
         findings = inline.kept
         notes += inline.notes.map { RelativePath.make($0.file, root: root) + ":" + String($0.line) + ": " + $0.message }
@@ -263,18 +224,15 @@ public final class Scanner {
 extension Scanner {
     /// The candidate files of an evidence pass: every file with a topic-less match, and per topic
     /// the `perTopic` best ranked, nearest to that topic's findings.
-    static func selectFactFiles(_ candidates: [(String, [String: Int])], requests: [(String, FactRequest)],
-                         findingDirectories: Set<String>, perTopic: Int, pass: Int, notes: inout [String]) -> [String] {
+    /// `near`: per topic ("rule|topic"), the directories its nearest candidates are taken from.
+    static func selectFactFiles(_ candidates: [(String, [String: Int])], near: [String: [String]],
+                                findingDirectories: Set<String>, perTopic: Int, pass: Int, notes: inout [String]) -> [String] {
         var chosen: Set<String> = []
         var byTopic: [String: [(file: String, rank: Int)]] = [:]
         for (file, topics) in candidates {
             for (topic, rank) in topics {
                 if topic.isEmpty || topic.hasSuffix("|") { chosen.insert(file) } else { byTopic[topic, default: []].append((file, rank)) }
             }
-        }
-        var near: [String: [String]] = [:]
-        for (ruleID, request) in requests {
-            for (topic, directories) in request.near { near["\(ruleID)|\(topic)", default: []] += directories }
         }
         var capped = 0
         var lists: [[String]] = []
@@ -428,5 +386,87 @@ public struct SourceOverlay: Sendable {
     /// The overlay as libclang unsaved files.
     public var unsavedFiles: [UnsavedFile] {
         files.keys.sorted().map { UnsavedFile(path: $0, contents: String(decoding: files[$0]!, as: UTF8.self)) }
+    }
+}
+
+/// Chooses the files of each evidence pass: files naming a question's identifiers (from an index
+/// kept across passes, and across the base and head scans of a gate), those whose text may answer
+/// it, at most a few per topic, likeliest and nearest first, and at most `maxFactFiles` in all.
+final class EvidencePlanner {
+    let options: ScanOptions
+    let root: String
+    let onlyArch: String?
+    let kernelRoot: String?
+    let shared: SharedScanState
+    let discovered: [String]
+    let texts: TextIndex
+    /// Files parsed so far: not parsed again in pass 2 (later passes may need their summaries anew).
+    var parsed: Set<String>
+    private(set) var findingDirectories: Set<String> = []
+    private var index: IdentifierFileIndex?
+    /// Files this scan overlays, or that lie outside the index: searched directly.
+    private var liveCandidates: Set<String> = []
+
+    init(options: ScanOptions, root: String, onlyArch: String?, kernelRoot: String?, shared: SharedScanState,
+         discovered: [String], texts: TextIndex, parsed: Set<String>) {
+        self.options = options; self.root = root; self.onlyArch = onlyArch; self.kernelRoot = kernelRoot
+        self.shared = shared; self.discovered = discovered; self.texts = texts; self.parsed = parsed
+    }
+
+    /// Evidence is looked for nearest to these findings first.
+    func focus(on findings: [Finding]) {
+        findingDirectories = Set(findings.map { ($0.file as NSString).deletingLastPathComponent })
+    }
+
+    func files(answering asked: [(rule: String, questions: AskedQuestions)], pass: Int, notes: inout [String]) -> [String] {
+        let reparse = pass > 2
+        let index = self.index ?? makeIndex()
+        let needles = Set(asked.flatMap(\.questions.needles))
+        let named = index.files(naming: needles, jobs: options.jobs).filter { !options.overlay.contains($0) }
+        let candidates = TextIndex(unreadFiles: named.union(liveCandidates).sorted(), overlay: options.overlay)
+        let topicsByFile = candidates.collect { source -> [String: Int]? in
+            var topics: [String: Int] = [:]
+            for (rule, questions) in asked {
+                for (topic, rank) in questions.topics(source) { topics["\(rule)|\(topic)"] = max(rank, topics["\(rule)|\(topic)"] ?? rank) }
+            }
+            return topics.isEmpty ? nil : topics
+        }.filter { reparse || !parsed.contains($0.0) }
+        var near: [String: [String]] = [:]
+        for (rule, questions) in asked {
+            for (topic, directories) in questions.near { near["\(rule)|\(topic)", default: []] += directories }
+        }
+        var files = Scanner.selectFactFiles(topicsByFile, near: near, findingDirectories: findingDirectories,
+                                            perTopic: options.maxFactFilesPerTopic, pass: pass, notes: &notes)
+        if files.count > options.maxFactFiles {
+            // Topic-ranked files come in priority order already; the rest nearest to the findings
+            // first: a driver's own teardown path is the likeliest evidence.
+            let priority = Dictionary(uniqueKeysWithValues: files.enumerated().map { ($0.element, $0.offset) })
+            let ranked = files.map { file in (file, findingDirectories.map { Scanner.sharedPrefix(file, $0) }.max() ?? 0) }
+            files = ranked.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : priority[$0.0]! < priority[$1.0]! }.prefix(options.maxFactFiles).map(\.0)
+            notes.append("evidence pass \(pass): \(ranked.count) files may hold facts; parsed the \(options.maxFactFiles) nearest to the findings (--max-fact-files)")
+        }
+        return files
+    }
+
+    /// Every rule finds evidence only in files naming one of its questions' identifiers.
+    private func makeIndex() -> IdentifierFileIndex {
+        let indexed: [String]
+        let made: IdentifierFileIndex
+        if let scope = options.factScope {
+            // Facts may live anywhere in the tree, not only in the files scanned for findings.
+            let key = ([root, onlyArch ?? "", "\(kernelRoot != nil)"] + scope + ["--"] + options.excludes).joined(separator: "\n")
+            indexed = shared.scope(key: key) {
+                SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: scope, root: root, isKernelTree: kernelRoot != nil).files
+            }
+            made = shared.index(key: key, files: indexed, cache: options.cache)
+        } else {
+            indexed = texts.readableFiles
+            made = IdentifierFileIndex(files: indexed, cache: options.cache)
+        }
+        let indexedSet = Set(indexed)
+        liveCandidates = Set(discovered.filter { !indexedSet.contains($0) && !texts.unreadableFiles.contains($0) })
+            .union(options.overlay.files.keys.filter { indexedSet.contains($0) })
+        index = made
+        return made
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RuleKit
 
 /// What several scans of one tree on disk can share — the gate scans the same work tree at base
 /// and at head: the build setup, the file list of the fact scope, and which files name each

@@ -1,90 +1,21 @@
 import Foundation
 import ClangKit
+import RuleKit
 
-/// rcu-publish-without-sync
-///
-/// Finds setup paths that publish a pointer with `rcu_assign_pointer(p->f, v)` into a field that
-/// some reader uses as a mode gate — `if (rcu_access_pointer(q->f))` (or `rcu_dereference*()`,
-/// directly or through a helper that returns the test) decides whether to take a lock, claim
-/// ownership with cmpxchg() or otherwise serialize — and then reach their successful return
-/// without a grace-period wait (`synchronize_rcu()`, `synchronize_net()`, ...). Readers that
-/// tested the gate before the publish became visible are still running unserialized while the
-/// setup path already reports the new mode as in force.
-/// The wait is often in a caller: publishers that do not wait are followed up their call chains
-/// across the tree (facts per file, joined in `finalize`); each chain that reaches success without
-/// a wait is reported at its outermost function, chains that wait stay silent.
-/// Gate readers are gathered from every parsed unit, including static inline helpers in headers.
-/// Confidence: medium (whether the serialized mode is relied on right after setup is a judgement
-/// the rule does not make; it reports the missing wait).
-struct RcuPublishWithoutSync: Rule {
-    let metadata: RuleMetadata
-    let publishMacros: Set<String>
-    let readMacros: Set<String>
-    let serializing: Set<String>
-    let waits: Set<String>
-    let errorValues: Set<String>
-    let noreturnFunctions: Set<String>
-
-    init(metadata: RuleMetadata) {
-        self.metadata = metadata
-        publishMacros = metadata.names("publish_macros")
-        readMacros = metadata.names("gate_read_macros")
-        serializing = metadata.names("serializing_operations")
-        waits = metadata.names("grace_period_waits")
-        errorValues = metadata.names("error_value_functions")
-        noreturnFunctions = metadata.names("noreturn_functions")
-    }
-
-    func preselect(_ source: SourceText) -> Bool { metadataPreselect(source) }
-
-    func check(_ context: FileContext) -> [Finding] { [] }
-
-    // MARK: Fact payloads
-
-    struct Publish: Codable, Hashable {
-        var target: String
-        var waited: Bool
-        var isStatic: Bool
-    }
-
-    struct Call: Codable, Hashable {
-        var waited: Bool
-        var isStatic: Bool
-        var calleeStatic: Bool
-        var calleeFile: String
-    }
-
-    struct Gate: Codable, Hashable {
-        var operation: String
-        var helper: String?
-    }
-
-    static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
-        try? JSONDecoder().decode(type, from: Data(text.utf8))
-    }
-
-    static let fieldPrefix = "rcu-field:"
-    static let calleePrefix = "rcu-callee:"
-    /// Asks for calls through a function-pointer field ("record.field").
-    static let pointerFieldPrefix = "rcu-fnfield:"
-    /// Key of a call fact for a call through a function-pointer field.
-    static let indirectPrefix = "field:"
-
-    // MARK: Facts
-
-    func facts(_ context: FileContext, requests: [FactRequest]) -> [Fact] {
-        let keys = requests.flatMap(\.keys)
-        let requestedFields = Set(keys.compactMap { $0.hasPrefix(Self.fieldPrefix) ? String($0.dropFirst(Self.fieldPrefix.count)) : nil })
-        let requestedCallees = Set(keys.compactMap { $0.hasPrefix(Self.calleePrefix) ? String($0.dropFirst(Self.calleePrefix.count)) : nil })
-        let firstPass = requests.isEmpty
+/// Per file, from the AST: publishes, calls up from publishers, function-pointer bindings, gate readers.
+extension RcuPublishWithoutSync {
+    public func extract(_ context: FileContext, _ request: ExtractRequest<Question>) -> [Summary] {
+        var requestedFields: Set<String> = [], requestedCallees: Set<String> = [], requestedPointerFields: Set<String> = []
+        for question in request.questions {
+            switch question {
+            case .field(let key): requestedFields.insert(key)
+            case .callee(let function): requestedCallees.insert(function)
+            case .pointerField(let key): requestedPointerFields.insert(Self.indirectPrefix + key)
+            }
+        }
+        let firstPass = request.pass == 1
         let expressions = ExpressionFacts(context: context, noreturnFunctions: noreturnFunctions)
-        var result: [Fact] = []
+        var result: [Summary] = []
 
         // Publishes in this file.
         var publishers: Set<String> = []
@@ -98,8 +29,8 @@ struct RcuPublishWithoutSync: Rule {
                       let anchor = statement(producedBy: use, in: body) else { continue }
                 let waited = waitFollows(anchor, in: function, facts: expressions)
                 let target = arguments[0].map(\.text).joined()
-                result.append(Fact(kind: "publish", key: field, file: context.path, line: use.range.start.line, function: function.name,
-                                   detail: Self.encode(Publish(target: target, waited: waited, isStatic: function.declaration.cursor.isStatic))))
+                result.append(Summary(kind: .publish, key: field, file: context.path, line: use.range.start.line, function: function.name,
+                                      publish: Publish(target: target, waited: waited, isStatic: function.declaration.cursor.isStatic)))
                 publishedFields.insert(field)
                 if !waited { publishers.insert(function.name) }
             }
@@ -108,7 +39,6 @@ struct RcuPublishWithoutSync: Rule {
         // Calls up the chains: to this file's publishers (and functions that reach them without a
         // wait), and to the callees other passes asked about. A call through a function-pointer
         // field (`dev->ops->setup(dev)`) is a call to every function stored in that field.
-        let requestedPointerFields = Set(keys.compactMap { $0.hasPrefix(Self.pointerFieldPrefix) ? Self.indirectPrefix + $0.dropFirst(Self.pointerFieldPrefix.count) : nil })
         var reaching = publishers.union(requestedCallees).union(requestedPointerFields)
         var calls: [(function: FunctionDefinition, call: Node, callee: String, direct: Cursor?)] = []
         for function in context.functions {
@@ -144,12 +74,12 @@ struct RcuPublishWithoutSync: Rule {
             let detail = Call(waited: waited(call, function), isStatic: function.declaration.cursor.isStatic,
                               calleeStatic: direct.map { (definition ?? $0).isStatic } ?? false,
                               calleeFile: definition?.expansionPosition.file ?? "")
-            result.append(Fact(kind: "call", key: callee, file: context.path, line: call.position.line,
-                               function: function.name, detail: Self.encode(detail)))
+            result.append(Summary(kind: .call, key: callee, file: context.path, line: call.position.line,
+                                  function: function.name, call: detail))
         }
         for binding in bindings where reaching.contains(binding.function) {
-            result.append(Fact(kind: "bind", key: binding.function, file: context.path, line: binding.line,
-                               function: binding.function, detail: binding.field))
+            result.append(Summary(kind: .bind, key: binding.function, file: context.path, line: binding.line,
+                                  function: binding.function, field: binding.field))
         }
 
         // Gate readers: in this file's functions, and in header helpers that mention the fields.
@@ -161,8 +91,8 @@ struct RcuPublishWithoutSync: Rule {
         for function in functions {
             guard let body = function.body else { continue }
             for gate in gates(in: body, context: context, facts: expressions, readers: readers) where firstPass || wantedFields.contains(gate.field) {
-                result.append(Fact(kind: "gate", key: gate.field, file: gate.node.position.file, line: gate.node.position.line,
-                                   function: function.name, detail: Self.encode(gate.gate)))
+                result.append(Summary(kind: .gate, key: gate.field, file: gate.node.position.file, line: gate.node.position.line,
+                                      function: function.name, gate: gate.gate))
             }
         }
         return result
@@ -535,154 +465,5 @@ struct RcuPublishWithoutSync: Rule {
             }
         }
         return nil
-    }
-
-    // MARK: Passes
-
-    func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest? {
-        let gated = Set(facts.filter { $0.kind == "gate" }.map(\.key))
-        let publishes = facts.filter { $0.kind == "publish" }.compactMap { fact in Self.decode(Publish.self, fact.detail).map { (fact, $0) } }
-            .filter { !$0.1.waited }
-        guard !publishes.isEmpty else { return nil }
-        // Non-static functions whose callers may be in other files: unwaited publishers, and
-        // callers that reach them without a wait.
-        var open = Set(publishes.filter { !$0.1.isStatic && (pass == 1 || gated.contains($0.0.key)) }.map(\.0.function))
-        // Static or not, a function stored in a function-pointer field is called wherever the field is.
-        var unwaitedFunctions = Set(publishes.map(\.0.function))
-        for fact in facts where fact.kind == "call" {
-            guard let call = Self.decode(Call.self, fact.detail), !call.waited else { continue }
-            unwaitedFunctions.insert(fact.function)
-            if !call.isStatic { open.insert(fact.function) }
-        }
-        let pointerFields = Set(facts.filter { $0.kind == "bind" && unwaitedFunctions.contains($0.key) }.map(\.detail))
-        let fields = pass == 1 ? Set(publishes.map(\.0.key)) : []
-        let names = Set((fields.union(pointerFields)).compactMap { $0.split(separator: ".").last.map(String.init) })
-        guard !open.isEmpty || !fields.isEmpty || !pointerFields.isEmpty else { return nil }
-        // Where each topic's facts were seen: its callers and readers are likeliest nearby.
-        func directory(_ file: String) -> String { (file as NSString).deletingLastPathComponent }
-        var near: [String: [String]] = [:]
-        for fact in facts {
-            switch fact.kind {
-            case "publish":
-                if fields.contains(fact.key) { near[Self.fieldPrefix + fact.key, default: []].append(directory(fact.file)) }
-                if open.contains(fact.function) { near[Self.calleePrefix + fact.function, default: []].append(directory(fact.file)) }
-            case "call":
-                if open.contains(fact.function) { near[Self.calleePrefix + fact.function, default: []].append(directory(fact.file)) }
-            case "bind":
-                if pointerFields.contains(fact.detail) { near[Self.pointerFieldPrefix + fact.detail, default: []].append(directory(fact.file)) }
-            default:
-                break
-            }
-        }
-        return FactRequest(needles: (names.union(open)).sorted(),
-                           keys: fields.sorted().map { Self.fieldPrefix + $0 } + open.sorted().map { Self.calleePrefix + $0 }
-                               + pointerFields.sorted().map { Self.pointerFieldPrefix + $0 },
-                           near: near)
-    }
-
-    /// One topic per asked field, callee and function-pointer field, so that in a whole-tree scan
-    /// each gets the files nearest to where it was seen rather than the first files of the tree.
-    func factTopics(_ request: FactRequest, _ source: SourceText) -> [String: Int]? {
-        var topics: [String: Int] = [:]
-        for key in request.keys {
-            let name: String
-            if key.hasPrefix(Self.calleePrefix) { name = String(key.dropFirst(Self.calleePrefix.count)) } else {
-                guard let last = key.split(separator: ".").last else { continue }
-                name = String(last)
-            }
-            if source.containsIdentifier(name) { topics[key] = 0 }
-        }
-        return topics
-    }
-
-    func mayHoldFacts(_ request: FactRequest, _ source: SourceText) -> Bool {
-        request.keys.contains { $0.hasPrefix(Self.fieldPrefix) || $0.hasPrefix(Self.calleePrefix) || $0.hasPrefix(Self.pointerFieldPrefix) }
-            && request.needles.contains { source.containsIdentifier($0) }
-    }
-
-    // MARK: Joining
-
-    func finalize(findings: [Finding], facts: [Fact]) -> [Finding] {
-        let unique = Array(Set(facts)).sorted { ($0.file, $0.line, $0.kind, $0.key, $0.function) < ($1.file, $1.line, $1.kind, $1.key, $1.function) }
-        var gates: [String: [Fact]] = [:]
-        var seenGates: Set<String> = []
-        for fact in unique where fact.kind == "gate" && seenGates.insert("\(fact.key)@\(fact.file):\(fact.line)").inserted {
-            gates[fact.key, default: []].append(fact)
-        }
-        var calls: [String: [Fact]] = [:]
-        var seenCalls: Set<String> = []
-        for fact in unique where fact.kind == "call" && seenCalls.insert("\(fact.key)@\(fact.file):\(fact.line):\(fact.function)").inserted {
-            calls[fact.key, default: []].append(fact)
-        }
-        // Function → the pointer fields it is stored in (with the file, for static functions).
-        var bindings: [String: [Fact]] = [:]
-        for fact in unique where fact.kind == "bind" { bindings[fact.key, default: []].append(fact) }
-        var result = findings
-        var reported: Set<String> = []
-        var occurrences: [String: Int] = [:]
-
-        for publishFact in unique where publishFact.kind == "publish" {
-            guard let publish = Self.decode(Publish.self, publishFact.detail), !publish.waited,
-                  let readers = gates[publishFact.key], !readers.isEmpty else { continue }
-            let fieldName = publishFact.key.replacingOccurrences(of: ".", with: "::")
-            var gateEvidence: [Evidence] = []
-            for reader in readers.prefix(3) {
-                let gate = Self.decode(Gate.self, reader.detail)
-                let through = gate?.helper.map { " (through \($0)())" } ?? ""
-                gateEvidence.append(Evidence(file: reader.file, line: reader.line, function: reader.function,
-                                             message: "\(reader.function)() tests `\(fieldName)`\(through) to decide whether to \(gate?.operation ?? "serialize")()"))
-            }
-            let publishEvidence = Evidence(file: publishFact.file, line: publishFact.line, function: publishFact.function,
-                                           message: "`\(publish.target)` is published here and \(publishFact.function)() returns success without a grace-period wait")
-
-            // Chains of callers that reach success without a wait, each ending where no caller is known.
-            var chains: [[Fact]] = []
-            func climb(function: String, file: String, isStatic: Bool, chain: [Fact], visited: Set<String>) {
-                var callers = (calls[function] ?? []).filter { call in
-                    guard let detail = Self.decode(Call.self, call.detail) else { return false }
-                    // A static function is called only from its own file (except through a pointer).
-                    return !(isStatic || detail.calleeStatic) || call.file == file
-                }
-                for binding in bindings[function] ?? [] where !isStatic || binding.file == file {
-                    callers += calls[Self.indirectPrefix + binding.detail] ?? []
-                }
-                if callers.isEmpty { chains.append(chain); return }
-                for call in callers {
-                    guard let detail = Self.decode(Call.self, call.detail), !detail.waited else { continue }
-                    let identity = "\(call.function)@\(detail.isStatic ? call.file : "")"
-                    guard !visited.contains(identity) else { continue }
-                    climb(function: call.function, file: call.file, isStatic: detail.isStatic, chain: chain + [call], visited: visited.union([identity]))
-                }
-            }
-            climb(function: publishFact.function, file: publishFact.file, isStatic: publish.isStatic, chain: [],
-                  visited: ["\(publishFact.function)@\(publish.isStatic ? publishFact.file : "")"])
-
-            for chain in chains {
-                let at = chain.last ?? publishFact
-                // One finding per publish and outermost function, however many of its calls lead there.
-                let key = "\(publishFact.key)|\(publishFact.file):\(publishFact.line)|\(at.function)@\(at.file)"
-                guard reported.insert(key).inserted else { continue }
-                var evidence = [publishEvidence]
-                for call in chain {
-                    let callee = call.key.hasPrefix(Self.indirectPrefix)
-                        ? "`" + call.key.dropFirst(Self.indirectPrefix.count).replacingOccurrences(of: ".", with: "::") + "` (a function pointer)"
-                        : call.key + "()"
-                    evidence.append(Evidence(file: call.file, line: call.line, function: call.function,
-                                             message: "\(call.function)() calls \(callee) here and goes on to success without a grace-period wait"))
-                }
-                evidence += gateEvidence
-                let path = ([publishFact.function] + chain.map(\.function)).reversed().joined(separator: "() → ")
-                var message = "`\(publish.target)` is published with rcu_assign_pointer() and \(at.function)() reaches success without a grace-period wait, "
-                message += "but readers use `\(fieldName)` as a gate to serialize: readers that tested it before the publish still run unserialized"
-                if !chain.isEmpty { message += " (call chain \(path)())" }
-                let anchor = "\(publishFact.key)@\(publishFact.function)"
-                occurrences[anchor + at.function, default: 0] += 1
-                result.append(Finding(rule: id, severity: metadata.severity, confidence: metadata.confidence,
-                                      file: at.file, line: at.line, column: 1, function: at.function, message: message,
-                                      evidence: evidence, fingerprint: "",
-                                      attributes: ["anchor": anchor, "occurrence": String(occurrences[anchor + at.function]!)]))
-            }
-        }
-        return result
     }
 }

@@ -42,15 +42,18 @@ public struct Finding: Codable, Hashable, Sendable {
     public var evidence: [Evidence]
     /// Survives unrelated line shifts: built from the rule, file, function and the code the finding is about.
     public var fingerprint: String
-    /// Rule-private keys used to join facts across files (e.g. "field": "net_device.num_queues").
-    public var attributes: [String: String]
+    /// What the finding is about, in words that survive moves and unrelated edits (the code of the
+    /// loop, the field and function involved): the fingerprint's core. nil: the message.
+    public var anchor: String?
+    /// Which of several findings with the same anchor in one function this is (from 1).
+    public var occurrence: Int
 
     public init(rule: String, severity: Severity, confidence: Confidence, file: String, line: Int, column: Int,
-                function: String, message: String, evidence: [Evidence] = [], fingerprint: String,
-                attributes: [String: String] = [:]) {
+                function: String, message: String, evidence: [Evidence] = [], fingerprint: String = "",
+                anchor: String? = nil, occurrence: Int = 1) {
         self.rule = rule; self.severity = severity; self.confidence = confidence; self.file = file
         self.line = line; self.column = column; self.function = function; self.message = message
-        self.evidence = evidence; self.fingerprint = fingerprint; self.attributes = attributes
+        self.evidence = evidence; self.fingerprint = fingerprint; self.anchor = anchor; self.occurrence = occurrence
     }
 }
 
@@ -64,22 +67,7 @@ extension Finding {
     /// The fingerprint this finding has when its file is named `file` (the gate names a base
     /// revision's file by its path at head, so that renames keep fingerprints).
     public func fingerprint(file: String) -> String {
-        stableHash([rule, file, function, attributes["anchor"] ?? message, attributes["occurrence"] ?? "1"])
-    }
-}
-
-/// Something true about the code at one place that a rule may need when judging another file:
-/// e.g. kind "zero-store", key "net_device.real_num_tx_queues".
-public struct Fact: Codable, Hashable, Sendable {
-    public var kind: String
-    public var key: String
-    public var file: String
-    public var line: Int
-    public var function: String
-    public var detail: String
-
-    public init(kind: String, key: String, file: String, line: Int, function: String, detail: String = "") {
-        self.kind = kind; self.key = key; self.file = file; self.line = line; self.function = function; self.detail = detail
+        stableHash([rule, file, function, anchor ?? message, String(occurrence)])
     }
 }
 

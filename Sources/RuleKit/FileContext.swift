@@ -16,9 +16,6 @@ public final class FileContext {
     /// Lazily computed views of the unit's headers (see the extension below).
     let headerCache = HeaderCache()
 
-    /// What a rule's `check` leaves for its own `facts` on the same file (keyed by rule id).
-    public var scratch: [String: [String]] = [:]
-
     public init(path: String, unit: TranslationUnit) {
         self.path = path
         self.unit = unit
@@ -125,10 +122,12 @@ extension FileContext {
         return result
     }
 
+    /// A header's text as the parse saw it: from the translation unit, never from disk (the gate
+    /// parses headers at another revision than the one on disk; offsets must match what was parsed).
     private func headerText(_ file: String) -> SourceText? {
         if let cached = headerCache.texts[file] { return cached }
-        guard let data = FileManager.default.contents(atPath: file) else { return nil }
-        let text = SourceText(bytes: [UInt8](data))
+        guard let bytes = unit.contents(of: file) else { return nil }
+        let text = SourceText(bytes: bytes)
         headerCache.texts[file] = text
         return text
     }

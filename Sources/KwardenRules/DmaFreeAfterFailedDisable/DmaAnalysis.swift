@@ -1,4 +1,5 @@
 import Foundation
+import RuleKit
 
 /// A chain of steps through the call graph, with a place per step: how a property of a function
 /// came about (where the disable was requested, how its failure travelled, where DMA memory is freed).
@@ -136,10 +137,6 @@ final class DmaAnalysis {
     }
 
     /// Decodes the rule's facts (each distinct one once per `memo`).
-    static func bodies(from facts: [Fact], memo: DmaBodyMemo) -> [DmaFunctionBody] {
-        facts.filter { $0.kind == DmaFreeAfterFailedDisable.factKind }.compactMap { memo.body($0.detail) }
-    }
-
     func summary(named name: String) -> (mayFail: Bool, swallows: Bool, frees: Bool) {
         let indices = byName[name] ?? []
         return (indices.contains { mayFail[$0] != nil }, indices.contains { swallows[$0] != nil }, indices.contains { frees[$0] != nil })
@@ -887,21 +884,5 @@ final class DmaAnalysis {
                 evidence: origin.chain.evidence + [evidence(body, origin.line, "\(body.name)() calls \(origin.callee)(), which drops the failure, and returns normally")],
                 path: [body.name] + origin.chain.path)))
         }
-    }
-}
-
-/// Decoded bodies by their encoded form. Every evidence pass, `finalize`, and the gate's second
-/// end decode mostly the same facts again; JSON decoding dominated a warm gate run.
-final class DmaBodyMemo: @unchecked Sendable {
-    private var decoded: [String: DmaFunctionBody?] = [:]
-    private let lock = NSLock()
-    private let decoder = JSONDecoder()
-
-    func body(_ detail: String) -> DmaFunctionBody? {
-        lock.lock(); defer { lock.unlock() }
-        if let known = decoded[detail] { return known }
-        let body = try? decoder.decode(DmaFunctionBody.self, from: Data(detail.utf8))
-        decoded[detail] = .some(body)
-        return body
     }
 }

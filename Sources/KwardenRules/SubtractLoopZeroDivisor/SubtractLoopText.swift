@@ -1,3 +1,4 @@
+import RuleKit
 /// Textual preselection for subtract-loop-zero-divisor: cheap, generous, never the final word.
 ///
 /// A file is worth parsing when some subtraction `… -= D` or `X = X - D` has, within a few

@@ -1,19 +1,24 @@
 import ClangKit
 
 /// Small, rule-independent questions about expressions and statements, answered on the AST.
-struct ExpressionFacts {
-    let context: FileContext
+public struct ExpressionFacts {
+    public let context: FileContext
     /// Functions that never return (after macro expansion: BUG() ends in __builtin_unreachable).
-    let noreturnFunctions: Set<String>
+    public let noreturnFunctions: Set<String>
+
+    public init(context: FileContext, noreturnFunctions: Set<String>) {
+        self.context = context
+        self.noreturnFunctions = noreturnFunctions
+    }
 
     /// A comparable identity for an expression, blind to parentheses, casts and spacing.
-    static func key(_ node: Node) -> String {
+    public static func key(_ node: Node) -> String {
         node.strippingParensAndCasts.structuralKey
     }
 
     /// Removes what does not change a condition's truth: parentheses, casts, `__builtin_expect`
     /// (likely/unlikely) and double negation.
-    static func unwrapCondition(_ node: Node) -> Node {
+    public static func unwrapCondition(_ node: Node) -> Node {
         var current = node.strippingParensAndCasts
         while true {
             if current.kind == .callExpr, current.calleeName == "__builtin_expect", let first = current.arguments.first {
@@ -36,7 +41,7 @@ struct ExpressionFacts {
     }
 
     /// For `({ T v = init; ...; v; })`: the initializer of the variable the statement expression yields.
-    static func statementExpressionValue(_ node: Node) -> Node? {
+    public static func statementExpressionValue(_ node: Node) -> Node? {
         guard let body = node.children.first, body.kind == .compoundStmt, let last = body.children.last else { return nil }
         let result = unwrapCondition(last)
         guard result.kind == .declRefExpr, let variable = result.referenced, variable.kind == .varDecl else {
@@ -52,7 +57,7 @@ struct ExpressionFacts {
 
     /// The pair (expression, constant) of a comparison against an integer constant, normalised so
     /// the expression is on the left: `0 == d` gives (d, "==", 0), `1 > d` gives (d, "<", 1).
-    static func comparisonWithConstant(_ node: Node) -> (expression: Node, op: String, constant: Int64)? {
+    public static func comparisonWithConstant(_ node: Node) -> (expression: Node, op: String, constant: Int64)? {
         guard node.kind == .binaryOperator, node.children.count == 2, let op = node.operatorSpelling else { return nil }
         let mirrored = ["==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="]
         guard let flipped = mirrored[op] else { return nil }
@@ -63,7 +68,7 @@ struct ExpressionFacts {
     }
 
     /// Whenever `condition` is true, the expression named by `keys` is nonzero.
-    func whenTrueNonZero(_ condition: Node, _ keys: Set<String>) -> Bool {
+    public func whenTrueNonZero(_ condition: Node, _ keys: Set<String>) -> Bool {
         let c = ExpressionFacts.unwrapCondition(condition)
         if keys.contains(ExpressionFacts.key(c)) { return true }
         switch (c.kind, c.operatorSpelling) {
@@ -87,7 +92,7 @@ struct ExpressionFacts {
     }
 
     /// Whenever `condition` is false, the expression named by `keys` is nonzero.
-    func whenFalseNonZero(_ condition: Node, _ keys: Set<String>) -> Bool {
+    public func whenFalseNonZero(_ condition: Node, _ keys: Set<String>) -> Bool {
         let c = ExpressionFacts.unwrapCondition(condition)
         switch (c.kind, c.operatorSpelling) {
         case (.unaryOperator, "!"):
@@ -110,7 +115,7 @@ struct ExpressionFacts {
 
     /// Whether control never flows past `statement` (return, goto, break, continue, a noreturn call,
     /// an endless loop, or a block/branches that all do).
-    func alwaysLeaves(_ statement: Node) -> Bool {
+    public func alwaysLeaves(_ statement: Node) -> Bool {
         switch statement.kind {
         case .returnStmt, .gotoStmt, .indirectGotoStmt, .breakStmt, .continueStmt:
             return true
@@ -137,7 +142,7 @@ struct ExpressionFacts {
     }
 
     /// `for (;;)`, `while (1)`, `do {} while (1)` without a break out of them.
-    func isEndless(_ loop: Node) -> Bool {
+    public func isEndless(_ loop: Node) -> Bool {
         let conditionTrue: Bool
         if let condition = loop.condition { conditionTrue = (condition.integerValue ?? 0) != 0 } else { conditionTrue = loop.kind == .forStmt }
         guard conditionTrue, let body = loop.loopBody else { return false }
@@ -159,7 +164,7 @@ struct ExpressionFacts {
 
     /// Whether `value` can never be zero: a nonzero constant, `x | c`, `c << n`, both arms of `?:`, or a
     /// lower-bounding macro such as `max(x, 1)` / `clamp(x, 1, n)` (from the rule's list).
-    func isNonZero(_ value: Node, lowerBoundMacros: [String: Int?]) -> Bool {
+    public func isNonZero(_ value: Node, lowerBoundMacros: [String: Int?]) -> Bool {
         if let constant = value.integerValue { return constant != 0 }
         if let use = context.macroUse(producing: value) ?? context.macroUses(covering: value.position).first(where: { $0.range.start.offset == value.position.offset }),
            let argumentIndex = lowerBoundMacros[use.name] {
@@ -193,7 +198,7 @@ struct ExpressionFacts {
     }
 
     /// The operand a store writes: `a = b`, `a op= b`, `a++`, `--a` (nil for anything else).
-    static func storeTarget(_ node: Node) -> Node? {
+    public static func storeTarget(_ node: Node) -> Node? {
         switch (node.kind, node.operatorSpelling) {
         case (.binaryOperator, "="), (.compoundAssignOperator, _): return node.children.count == 2 ? node.children[0] : nil
         case (.unaryOperator, let op?) where op.contains("++") || op.contains("--"): return node.children.first
@@ -202,14 +207,14 @@ struct ExpressionFacts {
     }
 
     /// Every store in `statement` and below it.
-    static func stores(in statement: Node) -> [Node] {
+    public static func stores(in statement: Node) -> [Node] {
         ([statement] + statement.descendants(where: { $0.kind == .binaryOperator || $0.kind == .compoundAssignOperator || $0.kind == .unaryOperator }))
             .filter { storeTarget($0) != nil || ($0.kind == .binaryOperator && $0.operatorSpelling == nil) }
     }
 
     /// The struct field an expression reads or writes, as "record.field", looking through
     /// READ_ONCE/WRITE_ONCE-style `*(volatile T *)&(x)`.
-    static func fieldKey(_ node: Node) -> String? {
+    public static func fieldKey(_ node: Node) -> String? {
         var current = node.strippingParensAndCasts
         while current.kind == .unaryOperator, let op = current.operatorSpelling, op == "*" || op == "&",
               let inner = current.children.first {

@@ -1,84 +1,11 @@
 import Foundation
 import ClangKit
+import RuleKit
 
-/// wildcard-packet-type
-///
-/// Finds a `struct packet_type` that belongs to one instance (embedded in a per-device or
-/// per-port structure, or allocated) and is registered with `dev_add_pack()` while its `.dev`
-/// is NULL — assigned NULL, never assigned where the other fields are filled, or left out of a
-/// designated initializer — and whose handler (`.func`) reaches the instance (container_of() on
-/// the packet_type, or its private pointer) without first checking that the receiving device
-/// belongs to it. Such a handler receives that EtherType from every device in the namespace and
-/// works on instance state that was never set up for them.
-/// File-scope protocol handlers are left alone: receiving from every device is their purpose.
-/// Registration, field stores and handler may be in different files: each file contributes
-/// facts, `finalize` joins them by the packet_type's field ("record.member") and handler name.
-/// Confidence: medium (the handler may check the device in a way the rule does not see, e.g.
-/// in a callee).
-struct WildcardPacketType: Rule {
-    let metadata: RuleMetadata
-    let registerFunctions: Set<String>
-    let allocators: Set<String>
-    let instanceMacros: Set<String>
-    let instanceFields: Set<String>
-    let noreturnFunctions: Set<String>
-
-    init(metadata: RuleMetadata) {
-        self.metadata = metadata
-        registerFunctions = metadata.names("register_functions")
-        allocators = metadata.names("allocators")
-        instanceMacros = metadata.names("instance_macros")
-        instanceFields = metadata.names("instance_fields")
-        noreturnFunctions = metadata.names("noreturn_functions")
-    }
-
-    func preselect(_ source: SourceText) -> Bool { metadataPreselect(source) }
-
-    func check(_ context: FileContext) -> [Finding] { [] }
-
-    // MARK: Facts
-
-    /// What one registration site knows about its packet_type.
-    struct Registration: Codable, Hashable {
-        var key: String
-        /// The key names a local allocation: only this function's stores count.
-        var isLocal: Bool
-        var argument: String
-        /// "null", "set", "unset" (fields filled but not .dev) or "unknown" (nothing filled here).
-        var devState: String
-        var devLine: Int?
-        var devNote: String?
-        var handler: String?
-    }
-
-    /// A store into a field of a packet_type reached through an instance's member ("record.member").
-    struct FieldStore: Codable, Hashable {
-        var field: String
-        var isNull: Bool
-        var handler: String?
-    }
-
-    /// A function with a packet_type handler's signature that reaches its instance.
-    struct Handler: Codable, Hashable {
-        var checked: Bool
-        var useLine: Int
-        var use: String
-        var isStatic: Bool
-    }
-
-    static func encode<T: Encodable>(_ value: T) -> String {
-        // Sorted keys: the same fact from two passes must compare equal.
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
-        try? JSONDecoder().decode(type, from: Data(text.utf8))
-    }
-
-    func facts(_ context: FileContext, requests: [FactRequest]) -> [Fact] {
-        var result: [Fact] = []
+/// Per file, from the AST: registrations, packet_type field stores and handlers.
+extension WildcardPacketType {
+    public func extract(_ context: FileContext, _ request: ExtractRequest<Question>) -> [Summary] {
+        var result: [Summary] = []
         let facts = ExpressionFacts(context: context, noreturnFunctions: noreturnFunctions)
         for function in context.functions {
             guard let body = function.body else { continue }
@@ -226,8 +153,8 @@ struct WildcardPacketType: Rule {
         }
     }
 
-    private func registrations(in function: FunctionDefinition, body: Node, context: FileContext) -> [Fact] {
-        var result: [Fact] = []
+    private func registrations(in function: FunctionDefinition, body: Node, context: FileContext) -> [Summary] {
+        var result: [Summary] = []
         for call in body.descendants(where: { $0.kind == .callExpr }) {
             guard let callee = call.calleeName, registerFunctions.contains(callee), let argument = call.arguments.first,
                   let (key, isLocal) = targetKey(argument, function: function, before: call.position.offset) else { continue }
@@ -269,30 +196,30 @@ struct WildcardPacketType: Rule {
                 registration.devState = "unset"
                 registration.devNote = "\(function.name)() fills `\(registration.argument)` but never sets its `.dev`"
             }
-            result.append(Fact(kind: "registration", key: key, file: context.path, line: call.position.line,
-                               function: function.name, detail: Self.encode(registration)))
+            result.append(Summary(kind: .registration, key: key, file: context.path, line: call.position.line,
+                                  function: function.name, registration: registration))
         }
         return result
     }
 
     /// Stores into packet_types reached through instance members, for registrations in other functions.
-    private func fieldStores(in function: FunctionDefinition, body: Node, context: FileContext) -> [Fact] {
-        var result: [Fact] = []
+    private func fieldStores(in function: FunctionDefinition, body: Node, context: FileContext) -> [Summary] {
+        var result: [Summary] = []
         for node in body.descendants(where: { $0.kind == .binaryOperator }) {
             if let store = packetTypeFieldStore(node), ["dev", "func", "type"].contains(store.field),
                let (key, isLocal) = targetKey(store.target, function: function, before: node.position.offset), !isLocal {
                 let detail = FieldStore(field: store.field, isNull: store.field == "dev" && Self.isNullValue(store.value),
                                         handler: store.field == "func" ? Self.functionName(store.value) : nil)
-                result.append(Fact(kind: "field-store", key: key, file: context.path, line: node.position.line,
-                                   function: function.name, detail: Self.encode(detail)))
+                result.append(Summary(kind: .fieldStore, key: key, file: context.path, line: node.position.line,
+                                      function: function.name, store: detail))
             } else if let whole = wholeStore(node),
                       let (key, isLocal) = targetKey(whole.target, function: function, before: node.position.offset), !isLocal {
                 let handler = whole.fields["func"].flatMap { $0.count == 1 ? $0[0].text : nil }
-                result.append(Fact(kind: "field-store", key: key, file: context.path, line: node.position.line, function: function.name,
-                                   detail: Self.encode(FieldStore(field: "dev", isNull: whole.fields["dev"].map(Self.isNullTokens) ?? true, handler: nil))))
+                result.append(Summary(kind: .fieldStore, key: key, file: context.path, line: node.position.line, function: function.name,
+                                      store: FieldStore(field: "dev", isNull: whole.fields["dev"].map(Self.isNullTokens) ?? true, handler: nil)))
                 if let handler {
-                    result.append(Fact(kind: "field-store", key: key, file: context.path, line: node.position.line, function: function.name,
-                                       detail: Self.encode(FieldStore(field: "func", isNull: false, handler: handler))))
+                    result.append(Summary(kind: .fieldStore, key: key, file: context.path, line: node.position.line, function: function.name,
+                                          store: FieldStore(field: "func", isNull: false, handler: handler)))
                 }
             }
         }
@@ -303,7 +230,7 @@ struct WildcardPacketType: Rule {
 
     /// For a function shaped like a packet_type handler: does it reach its instance, and does a
     /// check of the receiving device come first?
-    private func handlerFact(_ function: FunctionDefinition, body: Node, context: FileContext, facts: ExpressionFacts) -> Fact? {
+    private func handlerFact(_ function: FunctionDefinition, body: Node, context: FileContext, facts: ExpressionFacts) -> Summary? {
         let parameters = function.parameters
         guard parameters.count >= 3, Self.isPacketType(parameters[2].type), parameters[2].type.isPointer,
               parameters[0].type.recordName == "sk_buff" else { return nil }
@@ -369,8 +296,8 @@ struct WildcardPacketType: Rule {
         let statement = shown.ancestors.first { $0.parent?.kind == .compoundStmt } ?? shown
         let handler = Handler(checked: unchecked == nil, useLine: shown.position.line,
                               use: String(statement.sourceText.prefix(80)), isStatic: function.declaration.cursor.isStatic)
-        return Fact(kind: "handler", key: function.name, file: context.path, line: function.declaration.position.line,
-                    function: function.name, detail: Self.encode(handler))
+        return Summary(kind: .handler, key: function.name, file: context.path, line: function.declaration.position.line,
+                       function: function.name, handler: handler)
     }
 
     /// container_of() on the packet_type parameter, or a read of its private pointer.
@@ -382,89 +309,5 @@ struct WildcardPacketType: Rule {
             node.kind == .memberRefExpr && instanceFields.contains(node.spelling)
                 && node.children.first?.strippingParensAndCasts.referenced == packetType
         }
-    }
-
-    // MARK: Joining
-
-    func nextRequest(findings: [Finding], facts: [Fact], pass: Int) -> FactRequest? {
-        guard pass <= 2 else { return nil }
-        let handlers = Set(facts.filter { $0.kind == "handler" }.map(\.key))
-        var wanted: Set<String> = []
-        for fact in facts where fact.kind == "registration" {
-            guard let registration = Self.decode(Registration.self, fact.detail) else { continue }
-            if let handler = registration.handler {
-                if !handlers.contains(handler) { wanted.insert(handler) }
-            } else if !registration.isLocal, let member = registration.key.split(separator: ".").last {
-                wanted.insert(String(member))
-            }
-        }
-        // Second round: handlers named by the stores found in the first.
-        for fact in facts where fact.kind == "field-store" {
-            if let store = Self.decode(FieldStore.self, fact.detail), let handler = store.handler, !handlers.contains(handler) {
-                wanted.insert(handler)
-            }
-        }
-        guard !wanted.isEmpty else { return nil }
-        return FactRequest(needles: wanted.sorted(), keys: wanted.sorted())
-    }
-
-    func finalize(findings: [Finding], facts: [Fact]) -> [Finding] {
-        let unique = Array(Set(facts)).sorted { ($0.file, $0.line, $0.kind, $0.detail) < ($1.file, $1.line, $1.kind, $1.detail) }
-        let stores = Dictionary(grouping: unique.filter { $0.kind == "field-store" }, by: \.key)
-        let handlers = Dictionary(grouping: unique.filter { $0.kind == "handler" }, by: \.key)
-        var result = findings
-        var occurrences: [String: Int] = [:]
-        for fact in unique where fact.kind == "registration" {
-            guard var registration = Self.decode(Registration.self, fact.detail) else { continue }
-            var devEvidence: Evidence?
-            // A static handler must be defined in the file that names it.
-            var handlerFile = fact.file
-            if let line = registration.devLine, let note = registration.devNote {
-                devEvidence = Evidence(file: fact.file, line: line, function: fact.function, message: note)
-            } else if registration.devState == "unset", let note = registration.devNote {
-                devEvidence = Evidence(file: fact.file, line: fact.line, function: fact.function, message: note)
-            }
-            if registration.devState == "unknown", !registration.isLocal {
-                // Filled in other functions: join their stores into the same instance member.
-                let related = (stores[registration.key] ?? []).compactMap { store in Self.decode(FieldStore.self, store.detail).map { (store, $0) } }
-                let devStores = related.filter { $0.1.field == "dev" }
-                if devStores.contains(where: { !$0.1.isNull }) { continue }
-                if let (store, _) = devStores.first {
-                    registration.devState = "null"
-                    devEvidence = Evidence(file: store.file, line: store.line, function: store.function,
-                                           message: "`.dev` of `\(registration.argument)` is set to NULL here, in \(store.function)()")
-                } else if let (store, _) = related.first {
-                    registration.devState = "unset"
-                    devEvidence = Evidence(file: store.file, line: store.line, function: store.function,
-                                           message: "\(store.function)() fills `\(registration.argument)` but never sets its `.dev`")
-                }
-                if registration.handler == nil, let (store, named) = related.first(where: { $0.1.handler != nil }) {
-                    registration.handler = named.handler
-                    handlerFile = store.file
-                }
-            }
-            guard registration.devState == "null" || registration.devState == "unset",
-                  let handlerName = registration.handler, let devEvidence else { continue }
-            let candidates = (handlers[handlerName] ?? []).filter { candidate in
-                guard let handler = Self.decode(Handler.self, candidate.detail) else { return false }
-                return !handler.isStatic || candidate.file == handlerFile
-            }
-            guard let handlerFact = candidates.first, let handler = Self.decode(Handler.self, handlerFact.detail),
-                  !handler.checked else { continue }
-            let anchor = "\(handlerName)@\(registration.key.hasPrefix("local:") ? registration.argument : registration.key)"
-            occurrences[anchor, default: 0] += 1
-            let evidence = [
-                devEvidence,
-                Evidence(file: handlerFact.file, line: handler.useLine, function: handlerName,
-                         message: "\(handlerName)() uses its instance here without checking the receiving device: `\(handler.use)`"),
-            ]
-            let message = "per-instance packet_type `\(registration.argument)` is registered with `.dev` NULL, so \(handlerName)() "
-                + "receives this protocol from every device, and it uses instance state without checking that the device belongs to the instance"
-            result.append(Finding(rule: id, severity: metadata.severity, confidence: metadata.confidence,
-                                  file: fact.file, line: fact.line, column: 1, function: fact.function, message: message,
-                                  evidence: evidence, fingerprint: "",
-                                  attributes: ["anchor": anchor, "occurrence": String(occurrences[anchor]!)]))
-        }
-        return result
     }
 }

@@ -1,0 +1,15 @@
+import Foundation
+import ClangKit
+import RuleKit
+
+/// Per file, from the AST: the abstract body of every function (and of header helpers that
+/// free DMA memory or poll).
+extension DmaFreeAfterFailedDisable {
+    public func extract(_ context: FileContext, _ request: ExtractRequest<Question>) -> [DmaFunctionBody] {
+        let pass = request.questions.map(\.pass).max() ?? 1
+        let builder = DmaBodyBuilder(context: context, vocabulary: vocabulary)
+        let headerNames = vocabulary.frees.union(vocabulary.pollMacros)
+        let functions = context.functions + context.headerFunctions(mentioning: headerNames)
+        return functions.compactMap { builder.body(of: $0, pass: pass) }
+    }
+}

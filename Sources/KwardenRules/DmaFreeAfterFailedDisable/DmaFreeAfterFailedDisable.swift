@@ -1,0 +1,42 @@
+import Foundation
+import RuleKit
+
+/// dma-free-after-failed-disable
+///
+/// Finds down paths that free DMA memory (unmap ring pages, free ring skbs, free descriptor rings)
+/// after asking the hardware to stop a queue when that request may have failed and the failure was
+/// dropped: the device may still be writing into the memory being handed back to the allocator.
+///
+/// Every function of every parsed file is reduced to an abstract body (`DmaFunctionBody`, the
+/// rule's summary); the judge joins them by name across the tree and computes three summaries to a
+/// fixpoint — may fail to disable, swallows the failure, frees DMA memory — then walks each
+/// function's paths (`DmaAnalysis`). A finding is reported at the call in F that frees (the API
+/// call, or F's call of the function that frees), with the whole chain as evidence.
+/// Confidence: medium — the disable request is recognised by its shape (a bounded register poll
+/// that returns an error, after a register write that stops the hardware or for the clearing
+/// direction of a two-way helper), not by what the register means.
+public struct DmaFreeAfterFailedDisable: Rule {
+    public typealias Summary = DmaFunctionBody
+
+    /// Each evidence pass asks for the files that call what the last pass found to fail or drop a
+    /// failure, and that define what failing paths call but no gathered body defines. A body
+    /// remembers the pass it was gathered in: the analysis tells new bodies from earlier ones.
+    public struct Question: RuleQuestion {
+        let pass: Int
+        let names: [String]
+        public var needles: [String] { names }
+        public var topic: String? { nil }
+    }
+
+    public let metadata: RuleMetadata
+    let vocabulary: DmaVocabulary
+
+    public init(metadata: RuleMetadata) {
+        self.metadata = metadata
+        vocabulary = DmaVocabulary(metadata)
+    }
+
+    public func preselect(_ source: SourceText) -> Bool {
+        metadataPreselect(source) && vocabulary.preselectNames.contains { source.containsIdentifier($0) }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import RuleKit
+
+/// rcu-publish-without-sync
+///
+/// Finds setup paths that publish a pointer with `rcu_assign_pointer(p->f, v)` into a field that
+/// some reader uses as a mode gate — `if (rcu_access_pointer(q->f))` (or `rcu_dereference*()`,
+/// directly or through a helper that returns the test) decides whether to take a lock, claim
+/// ownership with cmpxchg() or otherwise serialize — and then reach their successful return
+/// without a grace-period wait (`synchronize_rcu()`, `synchronize_net()`, ...). Readers that
+/// tested the gate before the publish became visible are still running unserialized while the
+/// setup path already reports the new mode as in force.
+/// The wait is often in a caller: publishers that do not wait are followed up their call chains
+/// across the tree (summaries per file, joined by the judge); each chain that reaches success without
+/// a wait is reported at its outermost function, chains that wait stay silent.
+/// Gate readers are gathered from every parsed unit, including static inline helpers in headers.
+/// Confidence: medium (whether the serialized mode is relied on right after setup is a judgement
+/// the rule does not make; it reports the missing wait).
+public struct RcuPublishWithoutSync: Rule {
+    public let metadata: RuleMetadata
+    let publishMacros: Set<String>
+    let readMacros: Set<String>
+    let serializing: Set<String>
+    let waits: Set<String>
+    let errorValues: Set<String>
+    let noreturnFunctions: Set<String>
+
+    public init(metadata: RuleMetadata) {
+        self.metadata = metadata
+        publishMacros = metadata.names("publish_macros")
+        readMacros = metadata.names("gate_read_macros")
+        serializing = metadata.names("serializing_operations")
+        waits = metadata.names("grace_period_waits")
+        errorValues = metadata.names("error_value_functions")
+        noreturnFunctions = metadata.names("noreturn_functions")
+    }
+
+    public func preselect(_ source: SourceText) -> Bool { metadataPreselect(source) }
+
+    // MARK: Summaries
+
+    struct Publish: Codable, Hashable, Sendable {
+        var target: String
+        var waited: Bool
+        var isStatic: Bool
+    }
+
+    struct Call: Codable, Hashable, Sendable {
+        var waited: Bool
+        var isStatic: Bool
+        var calleeStatic: Bool
+        var calleeFile: String
+    }
+
+    struct Gate: Codable, Hashable, Sendable {
+        var operation: String
+        var helper: String?
+    }
+
+    /// What one file says: a publish of a field, a call on the way up from a publisher, a function
+    /// stored in a function-pointer field (`field` names it), or a gate reader of a field.
+    public struct Summary: Codable, Hashable, Sendable {
+        public enum Kind: String, Codable, Sendable { case publish, call, bind, gate }
+        var kind: Kind
+        var key: String
+        var file: String
+        var line: Int
+        var function: String
+        var publish: Publish?
+        var call: Call?
+        var gate: Gate?
+        var field: String?
+    }
+
+    /// Readers of a published field, callers of a function that publishes without a wait, and calls
+    /// through a function-pointer field ("record.field") that holds such a function.
+    public enum Question: RuleQuestion {
+        case field(String)
+        case callee(String)
+        case pointerField(String)
+
+        public var needles: [String] { [name] }
+        /// The identifier a file must name.
+        var name: String {
+            switch self {
+            case .callee(let function): return function
+            case .field(let key), .pointerField(let key): return key.split(separator: ".").last.map(String.init) ?? key
+            }
+        }
+        public var topic: String? {
+            switch self {
+            case .field(let key): return "field:" + key
+            case .callee(let function): return "callee:" + function
+            case .pointerField(let key): return "fnfield:" + key
+            }
+        }
+    }
+
+    /// Key of a call summary for a call through a function-pointer field.
+    static let indirectPrefix = "field:"
+}

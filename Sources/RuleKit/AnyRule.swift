@@ -1,0 +1,117 @@
+import Foundation
+
+/// A rule as the scanner drives it, whatever its summary and question types: summaries and
+/// questions cross process boundaries and the result cache as canonical JSON, tagged with the
+/// rule's id by the scanner.
+public final class AnyRule: @unchecked Sendable {
+    public let metadata: RuleMetadata
+    public var id: String { metadata.id }
+    private let preselectBody: @Sendable (SourceText) -> Bool
+    private let extractBody: @Sendable (FileContext, Int, Data?) -> Data
+    private let sessionBody: @Sendable () -> RuleSession
+
+    public init<R: Rule>(_ rule: R) {
+        metadata = rule.metadata
+        preselectBody = { rule.preselect($0) }
+        extractBody = { context, pass, encodedQuestions in
+            let questions = encodedQuestions.flatMap { SummaryCoding.decode([R.Question].self, $0) } ?? []
+            return SummaryCoding.encode(rule.extract(context, ExtractRequest(pass: pass, questions: questions)))
+        }
+        let memo = DecodeMemo<R.Summary>()
+        sessionBody = { TypedRuleSession(rule: rule, memo: memo) }
+    }
+
+    /// Cheap textual filter: can this file hold a finding's starting point?
+    public func preselect(_ source: SourceText) -> Bool { preselectBody(source) }
+
+    /// The rule's summaries of one parsed file, encoded; `questions`: the encoded questions of
+    /// this pass (`AskedQuestions.encoded`), nil when the rule asked none.
+    public func extract(_ context: FileContext, pass: Int, questions: Data?) -> Data {
+        extractBody(context, pass, questions)
+    }
+
+    /// A fresh judging state for one scan.
+    public func session() -> RuleSession { sessionBody() }
+}
+
+/// One scan's summaries of one rule, and its judge.
+public protocol RuleSession: AnyObject {
+    /// Adds the summaries one file contributed (as `AnyRule.extract` encoded them).
+    func add(_ encoded: Data)
+    func judge(_ stage: JudgeStage) -> ErasedJudgement
+}
+
+/// A judgement with its questions in the scanner's terms.
+public struct ErasedJudgement: Sendable {
+    public var findings: [Finding]
+    /// nil: the rule asks nothing more.
+    public var questions: AskedQuestions?
+}
+
+/// A rule's questions for one pass.
+public struct AskedQuestions: Sendable {
+    /// The questions, sorted and encoded: what workers receive and what result-cache keys hold.
+    public let encoded: Data
+    /// Identifiers a candidate file must name.
+    public let needles: Set<String>
+    /// Per topic, the directories nearest to which candidates are taken first.
+    public let near: [String: [String]]
+    private let topicsBody: @Sendable (SourceText) -> [String: Int]
+
+    init<Q: RuleQuestion>(_ questions: [Q], near: [String: [String]], mayAnswer: @escaping @Sendable ([Q], SourceText) -> [Q: Int]) {
+        // Canonical order: the same questions are the same bytes in every process.
+        let ordered = Dictionary(questions.map { (String(decoding: SummaryCoding.encode($0), as: UTF8.self), $0) }, uniquingKeysWith: { first, _ in first })
+            .sorted { $0.key < $1.key }.map(\.value)
+        encoded = SummaryCoding.encode(ordered)
+        needles = Set(ordered.flatMap(\.needles))
+        self.near = near
+        topicsBody = { source in
+            var topics: [String: Int] = [:]
+            for (question, rank) in mayAnswer(ordered, source) {
+                let topic = question.topic ?? ""
+                topics[topic] = max(rank, topics[topic] ?? rank)
+            }
+            return topics
+        }
+    }
+
+    /// The topics a file with this text may answer, each with its rank ("" for questions without a
+    /// topic: never capped).
+    public func topics(_ source: SourceText) -> [String: Int] { topicsBody(source) }
+}
+
+final class TypedRuleSession<R: Rule>: RuleSession {
+    let rule: R
+    let memo: DecodeMemo<R.Summary>
+    private(set) var summaries: [R.Summary] = []
+
+    init(rule: R, memo: DecodeMemo<R.Summary>) {
+        self.rule = rule
+        self.memo = memo
+    }
+
+    func add(_ encoded: Data) { summaries += memo.decode(encoded) }
+
+    func judge(_ stage: JudgeStage) -> ErasedJudgement {
+        let judgement = rule.judge(summaries, stage)
+        guard stage != .final, !judgement.questions.isEmpty else { return ErasedJudgement(findings: judgement.findings, questions: nil) }
+        let rule = self.rule
+        return ErasedJudgement(findings: judgement.findings,
+                               questions: AskedQuestions(judgement.questions, near: judgement.near) { rule.mayAnswer($0, $1) })
+    }
+}
+
+/// Decoded summaries by their encoded form, kept for a rule's lifetime: the evidence passes, and
+/// the two ends of a gate, decode mostly the same files' summaries again.
+final class DecodeMemo<Summary: Decodable>: @unchecked Sendable {
+    private var decoded: [Data: [Summary]] = [:]
+    private let lock = NSLock()
+
+    func decode(_ data: Data) -> [Summary] {
+        lock.lock(); defer { lock.unlock() }
+        if let known = decoded[data] { return known }
+        let values = SummaryCoding.decode([Summary].self, data) ?? []
+        decoded[data] = values
+        return values
+    }
+}
