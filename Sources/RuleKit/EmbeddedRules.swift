@@ -340,7 +340,7 @@ examples:
       {
               if (ring_wait_stopped(r))
                       printk("ring stop timeout\n");
-              dma_unmap_single(r->dev, r->dma, r->size, 2);
+              dma_unmap_single(r->dev, r->dma, r->size, 2);  // expect: dma-free-after-failed-disable
       }
   non_triggering:
     - |
@@ -711,7 +711,7 @@ examples:
       }
       int enable(struct dev *d, struct mode *m)
       {
-              rcu_assign_pointer(d->mode, m);
+              rcu_assign_pointer(d->mode, m);  // expect: rcu-publish-without-sync
               return 0;
       }
   non_triggering:
@@ -889,14 +889,14 @@ examples:
       struct ring { unsigned int nr_queues; };
       unsigned int pick(struct ring *r, unsigned int hash)
       {
-              while (hash >= r->nr_queues)
+              while (hash >= r->nr_queues)  // expect: subtract-loop-zero-divisor
                       hash -= r->nr_queues;
               return hash;
       }
     - |
       unsigned int wrap(unsigned int pos, unsigned int len)
       {
-              for (; len <= pos; pos = pos - len)
+              for (; len <= pos; pos = pos - len)  // expect: subtract-loop-zero-divisor
                       ;
               return pos;
       }
@@ -1046,7 +1046,7 @@ examples:
               port->pt.type = 0x0988;
               port->pt.dev = (void *)0;
               port->pt.func = port_rcv;
-              dev_add_pack(&port->pt);
+              dev_add_pack(&port->pt);  // expect: wildcard-packet-type
       }
   non_triggering:
     - |

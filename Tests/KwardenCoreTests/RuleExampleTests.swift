@@ -5,7 +5,8 @@ import XCTest
 @testable import RuleKit
 
 /// Each rule's metadata carries triggering and non-triggering examples (shown by `kwarden explain`);
-/// they must behave as labelled.
+/// they must behave as labelled: a triggering example says on which line its finding is
+/// (`// expect: <rule>`, as in the corpus), and gives exactly those findings.
 final class RuleExampleTests: XCTestCase {
     func testExamplesInRuleMetadataBehaveAsLabelled() throws {
         for rule in try RuleRegistry.load(rulesDirectory: Repository.rules) {
@@ -22,7 +23,10 @@ final class RuleExampleTests: XCTestCase {
                     options.jobs = 1
                     let result = try Scanner(options: options).run()
                     XCTAssertEqual(result.summary.filesWithErrors, 0, "example must compile:\n\(source)")
-                    XCTAssertEqual(!result.findings.isEmpty, expected, "\(rule.id) example \(expected ? "should" : "should not") trigger:\n\(source)")
+                    let marked = source.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+                        .filter { $0.element.contains("// expect: \(rule.id)") }.map { $0.offset + 1 }
+                    XCTAssertEqual(!marked.isEmpty, expected, "\(rule.id): a triggering example marks its finding's line, a non-triggering one marks none:\n\(source)")
+                    XCTAssertEqual(result.findings.map(\.line).sorted(), marked, "\(rule.id) example gives exactly its marked findings:\n\(source)")
                 }
             }
         }
@@ -34,6 +38,17 @@ final class RuleExampleTests: XCTestCase {
             XCTAssertFalse(m.title.isEmpty)
             XCTAssertGreaterThan(m.finds.count, 40, "\(m.id): say what it finds")
             XCTAssertGreaterThan(m.why.count, 40, "\(m.id): say why it matters")
+        }
+    }
+
+    /// Judges see summaries, never the AST: no judge file imports ClangKit.
+    func testJudgesDoNotImportClangKit() throws {
+        let rules = Repository.root + "/Sources/KwardenRules"
+        let judges = try FileManager.default.subpathsOfDirectory(atPath: rules).filter { $0.hasSuffix("+Judge.swift") }
+        XCTAssertEqual(judges.count, RuleRegistry.ids.count, "one judge per rule: \(judges)")
+        for judge in judges {
+            let text = try String(contentsOfFile: rules + "/" + judge, encoding: .utf8)
+            XCTAssertFalse(text.contains("import ClangKit"), "\(judge) must judge from summaries alone")
         }
     }
 }

@@ -22,7 +22,7 @@ public struct DmaFunctionBody: Codable, Hashable, Sendable {
 
 /// A parameter that selects the direction of a hardware request: the request disables when the
 /// parameter is zero (`disableWhenZero`) or when it is nonzero.
-struct DmaDirection: Codable, Hashable {
+struct DmaDirection: Codable, Hashable, Sendable {
     var parameter: Int
     var disableWhenZero: Bool
 
@@ -31,7 +31,7 @@ struct DmaDirection: Codable, Hashable {
 }
 
 /// A call argument, as far as a callee's direction or guard parameters go.
-enum DmaArgument: Codable, Hashable {
+enum DmaArgument: Codable, Hashable, Sendable {
     /// An integer constant (`true`, `false`, `0`, `1`, an enum constant): zero or nonzero.
     case constant(nonzero: Bool)
     /// The caller's own parameter at `index`, possibly negated (`!enable`).
@@ -45,7 +45,7 @@ enum DmaArgument: Codable, Hashable {
 }
 
 /// The value a register write stores, as far as telling a disable request goes.
-enum DmaWriteValue: Codable, Hashable {
+enum DmaWriteValue: Codable, Hashable, Sendable {
     /// Zero, cleared bits, or a value named as a disable: the write asks the hardware to stop.
     case clearing
     /// A value named as a reset: a poll after it waits for the reset to complete, whatever
@@ -57,7 +57,7 @@ enum DmaWriteValue: Codable, Hashable {
 }
 
 /// What a return statement gives back.
-enum DmaReturnValue: Codable, Hashable {
+enum DmaReturnValue: Codable, Hashable, Sendable {
     case nothing
     /// A variable (or a call's result held in a synthetic variable).
     case variable(String)
@@ -91,11 +91,11 @@ enum DmaRegisters {
 }
 
 /// A condition, reduced to the variables it tests: `true` when the condition holds for a nonzero value.
-struct DmaCondition: Codable, Hashable {
+struct DmaCondition: Codable, Hashable, Sendable {
     var polarity: [String: Bool]
 }
 
-indirect enum DmaStep: Codable, Hashable {
+indirect enum DmaStep: Codable, Hashable, Sendable {
     /// A call to a function (or a polling macro), its result stored in `target` when there is one.
     /// `arguments` are kept (up to the last constant or parameter) so a callee whose request's
     /// direction depends on a parameter can be judged per call; `direction` is, for a polling
