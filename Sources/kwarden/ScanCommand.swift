@@ -151,7 +151,12 @@ struct ReportOptionGroup: ParsableArguments {
     /// The result as the report shows it: paths from the display directory, findings under
     /// `--min-confidence` left out (and counted).
     func present(_ result: ScanResult) -> ScanResult {
-        var shown = PathPresenter(root: result.root, displayDirectory: relativeTo ?? FileManager.default.currentDirectoryPath).present(result)
+        filtered(PathPresenter(root: result.root, displayDirectory: relativeTo ?? FileManager.default.currentDirectoryPath).present(result))
+    }
+
+    /// Findings under `--min-confidence` left out (and counted).
+    func filtered(_ result: ScanResult) -> ScanResult {
+        var shown = result
         let below = shown.findings.filter { $0.confidence < minimum }.count
         if below > 0 {
             shown.findings.removeAll { $0.confidence < minimum }
@@ -217,7 +222,11 @@ struct ScanCommand: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "List the files the textual preselection would parse, and stop.")
     var dryRun = false
 
+    @Option(name: .customLong("shard"), help: "Scan share K of N of the files (K/N, e.g. 2/4), for parallel CI jobs; join their reports with `kwarden merge`. Evidence still comes from the whole tree.")
+    var shard: String?
+
     func validate() throws {
+        if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError("\(error)") } }
         guard scan.jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard scan.timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard scan.maxMemory >= 0 else { throw ValidationError("--max-memory must be 0 (no limit) or a number of MiB") }
@@ -235,6 +244,7 @@ struct ScanCommand: ParsableCommand {
         }
         var options = prepared.options
         options.dryRun = dryRun
+        options.shard = try shard.map { try Shard(parsing: $0) }
         let result: ScanResult
         do { result = try Scanner(options: options).run() } catch {
             throw report.fail("\(error)", rules: metadata)

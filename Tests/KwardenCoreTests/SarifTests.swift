@@ -6,35 +6,6 @@ import XCTest
 
 /// SARIF as GitHub code scanning and the OASIS schema take it.
 final class SarifTests: CommandLineTestCase {
-    static let schema = Repository.root + "/Tests/KwardenCoreTests/Fixtures/sarif-schema-2.1.0.json"
-
-    /// Validates `log` against the official SARIF 2.1.0 schema with Debian's python3-jsonschema
-    /// (Draft 4) and python3-rfc3987, without which URI formats would go unchecked.
-    func assertValidSARIF(_ log: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let path = scratch + "/log-\(UUID().uuidString).sarif"
-        try log.write(toFile: path, atomically: true, encoding: .utf8)
-        let script = """
-        import json, sys, jsonschema, rfc3987
-        schema = json.load(open(sys.argv[1]))
-        log = json.load(open(sys.argv[2]))
-        errors = sorted(jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).iter_errors(log), key=str)
-        for error in errors[:5]:
-            print(list(error.absolute_path), error.message)
-        sys.exit(1 if errors else 0)
-        """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, SarifTests.schema, path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertFalse(said.contains("No module named"), "python3-jsonschema and python3-rfc3987 are needed (scripts/setup installs them): \(said)", file: file, line: line)
-        XCTAssertEqual(process.terminationStatus, 0, "not valid SARIF 2.1.0: \(said)", file: file, line: line)
-    }
-
     func run(_ log: [String: Any]) -> [String: Any] { (log["runs"] as! [[String: Any]])[0] }
     func results(_ log: [String: Any]) -> [[String: Any]] { run(log)["results"] as! [[String: Any]] }
     func invocation(_ log: [String: Any]) -> [String: Any] { (run(log)["invocations"] as! [[String: Any]])[0] }

@@ -61,6 +61,8 @@ public struct ScanResult: Sendable {
     public var notes: [String]
     /// Findings not reported, each with why.
     public var suppressed: [SuppressedFinding] = []
+    /// The share of the tree this result covers (nil: all of it).
+    public var shard: Shard?
 
     public init(root: String, findings: [Finding], summary: ScanSummary, failures: [FileFailure],
                 parseErrors: [ParseErrorReport], notes: [String]) {

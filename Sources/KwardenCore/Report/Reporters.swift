@@ -75,14 +75,16 @@ public enum ScanReport {
         var parseErrors: [ParseErrorReport]
         var notes: [String]
         var suppressed: [JSONSuppressed]
-        enum CodingKeys: String, CodingKey { case tool, version, root, findings, summary, failures, parseErrors = "parse_errors", notes, suppressed }
+        /// "K/N" for one shard of a scan.
+        var shard: String?
+        enum CodingKeys: String, CodingKey { case tool, version, root, findings, summary, failures, parseErrors = "parse_errors", notes, suppressed, shard }
     }
 
-    struct JSONSuppressed: Encodable {
+    struct JSONSuppressed: Codable {
         let finding: JSONFinding, kind: String, justification: String
     }
 
-    struct JSONFinding: Encodable {
+    struct JSONFinding: Codable {
         let rule: String, severity: String, confidence: String, file: String, line: Int, column: Int
         let function: String, message: String, evidence: [Evidence], fingerprint: String
     }
@@ -95,7 +97,8 @@ public enum ScanReport {
         }
         let report = JSONReport(root: result.root, findings: result.findings.map(entry),
                                 summary: result.summary, failures: result.failures, parseErrors: result.parseErrors, notes: result.notes,
-                                suppressed: result.suppressed.map { JSONSuppressed(finding: entry($0.finding), kind: $0.kind.rawValue, justification: $0.justification) })
+                                suppressed: result.suppressed.map { JSONSuppressed(finding: entry($0.finding), kind: $0.kind.rawValue, justification: $0.justification) },
+                                shard: result.shard?.description)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self) + "\n"
@@ -186,15 +189,17 @@ public enum ScanReport {
              "locations": [location(report.file, nil, nil)]]
         }
         notifications += cutNotes.map { ["level": "note", "message": ["text": $0]] }
+        var run: [String: Any] = [
+            "tool": ["driver": ["name": "kwarden", "version": Kwarden.version, "semanticVersion": Kwarden.version,
+                                "rules": driverRules]],
+            "results": results,
+            "invocations": [["executionSuccessful": result.failures.isEmpty, "toolExecutionNotifications": notifications]],
+        ]
+        if let shard = result.shard { run["properties"] = ["kwardenShard": shard.description] }
         let log: [String: Any] = [
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "version": "2.1.0",
-            "runs": [[
-                "tool": ["driver": ["name": "kwarden", "version": Kwarden.version, "semanticVersion": Kwarden.version,
-                                    "rules": driverRules]],
-                "results": results,
-                "invocations": [["executionSuccessful": result.failures.isEmpty, "toolExecutionNotifications": notifications]],
-            ]],
+            "runs": [run],
         ]
         let data = (try? JSONSerialization.data(withJSONObject: log, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"

@@ -34,6 +34,9 @@ public struct ScanOptions {
     public var allArches = false
     /// Only report which files the textual preselection keeps.
     public var dryRun = false
+    /// Scan only this share of the preselected files (CI jobs in parallel; `kwarden merge` joins
+    /// their reports). Evidence is still looked for in the whole tree.
+    public var shard: Shard?
     /// File contents that replace (or add to) what is on disk, e.g. a file at another git revision
     /// (handed to worker processes through a file).
     public var overlay = SourceOverlay()
@@ -112,10 +115,14 @@ public final class Scanner {
         failures += texts.unreadable
         let notUTF8 = texts.notUTF8.count
         if notUTF8 > 0 { notes.append("\(notUTF8) file\(notUTF8 == 1 ? " is" : "s are") not valid UTF-8 (parsed as bytes): \(texts.notUTF8.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(notUTF8 > 5 ? ", …" : "")") }
-        let selected = texts.firstSelection
+        var selected = texts.firstSelection
         let selectedSet = Set(selected)
         for file in discovery.named.sorted() where !selectedSet.contains(file) && !texts.unreadableFiles.contains(file) {
             notes.append("\(RelativePath.make(file, root: root)): not parsed: no rule's textual preselection matches it (it holds none of the calls and shapes the rules look for)")
+        }
+        if let shard = options.shard {
+            selected = shard.share(of: selected.map { RelativePath.make($0, root: root) }).map { selected[$0] }
+            notes.append("shard \(shard): \(selected.count) of \(selectedSet.count) preselected files")
         }
         if options.dryRun {
             return ScanResult(root: root, findings: [], summary: summary, failures: failures,
@@ -208,6 +215,7 @@ public final class Scanner {
         var result = ScanResult(root: root, findings: ordered, summary: summary, failures: failures.sorted { $0.file < $1.file },
                                 parseErrors: parseErrors.sorted { $0.file < $1.file }, notes: notes + setups.notes)
         result.suppressed = inline.suppressed.map { SuppressedFinding(finding: relative($0.finding), kind: .inSource, justification: $0.justification) }
+        result.shard = options.shard
         return result
     }
 
@@ -468,5 +476,36 @@ final class EvidencePlanner {
             .union(options.overlay.files.keys.filter { indexedSet.contains($0) })
         index = made
         return made
+    }
+}
+
+/// One of N deterministic shares of a scan: files are dealt round-robin in the order of their
+/// paths relative to the tree's root, so every shard of the same tree agrees on who scans what.
+public struct Shard: Sendable, Hashable, CustomStringConvertible {
+    /// From 1.
+    public let index: Int
+    public let count: Int
+
+    public init(index: Int, count: Int) throws {
+        guard count >= 1, (1...count).contains(index) else { throw ScanError.badInput("shard \(index)/\(count): K/N needs 1 ≤ K ≤ N") }
+        self.index = index
+        self.count = count
+    }
+
+    /// `K/N`.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]) else {
+            throw ScanError.badInput("--shard \(text): write K/N, e.g. 2/4")
+        }
+        try self.init(index: index, count: count)
+    }
+
+    public var description: String { "\(index)/\(count)" }
+
+    /// The positions in `relativePaths` that belong to this shard.
+    public func share(of relativePaths: [String]) -> [Int] {
+        relativePaths.indices.sorted { relativePaths[$0] < relativePaths[$1] }.enumerated()
+            .filter { $0.offset % count == index - 1 }.map(\.element).sorted()
     }
 }
