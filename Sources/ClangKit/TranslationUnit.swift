@@ -53,6 +53,34 @@ public final class ClangIndex {
     private static let noSafetyThread: Void = { setenv("LIBCLANG_NOTHREADS", "1", 1) }()
     deinit { clang_disposeIndex(raw) }
 
+    /// Precompiles `header` (parsed as a C header with `arguments`) into `output`, for later parses
+    /// to load with `-include-pch`: the kernel headers most files share are then read once per scan
+    /// instead of once per file. The detailed preprocessing record is kept, so that macro
+    /// expansions in those headers stay visible. Returns the files the header read, and its errors.
+    public func savePrecompiledHeader(_ header: String, arguments: [String], unsavedFiles: [UnsavedFile] = [],
+                                      to output: String) throws -> (files: [String], errors: [Diagnostic]) {
+        let options = CXTranslationUnit_ForSerialization.rawValue | CXTranslationUnit_Incomplete.rawValue
+            | CXTranslationUnit_DetailedPreprocessingRecord.rawValue | CXTranslationUnit_KeepGoing.rawValue
+        var unit: CXTranslationUnit?
+        let headerArguments = ["-x", "c-header"] + arguments
+        let code: CXErrorCode = withCStrings(headerArguments) { argv in
+            withUnsavedFiles(unsavedFiles) { unsaved in
+                LargeStack.run {
+                    clang_parseTranslationUnit2(raw, header, argv, Int32(headerArguments.count),
+                                                unsaved.baseAddress, UInt32(unsaved.count), options, &unit)
+                }
+            }
+        }
+        guard code == CXError_Success, let unit else {
+            throw code == CXError_Crashed ? ParseFailure.crashed(file: header) : ParseFailure.failed(file: header, code: Int(code.rawValue))
+        }
+        let parsed = TranslationUnit(raw: unit, index: self, file: header)
+        let errors = parsed.diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }
+        let saved = clang_saveTranslationUnit(unit, output, 0)
+        guard saved == 0 else { throw ParseFailure.failed(file: output, code: Int(saved)) }
+        return (parsed.includedFiles, errors)
+    }
+
     /// Parses one file. The detailed preprocessing record is kept so rules can see macro expansions.
     public func parse(file: String, arguments: [String], unsavedFiles: [UnsavedFile] = [],
                       skipFunctionBodies: Bool = false) throws -> TranslationUnit {

@@ -47,6 +47,9 @@ struct ScanOptionGroup: ParsableArguments {
     @Option(name: .customLong("cache-dir"), help: "Where the result cache lives (default: $XDG_CACHE_HOME/kwarden or ~/.cache/kwarden).")
     var cacheDir: String?
 
+    @Flag(name: .customLong("no-shared-headers"), help: "Parse every file with all its headers, without the shared precompiled headers.")
+    var noSharedHeaders = false
+
     @Flag(name: .customLong("all-arches"), help: "Also scan arch/<name>/ of every other architecture, each with its own flags.")
     var allArches = false
 
@@ -88,6 +91,7 @@ struct ScanOptionGroup: ParsableArguments {
         options.maxFactFiles = maxFactFiles
         options.maxFactFilesPerTopic = maxFactFilesPerTopic
         options.allArches = allArches
+        options.sharedHeaders = !noSharedHeaders
         if !noCache {
             do { options.cache = try ResultCache(directory: cacheDir ?? ResultCache.defaultDirectory) } catch {
                 FileHandle.standardError.write(Data("kwarden: result cache unavailable (\(error)); scanning without it\n".utf8))

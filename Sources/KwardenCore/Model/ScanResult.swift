@@ -24,11 +24,15 @@ public struct ScanSummary: Codable, Sendable {
     public var seconds = 0.0
     public var factFilesParsed = 0
     public var filesFromCache = 0
+    /// Files parsed with shared precompiled headers, and those that fell back to a plain parse.
+    public var filesWithSharedHeaders = 0
+    public var sharedHeaderFallbacks = 0
 
     enum CodingKeys: String, CodingKey {
         case filesConsidered = "files_considered", filesParsed = "files_parsed", filesWithErrors = "files_with_errors"
         case parseErrors = "parse_errors", filesFailed = "files_failed", findings, seconds
         case factFilesParsed = "fact_files_parsed", filesFromCache = "files_from_cache"
+        case filesWithSharedHeaders = "files_with_shared_headers", sharedHeaderFallbacks = "shared_header_fallbacks"
     }
     public init() {}
 }
@@ -84,6 +88,10 @@ public struct FileOutcome: Codable, Sendable {
     public var dependencies: [String] = []
     /// Whether this outcome came from the result cache.
     public var cached = false
+    /// Parsed with the shared precompiled headers.
+    public var usedPrecompiledHeader = false
+    /// Why the shared precompiled headers were not used after all.
+    public var precompiledHeaderFallback: String?
     /// Code of the file left unanalysed, and why (reported as notes).
     public var notes: [FileNote] = []
 

@@ -9,12 +9,26 @@ public struct FileJob: Codable, Sendable {
     public var pass: Int
     /// Each rule's questions for this pass (`AskedQuestions.encoded`), by rule id.
     public var questions: [String: Data]
+    /// Shared precompiled headers to parse the file with (a fallback to a plain parse is automatic).
+    public var precompiledHeader: String?
+    /// Instead of analysing `file`: precompile the headers this prefix includes.
+    public var precompile: PrecompileRequest?
 
-    public init(file: String, pass: Int, questions: [String: Data] = [:]) {
+    public init(file: String, pass: Int, questions: [String: Data] = [:], precompiledHeader: String? = nil) {
         self.file = file
         self.pass = pass
         self.questions = questions
+        self.precompiledHeader = precompiledHeader
     }
+}
+
+/// Precompile `prefix` (a header including the headers a group of files shares) into `output`,
+/// with the group's flags and the generated headers of `representative`'s architecture.
+public struct PrecompileRequest: Codable, Sendable {
+    public var prefix: String
+    public var output: String
+    public var arguments: [String]
+    public var representative: String
 }
 
 /// Parses files and runs rules on them. One per thread: it owns a libclang index.
@@ -38,6 +52,7 @@ public final class FileAnalyzer {
     }
 
     private func analyzeHere(_ job: FileJob) -> FileOutcome {
+        if let request = job.precompile { return precompile(request, job: job) }
         var outcome = FileOutcome(file: job.file)
         guard overlay.contains(job.file) || FileManager.default.isReadableFile(atPath: job.file) else {
             outcome.failure = FileManager.default.fileExists(atPath: job.file) ? "cannot read file: permission denied" : "file disappeared before it was parsed"
@@ -53,19 +68,69 @@ public final class FileAnalyzer {
             abort()
         }
         do {
-            let unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
+            var unit: TranslationUnit
+            if let shared = job.precompiledHeader {
+                unit = try index.parse(file: job.file, arguments: ["-include-pch", shared] + setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
+                // A precompiled header clang rejects (a header changed since, other flags) is a
+                // fatal error about it: parse again without.
+                if let rejection = unit.diagnostics.first(where: { $0.severity == .fatal && Self.isAboutPrecompiledHeader($0.message) }) {
+                    outcome.precompiledHeaderFallback = rejection.message
+                    unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
+                } else {
+                    outcome.usedPrecompiledHeader = true
+                }
+            } else {
+                unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
+            }
             let errors = unit.diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }
             outcome.errorCount = errors.count
             if let first = errors.first {
                 outcome.firstError = "\(first.position.file.isEmpty ? job.file : first.position.file):\(first.position.line): \(first.message)"
             }
-            outcome.dependencies = unit.includedFiles
+            // The headers read from the precompiled header count as read by this file.
+            outcome.dependencies = unit.includedFiles + (outcome.usedPrecompiledHeader ? sharedDependencies(job.precompiledHeader!) : [])
             let context = FileContext(path: job.file, unit: unit)
             for rule in rules {
                 outcome.summaries[rule.id] = rule.extract(context, pass: job.pass, questions: job.questions[rule.id])
             }
             outcome.notes = Set(context.tooDeep).map { FileNote(file: $0.at.file, line: $0.at.line, message: $0.message) }
                 .sorted { ($0.file, $0.line) < ($1.file, $1.line) }
+        } catch {
+            outcome.failure = "\(error)"
+        }
+        return outcome
+    }
+
+    static func isAboutPrecompiledHeader(_ message: String) -> Bool {
+        message.contains("precompiled header") || message.contains("PCH") || message.contains("AST file")
+    }
+
+    private var sharedDependencyCache: [String: [String]] = [:]
+    private let sharedDependencyLock = NSLock()
+
+    private func sharedDependencies(_ output: String) -> [String] {
+        sharedDependencyLock.lock(); defer { sharedDependencyLock.unlock() }
+        if let known = sharedDependencyCache[output] { return known }
+        let files = PrecompiledHeaders.dependencies(of: output)
+        sharedDependencyCache[output] = files
+        return files
+    }
+
+    private func precompile(_ request: PrecompileRequest, job: FileJob) -> FileOutcome {
+        var outcome = FileOutcome(file: job.file)
+        do {
+            let unsaved = try setups.setup(for: request.representative).unsavedFiles + overlayUnsaved
+            let temporary = request.output + "." + UUID().uuidString
+            let built = try index.savePrecompiledHeader(request.prefix, arguments: request.arguments, unsavedFiles: unsaved, to: temporary)
+            guard built.errors.isEmpty else {
+                try? FileManager.default.removeItem(atPath: temporary)
+                outcome.failure = "\(built.errors.count) error\(built.errors.count == 1 ? "" : "s") in the shared headers, first: \(built.errors[0].message)"
+                return outcome
+            }
+            PrecompiledHeaders.saveDependencies(built.files, of: request.output)
+            // Renamed into place whole: a concurrent reader never sees half a file.
+            _ = rename(temporary, request.output)
+            outcome.dependencies = built.files
         } catch {
             outcome.failure = "\(error)"
         }

@@ -23,7 +23,7 @@ final class JobRunner {
         let overlaid = Set(options.overlay.files.keys)
         if let cache = options.cache {
             let configuration = setups.configurationKey + "|" + rulesKey
-            for (index, job) in jobs.enumerated() {
+            for (index, job) in jobs.enumerated() where job.precompile == nil {
                 let content: [UInt8]
                 if let bytes = options.overlay.files[job.file] { content = bytes } else {
                     guard let data = FileManager.default.contents(atPath: job.file) else { continue }
@@ -31,7 +31,9 @@ final class JobRunner {
                 }
                 // The file's own flags too: a Makefile's ccflags change them without changing the tree's key.
                 let arguments = (try? setups.setup(for: job.file).arguments.joined(separator: " ")) ?? ""
-                let key = ResultCache.key(job: job, content: content, configuration: configuration + "|" + arguments)
+                // Shared headers should not change what a file yields; kept apart all the same.
+                let sharing = job.precompiledHeader == nil ? "" : "|shared-headers"
+                let key = ResultCache.key(job: job, content: content, configuration: configuration + "|" + arguments + sharing)
                 keys[index] = key
                 if var hit = cache.lookup(key: key, unless: overlaid.subtracting([job.file])) {
                     hit.cached = true

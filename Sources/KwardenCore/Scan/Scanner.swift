@@ -34,6 +34,8 @@ public struct ScanOptions {
     public var allArches = false
     /// Only report which files the textual preselection keeps.
     public var dryRun = false
+    /// Parse files of a kernel tree with shared precompiled headers where they apply.
+    public var sharedHeaders = true
     /// Scan only this share of the preselected files (CI jobs in parallel; `kwarden merge` joins
     /// their reports). Evidence is still looked for in the whole tree.
     public var shard: Shard?
@@ -131,9 +133,32 @@ public final class Scanner {
 
         // Pass 1: parse the preselected files; every rule extracts its summaries.
         let runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
+        // Headers at another revision (the gate) would not match headers precompiled from disk.
+        let sharedHeaders = kernelRoot != nil && options.sharedHeaders && !options.overlay.files.keys.contains { $0.hasSuffix(".h") }
+            ? PrecompiledHeaders(cacheDirectory: options.cache.map { ($0.path as NSString).deletingLastPathComponent }) : nil
+        func jobs(_ files: [String], pass: Int, questions: [String: Data] = [:]) throws -> [FileJob] {
+            guard let sharedHeaders else { return files.map { FileJob(file: $0, pass: pass, questions: questions) } }
+            let entries = files.compactMap { file -> (file: String, arguments: [String], source: SourceText)? in
+                guard let arguments = try? setups.setup(for: file).arguments, case .success(let source) = options.overlay.read(file) else { return nil }
+                return (file, arguments, source)
+            }
+            let planned = sharedHeaders.plan(entries, architectureKey: { setups.architecture(for: $0) ?? "" },
+                                             identity: setups.configurationKey + "|" + ResultCache.buildIdentity)
+            if !planned.toBuild.isEmpty {
+                let builds = planned.toBuild.map { plan -> FileJob in
+                    var job = FileJob(file: plan.prefix, pass: pass)
+                    job.precompile = PrecompileRequest(prefix: plan.prefix, output: plan.output, arguments: plan.arguments, representative: plan.representative)
+                    return job
+                }
+                for (plan, outcome) in zip(planned.toBuild, try runner.run(builds, phase: "precompiling shared headers")) {
+                    _ = sharedHeaders.record(plan, failure: outcome.failure)
+                }
+            }
+            return files.map { FileJob(file: $0, pass: pass, questions: questions, precompiledHeader: planned.assignment[$0].flatMap { sharedHeaders.built[$0] }) }
+        }
         // Grouped by architecture, so that each worker sets up as few architectures as possible.
         let byArch = selected.sorted { (setups.architecture(for: $0) ?? "", $0) < (setups.architecture(for: $1) ?? "", $1) }
-        var outcomes = try runner.run(byArch.map { FileJob(file: $0, pass: 1) }, phase: "checking")
+        var outcomes = try runner.run(try jobs(byArch, pass: 1), phase: "checking")
         let sessions = options.rules.map { $0.session() }
         func collect(_ gathered: [FileOutcome]) {
             for outcome in gathered {
@@ -160,7 +185,7 @@ public final class Scanner {
             let files = planner.files(answering: asked, pass: pass, notes: &notes)
             if files.isEmpty { continue }
             let questions = Dictionary(uniqueKeysWithValues: asked.map { ($0.0, $0.1.encoded) })
-            let more = try runner.run(files.map { FileJob(file: $0, pass: pass, questions: questions) }, phase: "gathering evidence (pass \(pass))")
+            let more = try runner.run(try jobs(files, pass: pass, questions: questions), phase: "gathering evidence (pass \(pass))")
             planner.parsed.formUnion(files)
             factOutcomes += more
             collect(more)
@@ -182,6 +207,11 @@ public final class Scanner {
             guard countedFiles.insert(outcome.file).inserted else { continue }
             summary.filesParsed += 1
             if outcome.cached { summary.filesFromCache += 1 }
+            if outcome.usedPrecompiledHeader { summary.filesWithSharedHeaders += 1 }
+            if let fallback = outcome.precompiledHeaderFallback {
+                summary.sharedHeaderFallbacks += 1
+                if summary.sharedHeaderFallbacks <= 3 { notes.append("\(RelativePath.make(outcome.file, root: root)): parsed without the shared precompiled headers: \(fallback)") }
+            }
             if outcome.errorCount > 0 {
                 summary.filesWithErrors += 1
                 summary.parseErrors += outcome.errorCount
@@ -190,6 +220,12 @@ public final class Scanner {
             }
         }
         summary.factFilesParsed = factOutcomes.count
+        if let sharedHeaders {
+            notes += sharedHeaders.notes
+            if summary.filesWithSharedHeaders > 0 {
+                notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse")
+            }
+        }
         if options.compileCommands != nil {
             let fallbacks = countedFiles.filter { setups.hasCompileCommand(for: $0) == false }.sorted()
             if !fallbacks.isEmpty {

@@ -1,0 +1,163 @@
+import Foundation
+import RuleKit
+
+/// Shared precompiled headers: most of a kernel file's parse is the kernel headers every driver
+/// includes. Files compiled with the same flags (but for their own directory and module name) are
+/// grouped; for each group of a few files the headers its files include most are precompiled once
+/// — in a worker process, like any parse — and every file of the group loads them with
+/// `-include-pch`. A file whose text defines a macro before its includes (which could change
+/// what a header declares) is parsed plainly, and so is any file whose parse rejects the
+/// precompiled header; both are counted.
+///
+/// The precompiled headers live in the result cache's directory, keyed by the flags, the headers
+/// and kwarden's build, and are rebuilt when a header they read changed; without a cache they
+/// live in a scratch directory for the scan.
+final class PrecompiledHeaders {
+    /// A group needs this many files for its headers to be precompiled (a build costs about as
+    /// much as parsing one or two files).
+    static let minimumGroup = 4
+    /// At most this many headers, each included by at least `minimumShare` of the group's files.
+    static let maximumHeaders = 24
+    static let minimumShare = 0.25
+    /// Macros a file may define before its includes without changing what the headers declare:
+    /// they are expanded where used, and headers only define them when undefined.
+    static let harmlessEarlyMacros: Set<String> = ["pr_fmt", "dev_fmt"]
+
+    struct Plan: Sendable {
+        /// The precompiled header's path.
+        let output: String
+        /// The prefix header that includes the group's headers.
+        let prefix: String
+        /// Flags of the group (each file adds its own directory and module name).
+        let arguments: [String]
+        /// A file of the group, for the generated headers its architecture supplies in memory.
+        let representative: String
+    }
+
+    let directory: String
+    private let temporary: Bool
+    private(set) var built: [String: String] = [:]
+    private(set) var notes: [String] = []
+
+    /// `cacheDirectory`: the result cache's; nil: a scratch directory removed with this object.
+    init(cacheDirectory: String?) {
+        if let cacheDirectory {
+            directory = cacheDirectory + "/pch"
+            temporary = false
+        } else {
+            directory = NSTemporaryDirectory() + "kwarden-pch-" + UUID().uuidString
+            temporary = true
+        }
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        if temporary { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// A file's flags without what only it has: its directory's `-I` and its module's names.
+    static func sharedArguments(_ arguments: [String], file: String) -> [String] {
+        let own = "-I" + (file as NSString).deletingLastPathComponent
+        return arguments.filter { !$0.hasPrefix("-DKBUILD_") && !$0.hasPrefix("-D__KBUILD_MODNAME") && $0 != own }
+    }
+
+    /// The `<…>` headers a file includes directly, and whether it may use a precompiled header:
+    /// no `#define`/`#undef` before its first include, but the harmless ones.
+    static func scan(_ source: SourceText) -> (headers: [String], eligible: Bool) {
+        var headers: [String] = []
+        var sawInclude = false
+        var eligible = true
+        for line in String(decoding: source.bytes, as: UTF8.self).split(separator: "\n") {
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            guard trimmed.hasPrefix("#") else { continue }
+            let directive = trimmed.dropFirst().drop { $0 == " " || $0 == "\t" }
+            if directive.hasPrefix("include") {
+                sawInclude = true
+                if let open = directive.firstIndex(of: "<"), let close = directive[open...].firstIndex(of: ">") {
+                    headers.append(String(directive[directive.index(after: open)..<close]))
+                }
+            } else if !sawInclude, directive.hasPrefix("define") || directive.hasPrefix("undef") {
+                let name = directive.drop { $0.isLetter }.drop { $0 == " " || $0 == "\t" }.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                if !harmlessEarlyMacros.contains(String(name)) { eligible = false }
+            }
+        }
+        return (headers, eligible)
+    }
+
+    /// Groups `files` (with their flags and texts) and plans a precompiled header for each group
+    /// large enough, unless one valid from an earlier scan is there. Returns the plans to build
+    /// and, per file, the precompiled header it will use once they are built.
+    func plan(_ files: [(file: String, arguments: [String], source: SourceText)], architectureKey: (String) -> String,
+              identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
+        var groups: [String: [(file: String, headers: [String])]] = [:]
+        var arguments: [String: [String]] = [:]
+        var earlyMacros = 0
+        for entry in files {
+            let shared = Self.sharedArguments(entry.arguments, file: entry.file)
+            let scanned = Self.scan(entry.source)
+            guard scanned.eligible else { earlyMacros += 1; continue }
+            let key = stableHash([architectureKey(entry.file)] + shared)
+            groups[key, default: []].append((entry.file, scanned.headers))
+            arguments[key] = shared
+        }
+        if earlyMacros > 0 {
+            notes.append("\(earlyMacros) file\(earlyMacros == 1 ? "" : "s") define a macro before their includes: parsed without the shared precompiled headers")
+        }
+        var toBuild: [Plan] = []
+        var assignment: [String: String] = [:]
+        for (key, members) in groups.sorted(by: { $0.key < $1.key }) where members.count >= Self.minimumGroup {
+            var counts: [String: Int] = [:]
+            for member in members { for header in Set(member.headers) { counts[header, default: 0] += 1 } }
+            let threshold = max(2, Int((Double(members.count) * Self.minimumShare).rounded(.up)))
+            let headers = counts.filter { $0.value >= threshold }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                .prefix(Self.maximumHeaders).map(\.key)
+            guard headers.count >= 2 else { continue }
+            let prefixText = headers.map { "#include <\($0)>\n" }.joined()
+            let name = stableHash([identity, key, prefixText])
+            let output = directory + "/" + name + ".pch"
+            // Only files that include at least one of the headers use them.
+            let users = members.filter { !Set($0.headers).isDisjoint(with: headers) }.map(\.file)
+            guard users.count >= Self.minimumGroup else { continue }
+            for file in users { assignment[file] = output }
+            if built[output] != nil || Self.isFresh(output) { built[output] = output; continue }
+            let prefix = directory + "/" + name + ".h"
+            try? prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
+            toBuild.append(Plan(output: output, prefix: prefix, arguments: arguments[key]!, representative: users[0]))
+        }
+        return (toBuild, assignment)
+    }
+
+    /// Records what building did: a failed build leaves its files to plain parses.
+    func record(_ plan: Plan, failure: String?) -> Bool {
+        if let failure {
+            notes.append("shared precompiled headers could not be built (\(failure)); those files are parsed plainly")
+            try? FileManager.default.removeItem(atPath: plan.output)
+            return false
+        }
+        built[plan.output] = plan.output
+        return true
+    }
+
+    /// The files a precompiled header read, saved beside it: the cache's dependencies of every
+    /// file parsed with it, and how a later scan knows it is still valid.
+    static func dependenciesFile(of output: String) -> String { output + ".deps" }
+
+    static func saveDependencies(_ files: [String], of output: String) {
+        let stamps = files.compactMap(ResultCache.stamp)
+        if let data = try? JSONEncoder().encode(stamps) { try? data.write(to: URL(fileURLWithPath: dependenciesFile(of: output))) }
+    }
+
+    static func dependencies(of output: String) -> [String] {
+        guard let data = FileManager.default.contents(atPath: dependenciesFile(of: output)),
+              let stamps = try? JSONDecoder().decode([ResultCache.Dependency].self, from: data) else { return [] }
+        return stamps.map(\.path)
+    }
+
+    /// A precompiled header from an earlier scan whose headers are all unchanged.
+    static func isFresh(_ output: String) -> Bool {
+        guard FileManager.default.fileExists(atPath: output),
+              let data = FileManager.default.contents(atPath: dependenciesFile(of: output)),
+              let stamps = try? JSONDecoder().decode([ResultCache.Dependency].self, from: data), !stamps.isEmpty else { return false }
+        return stamps.allSatisfy { ResultCache.stamp($0.path) == $0 }
+    }
+}
