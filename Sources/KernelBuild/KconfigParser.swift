@@ -318,15 +318,9 @@ struct KconfigParser {
                 index = next
                 continue
             }
-            var level = 0
-            var end = next
-            while end < text.endIndex {
-                if text[end] == "(" { level += 1 } else if text[end] == ")" { level -= 1; if level == 0 { break } }
-                end = text.index(after: end)
-            }
-            guard end < text.endIndex else { result += text[index...]; break }
+            guard let end = text.matchingCloser(of: next, opener: "(", closer: ")") else { result += text[index...]; break }
             let inner = String(text[text.index(after: next)..<end])
-            let parts = Self.splitArguments(inner).map { expand($0, arguments: arguments, depth: depth + 1) }
+            let parts = inner.splitAtTopLevelCommas(openers: "(", closers: ")").map { expand($0, arguments: arguments, depth: depth + 1) }
             result += call(parts, arguments: arguments, depth: depth)
             index = text.index(after: end)
         }
@@ -344,18 +338,5 @@ struct KconfigParser {
         guard let value = variables[name] else { return "" }
         guard recursiveVariables.contains(name) else { return value }
         return expand(value, arguments: Array(parts.dropFirst()), depth: depth + 1)
-    }
-
-    private static func splitArguments(_ text: String) -> [String] {
-        var parts: [String] = []
-        var current = ""
-        var level = 0
-        for char in text {
-            if char == "(" { level += 1 } else if char == ")" { level -= 1 }
-            if char == ",", level == 0 { parts.append(current); current = ""; continue }
-            current.append(char)
-        }
-        parts.append(current)
-        return parts
     }
 }

@@ -159,13 +159,7 @@ public struct MakeVariables: Sendable {
                 continue
             }
             let closer: Character = opener == "(" ? ")" : "}"
-            var level = 0
-            var end = next
-            while end < text.endIndex {
-                if text[end] == opener { level += 1 } else if text[end] == closer { level -= 1; if level == 0 { break } }
-                end = text.index(after: end)
-            }
-            guard end < text.endIndex else { break }
+            guard let end = text.matchingCloser(of: next, opener: opener, closer: closer) else { break }
             let inner = String(text[text.index(after: next)..<end])
             result += evaluate(inner, config: config, depth: depth + 1)
             index = text.index(after: end)
@@ -176,7 +170,7 @@ public struct MakeVariables: Sendable {
     private func evaluate(_ inner: String, config: KernelConfig, depth: Int) -> String {
         if let space = inner.firstIndex(of: " "), !inner[..<space].contains(":") {
             let function = String(inner[..<space])
-            let arguments = Self.splitArguments(String(inner[inner.index(after: space)...])).map { expand($0, config: config, depth: depth) }
+            let arguments = inner[inner.index(after: space)...].splitAtTopLevelCommas(openers: "({", closers: ")}").map { expand($0, config: config, depth: depth) }
             func words(_ text: String) -> [String] { MakeSyntax.words(text) }
             switch function {
             case "addprefix" where arguments.count == 2:
@@ -211,18 +205,5 @@ public struct MakeVariables: Sendable {
         guard word.hasPrefix(prefix), word.hasSuffix(suffix), word.count >= prefix.count + suffix.count else { return word }
         let stem = word.dropFirst(prefix.count).dropLast(suffix.count)
         return replacement.replacingOccurrences(of: "%", with: stem)
-    }
-
-    private static func splitArguments(_ text: String) -> [String] {
-        var parts: [String] = []
-        var current = ""
-        var level = 0
-        for char in text {
-            if char == "(" || char == "{" { level += 1 } else if char == ")" || char == "}" { level -= 1 }
-            if char == ",", level == 0 { parts.append(current); current = ""; continue }
-            current.append(char)
-        }
-        parts.append(current)
-        return parts
     }
 }

@@ -134,14 +134,10 @@ struct SyscallHeaders {
         var index = text.startIndex
         while index < text.endIndex {
             if text[index] == "$", text.index(after: index) < text.endIndex, text[text.index(after: index)] == "(" {
-                var depth = 0
-                var end = text.index(after: index)
-                while end < text.endIndex {
-                    if text[end] == "(" { depth += 1 }
-                    if text[end] == ")" { depth -= 1; if depth == 0 { break } }
-                    end = text.index(after: end)
+                guard let end = text.matchingCloser(of: text.index(after: index), opener: "(", closer: ")") else {
+                    result += text[index...]
+                    break
                 }
-                guard end < text.endIndex else { result += text[index...]; break }
                 let name = String(text[text.index(index, offsetBy: 2)..<end])
                 if !name.contains(" ") && !name.contains(",") { result += variables[name] ?? "" }
                 index = text.index(after: end)
