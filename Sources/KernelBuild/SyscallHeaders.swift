@@ -33,7 +33,7 @@ struct SyscallHeaders {
         var rulesByTarget: [String: Rule] = [:]
         var order: [String] = []
         var emitNumber = false
-        let lines = Self.joinContinuations(text)
+        let lines = MakeSyntax.logicalLines(text)
         for line in lines {
             let trimmed = line.trimmedBlanks
             if trimmed.hasPrefix("#") || trimmed.isEmpty || line.hasPrefix("\t") { continue }
@@ -111,21 +111,6 @@ struct SyscallHeaders {
             index = line.index(after: index)
         }
         return nil
-    }
-
-    private static func joinContinuations(_ text: String) -> [String] {
-        var lines: [String] = []
-        var pending = ""
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if raw.hasSuffix("\\") {
-                pending += raw.dropLast() + " "
-            } else {
-                lines.append(pending + raw)
-                pending = ""
-            }
-        }
-        if !pending.isEmpty { lines.append(pending) }
-        return lines
     }
 
     /// Expands `$(name)` references to simple variables; function calls expand to nothing.

@@ -120,6 +120,23 @@ final class MakeSyntaxTests: XCTestCase {
         XCTAssertEqual(makefile.directoryFlags, ["-I\(tree.root)/drivers/x/include", "-DX_LEVEL=2"])
     }
 
+    /// The syscall Makefile reader joins lines with the shared reader too: a trailing comment is not
+    /// part of a target-specific variable, and CRLF endings read like LF.
+    func testSyscallMakefileThroughTheSharedReader() throws {
+        let tree = try FakeKernelTree()
+        try tree.write("arch/x86/entry/syscalls/syscall_64.tbl", "0\tcommon\tread\tsys_read\n3\t64\tclose\tsys_close\n")
+        try tree.write("arch/x86/entry/syscalls/Makefile", """
+            uapi := arch/$(SRCARCH)/include/generated/uapi/asm
+            $(uapi)/unistd_64.h: abis := common,64 # the 64-bit ABI
+            $(uapi)/unistd_64.h: $(src)/syscall_64.tbl \\
+            \t$(srctree)/scripts/syscallhdr.sh FORCE
+
+            """.replacingOccurrences(of: "\n", with: "\r\n"))
+        let headers = SyscallHeaders(sourceRoot: tree.root, arch: "x86").generate()
+        let unistd = try XCTUnwrap(headers["arch/x86/include/generated/uapi/asm/unistd_64.h"])
+        XCTAssertTrue(unistd.contains("#define __NR_read 0\n#define __NR_close 3\n"), unistd)
+    }
+
     func testDotConfig() {
         let config = KernelConfig(parsing: """
             #
