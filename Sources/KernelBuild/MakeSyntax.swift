@@ -26,7 +26,8 @@ public struct MakeAssignment: Equatable, Sendable {
 }
 
 /// The Make syntax Kbuild files are written in, read once for every reader of them: the flags
-/// and object lists of `MakefileFlags` and the backport checker's not-built judgement.
+/// and object lists of `MakefileFlags`, asm Kbuild lists, the syscall Makefile, and the backport
+/// checker's not-built judgement.
 public enum MakeSyntax {
     /// Logical lines: `#` comments dropped (a line that escapes one as `\#` is kept whole),
     /// backslash-continued lines joined with a space, LF or CRLF endings.

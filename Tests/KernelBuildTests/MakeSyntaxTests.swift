@@ -137,6 +137,14 @@ final class MakeSyntaxTests: XCTestCase {
         XCTAssertTrue(unistd.contains("#define __NR_read 0\n#define __NR_close 3\n"), unistd)
     }
 
+    /// Asm Kbuild lists (`generic-y`, `mandatory-y`) through the shared reader: continued lines join,
+    /// tab-indented lines count, comments end the line.
+    func testAsmKbuildLists() {
+        let lists = KbuildList(text: "generic-y += a.h \\\n\tb.h\ngeneric-y += c.h # not d.h\n\tmandatory-y := e.h\n")
+        XCTAssertEqual(lists["generic-y"], ["a.h", "b.h", "c.h"])
+        XCTAssertEqual(lists["mandatory-y"], ["e.h"])
+    }
+
     func testDotConfig() {
         let config = KernelConfig(parsing: """
             #
