@@ -145,6 +145,17 @@ final class MakeSyntaxTests: XCTestCase {
         XCTAssertEqual(lists["mandatory-y"], ["e.h"])
     }
 
+    /// `KBUILD_DEFCONFIG` of an arch Makefile, read as an assignment: a trailing comment is not part
+    /// of the name, and a value built from variables is passed over.
+    func testArchDefconfigFromItsMakefile() throws {
+        let tree = try FakeKernelTree(arches: ["riscv"])
+        try tree.write("arch/riscv/Makefile", "KBUILD_DEFCONFIG_EXTRA := nope\nKBUILD_DEFCONFIG := $(ARCH)_defconfig\n"
+                       + "ifdef CONFIG_X\n\tKBUILD_DEFCONFIG := board_defconfig # the board's\nendif\n")
+        try tree.write("arch/riscv/configs/board_defconfig", "CONFIG_X=y\n")
+        try tree.write("arch/riscv/configs/defconfig", "CONFIG_Y=y\n")
+        XCTAssertEqual(Architecture(name: "riscv").defaultDefconfig(sourceRoot: tree.root), tree.path("arch/riscv/configs/board_defconfig"))
+    }
+
     func testDotConfig() {
         let config = KernelConfig(parsing: """
             #
