@@ -49,8 +49,9 @@ public enum MakeSyntax {
 
     /// The assignment a logical line makes, or nil for anything else (rules, directives,
     /// conditionals). A name with a blank or `:` is a rule's (`x.o: FOO := 1`), not an assignment.
-    /// `tabIndentedLinesAreRecipes`: make runs a tab-indented line after a rule as a recipe;
-    /// `MakefileFlags` skips every such line, the backport checker reads them as assignments.
+    /// `tabIndentedLinesAreRecipes`: make runs a tab-indented line after a rule as a recipe, and
+    /// `MakefileFlags` skips every such line; readers of files without rules, and the backport
+    /// checker, take them as assignments (as make does outside a rule).
     public static func assignment(in line: String, tabIndentedLinesAreRecipes: Bool) -> MakeAssignment? {
         if tabIndentedLinesAreRecipes, line.hasPrefix("\t") { return nil }
         for op in [MakeAssignment.Operator.append, .simple, .conditional, .recursive] {
