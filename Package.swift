@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "KernelBuild"),
         .target(
             name: "KwardenBackports",
-            dependencies: ["GitKit", .product(name: "Yams", package: "Yams")]
+            dependencies: ["GitKit", "KernelBuild", .product(name: "Yams", package: "Yams")]
         ),
         // The rule contract (extract per file on the AST, judge across the tree on summaries), the
         // file context rules see, metadata, findings and the C-expression helpers.

@@ -149,13 +149,10 @@ struct Architecture: Sendable, Hashable {
         case "mips": candidates = ["generic_defconfig"]
         default:
             if let makefile = try? String(contentsOfFile: "\(sourceRoot)/arch/\(name)/Makefile", encoding: .utf8) {
-                for line in makefile.split(separator: "\n") {
-                    let trimmed = line.trimmedBlanks
-                    guard trimmed.hasPrefix("KBUILD_DEFCONFIG") else { continue }
-                    let parts = trimmed.split(separator: "=", maxSplits: 1)
-                    guard parts.count == 2 else { continue }
-                    let value = parts[1].trimmedBlanks
-                    if !value.contains("$") { candidates.append(value) }
+                // Set inside `ifdef` blocks too, indented or not: every setting is a candidate.
+                for assignment in MakeSyntax.assignments(in: makefile, tabIndentedLinesAreRecipes: false)
+                where assignment.variable == "KBUILD_DEFCONFIG" && !assignment.rawValue.contains("$") {
+                    candidates.append(assignment.rawValue)
                 }
             }
             candidates.append("defconfig")

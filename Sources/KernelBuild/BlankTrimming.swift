@@ -34,3 +34,33 @@ extension StringProtocol {
         return nil
     }
 }
+
+/// Helpers of the `$(…)` expanders (Make's, Kconfig's, the syscall Makefile reader's): their
+/// languages differ, the way a reference's end and its arguments are found does not.
+extension StringProtocol {
+    /// The `closer` that closes the `opener` at `open`, nested pairs skipped; nil when the text
+    /// ends first.
+    func matchingCloser(of open: Index, opener: Character, closer: Character) -> Index? {
+        var level = 0
+        var index = open
+        while index < endIndex {
+            if self[index] == opener { level += 1 } else if self[index] == closer { level -= 1; if level == 0 { return index } }
+            index = self.index(after: index)
+        }
+        return nil
+    }
+
+    /// The parts between commas that no bracket of `openers` (closed by those of `closers`) encloses.
+    func splitAtTopLevelCommas(openers: String, closers: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var level = 0
+        for char in self {
+            if openers.contains(char) { level += 1 } else if closers.contains(char) { level -= 1 }
+            if char == ",", level == 0 { parts.append(current); current = ""; continue }
+            current.append(char)
+        }
+        parts.append(current)
+        return parts
+    }
+}

@@ -149,15 +149,13 @@ struct KbuildList {
     }
 
     init(text: String) {
-        for rawLine in text.split(separator: "\n") {
-            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            for op in ["+=", ":=", "="] {
-                guard let range = line.firstByteRange(of: op) else { continue }
-                let name = line[..<range.lowerBound].trimmedBlanks
-                guard !name.isEmpty, !name.contains(" "), !name.contains("$") else { break }
-                let items = line[range.upperBound...].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-                if op == "+=" { lists[name, default: []] += items } else { lists[name] = items }
-                break
+        // Asm Kbuild files have no recipes: a tab-indented line is a list like any other.
+        for assignment in MakeSyntax.assignments(in: text, tabIndentedLinesAreRecipes: false)
+        where !assignment.variable.contains("$") {
+            switch assignment.op {
+            case .append: lists[assignment.variable, default: []] += assignment.values
+            case .conditional: if lists[assignment.variable] == nil { lists[assignment.variable] = assignment.values }
+            case .simple, .recursive: lists[assignment.variable] = assignment.values
             }
         }
     }

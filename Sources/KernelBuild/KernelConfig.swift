@@ -2,11 +2,12 @@ import Foundation
 
 /// A resolved kernel configuration: the symbol values of a `.config` (names without `CONFIG_`),
 /// and their rendering as Kconfig's `conf` writes `include/generated/autoconf.h` and
-/// `include/config/auto.conf`.
-struct KernelConfig: Sendable, Hashable {
+/// `include/config/auto.conf`. The one `.config` reader: the scanner's build flags and the backport
+/// checker's not-built judgement both read configurations through it.
+public struct KernelConfig: Sendable, Hashable {
     /// Symbol name (without `CONFIG_`) → value as written in `.config`: `y`, `m`, a number,
     /// a hex number, or a double-quoted, backslash-escaped string. `n` symbols are absent.
-    private(set) var values: [String: String] = [:]
+    public private(set) var values: [String: String] = [:]
     /// Symbols in the order they were set, so the rendered files are stable.
     private(set) var order: [String] = []
     /// Symbols explicitly `n` (`# CONFIG_X is not set`): a choice, unlike symbols never offered.
@@ -20,8 +21,9 @@ struct KernelConfig: Sendable, Hashable {
     init() {}
 
     /// Parses `.config` / defconfig / `auto.conf` text. Later assignments win, as in Kconfig.
-    init(parsing text: String) {
-        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+    /// Lines end in LF, CR or CRLF (which Swift takes for one character, neither "\n" nor "\r").
+    public init(parsing text: String) {
+        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
             let line = rawLine.trimmedBlanks
             if line.hasPrefix("#") {
                 if let (arch, version) = Self.parseHeader(line) {
@@ -40,6 +42,9 @@ struct KernelConfig: Sendable, Hashable {
             if value == "n" { markNotSet(name) } else { set(name, value) }
         }
     }
+
+    /// The same as `init(parsing:)`, spelled as the backport checker's callers do.
+    public static func parse(_ text: String) -> KernelConfig { KernelConfig(parsing: text) }
 
     private static func parseHeader(_ line: String) -> (String, String)? {
         // "# Linux/x86 6.1.192 Kernel Configuration"
@@ -71,10 +76,10 @@ struct KernelConfig: Sendable, Hashable {
         }
     }
 
-    func value(_ name: String) -> String? { values[name] }
+    public func value(_ name: String) -> String? { values[name] }
 
     /// True for `y` and `m`.
-    func isEnabled(_ name: String) -> Bool {
+    public func isEnabled(_ name: String) -> Bool {
         let value = values[name]
         return value == "y" || value == "m"
     }

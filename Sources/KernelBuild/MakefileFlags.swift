@@ -224,7 +224,7 @@ struct DirectoryMakefile {
     private var subdirectoryGates: [String: [String]] = [:]
     private var ungatedSubdirectories = Set<String>()
 
-    private var variables: [String: String] = [:]
+    private var variables = MakeVariables()
     private var includedFiles = Set<String>()
 
     init?(sourceRoot: String, directory: String, arch: String, config: KernelConfig, directoryGateLevels: [[String]],
@@ -237,18 +237,18 @@ struct DirectoryMakefile {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         // As in an in-tree build: make runs at the top, $(src)/$(obj) are relative to it.
         let relative = directory.isEmpty ? "." : directory
-        variables = ["srctree": sourceRoot, "objtree": sourceRoot, "src": relative, "obj": relative,
-                     "SRCARCH": arch, "ARCH": arch]
+        variables = MakeVariables(["srctree": sourceRoot, "objtree": sourceRoot, "src": relative, "obj": relative,
+                                   "SRCARCH": arch, "ARCH": arch])
         includedFiles.insert(path)
         read(text, sourceRoot: sourceRoot, config: config, depth: 0)
     }
 
     private mutating func read(_ text: String, sourceRoot: String, config: KernelConfig, depth: Int) {
-        for line in Self.logicalLines(text) {
+        for line in MakeSyntax.logicalLines(text) {
             let trimmed = line.trimmedBlanks
             if trimmed.hasPrefix("include ") || trimmed.hasPrefix("-include ") || trimmed.hasPrefix("sinclude ") {
                 guard depth < 8 else { continue }
-                let target = expand(String(trimmed.drop { $0 != " " }).trimmedBlanks, config: config)
+                let target = variables.expand(String(trimmed.drop { $0 != " " }).trimmedBlanks, config: config)
                 for name in target.split(separator: " ") {
                     let included = PathUtilities.absolute(String(name), relativeTo: sourceRoot)
                     // The kernel's own rule files add no objects; reading them would only cost time.
@@ -258,11 +258,12 @@ struct DirectoryMakefile {
                 }
                 continue
             }
-            guard let (rawName, op, rawValue) = Self.assignment(line) else { continue }
-            let name = expand(rawName, config: config)
-            let value = expand(rawValue, config: config)
-            let words = value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            let gateSymbols = Self.configReferences(rawName)
+            guard let assignment = MakeSyntax.assignment(in: line, tabIndentedLinesAreRecipes: true) else { continue }
+            let (rawName, op, rawValue) = (assignment.variable, assignment.op, assignment.rawValue)
+            let name = variables.expand(rawName, config: config)
+            let value = variables.expand(rawValue, config: config)
+            let words = MakeSyntax.words(value)
+            let gateSymbols = MakeSyntax.configReferences(rawName)
             switch name {
             case "ccflags-y", "EXTRA_CFLAGS":
                 directoryFlags += Self.preprocessorFlags(words, base: sourceRoot)
@@ -286,10 +287,7 @@ struct DirectoryMakefile {
             let isObjectList = name.hasPrefix("obj-") || name.hasPrefix("lib-") || name.hasPrefix("subdir-") || composite != nil
             guard isObjectList else {
                 // A plain make variable: later lines may expand it.
-                let assigned = op == "=" ? rawValue : value
-                if op == "+=" { variables[name] = (variables[name].map { $0 + " " } ?? "") + assigned }
-                else if op == "?=" { if variables[name] == nil { variables[name] = assigned } }
-                else { variables[name] = assigned }
+                variables.assign(name, op, rawValue: rawValue, expandedValue: value)
                 continue
             }
             let objects = words.filter { $0.hasSuffix(".o") }.map { String($0.dropLast(2)) }
@@ -317,7 +315,7 @@ struct DirectoryMakefile {
             case "obj-m": moduleObjects.formUnion(objects)
             default:
                 if let composite {
-                    if op == ":=" || op == "=" { composites[composite] = objects } else { composites[composite, default: []] += objects }
+                    if op == .simple || op == .recursive { composites[composite] = objects } else { composites[composite, default: []] += objects }
                 }
             }
         }
@@ -361,136 +359,6 @@ struct DirectoryMakefile {
             if !ungatedObjects.contains(composite) { levels.append(objectGates[composite] ?? []) }
         }
         return levels.filter { !$0.isEmpty }
-    }
-
-    /// `CONFIG_X` names inside `$(CONFIG_X)` references.
-    static func configReferences(_ text: String) -> [String] {
-        var names: [String] = []
-        var rest = Substring(text)
-        while let start = rest.firstByteRange(of: "$(CONFIG_") {
-            let after = rest[start.upperBound...]
-            guard let end = after.firstIndex(of: ")") else { break }
-            names.append(String(after[..<end]))
-            rest = after[end...]
-        }
-        return names
-    }
-
-    // MARK: make syntax
-
-    private static func logicalLines(_ text: String) -> [String] {
-        var lines: [String] = []
-        var pending = ""
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = String(raw)
-            if let hash = line.firstIndex(of: "#"), !line.contains("\\#") { line = String(line[..<hash]) }
-            if line.hasSuffix("\\") {
-                pending += line.dropLast() + " "
-            } else {
-                lines.append(pending + line)
-                pending = ""
-            }
-        }
-        return lines
-    }
-
-    private static func assignment(_ line: String) -> (String, String, String)? {
-        guard !line.hasPrefix("\t") else { return nil }   // recipe lines
-        for op in ["+=", ":=", "?=", "="] {
-            guard let range = line.firstByteRange(of: op) else { continue }
-            let name = line[..<range.lowerBound].trimmedBlanks
-            guard !name.isEmpty, !name.contains(" "), !name.contains(":") else { return nil }
-            return (name, op, line[range.upperBound...].trimmedBlanks)
-        }
-        return nil
-    }
-
-    /// Make expansion of variables, `$(CONFIG_X)`, substitution references and the list
-    /// functions object lists use; other functions (`$(call cc-option,...)`) expand to nothing.
-    func expand(_ text: String, config: KernelConfig, depth: Int = 0) -> String {
-        guard text.contains("$"), depth < 16 else { return text }
-        var result = ""
-        var index = text.startIndex
-        while index < text.endIndex {
-            let char = text[index]
-            let next = text.index(after: index)
-            guard char == "$", next < text.endIndex else {
-                result.append(char)
-                index = next
-                continue
-            }
-            let opener = text[next]
-            guard opener == "(" || opener == "{" else {
-                if opener == "$" { result.append("$"); index = text.index(after: next); continue }
-                index = text.index(after: next)   // $@, $< and the like
-                continue
-            }
-            let closer: Character = opener == "(" ? ")" : "}"
-            var level = 0
-            var end = next
-            while end < text.endIndex {
-                if text[end] == opener { level += 1 } else if text[end] == closer { level -= 1; if level == 0 { break } }
-                end = text.index(after: end)
-            }
-            guard end < text.endIndex else { break }
-            let inner = String(text[text.index(after: next)..<end])
-            result += evaluate(inner, config: config, depth: depth + 1)
-            index = text.index(after: end)
-        }
-        return result
-    }
-
-    private func evaluate(_ inner: String, config: KernelConfig, depth: Int) -> String {
-        if let space = inner.firstIndex(of: " "), !inner[..<space].contains(":") {
-            let function = String(inner[..<space])
-            let arguments = Self.splitArguments(String(inner[inner.index(after: space)...])).map { expand($0, config: config, depth: depth) }
-            func words(_ text: String) -> [String] { text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }
-            switch function {
-            case "addprefix" where arguments.count == 2:
-                return words(arguments[1]).map { arguments[0].trimmedBlanks + $0 }.joined(separator: " ")
-            case "addsuffix" where arguments.count == 2:
-                return words(arguments[1]).map { $0 + arguments[0].trimmedBlanks }.joined(separator: " ")
-            case "patsubst" where arguments.count == 3:
-                return words(arguments[2]).map { Self.patsubst($0, arguments[0].trimmedBlanks, arguments[1].trimmedBlanks) }.joined(separator: " ")
-            case "subst" where arguments.count == 3:
-                return arguments[2].replacingOccurrences(of: arguments[0], with: arguments[1])
-            case "strip" where arguments.count == 1:
-                return words(arguments[0]).joined(separator: " ")
-            default:
-                return ""
-            }
-        }
-        // $(VAR:.c=.o) substitution reference.
-        if let colon = inner.firstIndex(of: ":"), let equals = inner[colon...].firstIndex(of: "=") {
-            let name = String(inner[..<colon])
-            let from = String(inner[inner.index(after: colon)..<equals])
-            let to = String(inner[inner.index(after: equals)...])
-            let value = expand(variables[name] ?? "", config: config, depth: depth)
-            return value.split(separator: " ").map { $0.hasSuffix(from) ? String($0.dropLast(from.count)) + to : String($0) }.joined(separator: " ")
-        }
-        if inner.hasPrefix("CONFIG_") { return config.value(String(inner.dropFirst(7))) ?? "" }
-        return expand(variables[inner] ?? "", config: config, depth: depth)
-    }
-
-    private static func patsubst(_ word: String, _ pattern: String, _ replacement: String) -> String {
-        guard let percent = pattern.firstIndex(of: "%") else { return word == pattern ? replacement : word }
-        let prefix = pattern[..<percent], suffix = pattern[pattern.index(after: percent)...]
-        guard word.hasPrefix(prefix), word.hasSuffix(suffix), word.count >= prefix.count + suffix.count else { return word }
-        let stem = word.dropFirst(prefix.count).dropLast(suffix.count)
-        return replacement.replacingOccurrences(of: "%", with: stem)
-    }
-
-    private static func splitArguments(_ text: String) -> [String] {
-        var parts: [String] = []
-        var current = ""
-        var level = 0
-        for char in text {
-            if char == "(" || char == "{" { level += 1 } else if char == ")" || char == "}" { level -= 1 }
-            if char == ",", level == 0 { parts.append(current); current = ""; continue }
-            current.append(char)
-        }
-        parts.append(current)
-        return parts
     }
 
     /// Keeps `-I`, `-D`, `-U`, `-include`; relative paths are relative to the top of the tree

@@ -33,7 +33,7 @@ struct SyscallHeaders {
         var rulesByTarget: [String: Rule] = [:]
         var order: [String] = []
         var emitNumber = false
-        let lines = Self.joinContinuations(text)
+        let lines = MakeSyntax.logicalLines(text)
         for line in lines {
             let trimmed = line.trimmedBlanks
             if trimmed.hasPrefix("#") || trimmed.isEmpty || line.hasPrefix("\t") { continue }
@@ -113,35 +113,16 @@ struct SyscallHeaders {
         return nil
     }
 
-    private static func joinContinuations(_ text: String) -> [String] {
-        var lines: [String] = []
-        var pending = ""
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if raw.hasSuffix("\\") {
-                pending += raw.dropLast() + " "
-            } else {
-                lines.append(pending + raw)
-                pending = ""
-            }
-        }
-        if !pending.isEmpty { lines.append(pending) }
-        return lines
-    }
-
     /// Expands `$(name)` references to simple variables; function calls expand to nothing.
     static func expand(_ text: String, _ variables: [String: String]) -> String {
         var result = ""
         var index = text.startIndex
         while index < text.endIndex {
             if text[index] == "$", text.index(after: index) < text.endIndex, text[text.index(after: index)] == "(" {
-                var depth = 0
-                var end = text.index(after: index)
-                while end < text.endIndex {
-                    if text[end] == "(" { depth += 1 }
-                    if text[end] == ")" { depth -= 1; if depth == 0 { break } }
-                    end = text.index(after: end)
+                guard let end = text.matchingCloser(of: text.index(after: index), opener: "(", closer: ")") else {
+                    result += text[index...]
+                    break
                 }
-                guard end < text.endIndex else { result += text[index...]; break }
                 let name = String(text[text.index(index, offsetBy: 2)..<end])
                 if !name.contains(" ") && !name.contains(",") { result += variables[name] ?? "" }
                 index = text.index(after: end)

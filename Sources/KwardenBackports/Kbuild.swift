@@ -1,24 +1,9 @@
 import Foundation
+import KernelBuild
 
-/// A kernel `.config`: `CONFIG_X=y|m|<value>` lines; `# CONFIG_X is not set` and absent symbols are off.
-public struct KernelConfig: Equatable {
-    public var values: [String: String]
-
-    public init(values: [String: String] = [:]) { self.values = values }
-
-    public static func parse(_ text: String) -> KernelConfig {
-        var values: [String: String] = [:]
-        for rawLine in text.split(separator: "\n") {
-            let line = rawLine.trimmingWhitespace()
-            guard line.hasPrefix("CONFIG_"), let equals = line.firstIndex(of: "=") else { continue }
-            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
-        }
-        return KernelConfig(values: values)
-    }
-
-    /// Built in or as a module.
-    public func isEnabled(_ symbol: String) -> Bool { values[symbol] == "y" || values[symbol] == "m" }
-}
+/// The backport checker reads `.config` files with KernelBuild's reader; the alias keeps the name in this
+/// module's API (`HistoryOptions.kernelConfig`) for callers that do not import KernelBuild.
+public typealias KernelConfig = KernelBuild.KernelConfig
 
 /// Decides from the tree's Kbuild makefiles whether a configuration builds a file: `obj-$(CONFIG_X) += x.o` in
 /// the file's directory (or a composite object `foo-$(CONFIG_Y) += x.o` whose `foo.o` is built), and every
@@ -33,10 +18,7 @@ final class KbuildModel {
         case unknown(String)
     }
 
-    struct Assignment {
-        let variable: String
-        let values: [String]
-    }
+    typealias Assignment = MakeAssignment
 
     let config: KernelConfig
     let readFile: (String) throws -> String?
@@ -197,49 +179,27 @@ final class KbuildModel {
         return result
     }
 
+    /// The assignments of a makefile, read by KernelBuild's Make reader as this checker always read them:
+    /// tab-indented lines are assignments (as make reads them outside a rule), `?=` lines are left out (a plain
+    /// variable's default, never an object list).
     static func assignments(in text: String) -> [Assignment] {
-        var logical: [String] = []
-        var pending = ""
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = String(rawLine)
-            if let hash = line.firstIndex(of: "#") { line = String(line[..<hash]) }
-            if line.hasSuffix("\\") {
-                pending += line.dropLast() + " "
-                continue
-            }
-            logical.append(pending + line)
-            pending = ""
-        }
-        var result: [Assignment] = []
-        for line in logical {
-            guard let operatorRange = line.range(of: "+=") ?? line.range(of: ":=") ?? line.range(of: "=") else { continue }
-            let variable = line[..<operatorRange.lowerBound].trimmingWhitespace()
-            guard !variable.isEmpty, !variable.contains(" "), !variable.contains("\t") else { continue }
-            let values = line[operatorRange.upperBound...].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            result.append(Assignment(variable: String(variable), values: values))
-        }
-        return result
+        MakeSyntax.assignments(in: text, tabIndentedLinesAreRecipes: false).filter { $0.op != .conditional }
     }
 
     /// `obj-$(CONFIG_X)` → ("obj", "$(CONFIG_X)"); `snd-hda-codec-y` → ("snd-hda-codec", "y").
     func splitVariable(_ variable: String) -> (owner: String, suffix: String) {
-        if variable.hasSuffix(")"), let dash = variable.range(of: "-$(", options: .backwards) {
-            return (String(variable[..<dash.lowerBound]), String(variable[variable.index(after: dash.lowerBound)...]))
-        }
-        guard let dash = variable.lastIndex(of: "-") else { return (variable, "") }
-        return (String(variable[..<dash]), String(variable[variable.index(after: dash)...]))
+        MakeSyntax.splitListVariable(variable)
     }
 
-    /// Whether a variable suffix selects its objects, and the symbol deciding it; nil when not evaluated.
+    /// Whether a variable suffix selects its objects, and the symbol deciding it (`CONFIG_X`, as reports name
+    /// it); nil when not evaluated.
     func condition(_ suffix: String) -> (enabled: Bool, symbol: String?)? {
         switch suffix {
         case "y", "m", "objs": return (true, nil)
         case "n", "": return (false, nil)
         default:
-            guard suffix.hasPrefix("$(CONFIG_"), suffix.hasSuffix(")") else { return nil }
-            let symbol = String(suffix.dropFirst(2).dropLast())
-            guard !symbol.contains("$"), !symbol.contains(" ") else { return nil }
-            return (config.isEnabled(symbol), symbol)
+            guard let symbol = MakeSyntax.configSymbol(ofSuffix: suffix) else { return nil }
+            return (config.isEnabled(symbol), "CONFIG_" + symbol)
         }
     }
 
