@@ -11,7 +11,7 @@ struct KwardenCommand: ParsableCommand {
         abstract: "Find kernel bug patterns on the libclang AST, and check vendor kernels for upstream fixes.",
         discussion: "Exit status: 0 nothing found, 1 findings (or missing fixes), 2 usage error or nothing could be scanned.",
         version: Kwarden.version,
-        subcommands: [ScanCommand.self, RulesCommand.self, ExplainCommand.self, BackportsCommand.self, GateCommand.self, MergeCommand.self, CacheCommand.self, PchTry.self, WorkerCommand.self, AstCommand.self]
+        subcommands: [ScanCommand.self, RulesCommand.self, ExplainCommand.self, BackportsCommand.self, GateCommand.self, MergeCommand.self, CacheCommand.self, WorkerCommand.self, AstCommand.self]
     )
 }
 
