@@ -1,0 +1,95 @@
+import Foundation
+import XCTest
+@testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
+
+/// Shared precompiled headers change how fast files parse, never what they yield.
+final class SharedHeaderTests: XCTestCase {
+    var tree: String!
+
+    override func setUpWithError() throws {
+        tree = NSTemporaryDirectory() + "kwarden-pch-" + UUID().uuidString
+        let headers = [
+            "include/linux/types.h": "#ifndef _LINUX_TYPES_H\n#define _LINUX_TYPES_H\ntypedef unsigned int u32;\n#define NULL ((void *)0)\n#endif\n",
+            "include/linux/bug.h": "#ifndef _LINUX_BUG_H\n#define _LINUX_BUG_H\n#define WARN_ON(x) ({ int __c = !!(x); __c; })\n#endif\n",
+            "include/linux/ring.h": "#ifndef _LINUX_RING_H\n#define _LINUX_RING_H\n#include <linux/types.h>\nstruct ring { u32 nr_queues; u32 head; };\nstatic inline u32 ring_queues(struct ring *r) { return r->nr_queues; }\n#endif\n",
+        ]
+        var files: [String: String] = [
+            "Makefile": "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = Test\n",
+            "Kconfig": "mainmenu \"Linux/$(ARCH) Kernel Configuration\"\nsource \"arch/$(SRCARCH)/Kconfig\"\n",
+            "arch/x86/Kconfig": "config X86\n\tdef_bool y\n",
+            "include/linux/kconfig.h": "/* kconfig */\n",
+            "include/linux/compiler_types.h": "/* compiler types */\n",
+            "include/linux/compiler-version.h": "/* compiler version */\n",
+            "include/generated/autoconf.h": "/* prepared */\n",
+            "drivers/ring/teardown.c": "#include <linux/types.h>\n#include <linux/ring.h>\nvoid ring_teardown(struct ring *r)\n{\n\tr->nr_queues = 0;\n}\n",
+        ]
+        files.merge(headers) { $1 }
+        for index in 0..<5 {
+            files["drivers/ring/pick\(index).c"] = """
+            #include <linux/types.h>
+            #include <linux/bug.h>
+            #include <linux/ring.h>
+
+            u32 pick\(index)(struct ring *r, u32 hash)
+            {
+            \tWARN_ON(!r->nr_queues);
+            \twhile (hash >= r->nr_queues)
+            \t\thash -= r->nr_queues;
+            \treturn hash;
+            }
+
+            """
+        }
+        // Defines a macro before its includes: never parsed with the shared headers.
+        files["drivers/ring/early.c"] = "#define RING_DEBUG 1\n" + files["drivers/ring/pick0.c"]!.replacingOccurrences(of: "pick0", with: "early")
+        for (path, text) in files {
+            let full = tree + "/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: full, atomically: true, encoding: .utf8)
+        }
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: tree) }
+
+    func scan(shared: Bool, cache: ResultCache? = nil) throws -> ScanResult {
+        var options = ScanOptions(paths: [tree + "/drivers"], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
+        options.jobs = 2
+        options.sharedHeaders = shared
+        options.cache = cache
+        return try Scanner(options: options).run()
+    }
+
+    func key(_ finding: Finding) -> String {
+        "\(finding.fingerprint)|\(finding.file):\(finding.line)|\(finding.confidence)|\(finding.message)|" + finding.evidence.map { "\($0.file):\($0.line) \($0.message)" }.joined(separator: ";")
+    }
+
+    func testFindingsAreTheSameWithAndWithoutSharedHeaders() throws {
+        let plain = try scan(shared: false)
+        let shared = try scan(shared: true)
+        XCTAssertEqual(plain.findings.count, 6, "\(plain.findings.map(\.file))")
+        XCTAssertTrue(plain.findings.allSatisfy { $0.confidence == .high }, "the zero store in teardown.c is found as evidence")
+        XCTAssertEqual(shared.findings.map(key), plain.findings.map(key))
+        XCTAssertEqual(plain.summary.filesWithSharedHeaders, 0)
+        XCTAssertEqual(shared.summary.filesWithSharedHeaders, 5, "the five pick files share them; early.c defines a macro first: \(shared.notes)")
+        XCTAssertTrue(shared.notes.contains { $0.contains("define a macro before their includes") }, "\(shared.notes)")
+        XCTAssertEqual(shared.summary.filesWithErrors, plain.summary.filesWithErrors)
+    }
+
+    func testAStaleSharedHeaderIsRebuiltOrFallsBackWithTheSameFindings() throws {
+        let cacheDirectory = tree + "-cache"
+        defer { try? FileManager.default.removeItem(atPath: cacheDirectory) }
+        let first = try scan(shared: true, cache: try ResultCache(directory: cacheDirectory))
+        XCTAssertEqual(first.summary.filesWithSharedHeaders, 5)
+        // A header the precompiled headers read changes: they are rebuilt, and every finding follows the change.
+        let ring = tree + "/include/linux/ring.h"
+        try (try String(contentsOfFile: ring, encoding: .utf8)).replacingOccurrences(of: "u32 head;", with: "u32 head;\n\tu32 tail;")
+            .write(toFile: ring, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: ring)
+        let second = try scan(shared: true, cache: try ResultCache(directory: cacheDirectory))
+        XCTAssertEqual(second.summary.filesFromCache, 0, "every file read the changed header")
+        XCTAssertEqual(second.findings.map(key), first.findings.map(key))
+        XCTAssertEqual(second.summary.filesWithSharedHeaders + second.summary.sharedHeaderFallbacks, 5)
+    }
+}
