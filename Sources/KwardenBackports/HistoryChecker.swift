@@ -127,7 +127,17 @@ public final class HistoryChecker {
         for (request, oid) in requests {
             if let oid {
                 guard seen.insert(oid).inserted else { continue }
-                reports.append(try decide(oid, request: request, followers: followers))
+                do {
+                    reports.append(try decide(oid, request: request, followers: followers))
+                } catch {
+                    // One unreadable commit never costs the rest of the report.
+                    let reason = (error as? GitError)?.message ?? (error as? BackportError)?.message ?? "\(error)"
+                    warnings.append("\(oid.short()): could not be checked: \(reason)")
+                    reports.append(FixReport(
+                        commit: oid.hex, subject: (try? upstream.commit(oid).summary) ?? request.subject ?? "",
+                        status: .unknown, how: "", evidence: [], fixesOfFixes: [], fixes: [], rule: request.rule,
+                        note: "could not be checked: \(reason)"))
+                }
             } else {
                 reports.append(FixReport(
                     commit: request.id, subject: request.subject ?? "", status: .unknown, how: "", evidence: [],
@@ -145,12 +155,18 @@ public final class HistoryChecker {
                 try vendor.directoryEntries(atPath: path, inTree: try vendor.commit(tip).treeId)
             })
             kbuild = model
-            for index in reports.indices { try model.judge(&reports[index], paths: try pathsOfReport(reports[index])) }
+            for index in reports.indices {
+                do {
+                    try model.judge(&reports[index], paths: try pathsOfReport(reports[index]))
+                } catch {
+                    warnings.append("\(reports[index].commit.prefix(12)): configuration check failed: \(error)")
+                }
+            }
             phase("config")
         }
         if options.applyCheck {
             for index in reports.indices where reports[index].status == .missing {
-                try checkApply(&reports[index])
+                checkApply(&reports[index])
             }
             phase("apply check")
         }
@@ -270,9 +286,16 @@ public final class HistoryChecker {
         }
     }
 
+    /// The upstream commit an id names, full or abbreviated; nil when upstream does not have it. A full id is
+    /// looked up too: `Fixes:` tags cite commits of other trees (linux-next, net-next, a vendor tree).
     func resolveUpstreamPrefix(_ hex: String, context: String) -> Oid? {
-        if hex.count == 40 { return Oid(hex: hex) }
         if let cached = prefixCache[hex] { return cached }
+        if let full = Oid(hex: hex) {
+            // Existence alone: cheaper than reading the object, and what matters here.
+            let resolved = upstream.contains(full) ? full : nil
+            prefixCache[hex] = resolved
+            return resolved
+        }
         var resolved: Oid?
         do {
             resolved = try upstream.lookupCommit(prefix: hex)
@@ -286,8 +309,7 @@ public final class HistoryChecker {
     }
 
     func resolveVendorPrefix(_ hex: String) -> Oid? {
-        if hex.count == 40 { return Oid(hex: hex) }
-        return try? vendor.lookupCommit(prefix: hex)
+        try? vendor.lookupCommit(prefix: hex)
     }
 
     /// path → vendor commits touching it, built on first use (one tree diff per vendor commit, no content).
@@ -658,8 +680,10 @@ public final class HistoryChecker {
                         }
                     }
                 }
-                if targetsShipped.contains(where: { $0 == nil }) {
-                    report.note = "a Fixes: target is not in the upstream repository; treated as shipped"
+                let foreign = report.fixes.filter { $0.shipped == nil }.map { String($0.commit.prefix(12)) }
+                if !foreign.isEmpty {
+                    report.note = "Fixes: \(foreign.joined(separator: ", ")) is not in the upstream repository "
+                        + "(a commit of another tree?); treated as shipped"
                 }
                 report.fixesOfFixes = try missingFollowUps(of: oid, followers: followers)
             }
@@ -728,10 +752,10 @@ public final class HistoryChecker {
     }
 
     /// Cherry-picks a missing fix onto the branch tip in memory (nothing is written to either repository).
-    func checkApply(_ report: inout FixReport) throws {
+    func checkApply(_ report: inout FixReport) {
         guard let oid = Oid(hex: report.commit) else { return }
-        if cherrypicker == nil { cherrypicker = try InMemoryCherrypicker(target: vendor, source: upstream) }
         do {
+            if cherrypicker == nil { cherrypicker = try InMemoryCherrypicker(target: vendor, source: upstream) }
             switch try cherrypicker!.pick(oid, onto: tip) {
             case .clean:
                 report.apply = .appliesCleanly
@@ -739,8 +763,8 @@ public final class HistoryChecker {
                 report.apply = .conflicts
                 report.conflicts = paths
             }
-        } catch let error as GitError {
-            warnings.append("\(oid.short()): apply check failed: \(error.message)")
+        } catch {
+            warnings.append("\(oid.short()): apply check failed: \((error as? GitError)?.message ?? "\(error)")")
         }
     }
 }
