@@ -114,6 +114,9 @@ public final class HistoryChecker {
     public func run(_ source: FixSource) throws -> BackportReport {
         let start = Date()
         let requests = try resolveRequests(source)
+        if case .range(let spec) = source, requests.isEmpty {
+            warnings.append("no commit in \(spec) carries a Fixes: tag: nothing to check")
+        }
         phase("resolve \(requests.count) fixes")
         try scanVendor()
         phase("read \(commits.count) vendor commits")

@@ -37,6 +37,10 @@ public final class TreeChecker {
     public func run(_ source: FixSource) throws -> BackportReport {
         let start = Date()
         let requests = try FixResolution.resolve(source, in: upstream, label: options.upstreamPath)
+        var warnings: [String] = []
+        if case .range(let spec) = source, requests.isEmpty {
+            warnings.append("no commit in \(spec) carries a Fixes: tag: nothing to check")
+        }
         var reports: [FixReport] = []
         var seen = Set<Oid>()
         for (request, found) in requests {
@@ -79,7 +83,7 @@ public final class TreeChecker {
             reports.append(report)
         }
         let label = options.upstreamPath + (options.upstreamRef.map { " \($0)" } ?? "")
-        return BackportReport(mode: .tree, target: options.treePath, upstream: label, fixes: reports, warnings: [],
+        return BackportReport(mode: .tree, target: options.treePath, upstream: label, fixes: reports, warnings: warnings,
                               seconds: Date().timeIntervalSince(start))
     }
 

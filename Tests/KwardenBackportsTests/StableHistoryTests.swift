@@ -46,3 +46,61 @@ final class StableHistoryTests: XCTestCase {
         XCTAssertTrue(report.warnings.contains { $0.hasPrefix("\(odd.short()): could not be checked") }, "\(report.warnings)")
     }
 }
+
+final class InputParsingTests: XCTestCase {
+    /// CRLF line endings and a tab after the id (`git log --format=%h%x09%s`) in fixes and ignore files.
+    func testCRLFAndTabsInListFiles() throws {
+        let fixes = try FixList.parse("066b86787fa3 net: one\r\n1234abcd5678\tnet: two\r\n# comment\r\n\r\nabcdef012345\r\n")
+        XCTAssertEqual(fixes.map(\.id), ["066b86787fa3", "1234abcd5678", "abcdef012345"])
+        XCTAssertEqual(fixes.map(\.subject), ["net: one", "net: two", nil])
+        let ignore = try IgnoreList.parse("066b86787fa3 vendor has its own\r\n1234abcd5678\tnot for us\r\n", source: "ignore.txt")
+        XCTAssertEqual(ignore.entries.map(\.id), ["066b86787fa3", "1234abcd5678"])
+        XCTAssertEqual(ignore.entries.map(\.reason), ["vendor has its own", "not for us"])
+        XCTAssertEqual(ignore.entries.map(\.source), ["ignore.txt:1", "ignore.txt:2"])
+        XCTAssertEqual(KernelConfig.parse("CONFIG_A=y\r\n# CONFIG_B is not set\r\nCONFIG_C=m\r\n").values,
+                       ["CONFIG_A": "y", "CONFIG_C": "m"])
+    }
+
+    /// An empty fixes file (or one of comments only) is an error, not a clean report.
+    func testEmptyFixesFileIsRefused() {
+        for text in ["", "\n", "# nothing yet\r\n"] {
+            XCTAssertThrowsError(try FixList.parse(text, source: "fixes.txt")) {
+                XCTAssertEqual(($0 as? BackportError)?.message, "fixes.txt lists no commit ids")
+            }
+        }
+    }
+
+    /// `Fixes:` without a space before the parenthesis, `Fixes: commit <id>`, and CRLF messages.
+    func testFixesTagSpellings() {
+        let tags = Trailers.fixesTags(in: "net: x\r\n\r\nFixes: 241bad15d99a(\"net: add y\")\r\n"
+                                          + "Fixes: commit 0123456789ab (\"net: add z\")\r\nFixes: deadbeefzz\r\n")
+        XCTAssertEqual(tags.map(\.hex), ["241bad15d99a", "0123456789ab"])
+        XCTAssertEqual(tags.map(\.quotedSubject), ["net: add y", "net: add z"])
+        XCTAssertEqual(Trailers.backportReferences(in: "x\r\n\r\ncommit 0123456789abcdef0123456789abcdef01234567 upstream.\r\n")
+            .map(\.hex), ["0123456789abcdef0123456789abcdef01234567"])
+    }
+
+    /// Through `--range`, a fix whose only tag uses an odd spelling is checked, and its target is followed.
+    func testOddFixesSpellingsAreInTheRange() throws {
+        let history = try SmallHistory(files: ["fs/a.c", "fs/b.c"])
+        let base = history.vendorTip
+        let glued = try history.upstream("fs: fix a\n\nFixes: \(base.short(12))(\"base\")\n") {
+            $0["fs/a.c"] = $0["fs/a.c"]!.replacing(5, with: ["\tfixed_a();"])
+        }
+        let worded = try history.upstream("fs: fix b\r\n\r\nFixes: commit \(base.short(12)) (\"base\")\r\n") {
+            $0["fs/b.c"] = $0["fs/b.c"]!.replacing(5, with: ["\tfixed_b();"])
+        }
+        let report = try HistoryChecker(options: HistoryOptions(vendorPath: history.path, branch: "vendor",
+                                                                upstreamRef: "upstream"))
+            .run(.range("vendor..upstream"))
+        XCTAssertEqual(report.fixes.map(\.commit), [glued.hex, worded.hex])
+        XCTAssertEqual(report.fixes.map { $0.fixes.map(\.commit) }, [[base.hex], [base.hex]])
+        XCTAssertEqual(report.fixes.map { $0.fixes.first?.shipped }, [true, true])
+
+        let empty = try HistoryChecker(options: HistoryOptions(vendorPath: history.path, branch: "vendor",
+                                                               upstreamRef: "upstream"))
+            .run(.range("upstream..upstream"))
+        XCTAssertEqual(empty.fixes, [])
+        XCTAssertEqual(empty.warnings, ["no commit in upstream..upstream carries a Fixes: tag: nothing to check"])
+    }
+}
