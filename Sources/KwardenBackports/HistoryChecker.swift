@@ -48,7 +48,6 @@ public final class HistoryChecker {
         let treeId: Oid
         let firstParent: Oid?
         let isMerge: Bool
-        let isRevert: Bool
         let backportLines: [(upstream: Oid, line: String)]
     }
 
@@ -275,17 +274,16 @@ public final class HistoryChecker {
                     revertIndex[reverted, default: []].append((index, reference.line))
                 }
             }
-            let isRevert = !reverts.isEmpty || subject.hasPrefix("Revert \"")
             let entry = VendorCommit(
                 id: oid, subject: subject, normalizedSubject: Trailers.normalizedSubject(subject),
                 treeId: commit.treeId, firstParent: commit.parentIds.first, isMerge: commit.parentCount > 1,
-                isRevert: isRevert, backportLines: backports)
+                backportLines: backports)
             indexById[oid] = index
             commits.append(entry)
-            if !isRevert {
-                for (target, line) in backports { trailerIndex[target, default: []].append((index, line)) }
-                subjectIndex[entry.normalizedSubject, default: []].append(index)
-            }
+            // A revert is a change like any other (stable trees backport upstream reverts): what it carries is
+            // indexed here, what it reverts in revertIndex.
+            for (target, line) in backports { trailerIndex[target, default: []].append((index, line)) }
+            subjectIndex[entry.normalizedSubject, default: []].append(index)
         }
     }
 
@@ -475,12 +473,12 @@ public final class HistoryChecker {
         return nil
     }
 
-    /// Vendor commits (not merges, not reverts) touching any of `paths`.
+    /// Vendor commits (not merges; reverts included) touching any of `paths`.
     func candidatePositions(touching paths: [String]) throws -> [Int] {
         let index = try pathsIndex()
         var positions = Set<Int>()
         for path in paths { positions.formUnion(index[path] ?? []) }
-        return positions.sorted().filter { !commits[$0].isRevert }
+        return positions.sorted()
     }
 
     /// Presence, then whether every carrier was reverted by a revert that itself still stands. Cached: many
@@ -612,6 +610,8 @@ public final class HistoryChecker {
         var report = FixReport(commit: oid.hex, subject: fix.subject, status: .missing, how: "", evidence: [],
                                fixesOfFixes: [], fixes: [], rule: request.rule, note: nil)
         var targetsShipped: [Bool?] = []
+        // Why a target that is not shipped is not: never there, or reverted (by which commit).
+        var absence: [String: String] = [:]
         for tag in fix.fixesTags {
             guard let target = resolveUpstreamPrefix(tag.hex, context: "\(oid.short()): \(tag.line)") else {
                 report.fixes.append(FixesTarget(commit: tag.hex, subject: tag.quotedSubject ?? "", shipped: nil, how: nil))
@@ -624,8 +624,11 @@ public final class HistoryChecker {
             case .present(let shipped), .partial(let shipped):
                 entry.shipped = true
                 entry.how = shipped.how.rawValue
-            case .reverted, .absent:
-                break
+            case .reverted(_, let reverts):
+                absence[target.hex] = "was reverted in \(options.branch) by "
+                    + reverts.compactMap { $0.commit.map { String($0.prefix(12)) } }.joined(separator: ", ")
+            case .absent:
+                absence[target.hex] = "is not in \(options.branch)"
             }
             report.fixes.append(entry)
             targetsShipped.append(entry.shipped)
@@ -671,7 +674,8 @@ public final class HistoryChecker {
             if !targetsShipped.isEmpty && targetsShipped.allSatisfy({ $0 == false }) {
                 report.status = .notNeeded
                 report.evidence = report.fixes.map {
-                    Evidence(commit: $0.commit, line: "Fixes: \($0.commit.prefix(12)) (\"\($0.subject)\") is not in \(options.branch)")
+                    Evidence(commit: $0.commit, line: "Fixes: \($0.commit.prefix(12)) (\"\($0.subject)\") "
+                        + (absence[$0.commit] ?? "is not in \(options.branch)"))
                 }
             } else {
                 report.status = .missing

@@ -45,6 +45,44 @@ final class StableHistoryTests: XCTestCase {
         XCTAssertEqual(report.fixes[0].subject, "mm: fix a")
         XCTAssertTrue(report.warnings.contains { $0.hasPrefix("\(odd.short()): could not be checked") }, "\(report.warnings)")
     }
+
+    /// An upstream revert backported silently (identical patch, no trailer) is present, its target reverted, and
+    /// the upstream fix of that revert is missing: the bug the revert brought is in the branch.
+    func testBackportedRevertAndTheFixOfThatRevert() throws {
+        let path = "kernel/sched/core.c"
+        let history = try SmallHistory(files: [path])
+        let base = history.upstreamTip
+        let fix = try history.upstream("sched: fix wakeup race\n\nFixes: \(base.short(12)) (\"base\")\n") {
+            $0[path] = $0[path]!.replacing(10, with: ["\tsmp_mb();", "\twake_up(p);"])
+        }
+        // The vendor forked after the fix: it is an ancestor.
+        try history.repository.setReference("refs/heads/vendor", to: fix)
+        history.vendorTip = fix
+        history.vendorFiles = history.upstreamFiles
+        let revertMessage = "Revert \"sched: fix wakeup race\"\n\nThis reverts commit \(fix.hex).\n\n"
+            + "Fixes: \(fix.short(12)) (\"sched: fix wakeup race\")\n"
+        let revert = try history.upstream(revertMessage) { $0[path] = $0[path]!.replacing(10, with: ["\tstatement_10(\(path));"]).replacingTwoLines(at: 10) }
+        let fixOfRevert = try history.upstream("sched: fix the race the revert brought back\n\nFixes: \(revert.short(12)) (\"Revert \\\"sched: fix wakeup race\\\"\")\n") {
+            $0[path] = $0[path]!.replacing(30, with: ["\tsmp_store_release(&p->on_cpu, 0);"])
+        }
+        let fixOfFix = try history.upstream("sched: harden wakeup\n\nFixes: \(fix.short(12)) (\"sched: fix wakeup race\")\n") {
+            $0[path] = $0[path]!.replacing(35, with: ["\tWARN_ON(p->on_cpu);"])
+        }
+        // The stable pick of the revert: same message, same patch, no -x.
+        let pickedRevert = try history.vendor(revertMessage) {
+            $0[path] = $0[path]!.replacing(10, with: ["\tstatement_10(\(path));"]).replacingTwoLines(at: 10)
+        }
+        let report = try history.check([fix, revert, fixOfRevert, fixOfFix])
+        XCTAssertEqual(report.fixes.map(\.status), [.reverted, .present, .missing, .notNeeded])
+        XCTAssertEqual(report.fixes[0].evidence.map(\.commit), [fix.hex, pickedRevert.hex])
+        XCTAssertEqual(report.fixes[1].how, "patch-id")
+        XCTAssertEqual(report.fixes[1].evidence.map(\.commit), [pickedRevert.hex])
+        XCTAssertEqual(report.fixes[2].fixes.first?.shipped, true)
+        XCTAssertEqual(report.fixes[2].evidence.first?.commit, pickedRevert.hex)
+        XCTAssertEqual(report.fixes[3].evidence.map(\.line),
+                       ["Fixes: \(fix.short(12)) (\"sched: fix wakeup race\") was reverted in vendor by \(pickedRevert.short(12))"])
+        XCTAssertTrue(report.hasMissingNeededFix)
+    }
 }
 
 final class InputParsingTests: XCTestCase {
