@@ -4,6 +4,8 @@ import Foundation
 /// What a cherry-pick onto a commit would do, without doing it.
 public enum CherrypickOutcome: Equatable {
     case clean
+    /// Clean, and the result is the commit picked onto: its change is already there.
+    case noChange
     /// Paths left with conflict entries in the merged index, sorted.
     case conflicts([String])
 }
@@ -61,7 +63,12 @@ public final class InMemoryCherrypicker {
         try check(git_cherrypick_commit(&index, pointer, picked, ours, mainline, &options),
                   "cannot cherry-pick \(commit.hex) onto \(onto.hex)")
         defer { git_index_free(index) }
-        guard git_index_has_conflicts(index) == 1 else { return .clean }
+        guard git_index_has_conflicts(index) == 1 else {
+            // The merged tree goes to the scratch object database, like the merged blobs.
+            var tree = git_oid()
+            try check(git_index_write_tree_to(&tree, index, pointer), "cannot write the merged tree")
+            return git_oid_equal(&tree, git_commit_tree_id(ours)) == 1 ? .noChange : .clean
+        }
         var iterator: OpaquePointer?
         try check(git_index_conflict_iterator_new(&iterator, index), "cannot list conflicts")
         defer { git_index_conflict_iterator_free(iterator) }

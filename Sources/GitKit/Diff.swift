@@ -142,7 +142,9 @@ extension Repository {
     /// Blobs are diffed without their paths, so no attribute file is looked up per file (libgit2 would otherwise
     /// search the working tree for .gitattributes on every diff); binary files are detected from content.
     /// `contextLines: 0` gives the patch a backport over different surrounding code still shares.
-    public func filePatches(from oldTree: Oid?, to newTree: Oid?, contextLines: UInt32 = 3) throws -> [FilePatch] {
+    /// `only` restricts the patches to those paths (the others are not read at all).
+    public func filePatches(from oldTree: Oid?, to newTree: Oid?, contextLines: UInt32 = 3,
+                            only paths: Set<String>? = nil) throws -> [FilePatch] {
         var options = git_diff_options()
         try check(git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "diff options")
         options.flags = GIT_DIFF_INDENT_HEURISTIC.rawValue
@@ -153,7 +155,9 @@ extension Repository {
             try check(git_blob_lookup(&blob, pointer, &raw), "no blob \(oid!.hex)")
             return blob
         }
-        return try changedFiles(from: oldTree, to: newTree).map { file in
+        var files = try changedFiles(from: oldTree, to: newTree)
+        if let paths { files = files.filter { paths.contains($0.path) } }
+        return try files.map { file in
             let old = try lookupBlob(file.oldBlob)
             defer { git_blob_free(old) }
             let new = try lookupBlob(file.newBlob)

@@ -17,6 +17,38 @@ extension Diff {
     public func stablePatchID() throws -> Oid? { GitKit.stablePatchID(try filePatches()) }
 }
 
+/// The stable patch-id of each file of a diff on its own, by path. git's patch-id of a whole diff is the sum of
+/// these (see `sumOfPatchIDs`), except where a file without hunks (a new empty file, a mode change) is hashed
+/// together with the next one; comparing diffs over only some of their files needs them apart.
+public func filePatchIDs(_ files: [FilePatch]) -> [String: Oid] {
+    var ids: [String: Oid] = [:]
+    for file in files {
+        if let id = stablePatchID([file]) { ids[file.path] = id }
+    }
+    return ids
+}
+
+/// Adds per-file patch-ids as git adds them (160-bit little-endian-carry sum, so order does not matter); nil for
+/// none.
+public func sumOfPatchIDs<S: Sequence>(_ ids: S) -> Oid? where S.Element == Oid {
+    var sum = [UInt8](repeating: 0, count: 20)
+    var any = false
+    for id in ids {
+        any = true
+        addPatchID(id.bytes, into: &sum)
+    }
+    return any ? Oid(bytes: sum) : nil
+}
+
+private func addPatchID(_ digest: [UInt8], into sum: inout [UInt8]) {
+    var carry: UInt16 = 0
+    for index in 0..<20 {
+        carry += UInt16(sum[index]) + UInt16(digest[index])
+        sum[index] = UInt8(truncatingIfNeeded: carry)
+        carry >>= 8
+    }
+}
+
 private struct PatchIDMachine {
     var hasher = SHA1()
     var sum = [UInt8](repeating: 0, count: 20)
@@ -109,13 +141,7 @@ private struct PatchIDMachine {
     }
 
     private mutating func flush() {
-        let digest = hasher.finalize()
-        var carry: UInt16 = 0
-        for index in 0..<20 {
-            carry += UInt16(sum[index]) + UInt16(digest[index])
-            sum[index] = UInt8(truncatingIfNeeded: carry)
-            carry >>= 8
-        }
+        addPatchID(hasher.finalize(), into: &sum)
     }
 
     mutating func finish() -> Oid? {

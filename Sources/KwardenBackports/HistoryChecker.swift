@@ -60,7 +60,10 @@ public final class HistoryChecker {
     var subjectIndex: [String: [Int]] = [:]
     var pathIndex: [String: [Int]]?
     var touchedPaths: [Int: Set<String>] = [:]
-    var patchIDs: [Int: Oid?] = [:]
+    /// Per-file stable patch-ids of vendor commits, with 3 lines of context and with none, read file by file as
+    /// fixes ask for them.
+    var vendorFileIDs: [Int: FileIDs] = [:]
+    var vendorLooseFileIDs: [Int: FileIDs] = [:]
     var inversePatchIDs: [Oid: Oid?] = [:]
     var reachable: Set<Oid>?
     var upstreamInfo: [Oid: UpstreamCommit] = [:]
@@ -75,9 +78,8 @@ public final class HistoryChecker {
         let isMerge: Bool
         let time: Int64
     }
-    var upstreamPatchIDs: [Oid: Oid?] = [:]
-    var upstreamNoContextPatchIDs: [Oid: Oid?] = [:]
-    var noContextPatchIDs: [Int: Oid?] = [:]
+    var upstreamFileIDs: [Oid: [String: Oid]] = [:]
+    var upstreamLooseFileIDs: [Oid: [String: Oid]] = [:]
     var cherrypicker: InMemoryCherrypicker?
     var kbuild: KbuildModel?
     var verdicts: [Oid: Verdict] = [:]
@@ -333,12 +335,49 @@ public final class HistoryChecker {
         return try vendor.commit(parent).treeId
     }
 
+    /// The patch-ids read so far of one commit's files, and which files were read (a file may have none).
+    struct FileIDs {
+        var ids: [String: Oid] = [:]
+        var read: Set<String> = []
+    }
+
+    /// Per-file patch-ids of a vendor commit for `paths` (with zero lines of context when `loose`), reading only
+    /// the files not read before.
+    func fileIDs(ofVendor position: Int, paths: Set<String>, loose: Bool = false) throws -> [String: Oid] {
+        var cached = (loose ? vendorLooseFileIDs[position] : vendorFileIDs[position]) ?? FileIDs()
+        let unread = paths.subtracting(cached.read)
+        if !unread.isEmpty {
+            let commit = commits[position]
+            let patches = try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId,
+                                                 contextLines: loose ? 0 : 3, only: unread)
+            cached.ids.merge(filePatchIDs(patches)) { $1 }
+            cached.read.formUnion(unread)
+            if loose { vendorLooseFileIDs[position] = cached } else { vendorFileIDs[position] = cached }
+        }
+        return cached.ids
+    }
+
+    /// The patch-id of a vendor commit over `paths` only (all its files: the patch-id of the commit).
+    func patchID(ofVendor position: Int, over paths: Set<String>, loose: Bool = false) throws -> Oid? {
+        let ids = try fileIDs(ofVendor: position, paths: paths, loose: loose)
+        return sumOfPatchIDs(paths.compactMap { ids[$0] })
+    }
+
+    /// Whole-commit patch-id of a vendor commit (the sum of its files').
     func patchID(ofVendor position: Int) throws -> Oid? {
-        if let cached = patchIDs[position] { return cached }
-        let commit = commits[position]
-        let id = stablePatchID(try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId))
-        patchIDs[position] = id
-        return id
+        _ = try pathsIndex()
+        return try patchID(ofVendor: position, over: touchedPaths[position] ?? [])
+    }
+
+    /// Per-file patch-ids of an upstream commit (nothing for a merge).
+    func fileIDs(ofUpstream oid: Oid, loose: Bool = false) throws -> [String: Oid] {
+        if let cached = loose ? upstreamLooseFileIDs[oid] : upstreamFileIDs[oid] { return cached }
+        let commit = try upstream.commit(oid)
+        let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
+        let ids = commit.parentCount > 1 ? [:]
+            : filePatchIDs(try upstream.filePatches(from: parentTree, to: commit.treeId, contextLines: loose ? 0 : 3))
+        if loose { upstreamLooseFileIDs[oid] = ids } else { upstreamFileIDs[oid] = ids }
+        return ids
     }
 
     func info(_ oid: Oid) throws -> UpstreamCommit {
@@ -352,35 +391,6 @@ public final class HistoryChecker {
             time: commit.time)
         upstreamInfo[oid] = info
         return info
-    }
-
-    /// Patch-id over a zero-context diff of an upstream commit: only the removed and added lines count.
-    func upstreamNoContextPatchID(_ oid: Oid) throws -> Oid? {
-        if let cached = upstreamNoContextPatchIDs[oid] { return cached }
-        let commit = try upstream.commit(oid)
-        let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
-        let id = commit.parentCount > 1 ? nil
-            : stablePatchID(try upstream.filePatches(from: parentTree, to: commit.treeId, contextLines: 0))
-        upstreamNoContextPatchIDs[oid] = id
-        return id
-    }
-
-    func noContextPatchID(ofVendor position: Int) throws -> Oid? {
-        if let cached = noContextPatchIDs[position] { return cached }
-        let commit = commits[position]
-        let id = stablePatchID(try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId, contextLines: 0))
-        noContextPatchIDs[position] = id
-        return id
-    }
-
-    /// Stable patch-id of an upstream commit, computed only when some vendor commit could match it.
-    func upstreamPatchID(_ oid: Oid) throws -> Oid? {
-        if let cached = upstreamPatchIDs[oid] { return cached }
-        let commit = try upstream.commit(oid)
-        let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
-        let id = commit.parentCount > 1 ? nil : stablePatchID(try upstream.filePatches(from: parentTree, to: commit.treeId))
-        upstreamPatchIDs[oid] = id
-        return id
     }
 
     // MARK: - Presence
@@ -439,36 +449,66 @@ public final class HistoryChecker {
         let candidates = try candidatePositions(touching: fix.paths)
         guard !candidates.isEmpty else { return nil }
         let fixPaths = Set(fix.paths)
-        // A patch-id covers every file of the patch, so only commits touching exactly the fix's files can match.
-        let sameFiles = candidates.filter { touchedPaths[$0] == fixPaths }
-        if !fix.isMerge, !sameFiles.isEmpty, let fixPatchID = try upstreamPatchID(oid) {
-            var matches: [Int] = []
-            for position in sameFiles where try patchID(ofVendor: position) == fixPatchID { matches.append(position) }
-            if !matches.isEmpty {
-                return Presence(how: .patchID,
-                                evidence: matches.map { Evidence(commit: commits[$0].id.hex,
-                                                                 line: "stable patch-id \(fixPatchID.hex)") },
-                                carriers: matches.map { commits[$0].id })
-            }
-            // The same removed and added lines over different surrounding code (a backport onto older code).
-            if let looseID = try upstreamNoContextPatchID(oid) {
-                for position in sameFiles where try noContextPatchID(ofVendor: position) == looseID { matches.append(position) }
-                if !matches.isEmpty {
-                    return Presence(how: .patchIDNoContext,
-                                    evidence: matches.map { Evidence(commit: commits[$0].id.hex,
-                                                                     line: "patch-id without context \(looseID.hex)") },
-                                    carriers: matches.map { commits[$0].id })
-                }
-            }
-        }
+        if !fix.isMerge, let found = try patchIDMatch(fix, fixPaths: fixPaths, candidates: candidates) { return found }
+        // Same subject: the backport may have left files out (stable trees often take only the code part), or
+        // touch others; a weaker match either way.
         let sameSubject = (subjectIndex[fix.normalizedSubject] ?? []).filter { position in
-            (touchedPaths[position] ?? []).isSuperset(of: fixPaths)
+            !(touchedPaths[position] ?? []).isDisjoint(with: fixPaths)
         }
         if !sameSubject.isEmpty {
-            return Presence(how: .subject,
-                            evidence: sameSubject.map { Evidence(commit: commits[$0].id.hex,
-                                                                 line: "same subject and files: \(commits[$0].subject)") },
-                            carriers: sameSubject.map { commits[$0].id })
+            var found = Presence(how: .subject,
+                                 evidence: sameSubject.map { Evidence(commit: commits[$0].id.hex,
+                                                                      line: "same subject: \(commits[$0].subject)") },
+                                 carriers: sameSubject.map { commits[$0].id })
+            var covered = Set<String>()
+            for position in sameSubject { covered.formUnion(touchedPaths[position] ?? []) }
+            let leftOut = fixPaths.subtracting(covered).sorted()
+            if !leftOut.isEmpty {
+                found.warning = "weaker match (same subject, different patch): the backport of \(oid.short()) leaves out "
+                    + leftOut.joined(separator: ", ")
+            }
+            return found
+        }
+        return nil
+    }
+
+    /// The patch-id means: a vendor commit touching exactly the fix's files with the same patch-id (with context,
+    /// then without), else one whose patch over the files both touch is the fix's, provided the files it leaves out
+    /// are tests or documentation (a backport of the code part only; the test may also have moved).
+    func patchIDMatch(_ fix: UpstreamCommit, fixPaths: Set<String>, candidates: [Int]) throws -> Presence? {
+        let sameFiles = candidates.filter { touchedPaths[$0] == fixPaths }
+        let codePaths = fixPaths.filter { !FileRole.isTestOrDocumentation($0) }
+        // Other candidates worth a look: they touch all the fix's code (or, for a fix of tests only, some of it).
+        let overlapping = candidates.filter { position in
+            let touched = touchedPaths[position] ?? []
+            return touched != fixPaths && (codePaths.isEmpty ? !touched.isDisjoint(with: fixPaths) : touched.isSuperset(of: codePaths))
+        }
+        for loose in [false, true] {
+            let fixIDs = try fileIDs(ofUpstream: fix.id, loose: loose)
+            guard let whole = sumOfPatchIDs(fixIDs.values) else { return nil }
+            let how: Detection = loose ? .patchIDNoContext : .patchID
+            let label = loose ? "patch-id without context" : "stable patch-id"
+            var matches: [Int] = []
+            for position in sameFiles where try patchID(ofVendor: position, over: fixPaths, loose: loose) == whole {
+                matches.append(position)
+            }
+            if !matches.isEmpty {
+                return Presence(how: how, evidence: matches.map { Evidence(commit: commits[$0].id.hex, line: "\(label) \(whole.hex)") },
+                                carriers: matches.map { commits[$0].id })
+            }
+            for position in overlapping {
+                let common = fixPaths.intersection(touchedPaths[position] ?? [])
+                guard let part = sumOfPatchIDs(common.compactMap { fixIDs[$0] }),
+                      try patchID(ofVendor: position, over: common, loose: loose) == part else { continue }
+                var found = Presence(how: how, evidence: [Evidence(commit: commits[position].id.hex,
+                                                                   line: "\(label) \(part.hex) over \(common.sorted().joined(separator: ", "))")],
+                                     carriers: [commits[position].id])
+                let leftOut = fixPaths.subtracting(common).sorted()
+                if !leftOut.isEmpty {
+                    found.warning = "the backport of \(fix.id.short()) leaves out \(leftOut.joined(separator: ", "))"
+                }
+                return found
+            }
         }
         return nil
     }
@@ -640,7 +680,7 @@ public final class HistoryChecker {
             report.how = found.how.rawValue
             report.evidence = found.evidence
             if found.how == .subject {
-                report.note = "weaker match: same subject and files, different patch"
+                report.note = "weaker match: same subject, different patch"
             }
             if let warning = found.warning {
                 report.note = "warning: " + warning
@@ -764,6 +804,13 @@ public final class HistoryChecker {
         do {
             if cherrypicker == nil { cherrypicker = try InMemoryCherrypicker(target: vendor, source: upstream) }
             switch try cherrypicker!.pick(oid, onto: tip) {
+            case .noChange:
+                // Picking it changes nothing: the change came in some way no commit shows (a squashed or
+                // reworded backport). Present, not work to do.
+                report.status = .present
+                report.how = Detection.alreadyApplied.rawValue
+                report.evidence = [Evidence(commit: nil, line: "cherry-picking it onto \(options.branch) changes nothing")]
+                report.apply = nil
             case .clean:
                 report.apply = .appliesCleanly
             case .conflicts(let paths):

@@ -83,6 +83,66 @@ final class StableHistoryTests: XCTestCase {
                        ["Fixes: \(fix.short(12)) (\"sched: fix wakeup race\") was reverted in vendor by \(pickedRevert.short(12))"])
         XCTAssertTrue(report.hasMissingNeededFix)
     }
+
+    /// A stable backport that takes only the code part of a fix: found by patch-id over the files both touch (with
+    /// a warning naming the test left out), or by subject when the patch differs too; leaving out code instead is
+    /// not a backport.
+    func testBackportsThatLeaveTestsOut() throws {
+        let code = "drivers/net/phy/phy.c", other = "drivers/net/phy/mdio.c"
+        let test = "tools/testing/selftests/net/phy_test.sh", doc = "Documentation/networking/phy.rst"
+        let history = try SmallHistory(files: [code, other, test, doc])
+        let silent = try history.upstream("net: phy: fix state machine race\n") {
+            $0[code] = $0[code]!.replacing(10, with: ["\tmutex_lock(&phydev->lock);"])
+            $0[test] = $0[test]!.replacing(3, with: ["\tcheck_phy_race"])
+        }
+        let bySubject = try history.upstream("net: phy: fix link loss\n") {
+            $0[code] = $0[code]!.replacing(20, with: ["\tphy_link_down(phydev);"])
+            $0[doc] = $0[doc]!.replacing(3, with: ["link loss is reported"])
+        }
+        let codeLeftOut = try history.upstream("net: phy: fix both\n") {
+            $0[code] = $0[code]!.replacing(30, with: ["\tphy_both(phydev);"])
+            $0[other] = $0[other]!.replacing(30, with: ["\tmdio_both(bus);"])
+        }
+        let codeOnly = try history.vendor("net: phy: lock state machine\n") {
+            $0[code] = $0[code]!.replacing(10, with: ["\tmutex_lock(&phydev->lock);"])
+        }
+        let sameSubject = try history.vendor("net: phy: fix link loss\n") {
+            $0[code] = $0[code]!.replacing(20, with: ["\tphy_link_down(phydev); /* 6.1 */"])
+        }
+        try history.vendor("net: phy: part of a fix\n") {
+            $0[code] = $0[code]!.replacing(30, with: ["\tphy_both(phydev);"])
+        }
+        let report = try history.check([silent, bySubject, codeLeftOut]) { $0.applyCheck = false }
+        XCTAssertEqual(report.fixes.map(\.status), [.present, .present, .missing])
+        XCTAssertEqual(report.fixes[0].how, "patch-id")
+        XCTAssertEqual(report.fixes[0].evidence.map(\.commit), [codeOnly.hex])
+        XCTAssertTrue(report.fixes[0].evidence[0].line.hasSuffix(" over \(code)"), report.fixes[0].evidence[0].line)
+        XCTAssertEqual(report.fixes[0].note, "warning: the backport of \(silent.short()) leaves out \(test)")
+        XCTAssertEqual(report.fixes[1].how, "subject")
+        XCTAssertEqual(report.fixes[1].evidence.map(\.commit), [sameSubject.hex])
+        XCTAssertEqual(report.fixes[1].note, "warning: weaker match (same subject, different patch): the backport of "
+                       + "\(bySubject.short()) leaves out \(doc)")
+        XCTAssertEqual(report.warnings.count, 2)
+    }
+
+    /// A fix whose change is in the branch although no commit shows it (folded into a larger vendor commit): the
+    /// in-memory pick changes nothing, so it is present, not a clean pick to make.
+    func testPickThatChangesNothingIsAlreadyApplied() throws {
+        let path = "fs/ext4/inode.c"
+        let history = try SmallHistory(files: [path])
+        let fix = try history.upstream("ext4: fix inode leak\n") { $0[path] = $0[path]!.replacing(10, with: ["\tiput(inode);"]) }
+        let needed = try history.upstream("ext4: fix another leak\n") { $0[path] = $0[path]!.replacing(30, with: ["\tbrelse(bh);"]) }
+        try history.vendor("ext4: vendor rework of inode handling\n") {
+            $0[path] = $0[path]!.replacing(10, with: ["\tiput(inode);"]).replacing(12, with: ["\tvendor_inode(inode);"])
+        }
+        let report = try history.check([fix, needed])
+        XCTAssertEqual(report.fixes.map(\.status), [.present, .missing])
+        XCTAssertEqual(report.fixes[0].how, "already-applied")
+        XCTAssertNil(report.fixes[0].apply)
+        XCTAssertEqual(report.fixes[0].evidence.map(\.line), ["cherry-picking it onto vendor changes nothing"])
+        XCTAssertEqual(report.fixes[1].apply, .appliesCleanly)
+        XCTAssertEqual(report.summary.present, 1)
+    }
 }
 
 final class InputParsingTests: XCTestCase {
