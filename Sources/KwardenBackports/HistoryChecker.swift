@@ -86,6 +86,7 @@ public final class HistoryChecker {
 
     public init(options: HistoryOptions) throws {
         self.options = options
+        try? Libgit2Tuning.forBulkReading()
         vendor = try RepositoryOpening.open(options.vendorPath, role: "vendor repository", allowBare: false)
         if let upstreamPath = options.upstreamPath {
             upstream = try RepositoryOpening.open(upstreamPath, role: "upstream repository", allowBare: true)

@@ -22,6 +22,7 @@ public final class TreeChecker {
 
     public init(options: TreeOptions) throws {
         self.options = options
+        try? Libgit2Tuning.forBulkReading()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: options.treePath, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw BackportError("source tree \(options.treePath) does not exist or is not a directory")
