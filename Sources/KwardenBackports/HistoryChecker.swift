@@ -560,7 +560,15 @@ public final class HistoryChecker {
         if !found.uncovered.isEmpty { return .partial(found) }
         var revertEvidence: [Evidence] = []
         for carrier in found.carriers {
-            let reverts = try standingReverts(of: carrier, depth: 0)
+            var reverts = try standingReverts(of: carrier, depth: 0)
+            // A stable revert often names the upstream commit rather than the branch's pick of it.
+            if carrier != oid {
+                for (position, line) in revertIndex[oid] ?? [] where !reverts.contains(where: { $0.commit == commits[position].id.hex }) {
+                    if try standingReverts(of: commits[position].id, depth: 1).isEmpty {
+                        reverts.append(Evidence(commit: commits[position].id.hex, line: line))
+                    }
+                }
+            }
             if reverts.isEmpty { return .present(found) }
             revertEvidence += reverts
         }
