@@ -44,6 +44,61 @@ public final class InMemoryCherrypicker {
         try? FileManager.default.removeItem(atPath: scratchDirectory)
     }
 
+    /// The common case without a tree merge: each file the commit changes, merged on its own with the content
+    /// the target has (what a cherry-pick does file by file, without building an index of the whole tree).
+    /// Clean or already there when every file merges; nil when a file needs the full merge — a conflict (listed
+    /// by `pick`), a file added on both sides, deleted on one, missing (perhaps renamed) or changing mode.
+    public func quickPick(_ commit: Oid, onto: Oid) throws -> CherrypickOutcome? {
+        func tree(of oid: Oid) throws -> (tree: Oid, parents: [Oid]) {
+            var raw = oid.raw
+            var object: OpaquePointer?
+            try check(git_commit_lookup(&object, pointer, &raw), "no commit \(oid.hex)")
+            defer { git_commit_free(object) }
+            let parents = (0..<git_commit_parentcount(object)).compactMap { git_commit_parent_id(object, $0).map(Oid.init) }
+            return (Oid(git_commit_tree_id(object)!), parents)
+        }
+        let picked = try tree(of: commit)
+        guard picked.parents.count == 1 else { return nil }
+        let base = try tree(of: picked.parents[0]).tree, ours = try tree(of: onto).tree
+        var changes = false
+        for file in try changedFiles(in: pointer, from: base, to: picked.tree) {
+            guard file.oldMode == file.newMode, let before = file.oldBlob, let after = file.newBlob,
+                  let mine = try treeEntry(in: pointer, tree: ours, path: file.path), mine.mode == file.newMode else {
+                return nil
+            }
+            if mine.id == after { continue }
+            if mine.id == before { changes = true; continue }
+            guard let merged = try mergeFile(ancestor: before, ours: mine.id, theirs: after) else { return nil }
+            if !merged { changes = true }
+        }
+        return changes ? .clean : .noChange
+    }
+
+    /// Merges three blobs in memory: nil on a conflict, otherwise whether the result is `ours` unchanged.
+    private func mergeFile(ancestor: Oid, ours: Oid, theirs: Oid) throws -> Bool? {
+        var blobs: [OpaquePointer?] = []
+        defer { blobs.forEach { git_blob_free($0) } }
+        var inputs: [git_merge_file_input] = []
+        for oid in [ancestor, ours, theirs] {
+            var raw = oid.raw
+            var blob: OpaquePointer?
+            try check(git_blob_lookup(&blob, pointer, &raw), "no blob \(oid.hex)")
+            blobs.append(blob)
+            var input = git_merge_file_input()
+            try check(git_merge_file_input_init(&input, UInt32(GIT_MERGE_FILE_INPUT_VERSION)), "merge input")
+            input.ptr = git_blob_rawcontent(blob).map { $0.assumingMemoryBound(to: CChar.self) }
+            input.size = Int(git_blob_rawsize(blob))
+            inputs.append(input)
+        }
+        var result = git_merge_file_result()
+        try check(git_merge_file(&result, &inputs[0], &inputs[1], &inputs[2], nil), "cannot merge blobs")
+        defer { git_merge_file_result_free(&result) }
+        guard result.automergeable == 1 else { return nil }
+        let size = Int(git_blob_rawsize(blobs[1]))
+        guard result.len == size else { return false }
+        return size == 0 || memcmp(result.ptr, git_blob_rawcontent(blobs[1]), size) == 0
+    }
+
     /// Cherry-picks `commit` onto `onto` (for a merge commit, against its first parent) into an in-memory index.
     public func pick(_ commit: Oid, onto: Oid) throws -> CherrypickOutcome {
         func lookup(_ oid: Oid) throws -> OpaquePointer {

@@ -132,10 +132,7 @@ extension Repository {
     }
 
     func changedFiles(from oldTree: Oid?, to newTree: Oid?) throws -> [ChangedFile] {
-        var files: [ChangedFile] = []
-        try compareTrees(oldTree, newTree, prefix: "", into: &files)
-        // Byte order of full paths, as libgit2's diff lists them.
-        return files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        try GitKit.changedFiles(in: pointer, from: oldTree, to: newTree)
     }
 
     /// The same file patches as `diff(from:to:).filePatches()`, built blob by blob from the tree comparison.
@@ -175,59 +172,6 @@ extension Repository {
         }
     }
 
-    private func lookupTree(_ oid: Oid?) throws -> OpaquePointer? {
-        guard var raw = oid?.raw else { return nil }
-        var tree: OpaquePointer?
-        try check(git_tree_lookup(&tree, pointer, &raw), "no tree \(oid!.hex)")
-        return tree
-    }
-
-    /// Walks both trees' entries with libgit2's own lookups, so unchanged entries (nearly all of them) cost no
-    /// Swift string or allocation.
-    private func compareTrees(_ old: Oid?, _ new: Oid?, prefix: String, into files: inout [ChangedFile]) throws {
-        if old == new { return }
-        let oldTree = try lookupTree(old)
-        defer { git_tree_free(oldTree) }
-        let newTree = try lookupTree(new)
-        defer { git_tree_free(newTree) }
-        func entries(_ tree: OpaquePointer?) -> [OpaquePointer] {
-            guard let tree else { return [] }
-            return (0..<git_tree_entrycount(tree)).compactMap { git_tree_entry_byindex(tree, $0) }
-        }
-        // (name, old entry, new entry) for every name whose entry differs, in tree order.
-        var differing: [(String, OpaquePointer?, OpaquePointer?)] = []
-        for entry in entries(newTree) {
-            let name = git_tree_entry_name(entry)!
-            let before = oldTree.flatMap { git_tree_entry_byname($0, name) }
-            if let before, git_oid_equal(git_tree_entry_id(before), git_tree_entry_id(entry)) == 1,
-               git_tree_entry_filemode(before) == git_tree_entry_filemode(entry) { continue }
-            differing.append((String(cString: name), before, entry))
-        }
-        for entry in entries(oldTree) {
-            let name = git_tree_entry_name(entry)!
-            if newTree.flatMap({ git_tree_entry_byname($0, name) }) == nil {
-                differing.append((String(cString: name), entry, nil))
-            }
-        }
-        differing.sort { $0.0 < $1.0 }
-        for (name, before, after) in differing {
-            let path = prefix + name
-            let beforeType = before.map { git_tree_entry_type($0) }, afterType = after.map { git_tree_entry_type($0) }
-            // A side that is a tree contributes all files below it; a side that is a file contributes its path.
-            if beforeType == GIT_OBJECT_TREE || afterType == GIT_OBJECT_TREE {
-                try compareTrees(beforeType == GIT_OBJECT_TREE ? Oid(git_tree_entry_id(before)!) : nil,
-                                 afterType == GIT_OBJECT_TREE ? Oid(git_tree_entry_id(after)!) : nil,
-                                 prefix: path + "/", into: &files)
-            }
-            let oldBlob = beforeType == GIT_OBJECT_BLOB ? before : nil, newBlob = afterType == GIT_OBJECT_BLOB ? after : nil
-            if oldBlob != nil || newBlob != nil {
-                files.append(ChangedFile(
-                    path: path, oldBlob: oldBlob.map { Oid(git_tree_entry_id($0)!) }, newBlob: newBlob.map { Oid(git_tree_entry_id($0)!) },
-                    oldMode: oldBlob.map { UInt32(git_tree_entry_filemode($0).rawValue) } ?? 0,
-                    newMode: newBlob.map { UInt32(git_tree_entry_filemode($0).rawValue) } ?? 0))
-            }
-        }
-    }
 }
 
 /// The hunks of a libgit2 patch, as values.
@@ -254,4 +198,80 @@ func readHunks(_ patch: OpaquePointer) throws -> [DiffHunk] {
                               newStart: Int(hunk.new_start), newCount: Int(hunk.new_lines), lines: lines))
     }
     return hunks
+}
+
+/// Files that differ between two trees of the repository behind `pointer`, in byte order of their paths (as
+/// libgit2's diff lists them).
+func changedFiles(in pointer: OpaquePointer, from oldTree: Oid?, to newTree: Oid?) throws -> [Repository.ChangedFile] {
+    var files: [Repository.ChangedFile] = []
+    try compareTrees(oldTree, newTree, prefix: "", in: pointer, into: &files)
+    return files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+}
+
+/// The blob id and mode at `path` in `tree`; nil when there is no file there.
+func treeEntry(in pointer: OpaquePointer, tree: Oid, path: String) throws -> (id: Oid, mode: UInt32)? {
+    var raw = tree.raw
+    var treePointer: OpaquePointer?
+    try check(git_tree_lookup(&treePointer, pointer, &raw), "no tree \(tree.hex)")
+    defer { git_tree_free(treePointer) }
+    var entry: OpaquePointer?
+    guard git_tree_entry_bypath(&entry, treePointer, path) == 0 else { return nil }
+    defer { git_tree_entry_free(entry) }
+    guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { return nil }
+    return (Oid(git_tree_entry_id(entry)!), UInt32(git_tree_entry_filemode(entry).rawValue))
+}
+
+private func lookupTree(_ oid: Oid?, in pointer: OpaquePointer) throws -> OpaquePointer? {
+    guard var raw = oid?.raw else { return nil }
+    var tree: OpaquePointer?
+    try check(git_tree_lookup(&tree, pointer, &raw), "no tree \(oid!.hex)")
+    return tree
+}
+
+/// Walks both trees' entries with libgit2's own lookups, so unchanged entries (nearly all of them) cost no
+/// Swift string or allocation.
+private func compareTrees(_ old: Oid?, _ new: Oid?, prefix: String, in pointer: OpaquePointer,
+                      into files: inout [Repository.ChangedFile]) throws {
+    if old == new { return }
+    let oldTree = try lookupTree(old, in: pointer)
+    defer { git_tree_free(oldTree) }
+    let newTree = try lookupTree(new, in: pointer)
+    defer { git_tree_free(newTree) }
+    func entries(_ tree: OpaquePointer?) -> [OpaquePointer] {
+        guard let tree else { return [] }
+        return (0..<git_tree_entrycount(tree)).compactMap { git_tree_entry_byindex(tree, $0) }
+    }
+    // (name, old entry, new entry) for every name whose entry differs, in tree order.
+    var differing: [(String, OpaquePointer?, OpaquePointer?)] = []
+    for entry in entries(newTree) {
+        let name = git_tree_entry_name(entry)!
+        let before = oldTree.flatMap { git_tree_entry_byname($0, name) }
+        if let before, git_oid_equal(git_tree_entry_id(before), git_tree_entry_id(entry)) == 1,
+           git_tree_entry_filemode(before) == git_tree_entry_filemode(entry) { continue }
+        differing.append((String(cString: name), before, entry))
+    }
+    for entry in entries(oldTree) {
+        let name = git_tree_entry_name(entry)!
+        if newTree.flatMap({ git_tree_entry_byname($0, name) }) == nil {
+            differing.append((String(cString: name), entry, nil))
+        }
+    }
+    differing.sort { $0.0 < $1.0 }
+    for (name, before, after) in differing {
+        let path = prefix + name
+        let beforeType = before.map { git_tree_entry_type($0) }, afterType = after.map { git_tree_entry_type($0) }
+        // A side that is a tree contributes all files below it; a side that is a file contributes its path.
+        if beforeType == GIT_OBJECT_TREE || afterType == GIT_OBJECT_TREE {
+            try compareTrees(beforeType == GIT_OBJECT_TREE ? Oid(git_tree_entry_id(before)!) : nil,
+                             afterType == GIT_OBJECT_TREE ? Oid(git_tree_entry_id(after)!) : nil,
+                             prefix: path + "/", in: pointer, into: &files)
+        }
+        let oldBlob = beforeType == GIT_OBJECT_BLOB ? before : nil, newBlob = afterType == GIT_OBJECT_BLOB ? after : nil
+        if oldBlob != nil || newBlob != nil {
+            files.append(Repository.ChangedFile(
+                path: path, oldBlob: oldBlob.map { Oid(git_tree_entry_id($0)!) }, newBlob: newBlob.map { Oid(git_tree_entry_id($0)!) },
+                oldMode: oldBlob.map { UInt32(git_tree_entry_filemode($0).rawValue) } ?? 0,
+                newMode: newBlob.map { UInt32(git_tree_entry_filemode($0).rawValue) } ?? 0))
+        }
+    }
 }

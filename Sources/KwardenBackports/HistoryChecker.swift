@@ -812,7 +812,8 @@ public final class HistoryChecker {
         guard let oid = Oid(hex: report.commit) else { return }
         do {
             if cherrypicker == nil { cherrypicker = try InMemoryCherrypicker(target: vendor, source: upstream) }
-            switch try cherrypicker!.pick(oid, onto: tip) {
+            // File by file when every file merges on its own; the full tree merge otherwise (conflicts, renames).
+            switch try cherrypicker!.quickPick(oid, onto: tip) ?? cherrypicker!.pick(oid, onto: tip) {
             case .noChange:
                 // Picking it changes nothing: the change came in some way no commit shows (a squashed or
                 // reworded backport). Present, not work to do.

@@ -202,3 +202,25 @@ final class InputParsingTests: XCTestCase {
         XCTAssertEqual(empty.warnings, ["no commit in upstream..upstream carries a Fixes: tag: nothing to check"])
     }
 }
+
+/// The file-by-file apply check gives libgit2's full cherry-pick answer, or leaves the case to it.
+final class QuickPickTests: XCTestCase {
+    func testQuickPickAgreesWithTheFullPick() throws {
+        let history = try SmallHistory(files: ["a.c", "b.c"])
+        let clean = try history.upstream("fix a\n") { $0["a.c"] = $0["a.c"]!.replacing(5, with: ["\tfixed_a();"]) }
+        let merged = try history.upstream("fix b\n") { $0["b.c"] = $0["b.c"]!.replacing(20, with: ["\tfixed_b();"]) }
+        let conflicting = try history.upstream("fix b again\n") { $0["b.c"] = $0["b.c"]!.replacing(30, with: ["\tfixed_b30();"]) }
+        let there = try history.upstream("fix a again\n") { $0["a.c"] = $0["a.c"]!.replacing(35, with: ["\tfixed_a35();"]) }
+        try history.vendor("vendor work\n") {
+            $0["b.c"] = $0["b.c"]!.replacing(25, with: ["\tvendor_b();"]).replacing(30, with: ["\tvendor_b30();"])
+            $0["a.c"] = $0["a.c"]!.replacing(35, with: ["\tfixed_a35();"])
+        }
+        let picker = try InMemoryCherrypicker(target: history.repository, source: history.repository)
+        for (commit, expected) in [(clean, CherrypickOutcome.clean), (merged, .clean), (there, .noChange)] {
+            XCTAssertEqual(try picker.quickPick(commit, onto: history.vendorTip), expected)
+            XCTAssertEqual(try picker.pick(commit, onto: history.vendorTip), expected)
+        }
+        XCTAssertNil(try picker.quickPick(conflicting, onto: history.vendorTip))
+        XCTAssertEqual(try picker.pick(conflicting, onto: history.vendorTip), .conflicts(["b.c"]))
+    }
+}
