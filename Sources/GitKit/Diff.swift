@@ -1,4 +1,5 @@
 import CGit2
+import Foundation
 
 /// One line of a textual diff hunk.
 public struct DiffLine {
@@ -21,6 +22,9 @@ public struct DiffLine {
 public struct DiffHunk {
     public let oldStart: Int, oldCount: Int, newStart: Int, newCount: Int
     public let lines: [DiffLine]
+    /// What follows the line ranges in the hunk header: the enclosing function, as git's default funcname
+    /// pattern finds it (a line starting with a letter, `_` or `$`); empty when there is none.
+    public var heading: String = ""
 }
 
 /// What happened to one file in a diff, with its hunks.
@@ -194,8 +198,18 @@ func readHunks(_ patch: OpaquePointer) throws -> [DiffHunk] {
             if bytes.last == 10 { bytes.removeLast() }
             lines.append(DiffLine(kind: kind, content: bytes, oldLine: Int(line.old_lineno), newLine: Int(line.new_lineno)))
         }
+        var heading = withUnsafeBytes(of: hunk.header) { raw -> String in
+            let bytes = raw.prefix(Int(hunk.header_len))
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        if let close = heading.range(of: "@@", options: [], range: heading.index(heading.startIndex, offsetBy: min(2, heading.count))..<heading.endIndex) {
+            heading = String(heading[close.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines))
+        } else {
+            heading = ""
+        }
         hunks.append(DiffHunk(oldStart: Int(hunk.old_start), oldCount: Int(hunk.old_lines),
-                              newStart: Int(hunk.new_start), newCount: Int(hunk.new_lines), lines: lines))
+                              newStart: Int(hunk.new_start), newCount: Int(hunk.new_lines), lines: lines,
+                              heading: heading))
     }
     return hunks
 }

@@ -20,10 +20,16 @@ extension Diff {
 /// The stable patch-id of each file of a diff on its own, by path. git's patch-id of a whole diff is the sum of
 /// these (see `sumOfPatchIDs`), except where a file without hunks (a new empty file, a mode change) is hashed
 /// together with the next one; comparing diffs over only some of their files needs them apart.
-public func filePatchIDs(_ files: [FilePatch]) -> [String: Oid] {
+///
+/// `withHeadings` also hashes each hunk's enclosing function (from the hunk header, which git's patch-id leaves
+/// out): with zero lines of context, the same one-line change in two functions of a file is otherwise the same.
+public func filePatchIDs(_ files: [FilePatch], withHeadings: Bool = false) -> [String: Oid] {
     var ids: [String: Oid] = [:]
     for file in files {
-        if let id = stablePatchID([file]) { ids[file.path] = id }
+        var machine = PatchIDMachine()
+        machine.hashesHeadings = withHeadings
+        machine.feed(file)
+        if let id = machine.finish() { ids[file.path] = id }
     }
     return ids
 }
@@ -56,6 +62,7 @@ private struct PatchIDMachine {
     // Remaining old/new lines of the current hunk; -1 while reading a file header (as in git).
     var before = -1, after = -1
     var inBinary = false
+    var hashesHeadings = false
 
     mutating func feed(_ file: FilePatch) {
         let oldName = file.status == .added ? "/dev/null" : "a/" + file.oldPath
@@ -80,6 +87,7 @@ private struct PatchIDMachine {
         line(header: "+++ " + newName)
         for hunk in file.hunks {
             hunkHeader(oldCount: hunk.oldCount, newCount: hunk.newCount)
+            if hashesHeadings { hasher.update(hunk.heading.utf8.filter { !isSpace($0) }) }
             for diffLine in hunk.lines { body(kind: diffLine.kind, content: diffLine.content) }
         }
     }

@@ -351,7 +351,7 @@ public final class HistoryChecker {
             let commit = commits[position]
             let patches = try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId,
                                                  contextLines: loose ? 0 : 3, only: unread)
-            cached.ids.merge(filePatchIDs(patches)) { $1 }
+            cached.ids.merge(filePatchIDs(patches, withHeadings: loose)) { $1 }
             cached.read.formUnion(unread)
             if loose { vendorLooseFileIDs[position] = cached } else { vendorFileIDs[position] = cached }
         }
@@ -376,7 +376,8 @@ public final class HistoryChecker {
         let commit = try upstream.commit(oid)
         let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
         let ids = commit.parentCount > 1 ? [:]
-            : filePatchIDs(try upstream.filePatches(from: parentTree, to: commit.treeId, contextLines: loose ? 0 : 3))
+            : filePatchIDs(try upstream.filePatches(from: parentTree, to: commit.treeId, contextLines: loose ? 0 : 3),
+                           withHeadings: loose)
         if loose { upstreamLooseFileIDs[oid] = ids } else { upstreamFileIDs[oid] = ids }
         return ids
     }

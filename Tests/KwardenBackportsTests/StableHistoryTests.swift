@@ -143,6 +143,29 @@ final class StableHistoryTests: XCTestCase {
         XCTAssertEqual(report.fixes[1].apply, .appliesCleanly)
         XCTAssertEqual(report.summary.present, 1)
     }
+
+    /// The same one-line change in two functions of a file has the same patch-id without context: the enclosing
+    /// function (the hunk header's heading) tells them apart.
+    func testZeroContextMatchKeepsToItsFunction() throws {
+        let path = "drivers/d/f.c"
+        let history = try SmallHistory(files: [path])
+        func functions(_ checked: Set<Int>, vendorTweak: Bool = false) -> SourceFile {
+            SourceFile(lines: (0..<4).flatMap { n -> [String] in
+                ["static int fn_\(n)(struct dev *d)", "{", checked.contains(n) ? "\tif (!d || !d->priv)" : "\tif (!d)",
+                 "\t\treturn -EINVAL;", vendorTweak ? "\treturn op_\(n)(d); /* vendor */" : "\treturn op_\(n)(d);", "}", ""]
+            })
+        }
+        history.upstreamFiles[path] = functions([])
+        history.vendorFiles[path] = functions([], vendorTweak: true)
+        try history.upstream("d: functions\n") { _ in }
+        try history.vendor("d: functions, vendor flavour\n") { _ in }
+        let first = try history.upstream("d: check priv in fn_1\n") { $0[path] = functions([1]) }
+        let second = try history.upstream("d: check priv in fn_3\n") { $0[path] = functions([1, 3]) }
+        try history.vendor("d: check priv in fn_3\n") { $0[path] = functions([3], vendorTweak: true) }
+        let report = try history.check([first, second]) { $0.applyCheck = false }
+        XCTAssertEqual(report.fixes.map(\.status), [.missing, .present])
+        XCTAssertEqual(report.fixes[1].how, "patch-id-nocontext")
+    }
 }
 
 final class InputParsingTests: XCTestCase {

@@ -531,6 +531,34 @@ def compare(label, report, answer, mapping):
     return agree, disagreements
 
 
+def check_apply(repo, report):
+    """kwarden's apply verdict of each missing fix against `git cherry-pick --no-commit` in a scratch worktree."""
+    worktree = repo + "-apply-check"
+    subprocess.run(["git", "-C", repo, "worktree", "remove", "--force", worktree], stderr=subprocess.DEVNULL)
+    git(repo, "worktree", "add", "--quiet", "--detach", worktree, "stable")
+    agree, total, off = 0, 0, []
+    for fix in report["fixes"]:
+        if fix["status"] != "missing" and fix["how"] != "already-applied":
+            continue
+        total += 1
+        pick = subprocess.run(["git", "-C", worktree, "cherry-pick", "--no-commit", fix["commit"]],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if pick.returncode != 0:
+            gits = "conflicts"
+        else:
+            unchanged = subprocess.run(["git", "-C", worktree, "diff", "--cached", "--quiet"]).returncode == 0
+            gits = "already-applied" if unchanged else "applies-cleanly"
+        subprocess.run(["git", "-C", worktree, "cherry-pick", "--quit"], stderr=subprocess.DEVNULL)
+        git(worktree, "reset", "--quiet", "--hard", "stable")
+        ours = fix.get("apply") or fix["how"]
+        if ours == gits:
+            agree += 1
+        else:
+            off.append((fix["commit"][:12], ours, gits))
+    git(repo, "worktree", "remove", "--force", worktree)
+    return "%d/%d agree with git cherry-pick%s" % (agree, total, (", off: %s" % off[:5]) if off else "")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out")
@@ -610,6 +638,8 @@ def main():
                     {k: v for k, v in report["summary"].items() if v})
         results[label] = times
         print(line, flush=True)
+        if label == "kwarden history":
+            print("  apply check: %s" % check_apply(repo, report), flush=True)
     cherry = min(results["git cherry"])
     print("ratios to git cherry: history %.2f×, history with apply check %.2f×, tree %.2f×" % (
         min(results["kwarden history, no apply check"]) / cherry, min(results["kwarden history"]) / cherry,
