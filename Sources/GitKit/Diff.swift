@@ -128,6 +128,21 @@ extension Repository {
         try changedFiles(from: oldTree, to: newTree).map(\.path)
     }
 
+    /// The files that differ between two trees with their blob on each side (nil where absent), compared as
+    /// `changedPaths` compares them.
+    public func changedBlobs(from oldTree: Oid?, to newTree: Oid?) throws -> [(path: String, old: Oid?, new: Oid?)] {
+        try changedFiles(from: oldTree, to: newTree).map { ($0.path, $0.oldBlob, $0.newBlob) }
+    }
+
+    /// The size of an object from its header, without inflating a packed object's content.
+    public func objectSize(_ oid: Oid) throws -> Int {
+        var size = 0
+        var type = GIT_OBJECT_ANY
+        var raw = oid.raw
+        try check(git_odb_read_header(&size, &type, try objectDatabase(), &raw), "no object \(oid.hex)")
+        return size
+    }
+
     /// A file that differs between two trees: its blob and mode on each side (nil and 0 where it is absent).
     struct ChangedFile {
         let path: String

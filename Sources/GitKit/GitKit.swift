@@ -68,5 +68,8 @@ public enum Libgit2Tuning {
         try check(kwarden_git_set_strict_hash_verification(0), "cannot turn off strict hash verification")
         try check(kwarden_git_set_cache_max_size(cacheBytes), "cannot set the object cache size")
         try check(kwarden_git_set_cache_object_limit(GIT_OBJECT_BLOB, largestCachedBlob), "cannot cache blobs")
+        // Large directories (drivers/, include/linux/) are read for every commit compared; libgit2 caches trees
+        // only up to 4 KiB by default.
+        try check(kwarden_git_set_cache_object_limit(GIT_OBJECT_TREE, 1 << 20), "cannot cache trees")
     }
 }

@@ -60,6 +60,8 @@ public final class HistoryChecker {
     var subjectIndex: [String: [Int]] = [:]
     var pathIndex: [String: [Int]]?
     var touchedPaths: [Int: Set<String>] = [:]
+    /// The blobs before and after of each file a vendor commit touches, in path order.
+    var touchedBlobs: [Int: [(old: Oid?, new: Oid?)]] = [:]
     /// Per-file stable patch-ids of vendor commits, with 3 lines of context and with none, read file by file as
     /// fixes ask for them.
     var vendorFileIDs: [Int: FileIDs] = [:]
@@ -321,9 +323,10 @@ public final class HistoryChecker {
         if let pathIndex { return pathIndex }
         var index: [String: [Int]] = [:]
         for (position, commit) in commits.enumerated() where !commit.isMerge {
-            let paths = try vendor.changedPaths(from: try parentTree(of: commit), to: commit.treeId)
-            touchedPaths[position] = Set(paths)
-            for path in paths { index[path, default: []].append(position) }
+            let changes = try vendor.changedBlobs(from: try parentTree(of: commit), to: commit.treeId)
+            touchedPaths[position] = Set(changes.map(\.path))
+            touchedBlobs[position] = changes.map { ($0.old, $0.new) }
+            for change in changes { index[change.path, default: []].append(position) }
         }
         pathIndex = index
         phase("index files of \(commits.count) vendor commits")
@@ -588,9 +591,15 @@ public final class HistoryChecker {
         // Only later commits can revert it (positions count from the tip, newest first), and an inverse patch
         // touches exactly the same files.
         let carrierPosition = indexById[carrier] ?? commits.count
-        let later = positions.filter {
+        var later = positions.filter {
             $0 < carrierPosition && touchedPaths[$0] == carrierPaths && !reverting.map(\.0).contains($0)
         }.sorted()
+        // An exact undo changes each file's size by the opposite amount: a check on object headers that spares
+        // reading the patches of the commits that merely touch the same files.
+        if !later.isEmpty {
+            let undo = try sizeChanges(ofCarrier: carrier).map { -$0 }
+            later = try later.filter { try sizeChanges(of: touchedBlobs[$0] ?? []) == undo }
+        }
         if !later.isEmpty, let inverse = try inversePatchID(of: carrier) {
             for position in later {
                 if try patchID(ofVendor: position) == inverse {
@@ -613,9 +622,23 @@ public final class HistoryChecker {
         let commit = try vendor.commit(carrier)
         let parentTree = try commit.parentIds.first.map { try vendor.commit($0).treeId }
         // What a clean revert would introduce: the diff from the commit back to its parent.
-        let id = commit.parentCount > 1 ? nil : stablePatchID(try vendor.filePatches(from: commit.treeId, to: parentTree))
+        let id = commit.parentCount > 1 ? nil
+            : sumOfPatchIDs(filePatchIDs(try vendor.filePatches(from: commit.treeId, to: parentTree)).values)
         inversePatchIDs[carrier] = id
         return id
+    }
+
+    /// Bytes each file grows by in a commit, in path order.
+    func sizeChanges(of blobs: [(old: Oid?, new: Oid?)]) throws -> [Int] {
+        try blobs.map { (try $0.new.map(vendor.objectSize) ?? 0) - (try $0.old.map(vendor.objectSize) ?? 0) }
+    }
+
+    func sizeChanges(ofCarrier carrier: Oid) throws -> [Int] {
+        if let position = indexById[carrier], let blobs = touchedBlobs[position] { return try sizeChanges(of: blobs) }
+        let commit = try vendor.commit(carrier)
+        let changes = try vendor.changedBlobs(from: try commit.parentIds.first.map { try vendor.commit($0).treeId },
+                                              to: commit.treeId)
+        return try sizeChanges(of: changes.map { ($0.old, $0.new) })
     }
 
     func touchedPaths(ofCarrier carrier: Oid) throws -> [String] {

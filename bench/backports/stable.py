@@ -431,6 +431,20 @@ def patch_ids(repo, spec, *extra):
     return result
 
 
+def hunk_headings(repo, spec):
+    """commit → sorted function names of its zero-context hunk headers."""
+    out = git(repo, "-c", "diff.renames=false", "log", "-p", "-U0", "--no-merges", "--format=commit %H", spec).decode(
+        errors="replace")
+    result, current = {}, None
+    for line in out.split("\n"):
+        if line.startswith("commit "):
+            current = line.split()[1]
+            result[current] = []
+        elif line.startswith("@@ ") and current:
+            result[current].append(line.split("@@", 2)[2].strip())
+    return {commit: tuple(sorted(names)) for commit, names in result.items()}
+
+
 def git_answer(repo, fork):
     """Every upstream fix since the fork: present (how), reverted, not-needed or missing, from git alone."""
     upstream = commits(repo, "%s..master" % fork)
@@ -439,8 +453,16 @@ def git_answer(repo, fork):
     full = lambda spec: patch_ids(repo, spec)
     loose = lambda spec: patch_ids(repo, spec, "-U0")
     code = lambda spec: patch_ids(repo, spec, "--", ".", ":(exclude)tools/testing")
-    by_patch = [(name, {v: k for k, v in get("%s..stable" % fork).items()}, get("%s..master" % fork))
-                for name, get in (("patch-id", full), ("patch-id-nocontext", loose), ("patch-id-code", code))]
+    by_patch = []
+    for name, get in (("patch-id", full), ("patch-id-nocontext", loose), ("patch-id-code", code)):
+        stable_by_patch = {}
+        for commit, patch in get("%s..stable" % fork).items():
+            stable_by_patch.setdefault(patch, []).append(commit)
+        by_patch.append((name, stable_by_patch, get("%s..master" % fork)))
+    # Without context, the same one-line change in two functions has one patch-id: the hunk headers' function
+    # names (which `git patch-id` leaves out) must agree too.
+    headings = hunk_headings(repo, "%s..stable" % fork)
+    headings.update(hunk_headings(repo, "%s..master" % fork))
     cited, reverts, subjects = {}, {}, {}
     resolve_cache = {}
 
@@ -469,8 +491,10 @@ def git_answer(repo, fork):
             return "trailer", cited[commit]
         for name, stable_by_patch, upstream_ids in by_patch:
             patch = upstream_ids.get(commit)
-            if patch and patch in stable_by_patch:
-                return name, [stable_by_patch[patch]]
+            found = [c for c in stable_by_patch.get(patch, [])
+                     if name != "patch-id-nocontext" or headings.get(c) == headings.get(commit)]
+            if patch and found:
+                return name, found
         if subject in subjects:
             return "subject", subjects[subject]
         return None, []
