@@ -64,12 +64,45 @@ public final class TreeChecker {
                                          note: "could not be checked: \(reason)"))
             }
         }
+        settleByFollowers(&reports)
         let label = options.upstreamPath + (options.upstreamRef.map { " \($0)" } ?? "")
         return BackportReport(mode: .tree, target: options.treePath, upstream: label, fixes: reports, warnings: warnings,
                               seconds: Date().timeIntervalSince(start))
     }
 
     var decisions: [Oid: FixReport] = [:]
+    /// The commits each checked commit's `Fixes:` tags and `This reverts commit` lines name.
+    var namedTargets: [Oid: (fixes: [Oid], reverts: [Oid])] = [:]
+
+    /// A later fix changes the lines of the fix it fixes, so the earlier one no longer shows as itself: when a
+    /// checked fix naming it is applied, a partial or unknown fix was applied too — or, when that later commit
+    /// reverts it, is not applied. Newest first, so that chains (a fix of a revert of a fix) settle in one pass.
+    func settleByFollowers(_ reports: inout [FixReport]) {
+        var applied: [Oid: [(follower: Oid, reverts: Bool)]] = [:]
+        for report in reports where report.status == .applied {
+            guard let oid = Oid(hex: report.commit), let named = namedTargets[oid] else { continue }
+            for target in Set(named.fixes + named.reverts) {
+                applied[target, default: []].append((oid, named.reverts.contains(target)))
+            }
+        }
+        for index in reports.indices.reversed() where [.partial, .unknown].contains(reports[index].status) {
+            guard let oid = Oid(hex: reports[index].commit), let followers = applied[oid], let first = followers.first else {
+                continue
+            }
+            if let revert = followers.first(where: \.reverts) {
+                reports[index].status = .notApplied
+                reports[index].note = "reverted by \(revert.follower.short()), which is applied"
+            } else {
+                reports[index].status = .applied
+                reports[index].note = "its fix \(first.follower.short()) is applied and changes the same lines"
+                if let named = namedTargets[oid] {
+                    for target in Set(named.fixes + named.reverts) {
+                        applied[target, default: []].append((oid, named.reverts.contains(target)))
+                    }
+                }
+            }
+        }
+    }
 
     /// A fix's verdict with its Fixes: targets taken into account: a fix (or a revert) of code the tree never had
     /// is not needed. Targets are decided the same way, so the fix of a revert of a fix the tree never had is not
@@ -78,6 +111,8 @@ public final class TreeChecker {
         if let cached = decisions[oid] { return cached }
         let commit = try upstream.commit(oid)
         let (status, evidence) = try verdict(oid)
+        namedTargets[oid] = (Trailers.fixesTags(in: commit.message).compactMap { try? upstream.lookupCommit(prefix: $0.hex) },
+                             Trailers.revertReferences(in: commit.message).compactMap { try? upstream.lookupCommit(prefix: $0.hex) })
         var report = FixReport(commit: oid.hex, subject: commit.summary, status: status, how: "", evidence: evidence,
                                fixesOfFixes: [], fixes: [], rule: nil, note: nil)
         // An applied fix needs no target. (An applied revert of a commit the tree does not have looks the same as

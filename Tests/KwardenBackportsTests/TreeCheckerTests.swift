@@ -186,6 +186,28 @@ final class TreeCheckerTests: XCTestCase {
         XCTAssertEqual(report.evidence.last?.line, "applied without its test or documentation changes")
     }
 
+    /// A fix whose lines a later checked fix changed is applied when that later fix is (and not applied when the
+    /// later commit that is applied reverts it).
+    func testFixesSettledByTheirFollowers() throws {
+        let path = "mm/slab.c"
+        let base = SourceFile(name: "slab")
+        let treeCase = try TreeCase()
+        let bug = try treeCase.commit([path: base.text], "base\n")
+        let fix = try treeCase.commit([path: base.replacing(10, with: ["\tif (!s)", "\t\treturn;", "\tslab_free(s);"]).text],
+                                      "mm: check s\n\nFixes: \(bug.short(12)) (\"base\")\n")
+        let fixOfFix = try treeCase.commit([path: base.replacing(10, with: ["\tif (!s || !s->cache)", "\t\treturn;", "\tslab_free(s);"]).text],
+                                           "mm: check the cache too\n\nFixes: \(fix.short(12)) (\"mm: check s\")\n")
+        let both = base.replacing(10, with: ["\tif (!s || !s->cache)", "\t\treturn;", "\tslab_free(s);"]).text
+        XCTAssertEqual(try treeCase.verdicts([fix, fixOfFix], tree: [path: both]).map(\.status), [.applied, .applied])
+        XCTAssertEqual(try treeCase.verdicts([fix], tree: [path: both]).map(\.status), [.partial])
+
+        let revert = try treeCase.commit([path: base.replacing(10, with: ["\tslab_free(s);"]).text],
+                                         "Revert \"mm: check s\"\n\nThis reverts commit \(fixOfFix.hex).\n\nFixes: \(fixOfFix.short(12)) (\"x\")\n")
+        let reverted = try treeCase.verdicts([fixOfFix, revert], tree: [path: base.replacing(10, with: ["\tslab_free(s);"]).text])
+        XCTAssertEqual(reverted.map(\.status), [.notApplied, .applied])
+        XCTAssertEqual(reverted[0].note, "reverted by \(revert.short()), which is applied")
+    }
+
     func testTreeModeBadInput() throws {
         let scratch = try ScratchDirectory()
         XCTAssertThrowsError(try TreeChecker(options: TreeOptions(treePath: scratch.sub("nope"), upstreamPath: scratch.path))) {
