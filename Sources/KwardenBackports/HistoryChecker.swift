@@ -80,8 +80,8 @@ public final class HistoryChecker {
         let isMerge: Bool
         let time: Int64
     }
-    var upstreamFileIDs: [Oid: [String: Oid]] = [:]
-    var upstreamLooseFileIDs: [Oid: [String: Oid]] = [:]
+    var upstreamFileIDs: [Oid: FileIDs] = [:]
+    var upstreamLooseFileIDs: [Oid: FileIDs] = [:]
     var cherrypicker: InMemoryCherrypicker?
     var kbuild: KbuildModel?
     var verdicts: [Oid: Verdict] = [:]
@@ -343,6 +343,25 @@ public final class HistoryChecker {
     struct FileIDs {
         var ids: [String: Oid] = [:]
         var read: Set<String> = []
+        /// Lines added and removed per file: the same with any amount of context, so two patches whose counts
+        /// differ cannot have the same patch-id without context either.
+        var shapes: [String: LineCounts] = [:]
+    }
+
+    struct LineCounts: Equatable {
+        var added = 0, removed = 0
+
+        static func of(_ patches: [FilePatch]) -> [String: LineCounts] {
+            var shapes: [String: LineCounts] = [:]
+            for patch in patches {
+                var counts = LineCounts()
+                for line in patch.hunks.lazy.flatMap(\.lines) {
+                    if line.kind == .added { counts.added += 1 } else if line.kind == .removed { counts.removed += 1 }
+                }
+                shapes[patch.path] = counts
+            }
+            return shapes
+        }
     }
 
     /// Per-file patch-ids of a vendor commit for `paths` (with zero lines of context when `loose`), reading only
@@ -355,6 +374,7 @@ public final class HistoryChecker {
             let patches = try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId,
                                                  contextLines: loose ? 0 : 3, only: unread)
             cached.ids.merge(filePatchIDs(patches, withHeadings: loose)) { $1 }
+            cached.shapes.merge(LineCounts.of(patches)) { $1 }
             cached.read.formUnion(unread)
             if loose { vendorLooseFileIDs[position] = cached } else { vendorFileIDs[position] = cached }
         }
@@ -374,15 +394,22 @@ public final class HistoryChecker {
     }
 
     /// Per-file patch-ids of an upstream commit (nothing for a merge).
-    func fileIDs(ofUpstream oid: Oid, loose: Bool = false) throws -> [String: Oid] {
+    func fileIDs(ofUpstream oid: Oid, loose: Bool = false) throws -> FileIDs {
         if let cached = loose ? upstreamLooseFileIDs[oid] : upstreamFileIDs[oid] { return cached }
         let commit = try upstream.commit(oid)
         let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
-        let ids = commit.parentCount > 1 ? [:]
-            : filePatchIDs(try upstream.filePatches(from: parentTree, to: commit.treeId, contextLines: loose ? 0 : 3),
-                           withHeadings: loose)
+        let patches = commit.parentCount > 1 ? []
+            : try upstream.filePatches(from: parentTree, to: commit.treeId, contextLines: loose ? 0 : 3)
+        let ids = FileIDs(ids: filePatchIDs(patches, withHeadings: loose), read: [], shapes: LineCounts.of(patches))
         if loose { upstreamLooseFileIDs[oid] = ids } else { upstreamFileIDs[oid] = ids }
         return ids
+    }
+
+    /// False only when the vendor commit's files in `paths` are known to add or remove other numbers of lines than
+    /// `shapes` says: a patch that cannot match, not worth reading again without context.
+    func mayMatch(_ position: Int, over paths: Set<String>, shapes: [String: LineCounts]) -> Bool {
+        guard let known = vendorFileIDs[position]?.shapes else { return true }
+        return paths.allSatisfy { path in known[path].map { $0 == shapes[path] } ?? true }
     }
 
     func info(_ oid: Oid) throws -> UpstreamCommit {
@@ -488,13 +515,16 @@ public final class HistoryChecker {
             let touched = touchedPaths[position] ?? []
             return touched != fixPaths && (codePaths.isEmpty ? !touched.isDisjoint(with: fixPaths) : touched.isSuperset(of: codePaths))
         }
+        guard !sameFiles.isEmpty || !overlapping.isEmpty else { return nil }
+        let shapes = try fileIDs(ofUpstream: fix.id).shapes
         for loose in [false, true] {
-            let fixIDs = try fileIDs(ofUpstream: fix.id, loose: loose)
+            let fixIDs = try fileIDs(ofUpstream: fix.id, loose: loose).ids
             guard let whole = sumOfPatchIDs(fixIDs.values) else { return nil }
             let how: Detection = loose ? .patchIDNoContext : .patchID
             let label = loose ? "patch-id without context" : "stable patch-id"
             var matches: [Int] = []
-            for position in sameFiles where try patchID(ofVendor: position, over: fixPaths, loose: loose) == whole {
+            for position in sameFiles where !loose || mayMatch(position, over: fixPaths, shapes: shapes) {
+                guard try patchID(ofVendor: position, over: fixPaths, loose: loose) == whole else { continue }
                 matches.append(position)
             }
             if !matches.isEmpty {
@@ -503,7 +533,7 @@ public final class HistoryChecker {
             }
             for position in overlapping {
                 let common = fixPaths.intersection(touchedPaths[position] ?? [])
-                guard let part = sumOfPatchIDs(common.compactMap { fixIDs[$0] }),
+                guard !loose || mayMatch(position, over: common, shapes: shapes), let part = sumOfPatchIDs(common.compactMap { fixIDs[$0] }),
                       try patchID(ofVendor: position, over: common, loose: loose) == part else { continue }
                 var found = Presence(how: how, evidence: [Evidence(commit: commits[position].id.hex,
                                                                    line: "\(label) \(part.hex) over \(common.sorted().joined(separator: ", "))")],
