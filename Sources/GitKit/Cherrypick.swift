@@ -141,15 +141,7 @@ public final class InMemoryCherrypicker {
 extension Repository {
     /// The content of the file at `path` in `tree`; nil when there is no such file.
     public func fileContent(atPath path: String, inTree tree: Oid) throws -> [UInt8]? {
-        var raw = tree.raw
-        var treePointer: OpaquePointer?
-        try check(git_tree_lookup(&treePointer, pointer, &raw), "no tree \(tree.hex)")
-        defer { git_tree_free(treePointer) }
-        var entry: OpaquePointer?
-        guard git_tree_entry_bypath(&entry, treePointer, path) == 0 else { return nil }
-        defer { git_tree_entry_free(entry) }
-        guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { return nil }
-        return try blobData(Oid(git_tree_entry_id(entry)!))
+        try treeEntry(in: pointer, tree: tree, path: path).map { try blobData($0.id) }
     }
 
     /// Names of the entries of the directory at `path` in `tree` ("" is the root); nil when there is none.

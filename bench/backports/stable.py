@@ -211,19 +211,16 @@ def generate(out, args):
             if kind == "fix":
                 subject = "d%02d: fix fn_%d_%d error handling" % (i // 10, i, k)
                 if plan["kind"] == "eof":
-                    tree.code[i][BLOCKS] = ["/* legacy %d */" % i]
                     target, target_subject = root, "Linux-2.6.12-rc2"
                     subject = "d%02d: drop the legacy tail of f%03d.c" % (i // 10, i)
+                elif plan["kind"] == "foreign":
+                    target = "%040x" % rng.getrandbits(160)
+                    target_subject = "d%02d: a change of another tree" % (i // 10)
                 else:
-                    tree.code[i][k][2:3] = ["\tif (!d)", "\t\treturn -EINVAL;", "\tint ret = op_%d_%d_a(d, 0);" % (i, k)]
-                    if plan["kind"] == "foreign":
-                        target = "%040x" % rng.getrandbits(160)
-                        target_subject = "d%02d: a change of another tree" % (i // 10)
-                    else:
-                        target, target_subject = plan["bug"], plan["bug_subject"]
+                    target, target_subject = plan["bug"], plan["bug_subject"]
                 if plan["test"]:
-                    tree.tests[i][k] = "check_%d_%d_fixed" % (i, k)
                     paths.append(test_path(i))
+                apply_change(tree, kind, plan, paths)
                 message = "%s\n\nThe error path was wrong.\n\n%s\nSigned-off-by: Dev <dev@example.org>\n" % (
                     subject, spelled(target, target_subject, plan["n"]))
                 plan["fix"] = tip = importer.commit("refs/heads/master", message, tree, paths)
@@ -236,41 +233,26 @@ def generate(out, args):
                     elif roll < 0.08:
                         followups.append(("revert", plan))
                 continue
-            if kind == "fix-of-fix":
-                tree.code[i][k][2] = "\tif (!d || !d->priv)"
-                subject = "d%02d: also check priv in fn_%d_%d" % (i // 10, i, k)
-                message = "%s\n\n%s\n" % (subject, spelled(plan["fix"], plan["subject"], 0))
-                follow = {"kind": "fix-of-fix", "of": plan, "slot": plan["slot"], "subject": subject,
-                          "message": message, "paths": paths}
-                follow["fix"] = tip = importer.commit("refs/heads/master", message, tree, paths)
-                plan["follow"] = follow
-                fixes.append(("fix-of-fix", follow))
-                continue
+            # A fix of a fix, a revert of a fix, a fix of a revert: each names the commit it follows.
             if kind == "revert":
-                tree.code[i][k][2:5] = ["\tint ret = op_%d_%d_a(d, BUG);" % (i, k)]
                 if plan["test"]:
-                    tree.tests[i][k] = "check_%d_%d" % (i, k)
                     paths.append(test_path(i))
                 subject = "Revert \"%s\"" % plan["subject"]
                 message = "%s\n\nThis reverts commit %s.\n\nIt broke suspend.\n\n%s\n" % (
                     subject, plan["fix"], spelled(plan["fix"], plan["subject"], 0))
-                revert = {"kind": "revert", "of": plan, "slot": plan["slot"], "subject": subject, "message": message,
-                          "paths": paths}
-                revert["fix"] = tip = importer.commit("refs/heads/master", message, tree, paths)
-                plan["revert"] = revert
-                fixes.append(("revert", revert))
-                followups.append(("fix-of-revert", revert))
-                continue
-            if kind == "fix-of-revert":
-                tree.code[i][k][2] = "\tint ret = op_%d_%d_a(d, SAFE);" % (i, k)
-                subject = "d%02d: fix fn_%d_%d again, safely" % (i // 10, i, k)
+            else:
+                subject = ("d%02d: also check priv in fn_%d_%d" if kind == "fix-of-fix"
+                           else "d%02d: fix fn_%d_%d again, safely") % (i // 10, i, k)
                 message = "%s\n\n%s\n" % (subject, spelled(plan["fix"], plan["subject"], 0))
-                follow = {"kind": "fix-of-revert", "of": plan, "slot": plan["slot"], "subject": subject,
-                          "message": message, "paths": paths}
-                follow["fix"] = tip = importer.commit("refs/heads/master", message, tree, paths)
-                plan["follow"] = follow
-                fixes.append(("fix-of-revert", follow))
-                continue
+            apply_change(tree, kind, plan, paths)
+            follow = {"kind": kind, "of": plan, "slot": plan["slot"], "subject": subject, "message": message,
+                      "paths": paths}
+            follow["fix"] = tip = importer.commit("refs/heads/master", message, tree, paths)
+            plan["revert" if kind == "revert" else "follow"] = follow
+            fixes.append((kind, follow))
+            if kind == "revert":
+                followups.append(("fix-of-revert", follow))
+            continue
         tip = importer.commit("refs/heads/master", "up: change %d\n" % n, tree, noise("up", n, tree))
     assert not queue, "raise --upstream: %d events left" % len(queue)
 
