@@ -179,7 +179,9 @@ extension Repository {
             let new = try lookupBlob(file.newBlob)
             defer { git_blob_free(new) }
             var patch: OpaquePointer?
-            try check(git_patch_from_blobs(&patch, old, nil, new, nil, &options), "cannot diff \(file.path)")
+            // An empty path, not none: given none, libgit2 names the blobs "file" and looks its attributes up
+            // (several stat calls per patch); an empty one uses the default driver.
+            try check(git_patch_from_blobs(&patch, old, "", new, "", &options), "cannot diff \(file.path)")
             defer { git_patch_free(patch) }
             let flags = git_patch_get_delta(patch)!.pointee.flags
             let zero = Oid(bytes: [UInt8](repeating: 0, count: 20))
