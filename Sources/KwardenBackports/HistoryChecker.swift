@@ -138,7 +138,7 @@ public final class HistoryChecker {
                     reports.append(try decide(oid, request: request, followers: followers))
                 } catch {
                     // One unreadable commit never costs the rest of the report.
-                    let reason = (error as? GitError)?.message ?? (error as? BackportError)?.message ?? "\(error)"
+                    let reason = Self.reason(error)
                     warnings.append("\(oid.short()): could not be checked: \(reason)")
                     reports.append(FixReport(
                         commit: oid.hex, subject: (try? upstream.commit(oid).summary) ?? request.subject ?? "",
@@ -179,6 +179,10 @@ public final class HistoryChecker {
         }
         return BackportReport(mode: .history, target: targetLabel, upstream: upstreamLabel, fixes: reports,
                               warnings: warnings, seconds: Date().timeIntervalSince(start))
+    }
+
+    static func reason(_ error: Error) -> String {
+        (error as? GitError)?.message ?? (error as? BackportError)?.message ?? "\(error)"
     }
 
     /// With KWARDEN_BACKPORTS_TIMING set, prints how long each phase took to stderr (for bench/backports).
@@ -263,7 +267,13 @@ public final class HistoryChecker {
 
         commits.reserveCapacity(ids.count)
         for oid in ids {
-            let commit = try vendor.commit(oid)
+            let commit: Commit
+            do {
+                commit = try vendor.commit(oid)
+            } catch {
+                warnings.append("vendor commit \(oid.short()) could not be read (\(Self.reason(error))); it is left out")
+                continue
+            }
             let message = commit.message
             let subject = commit.summary
             let index = commits.count
@@ -323,7 +333,16 @@ public final class HistoryChecker {
         if let pathIndex { return pathIndex }
         var index: [String: [Int]] = [:]
         for (position, commit) in commits.enumerated() where !commit.isMerge {
-            let changes = try vendor.changedBlobs(from: try parentTree(of: commit), to: commit.treeId)
+            let changes: [(path: String, old: Oid?, new: Oid?)]
+            do {
+                changes = try vendor.changedBlobs(from: try parentTree(of: commit), to: commit.treeId)
+            } catch {
+                // One unreadable commit (a missing tree in a damaged or partial clone) only costs its own matches.
+                warnings.append("vendor commit \(commit.id.short()): its files could not be read (\(Self.reason(error))); "
+                    + "it is left out of patch-id and subject matching")
+                touchedPaths[position] = []
+                continue
+            }
             touchedPaths[position] = Set(changes.map(\.path))
             touchedBlobs[position] = changes.map { ($0.old, $0.new) }
             for change in changes { index[change.path, default: []].append(position) }
@@ -698,7 +717,10 @@ public final class HistoryChecker {
         var followers: [Oid: [Oid]] = [:]
         var seen = Set<Oid>()
         for candidate in candidates where seen.insert(candidate).inserted {
-            let message = try upstream.commit(candidate).message
+            guard let message = try? upstream.commit(candidate).message else {
+                warnings.append("upstream commit \(candidate.short()) could not be read; its Fixes: tags are left out")
+                continue
+            }
             for tag in Trailers.fixesTags(in: message) {
                 if let target = resolveUpstreamPrefix(tag.hex, context: "\(candidate.short()): \(tag.line)") {
                     followers[target, default: []].append(candidate)

@@ -46,6 +46,23 @@ final class StableHistoryTests: XCTestCase {
         XCTAssertTrue(report.warnings.contains { $0.hasPrefix("\(odd.short()): could not be checked") }, "\(report.warnings)")
     }
 
+    /// A vendor commit whose tree cannot be read (a damaged or partial clone) is left out of matching with a
+    /// warning; the fixes are still decided.
+    func testUnreadableVendorCommitIsLeftOut() throws {
+        let history = try SmallHistory(files: ["a.c", "b.c"])
+        let fix = try history.upstream("fix a\n") { $0["a.c"] = $0["a.c"]!.replacing(5, with: ["\tfixed_a();"]) }
+        let pick = try history.vendor("a: quiet fix\n") { $0["a.c"] = $0["a.c"]!.replacing(5, with: ["\tfixed_a();"]) }
+        let damaged = try history.vendor("b: vendor work\n") { $0["b.c"] = $0["b.c"]!.replacing(9, with: ["\tvendor_b();"]) }
+        let tree = try history.repository.commit(damaged).treeId.hex
+        let object = history.repository.gitDirectory + "objects/" + tree.prefix(2) + "/" + tree.dropFirst(2)
+        try FileManager.default.removeItem(atPath: object)
+        let report = try history.check([fix]) { $0.applyCheck = false }
+        XCTAssertEqual(report.fixes.map(\.status), [.present])
+        XCTAssertEqual(report.fixes[0].evidence.map(\.commit), [pick.hex])
+        XCTAssertTrue(report.warnings.contains { $0.hasPrefix("vendor commit \(damaged.short()): its files could not be read") },
+                      "\(report.warnings)")
+    }
+
     /// An upstream revert backported silently (identical patch, no trailer) is present, its target reverted, and
     /// the upstream fix of that revert is missing: the bug the revert brought is in the branch.
     func testBackportedRevertAndTheFixOfThatRevert() throws {
