@@ -152,13 +152,14 @@ def generate(out, args):
         state.code[i][k][-4] = "\t\top_%d_%d_b_%s_%d(d);" % (i, k, label, n)
         return [code_path(i)]
 
-    def spelled(target, subject, n):
+    def spelled(target, subject, n, full=False):
+        cited = target if full else target[:12]
         roll = n % 40
         if roll == 7:
-            return "Fixes: %s(\"%s\")" % (target[:12], subject)
+            return "Fixes: %s(\"%s\")" % (cited, subject)
         if roll == 19 or roll == 31:
-            return "Fixes: commit %s (\"%s\")" % (target[:12], subject)
-        return "Fixes: %s (\"%s\")" % (target[:12], subject)
+            return "Fixes: commit %s (\"%s\")" % (cited, subject)
+        return "Fixes: %s (\"%s\")" % (cited, subject)
 
     # 1. Shared history: noise, and the bugs stable shipped.
     print("shared history: %d commits" % args.base, flush=True)
@@ -222,7 +223,8 @@ def generate(out, args):
                     paths.append(test_path(i))
                 apply_change(tree, kind, plan, paths)
                 message = "%s\n\nThe error path was wrong.\n\n%s\nSigned-off-by: Dev <dev@example.org>\n" % (
-                    subject, spelled(target, target_subject, plan["n"]))
+                    subject, spelled(target, target_subject, plan["n"],
+                                     full=plan["kind"] == "foreign" and plan["n"] % 2 == 0))
                 plan["fix"] = tip = importer.commit("refs/heads/master", message, tree, paths)
                 plan["subject"], plan["message"], plan["paths"] = subject, message, paths
                 fixes.append(("fix", plan))
