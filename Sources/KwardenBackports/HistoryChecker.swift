@@ -285,7 +285,9 @@ public final class HistoryChecker {
                 }
             }
             for reference in reverts {
-                if let reverted = resolveVendorPrefix(reference.hex) {
+                // The branch's own commit, or (a stable revert often names it) the upstream one.
+                if let reverted = resolveVendorPrefix(reference.hex)
+                    ?? resolveUpstreamPrefix(reference.hex, context: "\(oid.short()): \(reference.line)") {
                     revertIndex[reverted, default: []].append((index, reference.line))
                 }
             }

@@ -46,6 +46,24 @@ final class StableHistoryTests: XCTestCase {
         XCTAssertTrue(report.warnings.contains { $0.hasPrefix("\(odd.short()): could not be checked") }, "\(report.warnings)")
     }
 
+    /// A stable revert that names the upstream commit (`This reverts commit <upstream id>`) reverts the branch's
+    /// pick of it.
+    func testRevertNamingTheUpstreamCommit() throws {
+        let path = "net/core/sock.c"
+        let history = try SmallHistory(files: [path])
+        let fix = try history.upstream("net: fix sock leak\n") { $0[path] = $0[path]!.replacing(8, with: ["\tsock_put(sk);"]) }
+        let pick = try history.vendor("net: fix sock leak\n\ncommit \(fix.hex) upstream.\n") {
+            $0[path] = $0[path]!.replacing(8, with: ["\tsock_put(sk);"])
+        }
+        try history.vendor("vendor: other work\n") { $0[path] = $0[path]!.replacing(30, with: ["\tvendor();"]) }
+        let revert = try history.vendor("Revert \"net: fix sock leak\"\n\nThis reverts commit \(fix.hex).\n") {
+            $0[path] = $0[path]!.replacing(8, with: ["\tstatement_8(\(path));"]).replacing(35, with: ["\tvendor_too();"])
+        }
+        let report = try history.check([fix]) { $0.applyCheck = false }
+        XCTAssertEqual(report.fixes[0].status, .reverted)
+        XCTAssertEqual(report.fixes[0].evidence.map(\.commit), [pick.hex, revert.hex])
+    }
+
     /// A vendor commit whose tree cannot be read (a damaged or partial clone) is left out of matching with a
     /// warning; the fixes are still decided.
     func testUnreadableVendorCommitIsLeftOut() throws {
