@@ -14,7 +14,7 @@ public struct TreeOptions {
 }
 
 /// Source-tree mode: a vendor source drop has no history, so each fix's upstream diff is looked for in the files
-/// themselves: added lines there in order near their context and removed lines gone means applied.
+/// themselves: where a hunk belongs, its added lines there and its removed lines gone means applied.
 public final class TreeChecker {
     let options: TreeOptions
     let upstream: Repository
@@ -104,9 +104,8 @@ public final class TreeChecker {
         }
     }
 
-    /// A fix's verdict with its Fixes: targets taken into account: a fix (or a revert) of code the tree never had
-    /// is not needed. Targets are decided the same way, so the fix of a revert of a fix the tree never had is not
-    /// needed either.
+    /// A fix's verdict with its Fixes: targets taken into account: a fix of code the tree never had is not needed.
+    /// Targets are decided the same way, so a fix of a fix the tree does not need is not needed either.
     func decision(_ oid: Oid, depth: Int) throws -> FixReport {
         if let cached = decisions[oid] { return cached }
         let commit = try upstream.commit(oid)
