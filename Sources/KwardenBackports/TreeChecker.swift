@@ -423,6 +423,8 @@ enum HunkMatcher {
                 let last = (first..<region.upperBound).last { source.keys[$0] == introduced.last } ?? first
                 let nearby = max(region.lowerBound, first - dropped.count)..<min(region.upperBound, last + dropped.count + 1)
                 droppedAt = nearby.first { dropped.contains(source.keys[$0]) && !introduced.contains(source.keys[$0]) }
+                // Several removed lines still together nearby are the old code, wherever they are.
+                if droppedAt == nil, dropped.count >= 2 { droppedAt = source.find(dropped, in: region).first }
             } else {
                 droppedAt = source.find(dropped, in: region).first
             }
