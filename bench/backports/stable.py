@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -523,9 +524,13 @@ def git_answer(repo, fork):
 # Runs
 
 def timed(command, **kwargs):
+    """(wall seconds, CPU seconds — user and system, less sensitive to a busy machine —, result)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
-    return time.time() - start, result
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return time.time() - start, cpu, result
 
 
 def compare(label, report, answer, mapping):
@@ -622,13 +627,14 @@ def main():
     tree_map = {"applied": "present", "not-applied": "missing", "not-needed": "not-needed"}
     results = {}
     for label, (command, mode) in runs.items():
-        times = []
+        times, cpus = [], []
         for _ in range(args.runs):
-            seconds, result = timed(command)
+            seconds, cpu, result = timed(command)
             times.append(seconds)
+            cpus.append(cpu)
             if result.returncode not in (0, 1):
                 sys.exit("%s failed (%d): %s" % (label, result.returncode, result.stderr.decode()[-2000:]))
-        line = "%-34s %5.2f–%5.2f s" % (label, min(times), max(times))
+        line = "%-34s %5.2f–%5.2f s wall, %5.2f–%5.2f s CPU" % (label, min(times), max(times), min(cpus), max(cpus))
         if mode:
             report = json.loads(result.stdout)
             if mode == "tree":
@@ -644,14 +650,15 @@ def main():
                 line += "  agreement %d/%d (%.1f %%); off: %s; summary: %s" % (
                     agree, len(answer), 100.0 * agree / len(answer), off,
                     {k: v for k, v in report["summary"].items() if v})
-        results[label] = times
+        results[label] = (times, cpus)
         print(line, flush=True)
         if label == "kwarden history":
             print("  apply check: %s" % check_apply(repo, report), flush=True)
-    cherry = min(results["git cherry"])
-    print("ratios to git cherry: history %.2f×, history with apply check %.2f×, tree %.2f×" % (
-        min(results["kwarden history, no apply check"]) / cherry, min(results["kwarden history"]) / cherry,
-        min(results["kwarden tree (git archive)"]) / cherry))
+    for kind, which in (("wall", 0), ("CPU", 1)):
+        cherry = min(results["git cherry"][which])
+        print("ratios to git cherry (best %s times): history %.2f×, history with apply check %.2f×, tree %.2f×" % (
+            kind, min(results["kwarden history, no apply check"][which]) / cherry,
+            min(results["kwarden history"][which]) / cherry, min(results["kwarden tree (git archive)"][which]) / cherry))
 
 
 if __name__ == "__main__":
