@@ -130,8 +130,8 @@ extension Repository {
 
     /// The files that differ between two trees with their blob on each side (nil where absent), compared as
     /// `changedPaths` compares them.
-    public func changedBlobs(from oldTree: Oid?, to newTree: Oid?) throws -> [(path: String, old: Oid?, new: Oid?)] {
-        try changedFiles(from: oldTree, to: newTree).map { ($0.path, $0.oldBlob, $0.newBlob) }
+    public func changedBlobs(from oldTree: Oid?, to newTree: Oid?) throws -> [ChangedFile] {
+        try changedFiles(from: oldTree, to: newTree)
     }
 
     /// The size of an object from its header, without inflating a packed object's content.
@@ -144,10 +144,10 @@ extension Repository {
     }
 
     /// A file that differs between two trees: its blob and mode on each side (nil and 0 where it is absent).
-    struct ChangedFile {
-        let path: String
-        let oldBlob: Oid?, newBlob: Oid?
-        let oldMode: UInt32, newMode: UInt32
+    public struct ChangedFile {
+        public let path: String
+        public let oldBlob: Oid?, newBlob: Oid?
+        public let oldMode: UInt32, newMode: UInt32
     }
 
     func changedFiles(from oldTree: Oid?, to newTree: Oid?) throws -> [ChangedFile] {
@@ -161,6 +161,13 @@ extension Repository {
     /// `only` restricts the patches to those paths (the others are not read at all).
     public func filePatches(from oldTree: Oid?, to newTree: Oid?, contextLines: UInt32 = 3,
                             only paths: Set<String>? = nil) throws -> [FilePatch] {
+        var files = try changedFiles(from: oldTree, to: newTree)
+        if let paths { files = files.filter { paths.contains($0.path) } }
+        return try filePatches(of: files, contextLines: contextLines)
+    }
+
+    /// The patches of files whose two sides are already known (from `changedBlobs`): no tree is read again.
+    public func filePatches(of files: [ChangedFile], contextLines: UInt32 = 3) throws -> [FilePatch] {
         var options = git_diff_options()
         try check(git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "diff options")
         options.flags = GIT_DIFF_INDENT_HEURISTIC.rawValue
@@ -171,8 +178,6 @@ extension Repository {
             try check(git_blob_lookup(&blob, pointer, &raw), "no blob \(oid!.hex)")
             return blob
         }
-        var files = try changedFiles(from: oldTree, to: newTree)
-        if let paths { files = files.filter { paths.contains($0.path) } }
         return try files.map { file in
             let old = try lookupBlob(file.oldBlob)
             defer { git_blob_free(old) }
@@ -215,14 +220,15 @@ func readHunks(_ patch: OpaquePointer) throws -> [DiffHunk] {
             if bytes.last == 10 { bytes.removeLast() }
             lines.append(DiffLine(kind: kind, content: bytes, oldLine: Int(line.old_lineno), newLine: Int(line.new_lineno)))
         }
-        var heading = withUnsafeBytes(of: hunk.header) { raw -> String in
+        // "@@ -a,b +c,d @@ heading\n": the text after the second "@@", trimmed.
+        let heading = withUnsafeBytes(of: hunk.header) { raw -> String in
             let bytes = raw.prefix(Int(hunk.header_len))
-            return String(decoding: bytes, as: UTF8.self)
-        }
-        if let close = heading.range(of: "@@", options: [], range: heading.index(heading.startIndex, offsetBy: min(2, heading.count))..<heading.endIndex) {
-            heading = String(heading[close.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines))
-        } else {
-            heading = ""
+            var index = 2
+            while index + 1 < bytes.count, !(bytes[index] == 64 && bytes[index + 1] == 64) { index += 1 }
+            guard index + 1 < bytes.count else { return "" }
+            let text = bytes[(index + 2)...].drop { $0 == 32 || $0 == 9 }
+            let trimmed = text.prefix { $0 != 10 && $0 != 13 }
+            return String(decoding: trimmed, as: UTF8.self)
         }
         hunks.append(DiffHunk(oldStart: Int(hunk.old_start), oldCount: Int(hunk.old_lines),
                               newStart: Int(hunk.new_start), newCount: Int(hunk.new_lines), lines: lines,

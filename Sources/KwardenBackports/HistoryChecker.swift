@@ -60,13 +60,15 @@ public final class HistoryChecker {
     var subjectIndex: [String: [Int]] = [:]
     var pathIndex: [String: [Int]]?
     var touchedPaths: [Int: Set<String>] = [:]
-    /// The blobs before and after of each file a vendor commit touches, in path order.
-    var touchedBlobs: [Int: [(old: Oid?, new: Oid?)]] = [:]
+    /// Each file a vendor commit touches with its blobs and modes before and after, in path order.
+    var touchedBlobs: [Int: [Repository.ChangedFile]] = [:]
     /// Per-file stable patch-ids of vendor commits, with 3 lines of context and with none, read file by file as
     /// fixes ask for them.
     var vendorFileIDs: [Int: FileIDs] = [:]
     var vendorLooseFileIDs: [Int: FileIDs] = [:]
     var inversePatchIDs: [Oid: Oid?] = [:]
+    var blobSizes: [Oid: Int] = [:]
+    var vendorSizeChanges: [Int: [Int]] = [:]
     var reachable: Set<Oid>?
     var upstreamInfo: [Oid: UpstreamCommit] = [:]
     var prefixCache: [String: Oid?] = [:]
@@ -77,6 +79,8 @@ public final class HistoryChecker {
         let normalizedSubject: String
         let fixesTags: [Trailers.Reference]
         let paths: [String]
+        /// The files it changes against its first parent, with their blobs.
+        let changes: [Repository.ChangedFile]
         let isMerge: Bool
         let time: Int64
     }
@@ -335,7 +339,7 @@ public final class HistoryChecker {
         if let pathIndex { return pathIndex }
         var index: [String: [Int]] = [:]
         for (position, commit) in commits.enumerated() where !commit.isMerge {
-            let changes: [(path: String, old: Oid?, new: Oid?)]
+            let changes: [Repository.ChangedFile]
             do {
                 changes = try vendor.changedBlobs(from: try parentTree(of: commit), to: commit.treeId)
             } catch {
@@ -346,7 +350,7 @@ public final class HistoryChecker {
                 continue
             }
             touchedPaths[position] = Set(changes.map(\.path))
-            touchedBlobs[position] = changes.map { ($0.old, $0.new) }
+            touchedBlobs[position] = changes
             for change in changes { index[change.path, default: []].append(position) }
         }
         pathIndex = index
@@ -391,9 +395,14 @@ public final class HistoryChecker {
         var cached = (loose ? vendorLooseFileIDs[position] : vendorFileIDs[position]) ?? FileIDs()
         let unread = paths.subtracting(cached.read)
         if !unread.isEmpty {
-            let commit = commits[position]
-            let patches = try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId,
+            let patches: [FilePatch]
+            if let changes = touchedBlobs[position] {
+                patches = try vendor.filePatches(of: changes.filter { unread.contains($0.path) }, contextLines: loose ? 0 : 3)
+            } else {
+                let commit = commits[position]
+                patches = try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId,
                                                  contextLines: loose ? 0 : 3, only: unread)
+            }
             cached.ids.merge(filePatchIDs(patches, withHeadings: loose)) { $1 }
             cached.shapes.merge(LineCounts.of(patches)) { $1 }
             cached.read.formUnion(unread)
@@ -417,10 +426,8 @@ public final class HistoryChecker {
     /// Per-file patch-ids of an upstream commit (nothing for a merge).
     func fileIDs(ofUpstream oid: Oid, loose: Bool = false) throws -> FileIDs {
         if let cached = loose ? upstreamLooseFileIDs[oid] : upstreamFileIDs[oid] { return cached }
-        let commit = try upstream.commit(oid)
-        let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
-        let patches = commit.parentCount > 1 ? []
-            : try upstream.filePatches(from: parentTree, to: commit.treeId, contextLines: loose ? 0 : 3)
+        let commit = try info(oid)
+        let patches = commit.isMerge ? [] : try upstream.filePatches(of: commit.changes, contextLines: loose ? 0 : 3)
         let ids = FileIDs(ids: filePatchIDs(patches, withHeadings: loose), read: [], shapes: LineCounts.of(patches))
         if loose { upstreamLooseFileIDs[oid] = ids } else { upstreamFileIDs[oid] = ids }
         return ids
@@ -437,11 +444,11 @@ public final class HistoryChecker {
         if let cached = upstreamInfo[oid] { return cached }
         let commit = try upstream.commit(oid)
         let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
+        let changes = try upstream.changedBlobs(from: parentTree, to: commit.treeId)
         let info = UpstreamCommit(
             id: oid, subject: commit.summary, normalizedSubject: Trailers.normalizedSubject(commit.summary),
-            fixesTags: Trailers.fixesTags(in: commit.message),
-            paths: try upstream.changedPaths(from: parentTree, to: commit.treeId), isMerge: commit.parentCount > 1,
-            time: commit.time)
+            fixesTags: Trailers.fixesTags(in: commit.message), paths: changes.map(\.path), changes: changes,
+            isMerge: commit.parentCount > 1, time: commit.time)
         upstreamInfo[oid] = info
         return info
     }
@@ -649,7 +656,7 @@ public final class HistoryChecker {
         // reading the patches of the commits that merely touch the same files.
         if !later.isEmpty {
             let undo = try sizeChanges(ofCarrier: carrier).map { -$0 }
-            later = try later.filter { try sizeChanges(of: touchedBlobs[$0] ?? []) == undo }
+            later = try later.filter { try sizeChanges(ofVendor: $0) == undo }
         }
         if !later.isEmpty, let inverse = try inversePatchID(of: carrier) {
             for position in later {
@@ -680,16 +687,30 @@ public final class HistoryChecker {
     }
 
     /// Bytes each file grows by in a commit, in path order.
-    func sizeChanges(of blobs: [(old: Oid?, new: Oid?)]) throws -> [Int] {
-        try blobs.map { (try $0.new.map(vendor.objectSize) ?? 0) - (try $0.old.map(vendor.objectSize) ?? 0) }
+    func sizeChanges(of files: [Repository.ChangedFile]) throws -> [Int] {
+        func size(_ blob: Oid?) throws -> Int {
+            guard let blob else { return 0 }
+            if let known = blobSizes[blob] { return known }
+            let read = try vendor.objectSize(blob)
+            blobSizes[blob] = read
+            return read
+        }
+        return try files.map { try size($0.newBlob) - size($0.oldBlob) }
+    }
+
+    func sizeChanges(ofVendor position: Int) throws -> [Int] {
+        if let known = vendorSizeChanges[position] { return known }
+        let changes = try sizeChanges(of: touchedBlobs[position] ?? [])
+        vendorSizeChanges[position] = changes
+        return changes
     }
 
     func sizeChanges(ofCarrier carrier: Oid) throws -> [Int] {
-        if let position = indexById[carrier], let blobs = touchedBlobs[position] { return try sizeChanges(of: blobs) }
+        if let position = indexById[carrier], touchedBlobs[position] != nil { return try sizeChanges(ofVendor: position) }
         let commit = try vendor.commit(carrier)
         let changes = try vendor.changedBlobs(from: try commit.parentIds.first.map { try vendor.commit($0).treeId },
                                               to: commit.treeId)
-        return try sizeChanges(of: changes.map { ($0.old, $0.new) })
+        return try sizeChanges(of: changes)
     }
 
     func touchedPaths(ofCarrier carrier: Oid) throws -> [String] {
