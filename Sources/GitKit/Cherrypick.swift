@@ -48,7 +48,8 @@ public final class InMemoryCherrypicker {
     /// the target has (what a cherry-pick does file by file, without building an index of the whole tree).
     /// Clean or already there when every file merges; nil when a file needs the full merge — a conflict (listed
     /// by `pick`), a file added on both sides, deleted on one, missing (perhaps renamed) or changing mode.
-    public func quickPick(_ commit: Oid, onto: Oid) throws -> CherrypickOutcome? {
+    /// `changes`: the files the commit changes against its parent, when the caller already has them.
+    public func quickPick(_ commit: Oid, onto: Oid, changes: [Repository.ChangedFile]? = nil) throws -> CherrypickOutcome? {
         func tree(of oid: Oid) throws -> (tree: Oid, parents: [Oid]) {
             var raw = oid.raw
             var object: OpaquePointer?
@@ -59,19 +60,19 @@ public final class InMemoryCherrypicker {
         }
         let picked = try tree(of: commit)
         guard picked.parents.count == 1 else { return nil }
-        let base = try tree(of: picked.parents[0]).tree, ours = try tree(of: onto).tree
-        var changes = false
-        for file in try changedFiles(in: pointer, from: base, to: picked.tree) {
+        let ours = try tree(of: onto).tree
+        var changed = false
+        for file in try changes ?? changedFiles(in: pointer, from: try tree(of: picked.parents[0]).tree, to: picked.tree) {
             guard file.oldMode == file.newMode, let before = file.oldBlob, let after = file.newBlob,
                   let mine = try treeEntry(in: pointer, tree: ours, path: file.path), mine.mode == file.newMode else {
                 return nil
             }
             if mine.id == after { continue }
-            if mine.id == before { changes = true; continue }
+            if mine.id == before { changed = true; continue }
             guard let merged = try mergeFile(ancestor: before, ours: mine.id, theirs: after) else { return nil }
-            if !merged { changes = true }
+            if !merged { changed = true }
         }
-        return changes ? .clean : .noChange
+        return changed ? .clean : .noChange
     }
 
     /// Merges three blobs in memory: nil on a conflict, otherwise whether the result is `ours` unchanged.

@@ -912,7 +912,8 @@ public final class HistoryChecker {
         do {
             if cherrypicker == nil { cherrypicker = try InMemoryCherrypicker(target: vendor, source: upstream) }
             // File by file when every file merges on its own; the full tree merge otherwise (conflicts, renames).
-            switch try cherrypicker!.quickPick(oid, onto: tip) ?? cherrypicker!.pick(oid, onto: tip) {
+            switch try cherrypicker!.quickPick(oid, onto: tip, changes: try info(oid).changes)
+                ?? cherrypicker!.pick(oid, onto: tip) {
             case .noChange:
                 // Picking it changes nothing: the change came in some way no commit shows (a squashed or
                 // reworded backport). Present, not work to do.
