@@ -112,7 +112,8 @@ public enum Trailers {
             let digits = rest.prefix { $0.isHexDigit }
             // The id ends the word, or runs into the quoted subject; anything else (`deadbeefy`) is not an id.
             let next = rest.dropFirst(digits.count).first
-            guard next == nil || !(next!.isLetter || next!.isNumber),
+            // A short all-letter id is a word ("Fixes: added locking"), not a commit.
+            guard next == nil || !(next!.isLetter || next!.isNumber), digits.count >= 8 || digits.contains(where: \.isNumber),
                   let hex = hexToken(digits, minimum: 4) else { continue }
             var quoted: String?
             if let open = rest.range(of: "(\""), let close = rest.range(of: "\")", options: .backwards),

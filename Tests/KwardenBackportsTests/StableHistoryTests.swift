@@ -229,7 +229,8 @@ final class InputParsingTests: XCTestCase {
     /// `Fixes:` without a space before the parenthesis, `Fixes: commit <id>`, and CRLF messages.
     func testFixesTagSpellings() {
         let tags = Trailers.fixesTags(in: "net: x\r\n\r\nFixes: 241bad15d99a(\"net: add y\")\r\n"
-                                          + "Fixes: commit 0123456789ab (\"net: add z\")\r\nFixes: deadbeefzz\r\n")
+                                          + "Fixes: commit 0123456789ab (\"net: add z\")\r\nFixes: deadbeefzz\r\n"
+                                          + "Fixes: added locking\r\n")
         XCTAssertEqual(tags.map(\.hex), ["241bad15d99a", "0123456789ab"])
         XCTAssertEqual(tags.map(\.quotedSubject), ["net: add y", "net: add z"])
         XCTAssertEqual(Trailers.backportReferences(in: "x\r\n\r\ncommit 0123456789abcdef0123456789abcdef01234567 upstream.\r\n")
