@@ -8,7 +8,7 @@ public struct KernelConfig: Equatable {
 
     public static func parse(_ text: String) -> KernelConfig {
         var values: [String: String] = [:]
-        for rawLine in text.lines() {
+        for rawLine in text.split(separator: "\n") {
             let line = rawLine.trimmingWhitespace()
             guard line.hasPrefix("CONFIG_"), let equals = line.firstIndex(of: "=") else { continue }
             values[String(line[..<equals])] = String(line[line.index(after: equals)...])
@@ -200,7 +200,7 @@ final class KbuildModel {
     static func assignments(in text: String) -> [Assignment] {
         var logical: [String] = []
         var pending = ""
-        for rawLine in text.lines() {
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = String(rawLine)
             if let hash = line.firstIndex(of: "#") { line = String(line[..<hash]) }
             if line.hasSuffix("\\") {
