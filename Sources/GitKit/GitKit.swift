@@ -57,3 +57,19 @@ func check(_ code: Int32, _ context: @autoclosure () -> String) throws -> Int32 
     if code < 0 { throw GitError.fromLibgit2(code, context()) }
     return code
 }
+
+/// Process-wide libgit2 settings for reading a large history many times over.
+public enum Libgit2Tuning {
+    /// Reading objects without re-hashing each one (libgit2 verifies every object it inflates by default; git does
+    /// not), and caching blobs as well as trees and commits: a fix's files are read once for the fix and again for
+    /// each vendor commit touching them. Applies to every repository opened in the process.
+    public static func forBulkReading(cacheBytes: Int = 512 << 20, largestCachedBlob: Int = 256 << 10) throws {
+        ensureLibgit2()
+        try check(kwarden_git_set_strict_hash_verification(0), "cannot turn off strict hash verification")
+        try check(kwarden_git_set_cache_max_size(cacheBytes), "cannot set the object cache size")
+        try check(kwarden_git_set_cache_object_limit(GIT_OBJECT_BLOB, largestCachedBlob), "cannot cache blobs")
+        // Large directories (drivers/, include/linux/) are read for every commit compared; libgit2 caches trees
+        // only up to 4 KiB by default.
+        try check(kwarden_git_set_cache_object_limit(GIT_OBJECT_TREE, 1 << 20), "cannot cache trees")
+    }
+}

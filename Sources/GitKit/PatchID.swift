@@ -17,6 +17,44 @@ extension Diff {
     public func stablePatchID() throws -> Oid? { GitKit.stablePatchID(try filePatches()) }
 }
 
+/// The stable patch-id of each file of a diff on its own, by path. git's patch-id of a whole diff is the sum of
+/// these (see `sumOfPatchIDs`), except where a file without hunks (a new empty file, a mode change) is hashed
+/// together with the next one; comparing diffs over only some of their files needs them apart.
+///
+/// `withHeadings` also hashes each hunk's enclosing function (from the hunk header, which git's patch-id leaves
+/// out): with zero lines of context, the same one-line change in two functions of a file is otherwise the same.
+public func filePatchIDs(_ files: [FilePatch], withHeadings: Bool = false) -> [String: Oid] {
+    var ids: [String: Oid] = [:]
+    for file in files {
+        var machine = PatchIDMachine()
+        machine.hashesHeadings = withHeadings
+        machine.feed(file)
+        if let id = machine.finish() { ids[file.path] = id }
+    }
+    return ids
+}
+
+/// Adds per-file patch-ids as git adds them (160-bit little-endian-carry sum, so order does not matter); nil for
+/// none.
+public func sumOfPatchIDs<S: Sequence>(_ ids: S) -> Oid? where S.Element == Oid {
+    var sum = [UInt8](repeating: 0, count: 20)
+    var any = false
+    for id in ids {
+        any = true
+        addPatchID(id.bytes, into: &sum)
+    }
+    return any ? Oid(bytes: sum) : nil
+}
+
+private func addPatchID(_ digest: [UInt8], into sum: inout [UInt8]) {
+    var carry: UInt16 = 0
+    for index in 0..<20 {
+        carry += UInt16(sum[index]) + UInt16(digest[index])
+        sum[index] = UInt8(truncatingIfNeeded: carry)
+        carry >>= 8
+    }
+}
+
 private struct PatchIDMachine {
     var hasher = SHA1()
     var sum = [UInt8](repeating: 0, count: 20)
@@ -24,6 +62,7 @@ private struct PatchIDMachine {
     // Remaining old/new lines of the current hunk; -1 while reading a file header (as in git).
     var before = -1, after = -1
     var inBinary = false
+    var hashesHeadings = false
 
     mutating func feed(_ file: FilePatch) {
         let oldName = file.status == .added ? "/dev/null" : "a/" + file.oldPath
@@ -48,6 +87,7 @@ private struct PatchIDMachine {
         line(header: "+++ " + newName)
         for hunk in file.hunks {
             hunkHeader(oldCount: hunk.oldCount, newCount: hunk.newCount)
+            if hashesHeadings { hasher.update(hunk.heading.utf8.filter { !isSpace($0) }) }
             for diffLine in hunk.lines { body(kind: diffLine.kind, content: diffLine.content) }
         }
     }
@@ -109,13 +149,7 @@ private struct PatchIDMachine {
     }
 
     private mutating func flush() {
-        let digest = hasher.finalize()
-        var carry: UInt16 = 0
-        for index in 0..<20 {
-            carry += UInt16(sum[index]) + UInt16(digest[index])
-            sum[index] = UInt8(truncatingIfNeeded: carry)
-            carry >>= 8
-        }
+        addPatchID(hasher.finalize(), into: &sum)
     }
 
     mutating func finish() -> Oid? {

@@ -50,6 +50,8 @@ public final class Repository {
     public var workdir: String? { git_repository_workdir(pointer).map { String(cString: $0) } }
     public var gitDirectory: String { String(cString: git_repository_path(pointer)) }
 
+    func objectDatabase() throws -> OpaquePointer { try odb() }
+
     private func odb() throws -> OpaquePointer {
         if let odbPointer { return odbPointer }
         var odb: OpaquePointer?

@@ -40,15 +40,6 @@ extension Repository {
 
     /// The blob at `path` in a commit's tree, or nil when the path is not a file there.
     public func blob(at path: String, in commitId: Oid) throws -> Oid? {
-        let tree = try commit(commitId).treeId
-        var raw = tree.raw
-        var treePointer: OpaquePointer?
-        _ = try check(git_tree_lookup(&treePointer, pointer, &raw), "no tree \(tree.hex)")
-        defer { git_tree_free(treePointer) }
-        var entry: OpaquePointer?
-        guard git_tree_entry_bypath(&entry, treePointer, path) == 0, let entry else { return nil }
-        defer { git_tree_entry_free(entry) }
-        guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { return nil }
-        return Oid(git_tree_entry_id(entry)!)
+        try treeEntry(in: pointer, tree: try commit(commitId).treeId, path: path)?.id
     }
 }

@@ -48,7 +48,6 @@ public final class HistoryChecker {
         let treeId: Oid
         let firstParent: Oid?
         let isMerge: Bool
-        let isRevert: Bool
         let backportLines: [(upstream: Oid, line: String)]
     }
 
@@ -61,8 +60,15 @@ public final class HistoryChecker {
     var subjectIndex: [String: [Int]] = [:]
     var pathIndex: [String: [Int]]?
     var touchedPaths: [Int: Set<String>] = [:]
-    var patchIDs: [Int: Oid?] = [:]
+    /// Each file a vendor commit touches with its blobs and modes before and after, in path order.
+    var touchedBlobs: [Int: [Repository.ChangedFile]] = [:]
+    /// Per-file stable patch-ids of vendor commits, with 3 lines of context and with none, read file by file as
+    /// fixes ask for them.
+    var vendorFileIDs: [Int: FileIDs] = [:]
+    var vendorLooseFileIDs: [Int: FileIDs] = [:]
     var inversePatchIDs: [Oid: Oid?] = [:]
+    var blobSizes: [Oid: Int] = [:]
+    var vendorSizeChanges: [Int: [Int]] = [:]
     var reachable: Set<Oid>?
     var upstreamInfo: [Oid: UpstreamCommit] = [:]
     var prefixCache: [String: Oid?] = [:]
@@ -73,18 +79,20 @@ public final class HistoryChecker {
         let normalizedSubject: String
         let fixesTags: [Trailers.Reference]
         let paths: [String]
+        /// The files it changes against its first parent, with their blobs.
+        let changes: [Repository.ChangedFile]
         let isMerge: Bool
         let time: Int64
     }
-    var upstreamPatchIDs: [Oid: Oid?] = [:]
-    var upstreamNoContextPatchIDs: [Oid: Oid?] = [:]
-    var noContextPatchIDs: [Int: Oid?] = [:]
+    var upstreamFileIDs: [Oid: FileIDs] = [:]
+    var upstreamLooseFileIDs: [Oid: FileIDs] = [:]
     var cherrypicker: InMemoryCherrypicker?
     var kbuild: KbuildModel?
     var verdicts: [Oid: Verdict] = [:]
 
     public init(options: HistoryOptions) throws {
         self.options = options
+        try? Libgit2Tuning.forBulkReading()
         vendor = try RepositoryOpening.open(options.vendorPath, role: "vendor repository", allowBare: false)
         if let upstreamPath = options.upstreamPath {
             upstream = try RepositoryOpening.open(upstreamPath, role: "upstream repository", allowBare: true)
@@ -114,6 +122,9 @@ public final class HistoryChecker {
     public func run(_ source: FixSource) throws -> BackportReport {
         let start = Date()
         let requests = try resolveRequests(source)
+        if case .range(let spec) = source, requests.isEmpty {
+            warnings.append("no commit in \(spec) carries a Fixes: tag: nothing to check")
+        }
         phase("resolve \(requests.count) fixes")
         try scanVendor()
         phase("read \(commits.count) vendor commits")
@@ -127,7 +138,17 @@ public final class HistoryChecker {
         for (request, oid) in requests {
             if let oid {
                 guard seen.insert(oid).inserted else { continue }
-                reports.append(try decide(oid, request: request, followers: followers))
+                do {
+                    reports.append(try decide(oid, request: request, followers: followers))
+                } catch {
+                    // One unreadable commit never costs the rest of the report.
+                    let reason = Self.reason(error)
+                    warnings.append("\(oid.short()): could not be checked: \(reason)")
+                    reports.append(FixReport(
+                        commit: oid.hex, subject: (try? upstream.commit(oid).summary) ?? request.subject ?? "",
+                        status: .unknown, how: "", evidence: [], fixesOfFixes: [], fixes: [], rule: request.rule,
+                        note: "could not be checked: \(reason)"))
+                }
             } else {
                 reports.append(FixReport(
                     commit: request.id, subject: request.subject ?? "", status: .unknown, how: "", evidence: [],
@@ -145,17 +166,27 @@ public final class HistoryChecker {
                 try vendor.directoryEntries(atPath: path, inTree: try vendor.commit(tip).treeId)
             })
             kbuild = model
-            for index in reports.indices { try model.judge(&reports[index], paths: try pathsOfReport(reports[index])) }
+            for index in reports.indices {
+                do {
+                    try model.judge(&reports[index], paths: try pathsOfReport(reports[index]))
+                } catch {
+                    warnings.append("\(reports[index].commit.prefix(12)): configuration check failed: \(error)")
+                }
+            }
             phase("config")
         }
         if options.applyCheck {
             for index in reports.indices where reports[index].status == .missing {
-                try checkApply(&reports[index])
+                checkApply(&reports[index])
             }
             phase("apply check")
         }
         return BackportReport(mode: .history, target: targetLabel, upstream: upstreamLabel, fixes: reports,
                               warnings: warnings, seconds: Date().timeIntervalSince(start))
+    }
+
+    static func reason(_ error: Error) -> String {
+        (error as? GitError)?.message ?? (error as? BackportError)?.message ?? "\(error)"
     }
 
     /// With KWARDEN_BACKPORTS_TIMING set, prints how long each phase took to stderr (for bench/backports).
@@ -240,7 +271,13 @@ public final class HistoryChecker {
 
         commits.reserveCapacity(ids.count)
         for oid in ids {
-            let commit = try vendor.commit(oid)
+            let commit: Commit
+            do {
+                commit = try vendor.commit(oid)
+            } catch {
+                warnings.append("vendor commit \(oid.short()) could not be read (\(Self.reason(error))); it is left out")
+                continue
+            }
             let message = commit.message
             let subject = commit.summary
             let index = commits.count
@@ -252,27 +289,35 @@ public final class HistoryChecker {
                 }
             }
             for reference in reverts {
-                if let reverted = resolveVendorPrefix(reference.hex) {
+                // The branch's own commit, or (a stable revert often names it) the upstream one.
+                if let reverted = resolveVendorPrefix(reference.hex)
+                    ?? resolveUpstreamPrefix(reference.hex, context: "\(oid.short()): \(reference.line)") {
                     revertIndex[reverted, default: []].append((index, reference.line))
                 }
             }
-            let isRevert = !reverts.isEmpty || subject.hasPrefix("Revert \"")
             let entry = VendorCommit(
                 id: oid, subject: subject, normalizedSubject: Trailers.normalizedSubject(subject),
                 treeId: commit.treeId, firstParent: commit.parentIds.first, isMerge: commit.parentCount > 1,
-                isRevert: isRevert, backportLines: backports)
+                backportLines: backports)
             indexById[oid] = index
             commits.append(entry)
-            if !isRevert {
-                for (target, line) in backports { trailerIndex[target, default: []].append((index, line)) }
-                subjectIndex[entry.normalizedSubject, default: []].append(index)
-            }
+            // A revert is a change like any other (stable trees backport upstream reverts): what it carries is
+            // indexed here, what it reverts in revertIndex.
+            for (target, line) in backports { trailerIndex[target, default: []].append((index, line)) }
+            subjectIndex[entry.normalizedSubject, default: []].append(index)
         }
     }
 
+    /// The upstream commit an id names, full or abbreviated; nil when upstream does not have it. A full id is
+    /// looked up too: `Fixes:` tags cite commits of other trees (linux-next, net-next, a vendor tree).
     func resolveUpstreamPrefix(_ hex: String, context: String) -> Oid? {
-        if hex.count == 40 { return Oid(hex: hex) }
         if let cached = prefixCache[hex] { return cached }
+        if let full = Oid(hex: hex) {
+            // Existence alone: cheaper than reading the object, and what matters here.
+            let resolved = upstream.contains(full) ? full : nil
+            prefixCache[hex] = resolved
+            return resolved
+        }
         var resolved: Oid?
         do {
             resolved = try upstream.lookupCommit(prefix: hex)
@@ -286,8 +331,7 @@ public final class HistoryChecker {
     }
 
     func resolveVendorPrefix(_ hex: String) -> Oid? {
-        if hex.count == 40 { return Oid(hex: hex) }
-        return try? vendor.lookupCommit(prefix: hex)
+        try? vendor.lookupCommit(prefix: hex)
     }
 
     /// path → vendor commits touching it, built on first use (one tree diff per vendor commit, no content).
@@ -295,9 +339,19 @@ public final class HistoryChecker {
         if let pathIndex { return pathIndex }
         var index: [String: [Int]] = [:]
         for (position, commit) in commits.enumerated() where !commit.isMerge {
-            let paths = try vendor.changedPaths(from: try parentTree(of: commit), to: commit.treeId)
-            touchedPaths[position] = Set(paths)
-            for path in paths { index[path, default: []].append(position) }
+            let changes: [Repository.ChangedFile]
+            do {
+                changes = try vendor.changedBlobs(from: try parentTree(of: commit), to: commit.treeId)
+            } catch {
+                // One unreadable commit (a missing tree in a damaged or partial clone) only costs its own matches.
+                warnings.append("vendor commit \(commit.id.short()): its files could not be read (\(Self.reason(error))); "
+                    + "it is left out of patch-id and subject matching")
+                touchedPaths[position] = []
+                continue
+            }
+            touchedPaths[position] = Set(changes.map(\.path))
+            touchedBlobs[position] = changes
+            for change in changes { index[change.path, default: []].append(position) }
         }
         pathIndex = index
         phase("index files of \(commits.count) vendor commits")
@@ -310,54 +364,93 @@ public final class HistoryChecker {
         return try vendor.commit(parent).treeId
     }
 
+    /// The patch-ids read so far of one commit's files, and which files were read (a file may have none).
+    struct FileIDs {
+        var ids: [String: Oid] = [:]
+        var read: Set<String> = []
+        /// Lines added and removed per file: the same with any amount of context, so two patches whose counts
+        /// differ cannot have the same patch-id without context either.
+        var shapes: [String: LineCounts] = [:]
+    }
+
+    struct LineCounts: Equatable {
+        var added = 0, removed = 0
+
+        static func of(_ patches: [FilePatch]) -> [String: LineCounts] {
+            var shapes: [String: LineCounts] = [:]
+            for patch in patches {
+                var counts = LineCounts()
+                for line in patch.hunks.lazy.flatMap(\.lines) {
+                    if line.kind == .added { counts.added += 1 } else if line.kind == .removed { counts.removed += 1 }
+                }
+                shapes[patch.path] = counts
+            }
+            return shapes
+        }
+    }
+
+    /// Per-file patch-ids of a vendor commit for `paths` (with zero lines of context when `loose`), reading only
+    /// the files not read before.
+    func fileIDs(ofVendor position: Int, paths: Set<String>, loose: Bool = false) throws -> [String: Oid] {
+        var cached = (loose ? vendorLooseFileIDs[position] : vendorFileIDs[position]) ?? FileIDs()
+        let unread = paths.subtracting(cached.read)
+        if !unread.isEmpty {
+            let patches: [FilePatch]
+            if let changes = touchedBlobs[position] {
+                patches = try vendor.filePatches(of: changes.filter { unread.contains($0.path) }, contextLines: loose ? 0 : 3)
+            } else {
+                let commit = commits[position]
+                patches = try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId,
+                                                 contextLines: loose ? 0 : 3, only: unread)
+            }
+            cached.ids.merge(filePatchIDs(patches, withHeadings: loose)) { $1 }
+            cached.shapes.merge(LineCounts.of(patches)) { $1 }
+            cached.read.formUnion(unread)
+            if loose { vendorLooseFileIDs[position] = cached } else { vendorFileIDs[position] = cached }
+        }
+        return cached.ids
+    }
+
+    /// The patch-id of a vendor commit over `paths` only (all its files: the patch-id of the commit).
+    func patchID(ofVendor position: Int, over paths: Set<String>, loose: Bool = false) throws -> Oid? {
+        let ids = try fileIDs(ofVendor: position, paths: paths, loose: loose)
+        return sumOfPatchIDs(paths.compactMap { ids[$0] })
+    }
+
+    /// Whole-commit patch-id of a vendor commit (the sum of its files').
     func patchID(ofVendor position: Int) throws -> Oid? {
-        if let cached = patchIDs[position] { return cached }
-        let commit = commits[position]
-        let id = stablePatchID(try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId))
-        patchIDs[position] = id
-        return id
+        _ = try pathsIndex()
+        return try patchID(ofVendor: position, over: touchedPaths[position] ?? [])
+    }
+
+    /// Per-file patch-ids of an upstream commit (nothing for a merge).
+    func fileIDs(ofUpstream oid: Oid, loose: Bool = false) throws -> FileIDs {
+        if let cached = loose ? upstreamLooseFileIDs[oid] : upstreamFileIDs[oid] { return cached }
+        let commit = try info(oid)
+        let patches = commit.isMerge ? [] : try upstream.filePatches(of: commit.changes, contextLines: loose ? 0 : 3)
+        let ids = FileIDs(ids: filePatchIDs(patches, withHeadings: loose), read: [], shapes: LineCounts.of(patches))
+        if loose { upstreamLooseFileIDs[oid] = ids } else { upstreamFileIDs[oid] = ids }
+        return ids
+    }
+
+    /// False only when the vendor commit's files in `paths` are known to add or remove other numbers of lines than
+    /// `shapes` says: a patch that cannot match, not worth reading again without context.
+    func mayMatch(_ position: Int, over paths: Set<String>, shapes: [String: LineCounts]) -> Bool {
+        guard let known = vendorFileIDs[position]?.shapes else { return true }
+        return paths.allSatisfy { path in known[path].map { $0 == shapes[path] } ?? true }
     }
 
     func info(_ oid: Oid) throws -> UpstreamCommit {
         if let cached = upstreamInfo[oid] { return cached }
         let commit = try upstream.commit(oid)
         let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
+        let changes = try upstream.changedBlobs(from: parentTree, to: commit.treeId)
         let info = UpstreamCommit(
             id: oid, subject: commit.summary, normalizedSubject: Trailers.normalizedSubject(commit.summary),
-            fixesTags: Trailers.fixesTags(in: commit.message),
-            paths: try upstream.changedPaths(from: parentTree, to: commit.treeId), isMerge: commit.parentCount > 1,
-            time: commit.time)
+            fixesTags: Trailers.fixesTags(in: commit.message), paths: changes.map(\.path), changes: changes,
+            isMerge: commit.parentCount > 1, time: commit.time)
         upstreamInfo[oid] = info
         return info
-    }
-
-    /// Patch-id over a zero-context diff of an upstream commit: only the removed and added lines count.
-    func upstreamNoContextPatchID(_ oid: Oid) throws -> Oid? {
-        if let cached = upstreamNoContextPatchIDs[oid] { return cached }
-        let commit = try upstream.commit(oid)
-        let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
-        let id = commit.parentCount > 1 ? nil
-            : stablePatchID(try upstream.filePatches(from: parentTree, to: commit.treeId, contextLines: 0))
-        upstreamNoContextPatchIDs[oid] = id
-        return id
-    }
-
-    func noContextPatchID(ofVendor position: Int) throws -> Oid? {
-        if let cached = noContextPatchIDs[position] { return cached }
-        let commit = commits[position]
-        let id = stablePatchID(try vendor.filePatches(from: try parentTree(of: commit), to: commit.treeId, contextLines: 0))
-        noContextPatchIDs[position] = id
-        return id
-    }
-
-    /// Stable patch-id of an upstream commit, computed only when some vendor commit could match it.
-    func upstreamPatchID(_ oid: Oid) throws -> Oid? {
-        if let cached = upstreamPatchIDs[oid] { return cached }
-        let commit = try upstream.commit(oid)
-        let parentTree = try commit.parentIds.first.map { try upstream.commit($0).treeId }
-        let id = commit.parentCount > 1 ? nil : stablePatchID(try upstream.filePatches(from: parentTree, to: commit.treeId))
-        upstreamPatchIDs[oid] = id
-        return id
     }
 
     // MARK: - Presence
@@ -416,46 +509,79 @@ public final class HistoryChecker {
         let candidates = try candidatePositions(touching: fix.paths)
         guard !candidates.isEmpty else { return nil }
         let fixPaths = Set(fix.paths)
-        // A patch-id covers every file of the patch, so only commits touching exactly the fix's files can match.
-        let sameFiles = candidates.filter { touchedPaths[$0] == fixPaths }
-        if !fix.isMerge, !sameFiles.isEmpty, let fixPatchID = try upstreamPatchID(oid) {
-            var matches: [Int] = []
-            for position in sameFiles where try patchID(ofVendor: position) == fixPatchID { matches.append(position) }
-            if !matches.isEmpty {
-                return Presence(how: .patchID,
-                                evidence: matches.map { Evidence(commit: commits[$0].id.hex,
-                                                                 line: "stable patch-id \(fixPatchID.hex)") },
-                                carriers: matches.map { commits[$0].id })
-            }
-            // The same removed and added lines over different surrounding code (a backport onto older code).
-            if let looseID = try upstreamNoContextPatchID(oid) {
-                for position in sameFiles where try noContextPatchID(ofVendor: position) == looseID { matches.append(position) }
-                if !matches.isEmpty {
-                    return Presence(how: .patchIDNoContext,
-                                    evidence: matches.map { Evidence(commit: commits[$0].id.hex,
-                                                                     line: "patch-id without context \(looseID.hex)") },
-                                    carriers: matches.map { commits[$0].id })
-                }
-            }
-        }
+        if !fix.isMerge, let found = try patchIDMatch(fix, fixPaths: fixPaths, candidates: candidates) { return found }
+        // Same subject: the backport may have left files out (stable trees often take only the code part), or
+        // touch others; a weaker match either way.
         let sameSubject = (subjectIndex[fix.normalizedSubject] ?? []).filter { position in
-            (touchedPaths[position] ?? []).isSuperset(of: fixPaths)
+            !(touchedPaths[position] ?? []).isDisjoint(with: fixPaths)
         }
         if !sameSubject.isEmpty {
-            return Presence(how: .subject,
-                            evidence: sameSubject.map { Evidence(commit: commits[$0].id.hex,
-                                                                 line: "same subject and files: \(commits[$0].subject)") },
-                            carriers: sameSubject.map { commits[$0].id })
+            var found = Presence(how: .subject,
+                                 evidence: sameSubject.map { Evidence(commit: commits[$0].id.hex,
+                                                                      line: "same subject: \(commits[$0].subject)") },
+                                 carriers: sameSubject.map { commits[$0].id })
+            var covered = Set<String>()
+            for position in sameSubject { covered.formUnion(touchedPaths[position] ?? []) }
+            let leftOut = fixPaths.subtracting(covered).sorted()
+            if !leftOut.isEmpty {
+                found.warning = "weaker match (same subject, different patch): the backport of \(oid.short()) leaves out "
+                    + leftOut.joined(separator: ", ")
+            }
+            return found
         }
         return nil
     }
 
-    /// Vendor commits (not merges, not reverts) touching any of `paths`.
+    /// The patch-id means: a vendor commit touching exactly the fix's files with the same patch-id (with context,
+    /// then without), else one whose patch over the files both touch is the fix's, provided the files it leaves out
+    /// are tests or documentation (a backport of the code part only; the test may also have moved).
+    func patchIDMatch(_ fix: UpstreamCommit, fixPaths: Set<String>, candidates: [Int]) throws -> Presence? {
+        let sameFiles = candidates.filter { touchedPaths[$0] == fixPaths }
+        let codePaths = fixPaths.filter { !FileRole.isTestOrDocumentation($0) }
+        // Other candidates worth a look: they touch all the fix's code (or, for a fix of tests only, some of it).
+        let overlapping = candidates.filter { position in
+            let touched = touchedPaths[position] ?? []
+            return touched != fixPaths && (codePaths.isEmpty ? !touched.isDisjoint(with: fixPaths) : touched.isSuperset(of: codePaths))
+        }
+        guard !sameFiles.isEmpty || !overlapping.isEmpty else { return nil }
+        let shapes = try fileIDs(ofUpstream: fix.id).shapes
+        for loose in [false, true] {
+            let fixIDs = try fileIDs(ofUpstream: fix.id, loose: loose).ids
+            guard let whole = sumOfPatchIDs(fixIDs.values) else { return nil }
+            let how: Detection = loose ? .patchIDNoContext : .patchID
+            let label = loose ? "patch-id without context" : "stable patch-id"
+            var matches: [Int] = []
+            for position in sameFiles where !loose || mayMatch(position, over: fixPaths, shapes: shapes) {
+                guard try patchID(ofVendor: position, over: fixPaths, loose: loose) == whole else { continue }
+                matches.append(position)
+            }
+            if !matches.isEmpty {
+                return Presence(how: how, evidence: matches.map { Evidence(commit: commits[$0].id.hex, line: "\(label) \(whole.hex)") },
+                                carriers: matches.map { commits[$0].id })
+            }
+            for position in overlapping {
+                let common = fixPaths.intersection(touchedPaths[position] ?? [])
+                guard !loose || mayMatch(position, over: common, shapes: shapes), let part = sumOfPatchIDs(common.compactMap { fixIDs[$0] }),
+                      try patchID(ofVendor: position, over: common, loose: loose) == part else { continue }
+                var found = Presence(how: how, evidence: [Evidence(commit: commits[position].id.hex,
+                                                                   line: "\(label) \(part.hex) over \(common.sorted().joined(separator: ", "))")],
+                                     carriers: [commits[position].id])
+                let leftOut = fixPaths.subtracting(common).sorted()
+                if !leftOut.isEmpty {
+                    found.warning = "the backport of \(fix.id.short()) leaves out \(leftOut.joined(separator: ", "))"
+                }
+                return found
+            }
+        }
+        return nil
+    }
+
+    /// Vendor commits (not merges; reverts included) touching any of `paths`.
     func candidatePositions(touching paths: [String]) throws -> [Int] {
         let index = try pathsIndex()
         var positions = Set<Int>()
         for path in paths { positions.formUnion(index[path] ?? []) }
-        return positions.sorted().filter { !commits[$0].isRevert }
+        return positions.sorted()
     }
 
     /// Presence, then whether every carrier was reverted by a revert that itself still stands. Cached: many
@@ -496,7 +622,15 @@ public final class HistoryChecker {
         if !found.uncovered.isEmpty { return .partial(found) }
         var revertEvidence: [Evidence] = []
         for carrier in found.carriers {
-            let reverts = try standingReverts(of: carrier, depth: 0)
+            var reverts = try standingReverts(of: carrier, depth: 0)
+            // A stable revert often names the upstream commit rather than the branch's pick of it.
+            if carrier != oid {
+                for (position, line) in revertIndex[oid] ?? [] where !reverts.contains(where: { $0.commit == commits[position].id.hex }) {
+                    if try standingReverts(of: commits[position].id, depth: 1).isEmpty {
+                        reverts.append(Evidence(commit: commits[position].id.hex, line: line))
+                    }
+                }
+            }
             if reverts.isEmpty { return .present(found) }
             revertEvidence += reverts
         }
@@ -515,9 +649,15 @@ public final class HistoryChecker {
         // Only later commits can revert it (positions count from the tip, newest first), and an inverse patch
         // touches exactly the same files.
         let carrierPosition = indexById[carrier] ?? commits.count
-        let later = positions.filter {
+        var later = positions.filter {
             $0 < carrierPosition && touchedPaths[$0] == carrierPaths && !reverting.map(\.0).contains($0)
         }.sorted()
+        // An exact undo changes each file's size by the opposite amount: a check on object headers that spares
+        // reading the patches of the commits that merely touch the same files.
+        if !later.isEmpty {
+            let undo = try sizeChanges(ofCarrier: carrier).map { -$0 }
+            later = try later.filter { try sizeChanges(ofVendor: $0) == undo }
+        }
         if !later.isEmpty, let inverse = try inversePatchID(of: carrier) {
             for position in later {
                 if try patchID(ofVendor: position) == inverse {
@@ -540,9 +680,37 @@ public final class HistoryChecker {
         let commit = try vendor.commit(carrier)
         let parentTree = try commit.parentIds.first.map { try vendor.commit($0).treeId }
         // What a clean revert would introduce: the diff from the commit back to its parent.
-        let id = commit.parentCount > 1 ? nil : stablePatchID(try vendor.filePatches(from: commit.treeId, to: parentTree))
+        let id = commit.parentCount > 1 ? nil
+            : sumOfPatchIDs(filePatchIDs(try vendor.filePatches(from: commit.treeId, to: parentTree)).values)
         inversePatchIDs[carrier] = id
         return id
+    }
+
+    /// Bytes each file grows by in a commit, in path order.
+    func sizeChanges(of files: [Repository.ChangedFile]) throws -> [Int] {
+        func size(_ blob: Oid?) throws -> Int {
+            guard let blob else { return 0 }
+            if let known = blobSizes[blob] { return known }
+            let read = try vendor.objectSize(blob)
+            blobSizes[blob] = read
+            return read
+        }
+        return try files.map { try size($0.newBlob) - size($0.oldBlob) }
+    }
+
+    func sizeChanges(ofVendor position: Int) throws -> [Int] {
+        if let known = vendorSizeChanges[position] { return known }
+        let changes = try sizeChanges(of: touchedBlobs[position] ?? [])
+        vendorSizeChanges[position] = changes
+        return changes
+    }
+
+    func sizeChanges(ofCarrier carrier: Oid) throws -> [Int] {
+        if let position = indexById[carrier], touchedBlobs[position] != nil { return try sizeChanges(ofVendor: position) }
+        let commit = try vendor.commit(carrier)
+        let changes = try vendor.changedBlobs(from: try commit.parentIds.first.map { try vendor.commit($0).treeId },
+                                              to: commit.treeId)
+        return try sizeChanges(of: changes)
     }
 
     func touchedPaths(ofCarrier carrier: Oid) throws -> [String] {
@@ -572,7 +740,10 @@ public final class HistoryChecker {
         var followers: [Oid: [Oid]] = [:]
         var seen = Set<Oid>()
         for candidate in candidates where seen.insert(candidate).inserted {
-            let message = try upstream.commit(candidate).message
+            guard let message = try? upstream.commit(candidate).message else {
+                warnings.append("upstream commit \(candidate.short()) could not be read; its Fixes: tags are left out")
+                continue
+            }
             for tag in Trailers.fixesTags(in: message) {
                 if let target = resolveUpstreamPrefix(tag.hex, context: "\(candidate.short()): \(tag.line)") {
                     followers[target, default: []].append(candidate)
@@ -587,6 +758,8 @@ public final class HistoryChecker {
         var report = FixReport(commit: oid.hex, subject: fix.subject, status: .missing, how: "", evidence: [],
                                fixesOfFixes: [], fixes: [], rule: request.rule, note: nil)
         var targetsShipped: [Bool?] = []
+        // Why a target that is not shipped is not: never there, or reverted (by which commit).
+        var absence: [String: String] = [:]
         for tag in fix.fixesTags {
             guard let target = resolveUpstreamPrefix(tag.hex, context: "\(oid.short()): \(tag.line)") else {
                 report.fixes.append(FixesTarget(commit: tag.hex, subject: tag.quotedSubject ?? "", shipped: nil, how: nil))
@@ -599,8 +772,11 @@ public final class HistoryChecker {
             case .present(let shipped), .partial(let shipped):
                 entry.shipped = true
                 entry.how = shipped.how.rawValue
-            case .reverted, .absent:
-                break
+            case .reverted(_, let reverts):
+                absence[target.hex] = "was reverted in \(options.branch) by "
+                    + reverts.compactMap { $0.commit.map { String($0.prefix(12)) } }.joined(separator: ", ")
+            case .absent:
+                absence[target.hex] = "is not in \(options.branch)"
             }
             report.fixes.append(entry)
             targetsShipped.append(entry.shipped)
@@ -612,7 +788,7 @@ public final class HistoryChecker {
             report.how = found.how.rawValue
             report.evidence = found.evidence
             if found.how == .subject {
-                report.note = "weaker match: same subject and files, different patch"
+                report.note = "weaker match: same subject, different patch"
             }
             if let warning = found.warning {
                 report.note = "warning: " + warning
@@ -646,7 +822,8 @@ public final class HistoryChecker {
             if !targetsShipped.isEmpty && targetsShipped.allSatisfy({ $0 == false }) {
                 report.status = .notNeeded
                 report.evidence = report.fixes.map {
-                    Evidence(commit: $0.commit, line: "Fixes: \($0.commit.prefix(12)) (\"\($0.subject)\") is not in \(options.branch)")
+                    Evidence(commit: $0.commit, line: "Fixes: \($0.commit.prefix(12)) (\"\($0.subject)\") "
+                        + (absence[$0.commit] ?? "is not in \(options.branch)"))
                 }
             } else {
                 report.status = .missing
@@ -658,8 +835,10 @@ public final class HistoryChecker {
                         }
                     }
                 }
-                if targetsShipped.contains(where: { $0 == nil }) {
-                    report.note = "a Fixes: target is not in the upstream repository; treated as shipped"
+                let foreign = report.fixes.filter { $0.shipped == nil }.map { String($0.commit.prefix(12)) }
+                if !foreign.isEmpty {
+                    report.note = "Fixes: \(foreign.joined(separator: ", ")) is not in the upstream repository "
+                        + "(a commit of another tree?); treated as shipped"
                 }
                 report.fixesOfFixes = try missingFollowUps(of: oid, followers: followers)
             }
@@ -728,19 +907,28 @@ public final class HistoryChecker {
     }
 
     /// Cherry-picks a missing fix onto the branch tip in memory (nothing is written to either repository).
-    func checkApply(_ report: inout FixReport) throws {
+    func checkApply(_ report: inout FixReport) {
         guard let oid = Oid(hex: report.commit) else { return }
-        if cherrypicker == nil { cherrypicker = try InMemoryCherrypicker(target: vendor, source: upstream) }
         do {
-            switch try cherrypicker!.pick(oid, onto: tip) {
+            if cherrypicker == nil { cherrypicker = try InMemoryCherrypicker(target: vendor, source: upstream) }
+            // File by file when every file merges on its own; the full tree merge otherwise (conflicts, renames).
+            switch try cherrypicker!.quickPick(oid, onto: tip, changes: try info(oid).changes)
+                ?? cherrypicker!.pick(oid, onto: tip) {
+            case .noChange:
+                // Picking it changes nothing: the change came in some way no commit shows (a squashed or
+                // reworded backport). Present, not work to do.
+                report.status = .present
+                report.how = Detection.alreadyApplied.rawValue
+                report.evidence = [Evidence(commit: nil, line: "cherry-picking it onto \(options.branch) changes nothing")]
+                report.apply = nil
             case .clean:
                 report.apply = .appliesCleanly
             case .conflicts(let paths):
                 report.apply = .conflicts
                 report.conflicts = paths
             }
-        } catch let error as GitError {
-            warnings.append("\(oid.short()): apply check failed: \(error.message)")
+        } catch {
+            warnings.append("\(oid.short()): apply check failed: \((error as? GitError)?.message ?? "\(error)")")
         }
     }
 }

@@ -19,11 +19,11 @@ public struct IgnoreList: Equatable {
     /// Parses an ignore file: `<commit id> <reason>` per line, `#` starts a comment, blank lines are skipped.
     public static func parse(_ text: String, source: String = "ignore file") throws -> IgnoreList {
         var entries: [Entry] = []
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, rawLine) in text.lines().enumerated() {
             var line = Substring(rawLine)
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
             line = line.trimmingWhitespace()
-            guard let word = line.split(separator: " ", maxSplits: 1).first else { continue }
+            guard let word = line.split(maxSplits: 1, whereSeparator: { $0 == " " || $0 == "\t" }).first else { continue }
             let location = "\(source):\(number + 1)"
             let reason = line.dropFirst(word.count).trimmingWhitespace()
             entries.append(try entry(String(word), reason: String(reason), source: location))

@@ -35,17 +35,19 @@ public enum FixList {
     /// output); `#` starts a comment; blank lines are ignored.
     public static func parse(_ text: String, source: String = "fixes file") throws -> [FixRequest] {
         var requests: [FixRequest] = []
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, rawLine) in text.lines().enumerated() {
             var line = Substring(rawLine)
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
             line = line.trimmingWhitespace()
-            guard let word = line.split(separator: " ", maxSplits: 1).first else { continue }
+            guard let word = line.split(maxSplits: 1, whereSeparator: { $0 == " " || $0 == "\t" }).first else { continue }
             guard word.count >= 4, word.count <= 40, isHexString(word) else {
                 throw BackportError("\(source):\(number + 1): '\(word)' is not a commit id (4 to 40 hex digits)")
             }
             let rest = line.dropFirst(word.count).trimmingWhitespace()
             requests.append(FixRequest(id: word.lowercased(), subject: rest.isEmpty ? nil : String(rest)))
         }
+        // An empty list is a mistake (a failed `git log > fixes.txt`), not a clean bill of health.
+        guard !requests.isEmpty else { throw BackportError("\(source) lists no commit ids") }
         return requests
     }
 }

@@ -32,7 +32,13 @@ public enum BackportOutput {
         return "\(shortId(evidence.commit)) \(evidence.line)"
     }
 
-    static func summaryText(_ summary: Summary, mode: BackportReport.Mode) -> String {
+    /// Whether any missing fix went through the apply check (not with --no-apply-check).
+    static func applyChecked(_ report: BackportReport) -> Bool {
+        report.fixes.contains { $0.status == .missing && $0.apply != nil }
+    }
+
+    static func summaryText(_ report: BackportReport) -> String {
+        let summary = report.summary, mode = report.mode
         var parts: [String] = []
         if mode == .tree {
             parts += ["\(summary.applied ?? 0) applied", "\(summary.partial ?? 0) partial",
@@ -41,7 +47,10 @@ public enum BackportOutput {
         } else {
             parts += ["\(summary.present) present", "\(summary.missing) missing", "\(summary.reverted) reverted",
                       "\(summary.notNeeded) not needed"]
-            if summary.missing > 0 { parts.append("\(summary.appliesCleanly) of the missing apply cleanly") }
+            if summary.missing > 0 {
+                parts.append(applyChecked(report) ? "\(summary.appliesCleanly) of the missing apply cleanly"
+                                                   : "apply not checked")
+            }
             if (summary.partial ?? 0) > 0 { parts.append("\(summary.partial!) partial") }
             if summary.ignored > 0 { parts.append("\(summary.ignored) ignored") }
             if summary.notBuilt > 0 { parts.append("\(summary.notBuilt) not built") }
@@ -70,7 +79,7 @@ public enum BackportOutput {
             }
         }
         for warning in report.warnings { out += "warning: \(warning)\n" }
-        out += "\n" + summaryText(report.summary, mode: report.mode) + "\n"
+        out += "\n" + summaryText(report) + "\n"
         return out
     }
 
@@ -124,13 +133,14 @@ public enum BackportOutput {
         }
         var out = "# Backport report\n\n"
         out += "- \(report.mode == .tree ? "Tree" : "Branch"): `\(report.target)`\n- Upstream: `\(report.upstream)`\n"
-        out += "- Summary: \(summaryText(report.summary, mode: report.mode))\n\n"
+        out += "- Summary: \(summaryText(report))\n\n"
         let groups = statusOrder.map { ($0, fixes(report, withStatus: $0)) }.filter { !$0.1.isEmpty }
         out += "| Status | Fixes |\n|---|---|\n"
         for (status, fixes) in groups {
             var count = "\(fixes.count)"
             if status == .missing {
-                count += " (\(fixes.filter { $0.apply == .appliesCleanly }.count) apply cleanly)"
+                count += applyChecked(report) ? " (\(fixes.filter { $0.apply == .appliesCleanly }.count) apply cleanly)"
+                                              : " (apply not checked)"
             }
             out += "| \(status.rawValue) | \(count) |\n"
         }

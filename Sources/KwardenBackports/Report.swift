@@ -28,6 +28,8 @@ public enum Detection: String, Codable {
     /// Same patch-id once computed with zero lines of context: a backport over different surrounding code.
     case patchIDNoContext = "patch-id-nocontext"
     case subject
+    /// Missing by every other means, but cherry-picking it onto the branch changes nothing.
+    case alreadyApplied = "already-applied"
 }
 
 /// One line of proof: a vendor commit and the line of it that decides, or a file and line of a source tree.

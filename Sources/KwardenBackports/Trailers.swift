@@ -21,7 +21,7 @@ public enum Trailers {
     /// `minimumBackportIdLength` hex digits.
     public static func backportReferences(in message: String) -> [Reference] {
         var found: [Reference] = []
-        for rawLine in message.split(separator: "\n", omittingEmptySubsequences: true) {
+        for rawLine in message.lines() {
             let line = rawLine.trimmingWhitespace()
             guard line.count >= 11 else { continue }
             let lower = line.lowercased()
@@ -89,7 +89,7 @@ public enum Trailers {
     /// `This reverts commit <id>.` lines (what `git revert` writes).
     public static func revertReferences(in message: String) -> [Reference] {
         var found: [Reference] = []
-        for rawLine in message.split(separator: "\n") {
+        for rawLine in message.lines() {
             let line = rawLine.trimmingWhitespace()
             let lower = line.lowercased()
             guard lower.hasPrefix("this reverts commit ") else { continue }
@@ -100,14 +100,21 @@ public enum Trailers {
         return found
     }
 
-    /// `Fixes: <id> ("subject")` tags.
+    /// `Fixes: <id> ("subject")` tags, also in the spellings real tags use: no space before the parenthesis
+    /// (`Fixes: 241bad15d99a("…")`) and `Fixes: commit <id> ("…")`.
     public static func fixesTags(in message: String) -> [Reference] {
         var found: [Reference] = []
-        for rawLine in message.split(separator: "\n") {
+        for rawLine in message.lines() {
             let line = rawLine.trimmingWhitespace()
             guard line.count > 7, line.prefix(6).lowercased() == "fixes:" else { continue }
-            let rest = line.dropFirst(6).trimmingWhitespace()
-            guard let word = rest.split(separator: " ").first, let hex = hexToken(word, minimum: 4) else { continue }
+            var rest = line.dropFirst(6).trimmingWhitespace()
+            if rest.lowercased().hasPrefix("commit ") { rest = rest.dropFirst("commit ".count).trimmingWhitespace() }
+            let digits = rest.prefix { $0.isHexDigit }
+            // The id ends the word, or runs into the quoted subject; anything else (`deadbeefy`) is not an id.
+            let next = rest.dropFirst(digits.count).first
+            // A short all-letter id is a word ("Fixes: added locking"), not a commit.
+            guard next == nil || !(next!.isLetter || next!.isNumber), digits.count >= 8 || digits.contains(where: \.isNumber),
+                  let hex = hexToken(digits, minimum: 4) else { continue }
             var quoted: String?
             if let open = rest.range(of: "(\""), let close = rest.range(of: "\")", options: .backwards),
                open.upperBound <= close.lowerBound {
@@ -145,6 +152,24 @@ public enum Trailers {
             }
         }
         return text.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+    }
+}
+
+extension StringProtocol {
+    /// The lines of a text split at "\n" with a trailing "\r" dropped, so CRLF files read like LF ones. (A Swift
+    /// String treats "\r\n" as one character, which a split at "\n" never sees.)
+    func lines() -> [Substring] {
+        let text = Substring(self)
+        var result: [Substring] = []
+        var start = text.utf8.startIndex
+        for index in text.utf8.indices where text.utf8[index] == 10 {
+            var end = index
+            if end > start, text.utf8[text.utf8.index(before: end)] == 13 { end = text.utf8.index(before: end) }
+            result.append(text[start..<end])
+            start = text.utf8.index(after: index)
+        }
+        if start < text.utf8.endIndex { result.append(text[start...]) }
+        return result
     }
 }
 

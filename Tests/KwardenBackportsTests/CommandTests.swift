@@ -127,6 +127,18 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(object["status"] as? String, "not-built")
         XCTAssertEqual(object["config_symbols"] as? [String], ["CONFIG_FOO"])
 
+        // Lists as `git log --format=%h%x09%s > list` on another system writes them: a tab, CRLF line ends.
+        try "\(fix.short(12))\tfoo: fix core\r\n".write(toFile: list, atomically: true, encoding: .utf8)
+        try "\(fix.short(12))\tnot applicable: no foo hardware\r\n".write(toFile: ignore, atomically: true, encoding: .utf8)
+        let crlf = try run(common + ["--ignore", ignore])
+        XCTAssertEqual(crlf.status, 0, crlf.stderr)
+        XCTAssertEqual(try fixObject(crlf.stdout)["status"] as? String, "ignored")
+        try "# nothing yet\r\n".write(toFile: list, atomically: true, encoding: .utf8)
+        let empty = try run(common)
+        XCTAssertEqual(empty.status, 2)
+        XCTAssertTrue(empty.stderr.contains("\(list) lists no commit ids"), empty.stderr)
+        try "\(fix.hex)\n".write(toFile: list, atomically: true, encoding: .utf8)
+
         let badConfig = try run(common + ["--config", list])
         XCTAssertEqual(badConfig.status, 2)
         XCTAssertTrue(badConfig.stderr.contains("has no CONFIG_ lines"), badConfig.stderr)

@@ -34,6 +34,26 @@ final class OutputTests: XCTestCase {
         XCTAssertEqual(summary["reverted"] as? Int, 1)
     }
 
+    /// With --no-apply-check, text and Markdown say the apply check was not made instead of "0 apply cleanly".
+    func testNoApplyCheckIsSaidSo() throws {
+        let repos = try ScenarioRepositories.separateRepositories()
+        let s = repos.scenario
+        func run(applyCheck: Bool) throws -> BackportReport {
+            try HistoryChecker(options: HistoryOptions(vendorPath: repos.vendorPath, branch: "vendor",
+                                                       upstreamPath: repos.upstreamPath, applyCheck: applyCheck))
+                .run(.requests(["F6", "F7"].map { FixRequest(id: s.upstream[$0]!.hex) }))
+        }
+        let unchecked = try run(applyCheck: false)
+        let text = BackportOutput.text(unchecked), markdown = BackportOutput.markdown(unchecked)
+        XCTAssertTrue(text.contains("0 present, 2 missing, 0 reverted, 0 not needed, apply not checked, 0 unknown"), text)
+        XCTAssertFalse(text.contains("apply cleanly"), text)
+        XCTAssertTrue(markdown.contains("| missing | 2 (apply not checked) |"), markdown)
+        XCTAssertFalse(markdown.contains("apply cleanly"), markdown)
+        let checked = try run(applyCheck: true)
+        XCTAssertTrue(BackportOutput.text(checked).contains("2 of the missing apply cleanly"))
+        XCTAssertTrue(BackportOutput.markdown(checked).contains("| missing | 2 (2 apply cleanly) |"))
+    }
+
     func testTreeEvidenceKeepsTheEvidenceShape() throws {
         let evidence = Evidence(commit: nil, line: "applied: x();", file: "a.c", lineNumber: 3)
         let encoded = String(decoding: try JSONEncoder().encode(evidence), as: UTF8.self)

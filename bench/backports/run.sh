@@ -1,10 +1,14 @@
 #!/bin/sh
-# Times `kwarden backports` on a generated vendor/upstream pair (see generate.py) and prints absolute figures.
+# Times `kwarden backports` on a generated vendor/upstream pair (see generate.py) and prints absolute figures, then
+# runs the stable-branch benchmark (see stable.py): verdicts of history and tree mode judged against git's own
+# answer, times side by side with `git cherry`.
 #
-#   bench/backports/run.sh [DIR]        default DIR: /tmp/kwarden-backports-bench (generated on first use)
+#   bench/backports/run.sh [DIR]        default DIR: /tmp/kwarden-backports-bench (generated on first use);
+#                                       the stable pair goes to DIR-stable
 #
 # Environment: KWARDEN (the binary; default: a release build in .build-backports), COMMITS, VENDOR_ONLY, FIXES
-# (sizes passed to generate.py; defaults 100000 / 20000 / 1000).
+# (sizes passed to generate.py; defaults 100000 / 20000 / 1000), STABLE_ARGS (passed to stable.py, e.g.
+# "--base 30000 --upstream 20000 --stable 5000 --fixes 1500"), ONLY=stable to skip the first benchmark.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -17,6 +21,12 @@ if [ -z "${KWARDEN:-}" ]; then
     echo "building kwarden (release)…"
     (cd "$root" && swift build -c release --scratch-path .build-backports --product kwarden >/dev/null)
     KWARDEN="$root/.build-backports/release/kwarden"
+fi
+
+if [ "${ONLY:-}" = stable ]; then
+    echo "uptime: $(uptime)"
+    # shellcheck disable=SC2086
+    exec python3 "$here/stable.py" "$dir-stable" --kwarden "$KWARDEN" ${STABLE_ARGS:-}
 fi
 
 if [ ! -f "$dir/info.txt" ]; then
@@ -54,3 +64,7 @@ PY
 
 run range --repo "$dir/vendor" --upstream "$dir/upstream.git" --range "$fork..main"
 run range-follow-ups --repo "$dir/vendor" --upstream "$dir/upstream.git" --range "$fork..main" --follow-ups
+
+echo "uptime: $(uptime)"
+# shellcheck disable=SC2086
+python3 "$here/stable.py" "$dir-stable" --kwarden "$KWARDEN" ${STABLE_ARGS:-}
