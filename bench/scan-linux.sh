@@ -5,6 +5,8 @@
 # and prints wall time, files considered/parsed, parse-error rate and findings.
 #
 # Usage: bench/scan-linux.sh [--with-coccinelle] [--jobs N] [--arch ARCH] [--only unprepared|prepared]
+#                            (--with-coccinelle: also time Coccinelle with bench/cocci/*.cocci, one
+#                             semantic patch per rule, over the same part of the tree, and print ratios)
 #                            [--rules LIST|all]   (default: subtract-loop-zero-divisor, the rule the
 #                                                  5-minute target is set for; `all` runs every rule)
 #                            [--under PATH]       (scan only this part of the tree, e.g. drivers/net;
@@ -104,16 +106,18 @@ scan() {
     log "scanning $dir ($mode, $jobs jobs, rules: $rules)"
     local start end status=0
     start=$(now)
-    "$kwarden" scan "$dir" --format json --quiet --no-cache --jobs "$jobs" "${arch_args[@]}" "${rule_args[@]}" --output "$out" || status=$?
+    /usr/bin/time -f "%M" -o "$work/$mode.rss" \
+        "$kwarden" scan "$dir" --format json --quiet --no-cache --jobs "$jobs" "${arch_args[@]}" "${rule_args[@]}" --output "$out" || status=$?
     end=$(now)
     # Exit 1 means findings; 2 means nothing could be scanned.
     if [ "$status" -gt 1 ]; then
         echo "kwarden scan failed with status $status" >&2
         exit 1
     fi
-    python3 - "$mode" "$out" "$start" "$end" <<'PY'
+    python3 - "$mode" "$out" "$start" "$end" "$work/$mode.rss" <<'PY'
 import json, sys
 mode, path, start, end = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+rss_mib = int(open(sys.argv[5]).read().split()[-1]) / 1024
 with open(path) as f:
     report = json.load(f)
 s = report["summary"]
@@ -121,7 +125,8 @@ parsed = s.get("files_parsed", 0)
 rate = 100.0 * s.get("files_with_errors", 0) / parsed if parsed else 0.0
 print(f"{mode:<11} wall {end - start:8.1f} s  considered {s['files_considered']:6d}  parsed {parsed:6d}  "
       f"with errors {s['files_with_errors']:5d} ({rate:4.1f}%)  failed {s['files_failed']:4d}  "
-      f"findings {s['findings']:4d}  (tool: {s.get('seconds', 0):.1f} s)")
+      f"findings {s['findings']:4d}  (tool: {s.get('seconds', 0):.1f} s)  shared headers {s.get('files_with_shared_headers', 0)} files  "
+      f"peak memory {rss_mib:.0f} MiB (largest process)")
 with open(path.replace(".json", ".wall"), "w") as f:
     f.write(f"{end - start:.3f}\n")
 PY
@@ -149,18 +154,30 @@ if [ -z "$only" ] || [ "$only" = prepared ]; then
 fi
 
 if [ "$with_cocci" = 1 ]; then
-    log "running Coccinelle (bench/subtract-loop.cocci) over $tree"
-    start=$(now)
-    spatch --sp-file "$repo/bench/subtract-loop.cocci" --dir "$tree" --jobs "$jobs" --no-includes \
-        --very-quiet >"$work/coccinelle.txt" 2>"$work/coccinelle.err" || true
-    end=$(now)
-    cocci_wall=$(python3 -c "print(f'{$end - $start:.1f}')")
-    matches=$(grep -c ':[0-9]*$' "$work/coccinelle.txt" || true)
-    results+=("$(printf 'coccinelle  wall %8s s  matches %d (plain syntactic pattern)' "$cocci_wall" "$matches")")
-    if [ -f "$work/unprepared.wall" ]; then
-        ratio=$(python3 -c "print(f'{$(cat "$work/unprepared.wall") / ($end - $start):.2f}')")
-        results+=("kwarden unprepared / coccinelle wall-time ratio: $ratio")
-    fi
+    # One semantic patch per rule (syntactic approximations of kwarden's patterns), over the same
+    # part of the tree, one after the other, as a user would run them.
+    cocci_dir=$tree${under:+/$under}
+    cocci_total=0
+    for patch in "$repo"/bench/cocci/*.cocci; do
+        name=$(basename "$patch" .cocci)
+        if [ -n "$rules" ] && [ "$rules" != all ] && ! echo ",$rules," | grep -q ",$name,"; then continue; fi
+        log "running Coccinelle ($name.cocci) over $cocci_dir"
+        start=$(now)
+        spatch --sp-file "$patch" --dir "$cocci_dir" --jobs "$jobs" --no-includes \
+            --very-quiet >"$work/coccinelle-$name.txt" 2>"$work/coccinelle-$name.err" || true
+        end=$(now)
+        seconds=$(python3 -c "print(f'{$end - $start:.1f}')")
+        cocci_total=$(python3 -c "print(f'{$cocci_total + $end - $start:.1f}')")
+        matches=$(grep -c ':[0-9]*$' "$work/coccinelle-$name.txt" || true)
+        results+=("$(printf 'coccinelle  %-30s wall %8s s  matches %d' "$name" "$seconds" "$matches")")
+    done
+    results+=("$(printf 'coccinelle  all patches                    wall %8s s' "$cocci_total")")
+    for mode in unprepared prepared; do
+        if [ -f "$work/$mode.wall" ]; then
+            ratio=$(python3 -c "print(f'{$(cat "$work/$mode.wall") / $cocci_total:.2f}')")
+            results+=("kwarden $mode / coccinelle wall-time ratio: $ratio (below 1: kwarden is faster)")
+        fi
+    done
 fi
 
 echo

@@ -39,9 +39,11 @@ public struct Diagnostic: Sendable {
 public final class ClangIndex {
     let raw: CXIndex
 
-    public init() {
+    /// `excludeDeclarationsFromPCH`: visiting a unit parsed with a precompiled header skips the
+    /// header's declarations (deserialising thousands of them would cost what the header saved).
+    public init(excludeDeclarationsFromPCH: Bool = false) {
         ClangIndex.parseOnCallingThread()
-        raw = clang_createIndex(0, 0)
+        raw = clang_createIndex(excludeDeclarationsFromPCH ? 1 : 0, 0)
     }
 
     /// libclang parses on a thread of its own with a fixed 8 MiB stack, which deeply nested code
@@ -58,7 +60,7 @@ public final class ClangIndex {
     /// instead of once per file. The detailed preprocessing record is kept, so that macro
     /// expansions in those headers stay visible. Returns the files the header read, and its errors.
     public func savePrecompiledHeader(_ header: String, arguments: [String], unsavedFiles: [UnsavedFile] = [],
-                                      to output: String) throws -> (files: [String], errors: [Diagnostic]) {
+                                      to output: String) throws -> (unit: TranslationUnit, errors: [Diagnostic]) {
         let options = CXTranslationUnit_ForSerialization.rawValue | CXTranslationUnit_Incomplete.rawValue
             | CXTranslationUnit_DetailedPreprocessingRecord.rawValue | CXTranslationUnit_KeepGoing.rawValue
         var unit: CXTranslationUnit?
@@ -78,7 +80,7 @@ public final class ClangIndex {
         let errors = parsed.diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }
         let saved = clang_saveTranslationUnit(unit, output, 0)
         guard saved == 0 else { throw ParseFailure.failed(file: output, code: Int(saved)) }
-        return (parsed.includedFiles, errors)
+        return (parsed, errors)
     }
 
     /// Parses one file. The detailed preprocessing record is kept so rules can see macro expansions.
@@ -146,6 +148,13 @@ public final class TranslationUnit {
         var size = 0
         guard let buffer = clang_getFileContents(raw, file, &size) else { return nil }
         return buffer.withMemoryRebound(to: UInt8.self, capacity: size) { Array(UnsafeBufferPointer(start: $0, count: size)) }
+    }
+
+    /// The most specific cursor at `offset` of `path` (nil when the unit did not read the file).
+    public func cursor(inFile path: String, offset: Int) -> Cursor? {
+        guard let file = clang_getFile(raw, path) else { return nil }
+        let cursor = Cursor(clang_getCursor(raw, clang_getLocationForOffset(raw, file, UInt32(offset))))
+        return cursor.isValid ? cursor : nil
     }
 
     public var errorCount: Int { diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }.count }

@@ -16,9 +16,13 @@ public final class FileContext {
     /// Lazily computed views of the unit's headers (see the extension below).
     let headerCache = HeaderCache()
 
-    public init(path: String, unit: TranslationUnit) {
+    /// Function definitions of the shared precompiled headers the unit was parsed with.
+    public let sharedHeaderFunctions: [SharedHeaderFunction]
+
+    public init(path: String, unit: TranslationUnit, sharedHeaderFunctions: [SharedHeaderFunction] = []) {
         self.path = path
         self.unit = unit
+        self.sharedHeaderFunctions = sharedHeaderFunctions
     }
 
     /// Function definitions written in the main file (not in headers), but those nested too deep.
@@ -108,9 +112,21 @@ extension FileContext {
 
     /// Function definitions from headers (static inline helpers) whose text mentions one of `names`
     /// as an identifier. Every unit that includes a header sees them: callers dedupe their facts.
+    /// Those of shared precompiled headers come from the record made when they were built (the
+    /// unit does not visit their declarations), the others from the unit.
     public func headerFunctions(mentioning names: Set<String>) -> [FunctionDefinition] {
         guard !names.isEmpty else { return [] }
         var result: [FunctionDefinition] = []
+        for function in sharedHeaderFunctions where !names.isDisjoint(with: function.identifiers) {
+            guard var cursor = unit.cursor(inFile: function.file, offset: function.offset) else { continue }
+            // The cursor at the name may be a part of the declaration: climb to it.
+            for _ in 0..<3 where !(cursor.kind == .functionDecl && cursor.spelling == function.name) {
+                guard let parent = cursor.semanticParent else { break }
+                cursor = parent
+            }
+            guard cursor.kind == .functionDecl, cursor.spelling == function.name, cursor.isDefinition else { continue }
+            if let definition = analysable(cursor) { result.append(definition) }
+        }
         for cursor in unit.topLevel where cursor.kind == .functionDecl && cursor.isDefinition && !cursor.isInMainFile {
             let extent = cursor.extent
             guard let text = headerText(extent.start.file), extent.start.offset < extent.end.offset,
@@ -137,4 +153,31 @@ extension FileContext {
 final class HeaderCache {
     var macroUses: [String: [MacroUse]] = [:]
     var texts: [String: SourceText] = [:]
+}
+
+/// A function defined in a shared precompiled header, as recorded when it was built: where its
+/// name is, and the identifiers its text holds.
+public struct SharedHeaderFunction: Codable, Sendable {
+    public let name: String
+    public let file: String
+    public let offset: Int
+    public let identifiers: Set<String>
+
+    public init(name: String, file: String, offset: Int, identifiers: Set<String>) {
+        self.name = name; self.file = file; self.offset = offset; self.identifiers = identifiers
+    }
+
+    /// The definitions of a unit parsed to be precompiled, in the unit's order.
+    public static func record(_ unit: TranslationUnit) -> [SharedHeaderFunction] {
+        var texts: [String: SourceText] = [:]
+        return unit.topLevel.compactMap { cursor in
+            guard cursor.kind == .functionDecl, cursor.isDefinition else { return nil }
+            let extent = cursor.extent
+            if texts[extent.start.file] == nil, let bytes = unit.contents(of: extent.start.file) { texts[extent.start.file] = SourceText(bytes: bytes) }
+            guard let text = texts[extent.start.file], extent.start.offset < extent.end.offset, extent.end.offset <= text.bytes.count else { return nil }
+            let position = cursor.expansionPosition
+            return SharedHeaderFunction(name: cursor.spelling, file: position.file, offset: position.offset,
+                                        identifiers: SourceText(bytes: Array(text.bytes[extent.start.offset..<extent.end.offset])).identifiers)
+        }
+    }
 }

@@ -42,6 +42,21 @@ public struct SourceText: Sendable {
         return false
     }
 
+    /// Every maximal run of identifier bytes: `containsIdentifier(w)` is `identifiers.contains(w)`.
+    public var identifiers: Set<String> {
+        var result = Set<String>()
+        var start: Int?
+        for index in 0...bytes.count {
+            let isPart = index < bytes.count && SourceText.isIdentifierByte(bytes[index])
+            if isPart, start == nil { start = index }
+            if !isPart, let first = start {
+                result.insert(String(decoding: bytes[first..<index], as: UTF8.self))
+                start = nil
+            }
+        }
+        return result
+    }
+
     public static func isIdentifierByte(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x5f
     }

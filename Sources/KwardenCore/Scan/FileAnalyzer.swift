@@ -69,8 +69,9 @@ public final class FileAnalyzer {
         }
         do {
             var unit: TranslationUnit
+            var headerFunctions: [SharedHeaderFunction] = []
             if let shared = job.precompiledHeader {
-                unit = try index.parse(file: job.file, arguments: ["-include-pch", shared] + setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
+                unit = try sharedHeaderIndex.parse(file: job.file, arguments: ["-include-pch", shared] + setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
                 // A precompiled header clang rejects (a header changed since, other flags) is a
                 // fatal error about it: parse again without.
                 if let rejection = unit.diagnostics.first(where: { $0.severity == .fatal && Self.isAboutPrecompiledHeader($0.message) }) {
@@ -78,6 +79,7 @@ public final class FileAnalyzer {
                     unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
                 } else {
                     outcome.usedPrecompiledHeader = true
+                    headerFunctions = sharedRecord(shared).functions
                 }
             } else {
                 unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
@@ -88,8 +90,8 @@ public final class FileAnalyzer {
                 outcome.firstError = "\(first.position.file.isEmpty ? job.file : first.position.file):\(first.position.line): \(first.message)"
             }
             // The headers read from the precompiled header count as read by this file.
-            outcome.dependencies = unit.includedFiles + (outcome.usedPrecompiledHeader ? sharedDependencies(job.precompiledHeader!) : [])
-            let context = FileContext(path: job.file, unit: unit)
+            outcome.dependencies = unit.includedFiles + (outcome.usedPrecompiledHeader ? sharedRecord(job.precompiledHeader!).files : [])
+            let context = FileContext(path: job.file, unit: unit, sharedHeaderFunctions: headerFunctions)
             for rule in rules {
                 outcome.summaries[rule.id] = rule.extract(context, pass: job.pass, questions: job.questions[rule.id])
             }
@@ -105,15 +107,16 @@ public final class FileAnalyzer {
         message.contains("precompiled header") || message.contains("PCH") || message.contains("AST file")
     }
 
-    private var sharedDependencyCache: [String: [String]] = [:]
-    private let sharedDependencyLock = NSLock()
+    /// Parses with shared precompiled headers, whose declarations the rules do not walk.
+    private lazy var sharedHeaderIndex = ClangIndex(excludeDeclarationsFromPCH: true)
+    private var sharedRecords: [String: PrecompiledHeaders.Record] = [:]
 
-    private func sharedDependencies(_ output: String) -> [String] {
-        sharedDependencyLock.lock(); defer { sharedDependencyLock.unlock() }
-        if let known = sharedDependencyCache[output] { return known }
-        let files = PrecompiledHeaders.dependencies(of: output)
-        sharedDependencyCache[output] = files
-        return files
+    /// What was recorded when a shared precompiled header was built: the files it read, its functions.
+    private func sharedRecord(_ output: String) -> PrecompiledHeaders.Record {
+        if let known = sharedRecords[output] { return known }
+        let record = PrecompiledHeaders.record(of: output)
+        sharedRecords[output] = record
+        return record
     }
 
     private func precompile(_ request: PrecompileRequest, job: FileJob) -> FileOutcome {
@@ -127,10 +130,11 @@ public final class FileAnalyzer {
                 outcome.failure = "\(built.errors.count) error\(built.errors.count == 1 ? "" : "s") in the shared headers, first: \(built.errors[0].message)"
                 return outcome
             }
-            PrecompiledHeaders.saveDependencies(built.files, of: request.output)
+            let files = built.unit.includedFiles
+            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit)), of: request.output)
             // Renamed into place whole: a concurrent reader never sees half a file.
             _ = rename(temporary, request.output)
-            outcome.dependencies = built.files
+            outcome.dependencies = files
         } catch {
             outcome.failure = "\(error)"
         }

@@ -138,26 +138,37 @@ final class PrecompiledHeaders {
         return true
     }
 
-    /// The files a precompiled header read, saved beside it: the cache's dependencies of every
-    /// file parsed with it, and how a later scan knows it is still valid.
-    static func dependenciesFile(of output: String) -> String { output + ".deps" }
+    /// What is saved beside a precompiled header: the files it read (with their size and
+    /// modification time: the cache's dependencies of every file parsed with it, and how a later
+    /// scan knows it is still valid) and the functions its headers define.
+    struct Record: Codable {
+        var files: [String] = []
+        var stamps: [ResultCache.Dependency] = []
+        var functions: [SharedHeaderFunction] = []
 
-    static func saveDependencies(_ files: [String], of output: String) {
-        let stamps = files.compactMap(ResultCache.stamp)
-        if let data = try? JSONEncoder().encode(stamps) { try? data.write(to: URL(fileURLWithPath: dependenciesFile(of: output))) }
+        init(files: [String], functions: [SharedHeaderFunction]) {
+            self.files = files
+            self.stamps = files.compactMap(ResultCache.stamp)
+            self.functions = functions
+        }
     }
 
-    static func dependencies(of output: String) -> [String] {
-        guard let data = FileManager.default.contents(atPath: dependenciesFile(of: output)),
-              let stamps = try? JSONDecoder().decode([ResultCache.Dependency].self, from: data) else { return [] }
-        return stamps.map(\.path)
+    static func recordFile(of output: String) -> String { output + ".record" }
+
+    static func save(_ record: Record, of output: String) {
+        if let data = try? JSONEncoder().encode(record) { try? data.write(to: URL(fileURLWithPath: recordFile(of: output))) }
+    }
+
+    static func record(of output: String) -> Record {
+        guard let data = FileManager.default.contents(atPath: recordFile(of: output)),
+              let record = try? JSONDecoder().decode(Record.self, from: data) else { return Record(files: [], functions: []) }
+        return record
     }
 
     /// A precompiled header from an earlier scan whose headers are all unchanged.
     static func isFresh(_ output: String) -> Bool {
-        guard FileManager.default.fileExists(atPath: output),
-              let data = FileManager.default.contents(atPath: dependenciesFile(of: output)),
-              let stamps = try? JSONDecoder().decode([ResultCache.Dependency].self, from: data), !stamps.isEmpty else { return false }
-        return stamps.allSatisfy { ResultCache.stamp($0.path) == $0 }
+        guard FileManager.default.fileExists(atPath: output) else { return false }
+        let stamps = record(of: output).stamps
+        return !stamps.isEmpty && stamps.allSatisfy { ResultCache.stamp($0.path) == $0 }
     }
 }
