@@ -232,17 +232,10 @@ final class CommandLineTests: CommandLineTestCase {
     func testFilesMissingFromTheCompileDatabaseAreCountedAndNamed() throws {
         // A minimal prepared kernel-shaped tree: two drivers, the database knows one.
         let tree = scratch + "/linux"
-        let files = [
-            "Makefile": "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = Test\n",
-            "Kconfig": "mainmenu \"Linux/$(ARCH) Kernel Configuration\"\nsource \"arch/$(SRCARCH)/Kconfig\"\n",
-            "arch/x86/Kconfig": "config X86\n\tdef_bool y\n",
-            "include/linux/kconfig.h": "/* kconfig */\n",
-            "include/linux/compiler_types.h": "/* compiler types */\n",
-            "include/linux/compiler-version.h": "/* compiler version */\n",
-            "include/generated/autoconf.h": "/* prepared */\n",
+        let files = preparedKernelSkeleton.merging([
             "drivers/known.c": "unsigned int spin_known(unsigned int v, unsigned int n)\n{\n\twhile (v >= n)\n\t\tv -= n;\n\treturn v;\n}\n",
             "drivers/unknown.c": "unsigned int spin_unknown(unsigned int v, unsigned int n)\n{\n\twhile (v >= n)\n\t\tv -= n;\n\treturn v;\n}\n",
-        ]
+        ]) { $1 }
         for (path, text) in files {
             try FileManager.default.createDirectory(atPath: ((tree + "/" + path) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try text.write(toFile: tree + "/" + path, atomically: true, encoding: .utf8)

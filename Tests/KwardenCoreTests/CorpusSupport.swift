@@ -97,3 +97,14 @@ class ScratchDirectoryTestCase: XCTestCase {
         try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
     }
 }
+
+/// The few files that make a directory a prepared x86 kernel tree for kwarden (no kernel source).
+let preparedKernelSkeleton: [String: String] = [
+            "Makefile": "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = Test\n",
+            "Kconfig": "mainmenu \"Linux/$(ARCH) Kernel Configuration\"\nsource \"arch/$(SRCARCH)/Kconfig\"\n",
+            "arch/x86/Kconfig": "config X86\n\tdef_bool y\n",
+            "include/linux/kconfig.h": "/* kconfig */\n",
+            "include/linux/compiler_types.h": "/* compiler types */\n",
+            "include/linux/compiler-version.h": "/* compiler version */\n",
+            "include/generated/autoconf.h": "/* prepared */\n",
+]

@@ -15,16 +15,9 @@ final class SharedHeaderTests: XCTestCase {
             "include/linux/bug.h": "#ifndef _LINUX_BUG_H\n#define _LINUX_BUG_H\n#define WARN_ON(x) ({ int __c = !!(x); __c; })\n#endif\n",
             "include/linux/ring.h": "#ifndef _LINUX_RING_H\n#define _LINUX_RING_H\n#include <linux/types.h>\nstruct ring { u32 nr_queues; u32 head; };\nstatic inline u32 ring_queues(struct ring *r) { return r->nr_queues; }\n#endif\n",
         ]
-        var files: [String: String] = [
-            "Makefile": "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = Test\n",
-            "Kconfig": "mainmenu \"Linux/$(ARCH) Kernel Configuration\"\nsource \"arch/$(SRCARCH)/Kconfig\"\n",
-            "arch/x86/Kconfig": "config X86\n\tdef_bool y\n",
-            "include/linux/kconfig.h": "/* kconfig */\n",
-            "include/linux/compiler_types.h": "/* compiler types */\n",
-            "include/linux/compiler-version.h": "/* compiler version */\n",
-            "include/generated/autoconf.h": "/* prepared */\n",
+        var files: [String: String] = preparedKernelSkeleton.merging([
             "drivers/ring/teardown.c": "#include <linux/types.h>\n#include <linux/ring.h>\nvoid ring_teardown(struct ring *r)\n{\n\tr->nr_queues = 0;\n}\n",
-        ]
+        ]) { $1 }
         files.merge(headers) { $1 }
         for index in 0..<5 {
             files["drivers/ring/pick\(index).c"] = """
