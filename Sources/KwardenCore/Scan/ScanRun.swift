@@ -1,0 +1,241 @@
+import Foundation
+import KernelBuild
+import RuleKit
+
+/// One scan, stage by stage: find the files (`discover`), keep those a rule may match
+/// (`preselect`), parse them (`checkSelectedFiles`), let the rules' questions send the scan to
+/// other files (`gatherEvidence`), judge and summarise (`report`).
+final class ScanRun {
+    let options: ScanOptions
+    let started = Date()
+    let kernelRoot: String?
+    /// Paths are reported relative to it.
+    let root: String
+    let shared: SharedScanState
+    let setups: CompileSetupProvider
+    let onlyArch: String?
+    let runner: JobRunner
+    /// Headers precompiled once for groups of files (nil: outside a kernel tree, turned off, or
+    /// headers at another revision than on disk — the gate).
+    let sharedHeaders: PrecompiledHeaders?
+    let sessions: [RuleSession]
+
+    var notes: [String] = []
+    var failures: [FileFailure] = []
+    var summary = ScanSummary()
+    private(set) var discovery = SourceDiscovery.Result()
+    private var texts: TextIndex!
+    private(set) var selected: [String] = []
+    private var outcomes: [FileOutcome] = []
+    private var factOutcomes: [FileOutcome] = []
+
+    init(options: ScanOptions) throws {
+        self.options = options
+        kernelRoot = options.paths.lazy.compactMap { BuildContext.findTreeRoot(containing: URL(fileURLWithPath: $0).standardizedFileURL.path) }.first
+        root = options.root ?? kernelRoot ?? RelativePath.commonDirectory(options.paths)
+        shared = options.shared ?? SharedScanState()
+        let setupKey = [kernelRoot ?? "", options.compileCommands ?? "", options.arch ?? ""] + options.extraArguments
+        let kernelRoot = self.kernelRoot
+        setups = try shared.setups(key: setupKey.joined(separator: "\n")) {
+            try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: options.compileCommands,
+                                     arch: options.arch, extraArguments: options.extraArguments)
+        }
+        onlyArch = options.allArches ? nil : setups.primaryArch
+        runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
+        sharedHeaders = kernelRoot != nil && options.sharedHeaders && !options.overlay.files.keys.contains { $0.hasSuffix(".h") }
+            ? PrecompiledHeaders(cacheDirectory: options.cache.map { ($0.path as NSString).deletingLastPathComponent }) : nil
+        sessions = options.rules.map { $0.session() }
+        if kernelRoot == nil { notes.append("not inside a kernel tree: flags from compile_flags.txt where present") }
+    }
+
+    /// The .c files under the paths, and notes on what was left out.
+    func discover() throws {
+        let options = self.options, root = self.root, onlyArch = self.onlyArch
+        discovery = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: options.paths.filter { !options.overlay.contains($0) }, root: root, isKernelTree: kernelRoot != nil)
+        discovery.files = (discovery.files + options.paths.filter { options.overlay.contains($0) && $0.hasSuffix(".c") }).sorted()
+        guard !discovery.files.isEmpty else { throw ScanError.nothingToScan(Scanner.whyNothing(discovery, paths: options.paths)) }
+        failures = discovery.missing.map { FileFailure(file: $0, reason: "no such file or directory") }
+        // A tree's configuration may exclude parts outside this scan's paths; only a pattern that
+        // reaches into the scanned paths and leaves nothing out is a mistake worth a warning.
+        let scanned = options.paths.map { RelativePath.make(URL(fileURLWithPath: $0).standardizedFileURL.path, root: root) }
+        func reachesScannedPaths(_ pattern: String) -> Bool {
+            let literal = String(pattern.prefix { $0 != "*" && $0 != "?" && $0 != "[" }).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            return scanned.contains { path in
+                path == root || path.hasPrefix("/") || literal.isEmpty || literal == path
+                    || literal.hasPrefix(path + "/") || path.hasPrefix(literal + "/") || (pattern.contains("*") && path.hasPrefix(literal))
+            }
+        }
+        for pattern in options.excludes where !discovery.matchedExcludes.contains(pattern) && reachesScannedPaths(pattern) {
+            notes.append("warning: exclude '\(pattern)' matches nothing under the scanned paths (patterns are relative to \(root))")
+        }
+        for path in discovery.notSources {
+            notes.append("\(path): not scanned: not a .c file (headers are checked through the .c files that include them)")
+        }
+        if discovery.skippedUserspace > 0 {
+            notes.append("skipped \(discovery.skippedUserspace) .c files of userspace programs (\(SourceDiscovery.kernelUserspaceDirectories.joined(separator: ", ")))")
+        }
+
+        if discovery.skippedOtherArch > 0, let onlyArch {
+            notes.append("left out \(discovery.skippedOtherArch) .c files under arch/ of other architectures than \(onlyArch) (--arch NAME for another, --all-arches for all)")
+        }
+        summary.filesConsidered = discovery.files.count
+    }
+
+    /// Pass 1's selection: the files some rule's textual preselection keeps (this shard's share).
+    func preselect() {
+        let options = self.options, root = self.root
+        options.progress.message("reading \(discovery.files.count) files")
+        let rules = options.rules
+        texts = TextIndex(files: discovery.files, jobs: options.jobs, overlay: options.overlay) { source in rules.contains { $0.preselect(source) } }
+        failures += texts.unreadable
+        let notUTF8 = texts.notUTF8.count
+        if notUTF8 > 0 { notes.append("\(notUTF8) file\(notUTF8 == 1 ? " is" : "s are") not valid UTF-8 (parsed as bytes): \(texts.notUTF8.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(notUTF8 > 5 ? ", …" : "")") }
+        selected = texts.firstSelection
+        let selectedSet = Set(selected)
+        for file in discovery.named.sorted() where !selectedSet.contains(file) && !texts.unreadableFiles.contains(file) {
+            notes.append("\(RelativePath.make(file, root: root)): not parsed: no rule's textual preselection matches it (it holds none of the calls and shapes the rules look for)")
+        }
+        if let shard = options.shard {
+            selected = shard.share(of: selected.map { RelativePath.make($0, root: root) }).map { selected[$0] }
+            notes.append("shard \(shard): \(selected.count) of \(selectedSet.count) preselected files")
+        }
+    }
+
+    func dryRunResult() -> ScanResult {
+        ScanResult(root: root, findings: [], summary: summary, failures: failures,
+                   parseErrors: [], notes: notes + selected.map { "would parse " + RelativePath.make($0, root: root) })
+    }
+
+    /// The jobs that parse `files` in a pass, each with the shared precompiled headers of its group
+    /// (precompiled first where missing).
+    private func jobs(_ files: [String], pass: Int, questions: [String: Data] = [:]) throws -> [FileJob] {
+    let options = self.options, setups = self.setups
+        guard let sharedHeaders else { return files.map { FileJob(file: $0, pass: pass, questions: questions) } }
+        let entries = files.compactMap { file -> (file: String, arguments: [String], source: SourceText)? in
+            guard let arguments = try? setups.setup(for: file).arguments, case .success(let source) = options.overlay.read(file) else { return nil }
+            return (file, arguments, source)
+        }
+        let planned = sharedHeaders.plan(entries, architectureKey: { setups.architecture(for: $0) ?? "" },
+                                         identity: setups.configurationKey + "|" + ResultCache.buildIdentity)
+        if !planned.toBuild.isEmpty {
+            let builds = planned.toBuild.map { plan -> FileJob in
+                var job = FileJob(file: plan.prefix, pass: pass)
+                job.precompile = PrecompileRequest(prefix: plan.prefix, output: plan.output, arguments: plan.arguments, representative: plan.representative)
+                return job
+            }
+            for (plan, outcome) in zip(planned.toBuild, try runner.run(builds, phase: "precompiling shared headers")) {
+                _ = sharedHeaders.record(plan, failure: outcome.failure)
+            }
+        }
+        return files.map { FileJob(file: $0, pass: pass, questions: questions, precompiledHeader: planned.assignment[$0].flatMap { sharedHeaders.built[$0] }) }
+    }
+
+    /// Hands each file's summaries to its rule's judge.
+    private func collect(_ gathered: [FileOutcome]) {
+        for outcome in gathered {
+            for (rule, session) in zip(options.rules, sessions) {
+                if let summaries = outcome.summaries[rule.id] { session.add(summaries) }
+            }
+        }
+    }
+
+    /// Pass 1: parse the preselected files; every rule extracts its summaries.
+    func checkSelectedFiles() throws {
+        let setups = self.setups
+        // Grouped by architecture, so that each worker sets up as few architectures as possible.
+        let byArch = selected.sorted { (setups.architecture(for: $0) ?? "", $0) < (setups.architecture(for: $1) ?? "", $1) }
+        outcomes = try runner.run(try jobs(byArch, pass: 1), phase: "checking")
+        collect(outcomes)
+    }
+
+    /// Evidence passes: each rule's judge asks questions; files that may answer them are parsed
+    /// and every rule extracts from them again.
+    func gatherEvidence() throws {
+        let planner = EvidencePlanner(options: options, root: root, onlyArch: onlyArch, kernelRoot: kernelRoot, shared: shared,
+                                      discovered: discovery.files, texts: texts, parsed: Set(selected))
+        var pass = 1
+        while pass < 4 {
+            let judgements = sessions.map { $0.judge(.afterPass(pass)) }
+            // Provisional findings of the first pass say where evidence is likeliest.
+            if pass == 1 { planner.focus(on: judgements.flatMap(\.findings)) }
+            let asked = zip(options.rules, judgements).compactMap { rule, judgement in judgement.questions.map { (rule.id, $0) } }
+            pass += 1
+            guard !asked.isEmpty else { break }
+            let files = planner.files(answering: asked, pass: pass, notes: &notes)
+            if files.isEmpty { continue }
+            let questions = Dictionary(uniqueKeysWithValues: asked.map { ($0.0, $0.1.encoded) })
+            let more = try runner.run(try jobs(files, pass: pass, questions: questions), phase: "gathering evidence (pass \(pass))")
+            planner.parsed.formUnion(files)
+            factOutcomes += more
+            collect(more)
+        }
+    }
+
+    /// The judges' findings (minus those suppressed in the source), with the summary of the scan.
+    func report() -> ScanResult {
+        let options = self.options, root = self.root, setups = self.setups
+        var findings = sessions.flatMap { $0.judge(.final).findings }
+        let inline = InlineSuppressions.apply(to: findings, overlay: options.overlay)
+        findings = inline.kept
+        notes += inline.notes.map { RelativePath.make($0.file, root: root) + ":" + String($0.line) + ": " + $0.message }
+        let outcomes = self.outcomes + factOutcomes
+
+        // Summary and failures.
+        var parseErrors: [ParseErrorReport] = []
+        var countedFiles = Set<String>()
+        for outcome in outcomes {
+            if let failure = outcome.failure {
+                failures.append(FileFailure(file: RelativePath.make(outcome.file, root: root), reason: failure))
+                continue
+            }
+            guard countedFiles.insert(outcome.file).inserted else { continue }
+            summary.filesParsed += 1
+            if outcome.cached { summary.filesFromCache += 1 }
+            if outcome.usedPrecompiledHeader { summary.filesWithSharedHeaders += 1 }
+            if let fallback = outcome.precompiledHeaderFallback {
+                summary.sharedHeaderFallbacks += 1
+                if summary.sharedHeaderFallbacks <= 3 { notes.append("\(RelativePath.make(outcome.file, root: root)): parsed without the shared precompiled headers: \(fallback)") }
+            }
+            if outcome.errorCount > 0 {
+                summary.filesWithErrors += 1
+                summary.parseErrors += outcome.errorCount
+                parseErrors.append(ParseErrorReport(file: RelativePath.make(outcome.file, root: root), errors: outcome.errorCount,
+                                                    first: RelativePath.make(outcome.firstError, root: root)))
+            }
+        }
+        summary.factFilesParsed = factOutcomes.count
+        if let sharedHeaders {
+            notes += sharedHeaders.notes
+            if summary.filesWithSharedHeaders > 0 {
+                notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse")
+            }
+        }
+        if options.compileCommands != nil {
+            let fallbacks = countedFiles.filter { setups.hasCompileCommand(for: $0) == false }.sorted()
+            if !fallbacks.isEmpty {
+                notes.append("\(fallbacks.count) of \(countedFiles.count) parsed files are not in the compile database: their flags were derived from Kbuild (\(fallbacks.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(fallbacks.count > 5 ? ", …" : ""))")
+            }
+        }
+        let fileNotes = Set(outcomes.flatMap(\.notes)).sorted { ($0.file, $0.line) < ($1.file, $1.line) }
+        notes += fileNotes.map { "\(RelativePath.make($0.file, root: root)):\($0.line): \($0.message)" }
+        failures = failures.map { FileFailure(file: RelativePath.make($0.file, root: root), reason: $0.reason) }
+        summary.filesFailed = Set(failures.map(\.file)).count
+
+        func relative(_ finding: Finding) -> Finding {
+            var f = finding
+            f.file = RelativePath.make(f.file, root: root)
+            f.evidence = f.evidence.map { e in var e = e; e.file = RelativePath.make(e.file, root: root); return e }
+            f.fingerprint = f.fingerprint(file: f.file)
+            return f
+        }
+        let ordered = findings.map(relative).sorted(by: Finding.reportOrder)
+        summary.findings = ordered.count
+        summary.seconds = (Date().timeIntervalSince(started) * 100).rounded() / 100
+        options.progress.finish()
+        var result = ScanResult(root: root, findings: ordered, summary: summary, failures: failures.sorted { $0.file < $1.file },
+                                parseErrors: parseErrors.sorted { $0.file < $1.file }, notes: notes + setups.notes)
+        result.suppressed = inline.suppressed.map { SuppressedFinding(finding: relative($0.finding), kind: .inSource, justification: $0.justification) }
+        result.shard = options.shard
+        return result
+    }
+}
