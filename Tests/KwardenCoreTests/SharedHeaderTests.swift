@@ -86,3 +86,30 @@ final class SharedHeaderTests: XCTestCase {
         XCTAssertEqual(second.summary.filesWithSharedHeaders + second.summary.sharedHeaderFallbacks, 5)
     }
 }
+
+final class SharedHeaderGroupingTests: XCTestCase {
+    func testFilesOfDifferentDriversShareFlagsButNotTheirOwnConfigSymbols() {
+        let args = ["-nostdinc", "-I/t/include", "-DCONFIG_IGB=1", "-DCONFIG_IGB_HWMON=1", "-I/t/drivers/igb",
+                    "-DKBUILD_MODNAME=\"igb\"", "-DKBUILD_BASENAME=\"igb_main\"", "-D__KBUILD_MODNAME=kmod_igb", "-std=gnu11"]
+        let split = PrecompiledHeaders.sharedArguments(args, file: "/t/drivers/igb/igb_main.c")
+        XCTAssertEqual(split.shared, ["-nostdinc", "-I/t/include", "-std=gnu11"])
+        XCTAssertEqual(split.ownMacros, ["CONFIG_IGB", "CONFIG_IGB_HWMON"])
+    }
+
+    func testAFileWhoseOwnSymbolAHeaderMentionsIsParsedPlainly() throws {
+        let headers = PrecompiledHeaders(cacheDirectory: nil)
+        let entry = { (name: String, config: String) -> (file: String, arguments: [String], source: SourceText) in
+            ("/t/drivers/\(name).c", ["-I/t/include", "-D\(config)=1"], SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
+        }
+        let planned = headers.plan([entry("one", "CONFIG_ONE"), entry("two", "CONFIG_TWO"), entry("three", "CONFIG_THREE"), entry("four", "CONFIG_FOUR")],
+                                   architectureKey: { _ in "x86" }, identity: "test")
+        XCTAssertEqual(planned.toBuild.count, 1, "one group for the four drivers")
+        let plan = try XCTUnwrap(planned.toBuild.first)
+        XCTAssertFalse(plan.arguments.contains { $0.hasPrefix("-DCONFIG_") })
+        PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [], functions: [], identifiers: ["CONFIG_TWO", "foo"]), of: plan.output)
+        XCTAssertTrue(headers.record(plan, failure: nil))
+        XCTAssertEqual(headers.headerToUse(for: "/t/drivers/one.c", planned: planned.assignment["/t/drivers/one.c"]), plan.output)
+        XCTAssertNil(headers.headerToUse(for: "/t/drivers/two.c", planned: planned.assignment["/t/drivers/two.c"]), "a header mentions CONFIG_TWO")
+        XCTAssertEqual(headers.excludedByOwnMacros, 1)
+    }
+}

@@ -109,15 +109,8 @@ public final class FileAnalyzer {
 
     /// Parses with shared precompiled headers, whose declarations the rules do not walk.
     private lazy var sharedHeaderIndex = ClangIndex(excludeDeclarationsFromPCH: true)
-    private var sharedRecords: [String: PrecompiledHeaders.Record] = [:]
-
     /// What was recorded when a shared precompiled header was built: the files it read, its functions.
-    private func sharedRecord(_ output: String) -> PrecompiledHeaders.Record {
-        if let known = sharedRecords[output] { return known }
-        let record = PrecompiledHeaders.record(of: output)
-        sharedRecords[output] = record
-        return record
-    }
+    private func sharedRecord(_ output: String) -> PrecompiledHeaders.Record { PrecompiledHeaders.record(of: output) }
 
     private func precompile(_ request: PrecompileRequest, job: FileJob) -> FileOutcome {
         var outcome = FileOutcome(file: job.file)
@@ -131,7 +124,10 @@ public final class FileAnalyzer {
                 return outcome
             }
             let files = built.unit.includedFiles
-            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit)), of: request.output)
+            var identifiers = Set<String>()
+            for file in files { if let bytes = built.unit.contents(of: file) { identifiers.formUnion(SourceText(bytes: bytes).identifiers) } }
+            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit), identifiers: identifiers),
+                                    of: request.output)
             // Renamed into place whole: a concurrent reader never sees half a file.
             _ = rename(temporary, request.output)
             outcome.dependencies = files

@@ -36,6 +36,10 @@ final class PrecompiledHeaders {
 
     let directory: String
     private let temporary: Bool
+    /// Per planned file, the `CONFIG_` symbols defined for it alone.
+    private var ownMacros: [String: Set<String>] = [:]
+    /// Files whose own symbols a shared header mentions: parsed plainly.
+    private(set) var excludedByOwnMacros = 0
     private(set) var built: [String: String] = [:]
     private(set) var notes: [String] = []
 
@@ -55,10 +59,22 @@ final class PrecompiledHeaders {
         if temporary { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    /// A file's flags without what only it has: its directory's `-I` and its module's names.
-    static func sharedArguments(_ arguments: [String], file: String) -> [String] {
+    /// A file's flags without what only it (or its driver) has: its directory's `-I`, its module's
+    /// names, and the `CONFIG_` symbols defined for it (a driver the configuration leaves out is
+    /// parsed with its Makefile gate defined). Those symbols are returned apart: a file may use
+    /// headers precompiled without them only if none of those headers mentions them.
+    static func sharedArguments(_ arguments: [String], file: String) -> (shared: [String], ownMacros: Set<String>) {
         let own = "-I" + (file as NSString).deletingLastPathComponent
-        return arguments.filter { !$0.hasPrefix("-DKBUILD_") && !$0.hasPrefix("-D__KBUILD_MODNAME") && $0 != own }
+        var shared: [String] = [], macros: Set<String> = []
+        for argument in arguments {
+            if argument.hasPrefix("-DKBUILD_") || argument.hasPrefix("-D__KBUILD_MODNAME") || argument == own { continue }
+            if argument.hasPrefix("-DCONFIG_") {
+                macros.insert(String(argument.dropFirst(2).prefix { $0 != "=" }))
+                continue
+            }
+            shared.append(argument)
+        }
+        return (shared, macros)
     }
 
     /// The `<…>` headers a file includes directly, and whether it may use a precompiled header:
@@ -93,12 +109,13 @@ final class PrecompiledHeaders {
         var arguments: [String: [String]] = [:]
         var earlyMacros = 0
         for entry in files {
-            let shared = Self.sharedArguments(entry.arguments, file: entry.file)
+            let (shared, macros) = Self.sharedArguments(entry.arguments, file: entry.file)
             let scanned = Self.scan(entry.source)
             guard scanned.eligible else { earlyMacros += 1; continue }
             let key = stableHash([architectureKey(entry.file)] + shared)
             groups[key, default: []].append((entry.file, scanned.headers))
             arguments[key] = shared
+            ownMacros[entry.file] = macros
         }
         if earlyMacros > 0 {
             notes.append("\(earlyMacros) file\(earlyMacros == 1 ? "" : "s") define a macro before their includes: parsed without the shared precompiled headers")
@@ -127,6 +144,19 @@ final class PrecompiledHeaders {
         return (toBuild, assignment)
     }
 
+    /// The precompiled header `file` is to use, once built: none when one of the `CONFIG_` symbols
+    /// defined for the file alone is mentioned by a header it holds (the header could read
+    /// differently with it).
+    func headerToUse(for file: String, planned: String?) -> String? {
+        guard let planned, let output = built[planned] else { return nil }
+        let macros = ownMacros[file] ?? []
+        guard macros.isEmpty || Self.record(of: output).identifiers.isDisjoint(with: macros) else {
+            excludedByOwnMacros += 1
+            return nil
+        }
+        return output
+    }
+
     /// Records what building did: a failed build leaves its files to plain parses.
     func record(_ plan: Plan, failure: String?) -> Bool {
         if let failure {
@@ -135,6 +165,8 @@ final class PrecompiledHeaders {
             return false
         }
         built[plan.output] = plan.output
+        // Built anew (perhaps in another process): what was read of it before is stale.
+        Self.recordLock.lock(); Self.records[plan.output] = nil; Self.recordLock.unlock()
         return true
     }
 
@@ -145,11 +177,14 @@ final class PrecompiledHeaders {
         var files: [String] = []
         var stamps: [ResultCache.Dependency] = []
         var functions: [SharedHeaderFunction] = []
+        /// Every identifier the headers' text holds.
+        var identifiers: Set<String> = []
 
-        init(files: [String], functions: [SharedHeaderFunction]) {
+        init(files: [String], functions: [SharedHeaderFunction], identifiers: Set<String> = []) {
             self.files = files
             self.stamps = files.compactMap(ResultCache.stamp)
             self.functions = functions
+            self.identifiers = identifiers
         }
     }
 
@@ -157,9 +192,21 @@ final class PrecompiledHeaders {
 
     static func save(_ record: Record, of output: String) {
         if let data = try? JSONEncoder().encode(record) { try? data.write(to: URL(fileURLWithPath: recordFile(of: output))) }
+        recordLock.lock(); records[output] = record; recordLock.unlock()
     }
 
     static func record(of output: String) -> Record {
+        recordLock.lock()
+        if let known = records[output] { recordLock.unlock(); return known }
+        recordLock.unlock()
+        let record = readRecord(of: output)
+        recordLock.lock(); records[output] = record; recordLock.unlock()
+        return record
+    }
+    nonisolated(unsafe) private static var records: [String: Record] = [:]
+    private static let recordLock = NSLock()
+
+    private static func readRecord(of output: String) -> Record {
         guard let data = FileManager.default.contents(atPath: recordFile(of: output)),
               let record = try? JSONDecoder().decode(Record.self, from: data) else { return Record(files: [], functions: []) }
         return record
@@ -168,7 +215,7 @@ final class PrecompiledHeaders {
     /// A precompiled header from an earlier scan whose headers are all unchanged.
     static func isFresh(_ output: String) -> Bool {
         guard FileManager.default.fileExists(atPath: output) else { return false }
-        let stamps = record(of: output).stamps
+        let stamps = readRecord(of: output).stamps
         return !stamps.isEmpty && stamps.allSatisfy { ResultCache.stamp($0.path) == $0 }
     }
 }

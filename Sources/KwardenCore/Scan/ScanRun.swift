@@ -127,7 +127,7 @@ final class ScanRun {
                 _ = sharedHeaders.record(plan, failure: outcome.failure)
             }
         }
-        return files.map { FileJob(file: $0, pass: pass, questions: questions, precompiledHeader: planned.assignment[$0].flatMap { sharedHeaders.built[$0] }) }
+        return files.map { FileJob(file: $0, pass: pass, questions: questions, precompiledHeader: sharedHeaders.headerToUse(for: $0, planned: planned.assignment[$0])) }
     }
 
     /// Hands each file's summaries to its rule's judge.
@@ -206,6 +206,9 @@ final class ScanRun {
         summary.factFilesParsed = factOutcomes.count
         if let sharedHeaders {
             notes += sharedHeaders.notes
+            if sharedHeaders.excludedByOwnMacros > 0 {
+                notes.append("\(sharedHeaders.excludedByOwnMacros) file\(sharedHeaders.excludedByOwnMacros == 1 ? "" : "s") parsed without the shared precompiled headers: a CONFIG_ symbol defined for the file alone is mentioned in them")
+            }
             if summary.filesWithSharedHeaders > 0 {
                 notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse")
             }
