@@ -182,7 +182,20 @@ public final class ResultCache: @unchecked Sendable {
             for path in deadSignatures { try signatures.execute(arguments: [path]) }
         }
         try database.vacuum()
+        pruneSharedHeaders(all: false)
         return (deadResults.count, deadSignatures.count)
+    }
+
+    /// Shared precompiled headers kept beside the cache: those whose headers changed (`all`: every one).
+    private func pruneSharedHeaders(all: Bool) {
+        let directory = (path as NSString).deletingLastPathComponent + "/pch"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasSuffix(".pch") {
+            let output = directory + "/" + name
+            guard all || !PrecompiledHeaders.isFresh(output) else { continue }
+            let base = String(output.dropLast(4))
+            for file in [output, base + ".h", PrecompiledHeaders.recordFile(of: output)] { try? FileManager.default.removeItem(atPath: file) }
+        }
     }
 
     /// Empties the cache.
@@ -192,5 +205,6 @@ public final class ResultCache: @unchecked Sendable {
             try db.execute(sql: "DELETE FROM signatures")
         }
         try database.vacuum()
+        pruneSharedHeaders(all: true)
     }
 }
