@@ -283,6 +283,27 @@ extension TranslationUnit {
 
 extension TranslationUnit {
     /// Every file the unit read: the main file and all it includes, directly or not.
+    /// For each file the unit read, the file the main file included on the way to it (itself when
+    /// the main file includes it directly): which of a prefix header's headers brought a file in.
+    public var topLevelIncluders: [String: String] {
+        var result: [String: String] = [:]
+        withUnsafeMutablePointer(to: &result) { pointer in
+            clang_getInclusions(raw, { file, stack, depth, data in
+                guard let file, depth > 0, let stack else { return }
+                let name = consume(clang_getFileName(file))
+                var top = name
+                if depth >= 2 {
+                    var included: CXFile?
+                    var line: UInt32 = 0, column: UInt32 = 0, offset: UInt32 = 0
+                    clang_getExpansionLocation(stack[Int(depth) - 2], &included, &line, &column, &offset)
+                    if let included { top = consume(clang_getFileName(included)) }
+                }
+                data!.assumingMemoryBound(to: [String: String].self).pointee[name] = top
+            }, pointer)
+        }
+        return result
+    }
+
     public var includedFiles: [String] {
         var files = Set<String>()
         withUnsafeMutablePointer(to: &files) { pointer in

@@ -117,7 +117,18 @@ public final class FileAnalyzer {
         do {
             let unsaved = try setups.setup(for: request.representative).unsavedFiles + overlayUnsaved
             let temporary = request.output + "." + UUID().uuidString
-            let built = try index.savePrecompiledHeader(request.prefix, arguments: request.arguments, unsavedFiles: unsaved, to: temporary)
+            var built = try index.savePrecompiledHeader(request.prefix, arguments: request.arguments, unsavedFiles: unsaved, to: temporary)
+            // A header that only compiles inside a module (it uses KBUILD_MODNAME, say) is left
+            // out, with whatever else brought the error in; twice at most.
+            for _ in 0..<2 where !built.errors.isEmpty {
+                let includers = built.unit.topLevelIncluders
+                let culprits = Set(built.errors.compactMap { includers[$0.position.file] })
+                let prefix = (try? String(contentsOfFile: request.prefix, encoding: .utf8)) ?? ""
+                let kept = prefix.split(separator: "\n").filter { line in !culprits.contains { line.hasSuffix("/" + ($0 as NSString).lastPathComponent + ">") && culpritMatches(String(line), $0) } }
+                guard !culprits.isEmpty, kept.count >= 2, kept.count < prefix.split(separator: "\n").count else { break }
+                try (kept.joined(separator: "\n") + "\n").write(toFile: request.prefix, atomically: true, encoding: .utf8)
+                built = try index.savePrecompiledHeader(request.prefix, arguments: request.arguments, unsavedFiles: unsaved, to: temporary)
+            }
             guard built.errors.isEmpty else {
                 try? FileManager.default.removeItem(atPath: temporary)
                 outcome.failure = "\(built.errors.count) error\(built.errors.count == 1 ? "" : "s") in the shared headers, first: \(built.errors[0].message)"
@@ -135,5 +146,11 @@ public final class FileAnalyzer {
             outcome.failure = "\(error)"
         }
         return outcome
+    }
+
+    /// Whether the prefix line `#include <a/b.h>` names the header at `path` (…/include/a/b.h).
+    private func culpritMatches(_ line: String, _ path: String) -> Bool {
+        guard let open = line.firstIndex(of: "<"), let close = line.firstIndex(of: ">") else { return false }
+        return path.hasSuffix("/" + line[line.index(after: open)..<close])
     }
 }
