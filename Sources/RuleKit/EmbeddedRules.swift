@@ -268,6 +268,20 @@ lists:
     - SRST
     - SWR
     - SWRST
+  # Words of a function or register name (split at underscores) that mark a receive or a transmit
+  # queue. They only rank: among the releases after a failed disable, the finding points at the one
+  # of the same direction (an Rx stop that failed: the Rx ring's buffers). They never decide a finding.
+  rx_words:
+    - RX
+    - RXQ
+    - RXQS
+    - RECV
+    - RCV
+  tx_words:
+    - TX
+    - TXQ
+    - TXQS
+    - XMIT
   # Error codes that report a disable that did not complete (returned negated).
   error_codes:
     - ETIMEDOUT

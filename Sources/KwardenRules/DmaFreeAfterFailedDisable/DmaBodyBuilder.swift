@@ -23,6 +23,7 @@ final class DmaBodyBuilder {
         parameterIndex = [:]
         parameterAliases = [:]
         clearedLocals = []
+        lastWrittenNames = []
         for (index, name) in parameters.enumerated() where !name.isEmpty { parameterIndex[name] = index }
         return DmaFunctionBody(name: function.name, file: function.declaration.position.file,
                                line: function.declaration.position.line,
@@ -37,6 +38,42 @@ final class DmaBodyBuilder {
     private var parameterAliases: [String: (index: Int, negated: Bool)] = [:]
     /// Locals whose last assignment, in source order, cleared bits (`v &= ~EN;`, `v = 0;`).
     private var clearedLocals: Set<String> = []
+    /// The constant names spelled in the last register write's value, in source order: a poll for
+    /// those very bits to clear waits for a self-clearing command (a reset), not for a stop.
+    private var lastWrittenNames: Set<String> = []
+
+    /// Across the file: the bits the driver sets in register values (`writel(TX_EN | ..)`,
+    /// `v |= RX_EN`) — control bits, whose clearing a poll may await — and the register blocks
+    /// (structs of register words) the driver stops with a clearing write.
+    private lazy var fileControl: (setBits: Set<String>, stoppedBlocks: Set<String>) = {
+        var bits = Set<String>(), blocks = Set<String>()
+        for function in context.functions {
+            guard let body = function.body else { continue }
+            for node in body.descendants(where: { $0.kind == .callExpr || $0.kind == .binaryOperator || $0.kind == .compoundAssignOperator }) {
+                if node.kind == .callExpr {
+                    let names = names(ofCall: node)
+                    guard let position = names.lazy.compactMap({ self.vocabulary.registerWrites[$0] }).first,
+                          position < node.arguments.count else { continue }
+                    let value = node.arguments[position]
+                    if bitEffect(value.strippingParensAndCasts) == .clears {
+                        var address = node.arguments
+                        address.remove(at: position)
+                        blocks.formUnion(registerNames(in: address, producedBy: node).compactMap { $0.contains(".") ? DmaRegisters.block($0) : nil })
+                    } else {
+                        bits.formUnion(constantNames(in: value))
+                    }
+                } else if node.operatorSpelling == "|=" || node.operatorSpelling == "|", node.children.count == 2 {
+                    for side in node.children where side.strippingParensAndCasts.kind != .callExpr { bits.formUnion(constantNames(in: side)) }
+                }
+            }
+        }
+        return (bits, blocks)
+    }()
+
+    /// Macro and constant names spelled in an expression (`TX_EN`, `CTL_EN(n)`).
+    private func constantNames(in node: Node) -> Set<String> {
+        Set(node.writtenTokens.filter { $0.kind == .identifier && Self.isConstantName($0.text) }.map(\.text))
+    }
 
     /// Names of the macros whose use starts where `node` was expanded.
     func macroNames(at node: Node) -> [String] {
@@ -192,7 +229,7 @@ final class DmaBodyBuilder {
     private func expression(_ node: Node, target: String?) -> [DmaStep] {
         if let macro = pollMacro(node) {
             let call = DmaStep.call(callee: macro, line: node.position.line, target: target, direction: pollDirection(in: node),
-                                    registers: registersRead(in: node))
+                                    registers: registersRead(in: node), texts: [Self.text(node)])
             return awaitsEnableClear(node) ? [.awaitsStop(line: node.position.line), call] : [call]
         }
         // `c ? f() : g()`: one arm or the other.
@@ -210,7 +247,7 @@ final class DmaBodyBuilder {
         guard node.kind == .callExpr else { return steps }
         let names = names(ofCall: node)
         let line = node.position.line
-        if let api = names.first(where: { vocabulary.frees.contains($0) }) { return steps + [.free(api: api, line: line)] }
+        if let api = names.first(where: { vocabulary.frees.contains($0) }) { return steps + [.free(api: api, line: line, access: access(ofFree: node, api: api))] }
         if let api = names.first(where: { vocabulary.recovery.contains($0) }) { return steps + [.recovery(api: api, line: line)] }
         if let api = names.first(where: { vocabulary.allocations.contains($0) }) { return steps + [.alloc(api: api, line: line)] }
         if names.contains(where: { vocabulary.logFunctions.contains($0) }) { return steps }
@@ -218,7 +255,7 @@ final class DmaBodyBuilder {
         guard let callee = node.calleeName, !callee.isEmpty else { return steps }
         var arguments = node.arguments.map(argument)
         while arguments.last == .other { arguments.removeLast() }
-        return steps + [.call(callee: callee, line: line, target: target, arguments: arguments)]
+        return steps + [.call(callee: callee, line: line, target: target, arguments: arguments, texts: node.arguments.map(Self.text))]
     }
 
     /// The calls a condition makes, and the variables (or call results) it tests, with their polarity.
@@ -319,8 +356,6 @@ final class DmaBodyBuilder {
         let stripped = node.strippingParensAndCasts
         guard stripped.kind == .integerLiteral || (stripped.kind == .declRefExpr && stripped.referenced?.kind == .enumConstantDecl),
               let value = stripped.integerValue else { return isClearingValue(node) ? .clearing : .other }
-        // `CTRL_TX_DISABLE`: a nonzero constant that names the stop it asks for.
-        if value != 0, namesDisable(node) { return .clearing }
         return .constant(nonzero: value != 0)
     }
 
@@ -340,11 +375,13 @@ final class DmaBodyBuilder {
         var address = arguments
         address.remove(at: position)
         let registers = registerNames(in: address, producedBy: call)
+        let text = Self.text(value)
+        lastWrittenNames = constantNames(in: value)
         if let (index, negated) = parameterReference(value), !negated, value.strippingParensAndCasts.kind == .declRefExpr {
-            return .write(value: .parameter(index: index), line: line, registers: registers)
+            return .write(value: .parameter(index: index), line: line, registers: registers, text: text)
         }
-        if namesReset(value) { return .write(value: .reset, line: line, registers: registers) }
-        return .write(value: isClearingValue(value) ? .clearing : .other, line: line, registers: registers)
+        if namesReset(value) { return .write(value: .reset, line: line, registers: registers, text: text) }
+        return .write(value: isClearingValue(value) ? .clearing : .other, line: line, registers: registers, text: text)
     }
 
     /// The registers a poll reads: the addresses of its register reads, or, for a polling macro
@@ -379,8 +416,9 @@ final class DmaBodyBuilder {
                 if node.kind == .declRefExpr, node.referenced?.kind == .enumConstantDecl {
                     names.insert(node.spelling); named = true
                 } else if node.kind == .memberRefExpr, node.type.isInteger {
-                    // `&regs->ctrl`, `&wq->ctrl->running`: a field of a register block.
-                    names.insert(node.spelling); named = true
+                    // `&regs->ctrl`, `&wq->ctrl->running`: a field of a register block (its struct).
+                    let block = node.referenced?.semanticParent?.spelling ?? ""
+                    names.insert(block.isEmpty ? node.spelling : block + "." + node.spelling); named = true
                 }
             }
             if !named {
@@ -396,25 +434,49 @@ final class DmaBodyBuilder {
         name.count >= 2 && name.contains(where: \.isLetter) && !name.contains(where: \.isLowercase)
     }
 
-    /// Zero, `v & ~EN`, a local last cleared so, or a value whose macro or constant names a disable.
+    /// Zero, `v & ~EN`, or a local last cleared so: the shape of a stop, whatever the bits are called.
     private func isClearingValue(_ value: Node) -> Bool {
         let stripped = value.strippingParensAndCasts
         if stripped.kind == .declRefExpr, stripped.referenced?.kind == .varDecl, clearedLocals.contains(stripped.spelling) { return true }
-        if bitEffect(stripped) == .clears { return true }
-        return namesDisable(value)
+        return bitEffect(stripped) == .clears
     }
 
-    /// A macro used in the value, or a constant it names, is spelled with a disable word
-    /// (`TX_DISABLE`, `DMA_STOP`, `RX_CTL_DIS_(n)`).
-    private func namesDisable(_ value: Node) -> Bool { names(value, anyOf: vocabulary.disableWords) }
+    /// An argument or value as written, without blanks (a plain name as its spelling).
+    static func text(_ node: Node) -> String {
+        let stripped = node.strippingParensAndCasts
+        if stripped.kind == .declRefExpr { return stripped.spelling }
+        if stripped.kind == .integerLiteral { return "" }
+        return node.writtenTokens.map(\.text).joined()
+    }
+
+    /// How the device uses the memory a release gives back: page pool pages are received into;
+    /// an unmap's DMA direction says whether the device wrote (`DMA_FROM_DEVICE`, `DMA_BIDIRECTIONAL`)
+    /// or only read (`DMA_TO_DEVICE`) the buffer.
+    private func access(ofFree call: Node, api: String) -> DmaAccess {
+        if api.hasPrefix("page_pool") { return .writes }
+        for argument in call.arguments {
+            let stripped = argument.strippingParensAndCasts
+            guard stripped.kind == .declRefExpr, stripped.referenced?.kind == .enumConstantDecl else { continue }
+            switch stripped.spelling {
+            case "DMA_TO_DEVICE": return .reads
+            case "DMA_FROM_DEVICE", "DMA_BIDIRECTIONAL": return .writes
+            default: continue
+            }
+        }
+        return .unknown
+    }
 
     /// A macro used in the value, or a constant it names, is spelled with a reset word (`TYPHOON_RESET_ALL`).
     private func namesReset(_ value: Node) -> Bool { names(value, anyOf: vocabulary.resetWords) }
 
-    /// `!(v & TX_ENABLE)` or `(v & DMA_RUN) == 0` in a poll macro's condition: the poll is done
-    /// when an enable or running bit has cleared.
+    /// The poll is done when control bits have cleared (`!(v & TX_EN)`, `(v & RUN) == 0`: bits the
+    /// driver sets elsewhere in its register values, here waited for to drop, and not the bits its
+    /// last write set — those are a self-clearing command), or when a word of a register block that
+    /// the driver stops by clearing another word reads 0 (`!ioread32(&ctrl->running)`): the hardware
+    /// is being stopped. Decided by the AST, not by what the bits are called.
     private func awaitsEnableClear(_ poll: Node) -> Bool {
-        guard !vocabulary.enableWords.isEmpty else { return false }
+        let control = fileControl
+        guard !control.setBits.isEmpty || !control.stoppedBlocks.isEmpty else { return false }
         let tests = poll.descendants(where: { ($0.kind == .unaryOperator && $0.operatorSpelling == "!") || ($0.kind == .binaryOperator && $0.operatorSpelling == "==") })
         for test in tests {
             var operands: [Node] = []
@@ -425,11 +487,12 @@ final class DmaBodyBuilder {
                 if let zero = sides.firstIndex(where: { $0.kind == .integerLiteral && $0.integerValue == 0 }) { operands = [test.children[1 - zero]] }
             }
             for operand in operands.map(\.strippingParensAndCasts) {
-                if operand.kind == .binaryOperator && operand.operatorSpelling == "&",
-                   operand.children.contains(where: { names($0, anyOf: vocabulary.enableWords) }) { return true }
-                // `!ioread32(&ctrl->running)`: a register that is itself the enable or running state.
+                if operand.kind == .binaryOperator && operand.operatorSpelling == "&" {
+                    let bits = operand.children.filter { $0.strippingParensAndCasts.kind != .callExpr }.reduce(into: Set<String>()) { $0.formUnion(constantNames(in: $1)) }
+                    if !bits.isDisjoint(with: control.setBits), bits.isDisjoint(with: lastWrittenNames) { return true }
+                }
                 if operand.kind == .callExpr, names(ofCall: operand).contains(where: vocabulary.registerReads.contains),
-                   registerNames(in: operand.arguments, producedBy: operand).contains(where: { Self.spells($0, anyOf: vocabulary.enableWords) }) {
+                   registerNames(in: operand.arguments, producedBy: operand).contains(where: { $0.contains(".") && control.stoppedBlocks.contains(DmaRegisters.block($0) ?? "") }) {
                     return true
                 }
             }
