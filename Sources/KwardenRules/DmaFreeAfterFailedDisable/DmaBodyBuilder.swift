@@ -70,6 +70,60 @@ final class DmaBodyBuilder {
         return (bits, blocks)
     }()
 
+    /// Function pointer fields of ops structs and the functions this file stores in them (by
+    /// `struct.field`): in an initializer (`.rx_ring_free = foo_free_rx_ring`) or an assignment.
+    private lazy var opsBindings: [String: [String]] = {
+        var bindings: [String: Set<String>] = [:]
+        for cursor in context.unit.topLevel where cursor.kind == .varDecl && cursor.isInMainFile {
+            guard let record = cursor.type.recordName, !record.isEmpty else { continue }
+            let tokens = context.tokens(in: cursor.extent)
+            var index = 0
+            while index + 3 < tokens.count {
+                // `. field = function`
+                if tokens[index].text == ".", tokens[index + 1].kind == .identifier, tokens[index + 2].text == "=",
+                   tokens[index + 3].kind == .identifier, index + 4 >= tokens.count || [",", "}"].contains(tokens[index + 4].text) {
+                    bindings[record + "." + tokens[index + 1].text, default: []].insert(tokens[index + 3].text)
+                    index += 4
+                } else {
+                    index += 1
+                }
+            }
+        }
+        for function in context.functions {
+            guard let body = function.body else { continue }
+            for node in body.descendants(where: { $0.kind == .binaryOperator && $0.operatorSpelling == "=" && $0.children.count == 2 }) {
+                let lhs = node.children[0].strippingParensAndCasts, rhs = node.children[1].strippingParensAndCasts
+                guard lhs.kind == .memberRefExpr, let field = lhs.referenced, field.kind == .fieldDecl,
+                      rhs.kind == .declRefExpr, rhs.referenced?.kind == .functionDecl else { continue }
+                bindings[(field.recordName ?? "") + "." + field.spelling, default: []].insert(rhs.spelling)
+            }
+        }
+        return bindings.mapValues { $0.sorted() }
+    }()
+
+    private var readerCache: [String: Bool] = [:]
+
+    /// A driver's own register read function (`u32 foo_rd(priv, reg) { return readl(priv->io + reg); }`,
+    /// one level, defined in this unit): its calls read a register, whatever it is called.
+    func isRegisterReader(_ call: Node) -> Bool {
+        guard call.kind == .callExpr, let name = call.calleeName, !name.isEmpty else { return false }
+        if let known = readerCache[name] { return known }
+        readerCache[name] = false
+        guard let definition = call.referenced?.definition, definition.kind == .functionDecl else { return false }
+        let tree = Node.tree(of: definition, in: call.unit)
+        let calls = tree.descendants(where: { $0.kind == .callExpr })
+        let loops = tree.descendants(where: { $0.kind == .forStmt || $0.kind == .whileStmt || $0.kind == .doStmt })
+        let result = loops.isEmpty && calls.count <= 4 && calls.contains { names(ofCall: $0).contains(where: vocabulary.registerReads.contains) }
+            && !calls.contains { names(ofCall: $0).contains(where: vocabulary.delays.contains) }
+        readerCache[name] = result
+        return result
+    }
+
+    /// A call of a register read API or of a driver's read function.
+    func readsRegister(_ call: Node) -> Bool {
+        names(ofCall: call).contains(where: vocabulary.registerReads.contains) || isRegisterReader(call)
+    }
+
     /// Macro and constant names spelled in an expression (`TX_EN`, `CTL_EN(n)`).
     private func constantNames(in node: Node) -> Set<String> {
         Set(node.writtenTokens.filter { $0.kind == .identifier && Self.isConstantName($0.text) }.map(\.text))
@@ -255,7 +309,13 @@ final class DmaBodyBuilder {
         guard let callee = node.calleeName, !callee.isEmpty else { return steps }
         var arguments = node.arguments.map(argument)
         while arguments.last == .other { arguments.removeLast() }
-        return steps + [.call(callee: callee, line: line, target: target, arguments: arguments, texts: node.arguments.map(Self.text))]
+        let texts = node.arguments.map(Self.text)
+        // `info->rx_ring_free(ring)`: the functions this file stores in that field of the ops struct.
+        if let field = node.referenced, field.kind == .fieldDecl, let bound = opsBindings[(field.recordName ?? "") + "." + field.spelling], !bound.isEmpty {
+            let calls = bound.map { DmaStep.call(callee: $0, line: line, target: target, arguments: arguments, texts: texts) }
+            return steps + [calls.dropFirst().reduce(calls[0]) { .branch(condition: DmaCondition(polarity: [:]), then: [$1], otherwise: [$0]) }]
+        }
+        return steps + [.call(callee: callee, line: line, target: target, arguments: arguments, texts: texts)]
     }
 
     /// The calls a condition makes, and the variables (or call results) it tests, with their polarity.
@@ -316,7 +376,8 @@ final class DmaBodyBuilder {
     private func isRegisterPoll(_ loop: Node) -> Bool {
         let calls = loop.descendants(where: { $0.kind == .callExpr }).map(names(ofCall:))
         let polled = loop.descendants(where: { $0.kind.isExpression }).contains { !macroNames(at: $0).filter(vocabulary.registerReads.contains).isEmpty }
-        return (polled || calls.contains { $0.contains(where: vocabulary.registerReads.contains) })
+        return (polled || calls.contains { $0.contains(where: vocabulary.registerReads.contains) }
+                || loop.descendants(where: { $0.kind == .callExpr }).contains(where: isRegisterReader))
             && calls.contains { $0.contains(where: vocabulary.delays.contains) }
     }
 
@@ -388,7 +449,7 @@ final class DmaBodyBuilder {
     /// given its accessor (`readx_poll_timeout(rd32, REG, ...)`), of the accessor's calls.
     private func registersRead(in poll: Node) -> [String] {
         let calls = poll.descendants(where: { $0.kind == .callExpr })
-        var reads = calls.filter { names(ofCall: $0).contains(where: vocabulary.registerReads.contains) }
+        var reads = calls.filter(readsRegister)
         if reads.isEmpty, pollMacro(poll) != nil {
             let tokens = poll.writtenTokens
             if tokens.count > 2, tokens[1].text == "(", tokens[2].kind == .identifier {
@@ -491,7 +552,7 @@ final class DmaBodyBuilder {
                     let bits = operand.children.filter { $0.strippingParensAndCasts.kind != .callExpr }.reduce(into: Set<String>()) { $0.formUnion(constantNames(in: $1)) }
                     if !bits.isDisjoint(with: control.setBits), bits.isDisjoint(with: lastWrittenNames) { return true }
                 }
-                if operand.kind == .callExpr, names(ofCall: operand).contains(where: vocabulary.registerReads.contains),
+                if operand.kind == .callExpr, readsRegister(operand),
                    registerNames(in: operand.arguments, producedBy: operand).contains(where: { $0.contains(".") && control.stoppedBlocks.contains(DmaRegisters.block($0) ?? "") }) {
                     return true
                 }
@@ -548,7 +609,7 @@ final class DmaBodyBuilder {
         let nodes = [stripped] + stripped.descendants(where: { $0.kind == .binaryOperator || $0.kind == .callExpr })
         return nodes.contains { node in
             (node.kind == .binaryOperator && node.operatorSpelling == "&")
-                || (node.kind == .callExpr && names(ofCall: node).contains(where: vocabulary.registerReads.contains))
+                || (node.kind == .callExpr && readsRegister(node))
         }
     }
 
