@@ -42,18 +42,28 @@ finds: |
   The failure of an enable request (bring-up, ring resize, reset rebuild) is not a failed disable.
   Is the poll a disable at all? A timeout is only reported when the AST shows that the hardware was
   being stopped (mailbox, MDIO/PHY, NVRAM, firmware-ready and wake-up waits can time out too, and
-  are not disables):
+  are not disables). This is decided by structure, never by what the driver called its functions,
+  macros, fields or bits (a test renames them all in the corpus and requires the same findings):
     - a direction was chosen for it (a poll comparing a parameter with the polled bits, or a
       set-or-clear branch in a function that writes registers, called for the clearing value);
     - or a register write before the poll on the same path asked for a stop — zero, cleared bits
-      (`v & ~EN`, a local cleared with `&= ~`), a value named with a disable word (`TX_DISABLE`),
-      regmap_clear_bits() — here, in a caller before it calls the waiting helper, in a function
+      (`v & ~EN`, a local cleared with `&= ~`), regmap_clear_bits() — here, in a caller before it calls the waiting helper, in a function
       called before it that stops the hardware, or through a driver's own write wrapper. Any other
       register write after the stop (an MDIO command, a reset bit, a doorbell) ends that reach: the
       poll then waits for that write instead;
-    - or the poll (an iopoll macro or a hand-written loop) waits for an enable/running bit or word to
-      clear (`!(val & TX_ENABLE)`, `!ioread32(&ctrl->running)`): a queue the hardware stops by itself
-      once drained.
+    - or the poll (an iopoll macro or a hand-written loop) waits for a control bit to clear — a bit
+      the driver sets in a register value elsewhere in the file (`writel(CTL_A, ...)`, `v |= CTL_A`)
+      and that its last write did not set (`!(val & CTL_A)`) — or for a word of a register block to
+      read 0 when the driver stops that block by clearing another of its words
+      (`iowrite32(0, &ctrl->enable)` ... `!ioread32(&ctrl->running)`): a queue the hardware stops by
+      itself once drained.
+  A bounded poll is an iopoll macro or a loop (a counter, or a ktime/jiffies deadline) that reads a
+  register — through readl()/ioread32() and friends, a macro over them, or a driver's own read
+  function (a small function of this unit that returns a register read) — and delays. A generic
+  wait helper whose mask and expected value are its parameters (`wait(reg, mask, value)`) gets its
+  direction from the call: an expected value of 0 is a wait for the bits to clear. A call through an
+  ops table (`info->ring_free(...)`) is a call of the functions the file stores in that field (a
+  designated initializer `.ring_free = foo_ring_free` or an assignment).
   What a stop request reaches, and what it does not:
     - a helper that writes a command of its own before it polls (an MDIO read, a firmware load)
       waits for that command, not for a stop its caller wrote earlier;
@@ -63,9 +73,19 @@ finds: |
       integer fields of a register block, plain offsets); a stop is evidence for a poll of the same
       register or of the same block (names that differ only in their last word: `DMA_CTRL` and
       `DMA_STATUS`), or when either side is unknown (an address passed as a parameter);
-    - a poll right after a reset command (a value named with a reset word, `FIFO_CTL_RESET`) waits
-      for the reset to complete, even when a constant chose the "clear" direction of a wait-for-bit
-      helper.
+    - a poll that waits for the very bits the last write set (the wait is handed the written value:
+      `wr(REG, CMD_X); wait_for_bit(REG, CMD_X, 0)`, or a poll macro whose condition spells it) waits
+      for a self-clearing command (a reset) to complete, even when a constant chose the "clear"
+      direction of a wait-for-bit helper; so does a poll after a value named with a reset word.
+  Which release the finding shows: every release a failing path passes is kept, and the finding
+  points at the one that matches the failed disable — first by direction (the words of rx_words and
+  tx_words in the names on the disable's chain, innermost first, and on the release's chain: an Rx
+  stop that failed pairs with the Rx ring's clean-up), then by what the AST says of the memory (the
+  device writes into `DMA_FROM_DEVICE`/`DMA_BIDIRECTIONAL` buffers and page pool pages — what a
+  running engine corrupts — and only reads `DMA_TO_DEVICE` ones), then source order. The other
+  releases follow as evidence. When no name tells the disable's direction, the message says so.
+  Names never decide a finding: disable_words and enable_words on the disable's chain (functions and
+  registers) with a release of the same direction raise the confidence to high.
   The stop request heads the evidence chain ("asks the hardware to stop").
   Setup is not teardown: a function whose first DMA event (in source order, through callees) is an
   allocation or mapping (dma_alloc_functions) releases what it set up itself (a command's buffer, a
@@ -241,7 +261,8 @@ lists:
   # Register APIs that only ever clear the bits they are given.
   register_clears:
     - regmap_clear_bits
-  # Words of a macro or enum constant (split at underscores) that name a stop request in a written value.
+  # Words (split at underscores) that name a stop request: on the failed disable's chain they raise
+  # the finding's confidence; they never decide one.
   disable_words:
     - DISABLE
     - DIS
@@ -249,8 +270,8 @@ lists:
     - HALT
     - ABORT
     - QUIESCE
-  # Words of a bit's name that mark an enable or running state: a poll macro whose condition waits
-  # for such a bit to clear (`!(val & TX_ENABLE)`, `(val & DMA_RUN) == 0`) waits for a stop.
+  # Words that mark an enable or running state (`TX_ENABLE`, `DMA_RUN`): like disable_words, they
+  # only raise confidence.
   enable_words:
     - ENABLE
     - ENABLED
