@@ -25,12 +25,16 @@ final class DmaBodyBuilder {
         clearedLocals = []
         lastWrittenNames = []
         for (index, name) in parameters.enumerated() where !name.isEmpty { parameterIndex[name] = index }
+        currentChooser = parameterIndex.isEmpty ? nil : chooser(in: body)
         return DmaFunctionBody(name: function.name, file: function.declaration.position.file,
                                line: function.declaration.position.line,
                                isStatic: function.declaration.cursor.isStatic, pass: pass, steps: statements(body),
                                parameters: parameterIndex.isEmpty ? [] : parameters,
-                               chooser: parameterIndex.isEmpty ? nil : chooser(in: body))
+                               chooser: currentChooser)
     }
+
+    /// The set-or-clear branch of the function being reduced (see `chooser(in:)`).
+    private var currentChooser: DmaDirection?
 
     /// Integer and bool parameters of the function being reduced, by name.
     private var parameterIndex: [String: Int] = [:]
@@ -590,6 +594,15 @@ final class DmaBodyBuilder {
     /// so a zero parameter makes it wait for a disable (a negated parameter, the other way round).
     private func pollDirection(in node: Node) -> DmaDirection? {
         guard !parameterIndex.isEmpty else { return nil }
+        let compared = comparedDirection(in: node)
+        // What the function writes decides the direction, not what the polled bit means: when it
+        // sets or clears the bits by the same parameter (`if (on) v |= EN; else v &= ~EN;`), the
+        // clearing value is the disable, whichever way the status bit reads (`DISABLED == !on`).
+        if let compared, let chooser = currentChooser, chooser.parameter == compared.parameter { return chooser }
+        return compared
+    }
+
+    private func comparedDirection(in node: Node) -> DmaDirection? {
         for comparison in node.descendants(where: { $0.kind == .binaryOperator && $0.children.count == 2 }) {
             guard comparison.children.contains(where: { parameterReference($0) != nil }),
                   let op = comparison.operatorSpelling, op == "==" || op == "!=" else { continue }
