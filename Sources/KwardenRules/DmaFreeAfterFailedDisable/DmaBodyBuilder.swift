@@ -24,6 +24,7 @@ final class DmaBodyBuilder {
         parameterAliases = [:]
         clearedLocals = []
         lastWrittenNames = []
+        localNames = [:]
         for (index, name) in parameters.enumerated() where !name.isEmpty { parameterIndex[name] = index }
         currentChooser = parameterIndex.isEmpty ? nil : chooser(in: body)
         return DmaFunctionBody(name: function.name, file: function.declaration.position.file,
@@ -45,6 +46,8 @@ final class DmaBodyBuilder {
     /// The constant names spelled in the last register write's value, in source order: a poll for
     /// those very bits to clear waits for a self-clearing command (a reset), not for a stop.
     private var lastWrittenNames: Set<String> = []
+    /// The constant names of each local's value, as assigned (`val = CORE_RST_REQ | ...;`).
+    private var localNames: [String: Set<String>] = [:]
 
     /// Across the file: the bits the driver sets in register values (`writel(TX_EN | ..)`,
     /// `v |= RX_EN`) — control bits, whose clearing a poll may await — and the register blocks
@@ -310,6 +313,10 @@ final class DmaBodyBuilder {
         if let api = names.first(where: { vocabulary.allocations.contains($0) }) { return steps + [.alloc(api: api, line: line)] }
         if names.contains(where: { vocabulary.logFunctions.contains($0) }) { return steps }
         if let write = registerWrite(node, names: names) { return steps + [write] }
+        // A driver's write function (`reg_write(pd, REG, BUSY | CMD)`): what it stores counts as written.
+        if let position = writtenParameter(of: node), position < node.arguments.count {
+            lastWrittenNames = writtenNames(node.arguments[position])
+        }
         guard let callee = node.calleeName, !callee.isEmpty else { return steps }
         var arguments = node.arguments.map(argument)
         while arguments.last == .other { arguments.removeLast() }
@@ -441,7 +448,7 @@ final class DmaBodyBuilder {
         address.remove(at: position)
         let registers = registerNames(in: address, producedBy: call)
         let text = Self.text(value)
-        lastWrittenNames = constantNames(in: value)
+        lastWrittenNames = writtenNames(value)
         if let (index, negated) = parameterReference(value), !negated, value.strippingParensAndCasts.kind == .declRefExpr {
             return .write(value: .parameter(index: index), line: line, registers: registers, text: text)
         }
@@ -582,7 +589,42 @@ final class DmaBodyBuilder {
     }
 
     /// Keeps `clearedLocals` in source order: `v &= ~EN` or `v = x & ~EN` clears, any other store does not.
+    /// The constant names a written value spells, through a local assembled before (`val = A | B;`).
+    private func writtenNames(_ value: Node) -> Set<String> {
+        let stripped = value.strippingParensAndCasts
+        if stripped.kind == .declRefExpr, let names = localNames[stripped.spelling] { return names }
+        return constantNames(in: value)
+    }
+
+    private var writerCache: [String: Int?] = [:]
+
+    /// The parameter a driver's own write function (one level, defined in this unit, no loop)
+    /// stores with a register write API; nil for other callees.
+    private func writtenParameter(of call: Node) -> Int? {
+        guard let name = call.calleeName, !name.isEmpty else { return nil }
+        if let known = writerCache[name] { return known }
+        writerCache[name] = .some(nil)
+        guard let definition = call.referenced?.definition, definition.kind == .functionDecl else { return nil }
+        let tree = Node.tree(of: definition, in: call.unit)
+        let parameters = tree.children.filter { $0.kind == .parmDecl }.map(\.spelling)
+        var result: Int?
+        if tree.descendants(where: { $0.kind == .forStmt || $0.kind == .whileStmt || $0.kind == .doStmt }).isEmpty {
+            for write in tree.descendants(where: { $0.kind == .callExpr }) {
+                guard let position = names(ofCall: write).lazy.compactMap({ self.vocabulary.registerWrites[$0] }).first,
+                      position < write.arguments.count else { continue }
+                let value = write.arguments[position].strippingParensAndCasts
+                if value.kind == .declRefExpr, value.referenced?.kind == .parmDecl, let index = parameters.firstIndex(of: value.spelling) {
+                    result = index
+                    break
+                }
+            }
+        }
+        writerCache[name] = .some(result)
+        return result
+    }
+
     private func noteAssignment(to variable: String, op: String, value: Node) {
+        if op == "=" { localNames[variable] = constantNames(in: value) } else if op == "|=" { localNames[variable, default: []].formUnion(constantNames(in: value)) }
         let stripped = value.strippingParensAndCasts
         let clears = (op == "&=" && stripped.kind == .unaryOperator && stripped.operatorSpelling == "~")
             || (op == "=" && bitEffect(stripped) == .clears)
