@@ -671,8 +671,8 @@ review: |
   passed down is not compared yet; (2) ops-table bindings are resolved within one file; (3) a control
   bit is known by the constant names spelled in values, so a generic kernel macro (BIT(n)) in both
   the set value and the poll also matches (lan966x: right by luck of the shape); (4) the self-clearing
-  check sees the value of a direct write or a write wrapper's argument, not a local assembled first
-  (bnx2) nor a wrapper written in the poll's own helper (smsc9420).
+  check compares the constant names of the written value and of the awaited bits (a direct write, a
+  driver write function's value, a local assembled before the write), not their values.
 
 """#,
         "fixes.yaml": #"""
