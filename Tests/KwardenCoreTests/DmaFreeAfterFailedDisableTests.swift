@@ -372,4 +372,37 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         XCTAssertFalse(analysis.summary(named: "ring_setup").frees)
         XCTAssertTrue(analysis.summary(named: "ring_teardown").frees, "a label reached by falling through is not unwinding")
     }
+
+    /// After a failed Rx stop, the finding points at the Rx ring's release (names on both chains),
+    /// not at the Tx clean-up that comes first; the Tx one follows as evidence.
+    func testFailedRxStopPairsWithTheRxRingsRelease() throws {
+        let waitRx = body("hw_wait_rx_q", waitDisabled.steps)
+        let stopRings = body("stop_rings", [.call(callee: "hw_wait_rx_q", line: 20, target: "$condition1"),
+                                            .branch(condition: DmaCondition(polarity: ["$condition1": true]), then: [], otherwise: [])])
+        let cleanTx = body("clean_tx_ring", [.free(api: "dev_kfree_skb_any", line: 30)])
+        let cleanRx = body("clean_rx_ring", [.free(api: "dma_unmap_page", line: 31)])
+        let down = body("down", [.call(callee: "stop_rings", line: 40, target: nil),
+                                 .call(callee: "clean_tx_ring", line: 41, target: nil),
+                                 .call(callee: "clean_rx_ring", line: 42, target: nil)])
+        let analysis = DmaAnalysis(bodies: [waitRx, stopRings, cleanTx, cleanRx, down], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.findings.map(\.freeLine), [42])
+        XCTAssertEqual(analysis.findings.first?.disableSide, .rx)
+        XCTAssertEqual(analysis.findings.first?.otherFrees.map(\.line), [41])
+    }
+
+    /// Without names that tell a direction, the memory the device writes into (DMA_FROM_DEVICE)
+    /// ranks before memory it only reads (DMA_TO_DEVICE), whatever comes first.
+    func testWithoutNamesTheReleaseOfDeviceWrittenMemoryRanksFirst() throws {
+        let stopAll = body("f1", [.call(callee: "wait_disabled", line: 20, target: "$condition1"),
+                                  .branch(condition: DmaCondition(polarity: ["$condition1": true]), then: [], otherwise: [])])
+        let readOnly = body("f2", [.free(api: "dma_unmap_single", line: 30, access: .reads)])
+        let written = body("f3", [.free(api: "dma_unmap_single", line: 31, access: .writes)])
+        let down = body("f4", [.call(callee: "f1", line: 40, target: nil), .call(callee: "f2", line: 41, target: nil),
+                               .call(callee: "f3", line: 42, target: nil)])
+        let analysis = DmaAnalysis(bodies: [waitDisabled, stopAll, readOnly, written, down], vocabulary: try vocabulary())
+        analysis.run()
+        XCTAssertEqual(analysis.findings.map(\.freeLine), [42])
+        XCTAssertNil(analysis.findings.first?.disableSide)
+    }
 }

@@ -17,7 +17,7 @@ final class ReportTests: XCTestCase {
         let text = ScanReport.text(result)
         let lines = text.split(separator: "\n").map(String.init)
         let first = try XCTUnwrap(result.findings.first)
-        XCTAssertTrue(lines.contains("\(first.file):\(first.line):\(first.column): warning: \(first.message) [\(first.rule)]"))
+        XCTAssertTrue(lines.contains("\(first.file):\(first.line):\(first.column): \(first.severity.rawValue): \(first.message) [\(first.rule)]"))
         XCTAssertTrue(lines.contains { $0.hasPrefix("    ") && $0.contains(": note: `") })
         XCTAssertTrue(lines.last!.hasPrefix("kwarden: \(result.findings.count) findings;"))
     }

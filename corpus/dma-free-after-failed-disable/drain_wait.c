@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A Tx queue that the hardware stops by itself once it has drained: the close
- * path writes nothing, it waits for the enable bit to clear, ignores the
- * timeout, and cleans the ring. Waiting for the enable bit to come up (the
+ * A Tx queue that the hardware stops by itself once it has drained: the open
+ * path sets the enable bit, the close path writes nothing, it waits for that
+ * bit to clear (a bit the driver sets, awaited to drop: a stop, whatever it is
+ * called), ignores the timeout, and cleans the ring. Waiting for the enable bit to come up (the
  * open path) is no disable, even if its failure is dropped before a free.
  */
 #include <kcorpus-dma.h>
@@ -23,6 +24,11 @@ static void drw_ring_cleanup(struct drw_queue *q)
 
 	for (i = 0; i < 32; i++)
 		dev_kfree_skb_any(q->skbs[i]);
+}
+
+void drw_tx_open(struct drw_queue *q)
+{
+	writel(DRW_CONTROL_TX_ENABLE, q->addr + DRW_CONTROL);
 }
 
 void drw_tx_close(struct drw_queue *q)

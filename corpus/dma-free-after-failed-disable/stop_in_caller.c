@@ -3,7 +3,7 @@
  * The stop request and the wait live in different functions. The Rx side
  * clears the DMA enable bit in a local and writes it back, then waits for the
  * engine to go idle in a helper that only polls; the Tx side stops through
- * the driver's own write wrapper with a value named as a disable. In both
+ * the driver's own write wrapper with the enable bit cleared. In both
  * down paths a timeout is only logged before the rings are freed. A reset
  * path that kicks the engine (sets bits) and then frees is no disable at all.
  */
@@ -12,7 +12,7 @@
 #define SIC_DMA_CTRL		0x00
 #define SIC_DMA_STATUS		0x04
 #define SIC_RX_DMA_EN		0x1
-#define SIC_TX_CTRL_DISABLE	0x2
+#define SIC_TX_CTRL_EN		0x2
 #define SIC_TX_CTRL_KICK	0x4
 #define SIC_DMA_IDLE		0x100
 
@@ -51,7 +51,7 @@ void sic_tx_down(struct sic_priv *priv)
 {
 	int i;
 
-	sic_write(priv, SIC_DMA_CTRL, SIC_TX_CTRL_DISABLE); // evidence: dma-free-after-failed-disable
+	sic_write(priv, SIC_DMA_CTRL, readl(priv->regs + SIC_DMA_CTRL) & ~SIC_TX_CTRL_EN); // evidence: dma-free-after-failed-disable
 	if (sic_wait_idle(priv))
 		dev_err(priv->dev, "tx dma stop timeout\n");
 	for (i = 0; i < 16; i++)

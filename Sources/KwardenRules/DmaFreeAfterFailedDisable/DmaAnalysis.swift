@@ -11,6 +11,8 @@ struct DmaChain: Hashable {
     /// reset path with its own stop, judged on its own (a dispatcher calling it after an unrelated
     /// failure is not).
     var waitsFirst = false
+    /// How the device uses the memory the chain's API releases (see `DmaAccess`).
+    var access = DmaAccess.unknown
 }
 
 /// A request to stop the hardware: how it was made, and the registers it wrote (empty: unknown).
@@ -96,6 +98,36 @@ struct DmaFindingRecord {
     var freeChain: DmaChain
     /// The function frees and then returns the failure: its caller learns of it too late.
     var returnsFailure = false
+    /// The direction of the failed disable and of the release shown, as far as names tell.
+    var disableSide: DmaSide? = nil
+    var freeSide: DmaSide? = nil
+    /// The other releases after the failure, ranked after the one shown.
+    var otherFrees: [(line: Int, callee: String, chain: DmaChain)] = []
+    /// Indices into the evaluation's releases, best first.
+    var candidates: [Int] = []
+}
+
+/// The direction of a queue: receive or transmit.
+enum DmaSide: String {
+    case rx = "Rx", tx = "Tx"
+
+    /// The side a name's words give (`i40e_pf_rxq_wait`: Rx); nil for none or both.
+    static func of(_ name: String, _ vocabulary: DmaVocabulary) -> DmaSide? {
+        let words = name.split(whereSeparator: { $0 == "_" || $0 == "." }).map { $0.uppercased() }
+        let rx = words.contains(where: vocabulary.rxWords.contains), tx = words.contains(where: vocabulary.txWords.contains)
+        return rx == tx ? nil : rx ? .rx : .tx
+    }
+
+    /// The disable's side: the innermost name on its chain that tells one (the poll helper first), then its registers.
+    static func ofDisable(_ origin: DmaOrigin, _ vocabulary: DmaVocabulary) -> DmaSide? {
+        origin.chain.path.reversed().lazy.compactMap { of($0, vocabulary) }.first
+            ?? origin.registers.lazy.compactMap { of($0, vocabulary) }.first
+    }
+
+    /// A release's side: the first function below the judged one whose name tells one.
+    static func ofFree(_ chain: DmaChain, _ vocabulary: DmaVocabulary) -> DmaSide? {
+        chain.path.dropFirst().lazy.compactMap { of($0, vocabulary) }.first
+    }
 }
 
 /// The three summaries (may fail to disable, swallows the failure, frees DMA memory), computed to a
@@ -110,6 +142,8 @@ final class DmaAnalysis {
     /// callers are judged too (one level above the dropper, no further).
     private(set) var hides: [Int: DmaFailure] = [:]
     private(set) var frees: [Int: DmaChain] = [:]
+    /// The first release, through callees, of memory the device writes into (Rx buffers, page pools).
+    private(set) var writableFrees: [Int: DmaChain] = [:]
     /// Functions that allocate or map DMA memory, directly or through callees.
     private(set) var allocates: Set<Int> = []
     /// Functions that poll the hardware, directly or through callees.
@@ -187,26 +221,30 @@ final class DmaAnalysis {
     private func computeFrees(maxRounds: Int) {
         allocates = closure { step, index, found in
             if case .alloc = step { return true }
-            if case .call(let callee, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: found.contains) }
+            if case .call(let callee, _, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: found.contains) }
             return false
         }
         waits = closure { step, index, found in
             if case .poll = step { return true }
-            if case .call(let callee, _, _, _, _, _) = step {
+            if case .call(let callee, _, _, _, _, _, _) = step {
                 return vocabulary.pollMacros.contains(callee) || definitions(of: callee, from: index).contains(where: found.contains)
             }
             return false
         }
-        for _ in 0..<maxRounds {
-            var changed = false
-            for index in bodies.indices where frees[index] == nil {
-                var scan = FreeScan()
-                if let chain = firstFree(bodies[index].steps, caller: index, scan: &scan) ?? scan.waitingFree {
-                    frees[index] = chain
-                    changed = true
+        for writable in [false, true] {
+            var table: [Int: DmaChain] = [:]
+            for _ in 0..<maxRounds {
+                var changed = false
+                for index in bodies.indices where table[index] == nil {
+                    var scan = FreeScan()
+                    if let chain = firstFree(bodies[index].steps, caller: index, scan: &scan, table: table, writable: writable) ?? scan.waitingFree {
+                        table[index] = chain
+                        changed = true
+                    }
                 }
+                if !changed { break }
             }
-            if !changed { break }
+            if writable { writableFrees = table } else { frees = table }
         }
     }
 
@@ -245,7 +283,7 @@ final class DmaAnalysis {
     /// does is kept in `scan`); nil when there is none, or when an allocation comes first: a function
     /// that sets memory up and releases it (a command's buffer, a ring being built) does not free a
     /// running ring.
-    private func firstFree(_ steps: [DmaStep], caller: Int, scan: inout FreeScan) -> DmaChain? {
+    private func firstFree(_ steps: [DmaStep], caller: Int, scan: inout FreeScan, table: [Int: DmaChain], writable: Bool) -> DmaChain? {
         let body = bodies[caller]
         // Code after a label that only a goto reaches (`return 0; err_free: ...`) unwinds an
         // allocation or setup that failed: its frees do not release a running ring.
@@ -262,17 +300,18 @@ final class DmaAnalysis {
             }
             if scan.allocated { return nil }
             switch step {
-            case .free(let api, let line):
+            case .free(let api, let line, let access):
+                if writable && access != .writes { continue }
                 if let chain = scan.found(DmaChain(evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")],
-                                                   path: [body.name, api], waitsFirst: scan.waited)) { return chain }
+                                                   path: [body.name, api], waitsFirst: scan.waited, access: access)) { return chain }
             case .alloc:
                 scan.allocated = true
             case .poll:
                 scan.waited = true
-            case .call(let callee, let line, _, _, _, _):
-                if let inner = lookup(frees, callee, from: caller),
+            case .call(let callee, let line, _, _, _, _, _):
+                if let inner = lookup(table, callee, from: caller),
                    let chain = scan.found(DmaChain(evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which frees DMA memory")] + inner.evidence,
-                                                   path: [body.name] + inner.path, waitsFirst: scan.waited || inner.waitsFirst)) {
+                                                   path: [body.name] + inner.path, waitsFirst: scan.waited || inner.waitsFirst, access: inner.access)) {
                     return chain
                 }
                 let reached = definitions(of: callee, from: caller)
@@ -286,7 +325,7 @@ final class DmaAnalysis {
                 var waitedOnEvery = true, goesOn = false
                 for arm in [then, otherwise] where !leaves(arm) {
                     var armScan = scan
-                    if let chain = firstFree(arm, caller: caller, scan: &armScan) { return chain }
+                    if let chain = firstFree(arm, caller: caller, scan: &armScan, table: table, writable: writable) { return chain }
                     goesOn = true
                     scan.allocated = scan.allocated || armScan.allocated
                     scan.waitingFree = scan.waitingFree ?? armScan.waitingFree
@@ -294,9 +333,9 @@ final class DmaAnalysis {
                 }
                 if goesOn && waitedOnEvery { scan.waited = true }
             case .loop(let inner):
-                if let chain = firstFree(inner, caller: caller, scan: &scan) { return chain }
+                if let chain = firstFree(inner, caller: caller, scan: &scan, table: table, writable: writable) { return chain }
             case .cases(let segments, _):
-                for segment in segments { if let chain = firstFree(segment, caller: caller, scan: &scan) { return chain } }
+                for segment in segments { if let chain = firstFree(segment, caller: caller, scan: &scan, table: table, writable: writable) { return chain } }
             default:
                 break
             }
@@ -314,7 +353,7 @@ final class DmaAnalysis {
         // One round more than `maxRounds`: the first one finds the direct writers.
         writesRegisters = closure(maxRounds: maxRounds + 1) { step, index, found in
             if case .write = step { return true }
-            if case .call(let callee, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: found.contains) }
+            if case .call(let callee, _, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: found.contains) }
             return false
         }
         for _ in 0..<maxRounds {
@@ -338,7 +377,7 @@ final class DmaAnalysis {
     }
 
     private func firstWrittenParameter(_ steps: [DmaStep]) -> Int? {
-        steps.firstNested { if case .write(.parameter(let index), _, _) = $0 { return index }; return nil }
+        steps.firstNested { if case .write(.parameter(let index), _, _, _) = $0 { return index }; return nil }
     }
 
     /// The evidence that a call stops the hardware: the call of a write wrapper with a stopping
@@ -367,11 +406,11 @@ final class DmaAnalysis {
         var last: DmaStop?
         steps.forEachNested { step in
             switch step {
-            case .write(.clearing, let line, let registers):
+            case .write(.clearing, let line, let registers, _):
                 last = writeStop(body, line, registers)
             case .write:
                 last = nil
-            case .call(let callee, let line, _, let arguments, _, _):
+            case .call(let callee, let line, _, let arguments, _, _, _):
                 if let stop = stopByCall(callee, arguments: arguments, line: line, caller: caller) {
                     last = stop
                 } else if definitions(of: callee, from: caller).contains(where: writesRegisters.contains) {
@@ -395,7 +434,7 @@ final class DmaAnalysis {
         var result = Set<String>()
         for index in bodies.indices where bodies[index].pass == pass && hasFailingStep(bodies[index].steps, caller: index) {
             bodies[index].steps.forEachNested { step in
-                if case .call(let callee, _, _, _, _, _) = step, byName[callee] == nil, !vocabulary.pollMacros.contains(callee) { result.insert(callee) }
+                if case .call(let callee, _, _, _, _, _, _) = step, byName[callee] == nil, !vocabulary.pollMacros.contains(callee) { result.insert(callee) }
             }
         }
         return result
@@ -412,7 +451,7 @@ final class DmaAnalysis {
         steps.containsNested { step in
             switch step {
             case .poll: return true
-            case .call(let callee, _, _, _, _, _):
+            case .call(let callee, _, _, _, _, _, _):
                 return vocabulary.pollMacros.contains(callee) || lookup(mayFail, callee, from: caller) != nil
                     || lookup(swallows, callee, from: caller) != nil || lookup(hides, callee, from: caller) != nil
             default: return false
@@ -429,7 +468,13 @@ final class DmaAnalysis {
         var variables: Set<String> = []
         /// Index into `frees` of the first DMA release this failing path passed: it becomes a
         /// finding when the path leaves the function without passing the failure on.
-        var pendingFree: Int?
+        var pendingFree: Int? { pendingFrees.first }
+        /// Every DMA release (indices into `passedFrees`) this failing path passed, in order: the
+        /// finding points at the one that matches the failed disable.
+        var pendingFrees: [Int] = []
+        /// The value text of the last register write on this path (direct or through a write
+        /// wrapper): a wait handed that very value waits for a self-clearing command.
+        var lastValue = ""
         /// Truths of this function's integer parameters the path depends on (by position): the
         /// branches it took on them, and the direction its failing request needs.
         var assumed: [Int: Bool] = [:]
@@ -456,6 +501,8 @@ final class DmaAnalysis {
 
     /// Parameters whose truth a path follows, at most: each one can double the paths.
     private static let maxAssumptions = 4
+    /// Releases a failing path remembers, at most (the finding picks the one matching the disable).
+    private static let maxPendingFrees = 6
 
     private struct Flow {
         var normal: Set<PathState> = []
@@ -624,8 +671,11 @@ final class DmaAnalysis {
         for step in steps {
             if states.isEmpty, case .label = step {} else if states.isEmpty { continue }
             switch step {
-            case .call(let callee, let line, let target, let arguments, let direction, let registers):
+            case .call(let callee, let line, let target, let arguments, let direction, let registers, let texts):
                 var next = Set<PathState>()
+                // The value a write wrapper stores, as written.
+                let writtenText = definitions(of: callee, from: current).lazy.compactMap { self.writers[$0] }.first
+                    .flatMap { $0 < texts.count ? texts[$0] : nil }
                 // A callee that polls the hardware before it frees (a down or reset path of its
                 // own) is judged on its own: an earlier failure here does not guard its frees.
                 let freeChain = lookup(frees, callee, from: current).flatMap { $0.waitsFirst ? nil : $0 }
@@ -647,10 +697,13 @@ final class DmaAnalysis {
                         if let parameter = parameterIndex[target] { state.assumed[parameter] = nil }
                     }
                     if let failure = state.origin {
-                        if let freeChain, origins[failure].kind != .poll, state.pendingFree == nil {
-                            state.pendingFree = passFree(line: line, callee: callee, chain: DmaChain(
-                                evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which frees DMA memory")] + freeChain.evidence,
-                                path: [body.name] + freeChain.path))
+                        if let freeChain, origins[failure].kind != .poll, state.pendingFrees.count < Self.maxPendingFrees {
+                            // The callee's release of memory the device writes into, when it has one.
+                            let shown = lookup(writableFrees, callee, from: current).flatMap { $0.waitsFirst ? nil : $0 } ?? freeChain
+                            let passed = passFree(line: line, callee: callee, chain: DmaChain(
+                                evidence: [evidence(body, line, "\(body.name)() calls \(callee)(), which frees DMA memory")] + shown.evidence,
+                                path: [body.name] + shown.path, access: shown.access))
+                            if !state.pendingFrees.contains(passed) { state.pendingFrees.append(passed) }
                         }
                         next.formUnion(allocating ? Self.droppingFailures([state], beforeAnyFree: true) : [state])
                         continue
@@ -658,8 +711,12 @@ final class DmaAnalysis {
                     // Whether this call fails is judged with the stop requests made before it; the
                     // path that goes on sees what the call itself wrote.
                     var continuing = state
-                    if let written { continuing.lastWrite = written }
+                    if let written { continuing.lastWrite = written; continuing.lastValue = writtenText ?? "" }
                     next.insert(continuing)
+                    // A wait handed the value just written (the bits a command set, to read back as
+                    // 0) waits for that self-clearing command, as after a reset.
+                    var state = state
+                    if Self.awaitsWritten(state.lastValue, texts: texts, macro: vocabulary.pollMacros.contains(callee)) { state.lastWrite = .reset }
                     let variables = Set(target.map { [$0] } ?? [])
                     if vocabulary.pollMacros.contains(callee) {
                         guard let needs = pollRequirements(direction, on: state) else { continue }
@@ -690,15 +747,16 @@ final class DmaAnalysis {
                     let start = origin(.poll, callee: "", line: line, chain: chain, state: state, needs: needs, registers: registers)
                     states.insert(PathState(origin: start, assumed: needs.assumed))
                 }
-            case .free(let api, let line):
+            case .free(let api, let line, let access):
                 states = Set(states.map { state in
-                    guard let failure = state.origin, origins[failure].kind != .poll, state.pendingFree == nil else { return state }
+                    guard let failure = state.origin, origins[failure].kind != .poll, state.pendingFrees.count < Self.maxPendingFrees else { return state }
                     var state = state
-                    state.pendingFree = passFree(line: line, callee: api, chain: DmaChain(
-                        evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")], path: [body.name, api]))
+                    let passed = passFree(line: line, callee: api, chain: DmaChain(
+                        evidence: [evidence(body, line, "\(body.name)() frees DMA memory with \(api)()")], path: [body.name, api], access: access))
+                    if !state.pendingFrees.contains(passed) { state.pendingFrees.append(passed) }
                     return state
                 })
-            case .write(let value, let line, let registers):
+            case .write(let value, let line, let registers, let text):
                 // A stop request, or — any other write — a command that a poll after it waits for instead.
                 let written: LastWrite
                 switch value {
@@ -706,7 +764,12 @@ final class DmaAnalysis {
                 case .reset: written = .reset
                 default: written = .command
                 }
-                states = Self.setting(written, on: states)
+                states = Set(Self.setting(written, on: states).map { state in
+                    guard state.origin == nil else { return state }
+                    var state = state
+                    state.lastValue = text
+                    return state
+                })
             case .awaitsStop(let line):
                 // Whatever register the poll reads: its own condition says it waits for a stop.
                 let request = stopRequest(DmaStop(evidence: [evidence(body, line, "\(body.name)() waits for an enable bit to clear: the hardware is being stopped")]))
@@ -798,6 +861,13 @@ final class DmaAnalysis {
         })
     }
 
+    /// A wait's arguments (a poll macro's text) carry the value last written: the bits a command set.
+    private static func awaitsWritten(_ value: String, texts: [String], macro: Bool) -> Bool {
+        // A plain variable says nothing about which bits were written.
+        guard !value.isEmpty, value.contains(where: { !$0.isLowercase && $0.isLetter }) else { return false }
+        return texts.contains { $0 == value || (macro && $0.contains(value)) }
+    }
+
     /// Paths that have not failed yet now carry `written` as their last register write.
     private static func setting(_ written: LastWrite, on states: Set<PathState>) -> Set<PathState> {
         Set(states.map { state in
@@ -822,11 +892,34 @@ final class DmaAnalysis {
     }
 
     /// One finding per dropped failure, at the first free it reaches.
-    private func record(_ failure: Int, free: Int, returnsFailure: Bool) {
-        let passed = passedFrees[free]
-        if let existing = found[failure], existing.freeLine <= passed.line { return }
-        found[failure] = DmaFindingRecord(body: bodies[current], origin: origins[failure], freeLine: passed.line,
-                                          freeCallee: passed.callee, freeChain: passed.chain, returnsFailure: returnsFailure)
+    /// One finding per dropped failure, at the release that matches it best (see `pairing`); the
+    /// other releases its paths pass are kept as further evidence, ranked after it.
+    private func record(_ failure: Int, frees: [Int], returnsFailure: Bool) {
+        let origin = origins[failure]
+        let side = DmaSide.ofDisable(origin, vocabulary)
+        var candidates = frees
+        if let existing = found[failure] { candidates = existing.candidates + candidates.filter { !existing.candidates.contains($0) } }
+        // Best first; among equals, the first in source order.
+        let ranked = candidates.sorted { a, b in
+            let sa = pairing(passedFrees[a].chain, side), sb = pairing(passedFrees[b].chain, side)
+            return sa != sb ? sa > sb : passedFrees[a].line < passedFrees[b].line
+        }
+        let best = passedFrees[ranked[0]]
+        let others = ranked.dropFirst().map { passedFrees[$0] }.filter { $0.line != best.line || $0.callee != best.callee }
+        found[failure] = DmaFindingRecord(body: bodies[current], origin: origin, freeLine: best.line, freeCallee: best.callee,
+                                          freeChain: best.chain, returnsFailure: returnsFailure || (found[failure]?.returnsFailure ?? false),
+                                          disableSide: side, freeSide: DmaSide.ofFree(best.chain, vocabulary),
+                                          otherFrees: others.map { ($0.line, $0.callee, $0.chain) }, candidates: ranked)
+    }
+
+    /// How well a release matches the failed disable: the same direction by the names on both
+    /// chains (a name may only rank, never decide a finding) weighs most, then what the AST says
+    /// of the memory — one the device writes into (an Rx buffer: `DMA_FROM_DEVICE`, a page pool)
+    /// is what a still-running engine corrupts; one it only reads (`DMA_TO_DEVICE`) is not.
+    private func pairing(_ chain: DmaChain, _ side: DmaSide?) -> Int {
+        var score = chain.access.rank
+        if let side, let freeSide = DmaSide.ofFree(chain, vocabulary) { score += freeSide == side ? 4 : -4 }
+        return score
     }
 
     private func summarise(_ table: inout [Int: DmaFailure], _ failure: DmaFailure) {
@@ -848,12 +941,12 @@ final class DmaAnalysis {
         if let free = state.pendingFree, origin.evidenced {
             if !propagated {
                 // Freed while the hardware may still be running, and nobody above is told.
-                record(failure, free: free, returnsFailure: false)
+                record(failure, frees: state.pendingFrees, returnsFailure: false)
                 return
             }
             // Freed, then the failure of a request known to be a disable is returned: the caller
             // cannot take the memory back (a failure of unknown direction may be an open path unwinding).
-            if origin.confirmed { record(failure, free: free, returnsFailure: true) }
+            if origin.confirmed { record(failure, frees: state.pendingFrees, returnsFailure: true) }
         }
         let freed = state.pendingFree != nil
         func summary(_ chain: DmaChain) -> DmaFailure {

@@ -56,6 +56,15 @@ enum DmaWriteValue: Codable, Hashable, Sendable {
     case other
 }
 
+/// How the device uses memory being released: a device that writes into it (received data, a
+/// descriptor ring it writes back) corrupts it after the free; one that only reads it does not.
+enum DmaAccess: String, Codable, Hashable, Sendable, Comparable {
+    case reads, unknown, writes
+
+    static func < (a: DmaAccess, b: DmaAccess) -> Bool { a.rank < b.rank }
+    var rank: Int { self == .writes ? 2 : self == .unknown ? 1 : 0 }
+}
+
 /// What a return statement gives back.
 enum DmaReturnValue: Codable, Hashable, Sendable {
     case nothing
@@ -80,6 +89,8 @@ enum DmaRegisters {
 
     /// `SIC_DMA_CTRL` → `SIC_DMA`; nil for a one-word name or a plain offset.
     static func block(_ name: String) -> String? {
+        // `cq_ctrl.running`: a field of a register block; the block is the struct.
+        if let dot = name.firstIndex(of: ".") { return String(name[..<dot]) }
         guard !name.hasPrefix("#"), let last = name.lastIndex(of: "_"), last != name.startIndex else { return nil }
         return String(name[..<last]).uppercased()
     }
@@ -101,16 +112,21 @@ indirect enum DmaStep: Codable, Hashable, Sendable {
     /// direction depends on a parameter can be judged per call; `direction` is, for a polling
     /// macro, the parameter its condition compares with the polled bits.
     /// `registers`, for a polling macro, names the registers it reads (see `DmaRegisters`).
+    /// `texts` are the arguments as written (without blanks): a wait handed the very value that was
+    /// just written (a self-clearing command bit) waits for that command, not for a stop.
     case call(callee: String, line: Int, target: String?, arguments: [DmaArgument] = [], direction: DmaDirection? = nil,
-              registers: [String] = [])
+              registers: [String] = [], texts: [String] = [])
     /// A hand-written bounded poll of a register: a loop that reads a register and waits;
     /// `direction` when the loop compares a parameter with the polled bits.
     case poll(line: Int, direction: DmaDirection? = nil, registers: [String] = [])
     /// A direct release of DMA memory through a kernel API.
-    case free(api: String, line: Int)
+    /// `access` tells, from the API and its DMA direction argument, whether the device writes into
+    /// the memory (Rx: `DMA_FROM_DEVICE`, page pools) or only reads it (Tx: `DMA_TO_DEVICE`).
+    case free(api: String, line: Int, access: DmaAccess = .unknown)
     /// A register write (an MMIO or regmap write API): what it stores decides whether it asks
     /// the hardware to stop — the evidence that a poll after it waits for a disable.
-    case write(value: DmaWriteValue, line: Int, registers: [String] = [])
+    /// `text` is the value as written (without blanks).
+    case write(value: DmaWriteValue, line: Int, registers: [String] = [], text: String = "")
     /// The poll that follows waits for an enable (running, active) bit to clear: the hardware is
     /// being stopped, whoever asked it to.
     case awaitsStop(line: Int)

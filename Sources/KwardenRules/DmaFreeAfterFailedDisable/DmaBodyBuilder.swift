@@ -23,13 +23,19 @@ final class DmaBodyBuilder {
         parameterIndex = [:]
         parameterAliases = [:]
         clearedLocals = []
+        lastWrittenNames = []
+        localNames = [:]
         for (index, name) in parameters.enumerated() where !name.isEmpty { parameterIndex[name] = index }
+        currentChooser = parameterIndex.isEmpty ? nil : chooser(in: body)
         return DmaFunctionBody(name: function.name, file: function.declaration.position.file,
                                line: function.declaration.position.line,
                                isStatic: function.declaration.cursor.isStatic, pass: pass, steps: statements(body),
                                parameters: parameterIndex.isEmpty ? [] : parameters,
-                               chooser: parameterIndex.isEmpty ? nil : chooser(in: body))
+                               chooser: currentChooser)
     }
+
+    /// The set-or-clear branch of the function being reduced (see `chooser(in:)`).
+    private var currentChooser: DmaDirection?
 
     /// Integer and bool parameters of the function being reduced, by name.
     private var parameterIndex: [String: Int] = [:]
@@ -37,6 +43,98 @@ final class DmaBodyBuilder {
     private var parameterAliases: [String: (index: Int, negated: Bool)] = [:]
     /// Locals whose last assignment, in source order, cleared bits (`v &= ~EN;`, `v = 0;`).
     private var clearedLocals: Set<String> = []
+    /// The constant names spelled in the last register write's value, in source order: a poll for
+    /// those very bits to clear waits for a self-clearing command (a reset), not for a stop.
+    private var lastWrittenNames: Set<String> = []
+    /// The constant names of each local's value, as assigned (`val = CORE_RST_REQ | ...;`).
+    private var localNames: [String: Set<String>] = [:]
+
+    /// Across the file: the bits the driver sets in register values (`writel(TX_EN | ..)`,
+    /// `v |= RX_EN`) — control bits, whose clearing a poll may await — and the register blocks
+    /// (structs of register words) the driver stops with a clearing write.
+    private lazy var fileControl: (setBits: Set<String>, stoppedBlocks: Set<String>) = {
+        var bits = Set<String>(), blocks = Set<String>()
+        for function in context.functions {
+            guard let body = function.body else { continue }
+            for node in body.descendants(where: { $0.kind == .callExpr || $0.kind == .binaryOperator || $0.kind == .compoundAssignOperator }) {
+                if node.kind == .callExpr {
+                    let names = names(ofCall: node)
+                    guard let position = names.lazy.compactMap({ self.vocabulary.registerWrites[$0] }).first,
+                          position < node.arguments.count else { continue }
+                    let value = node.arguments[position]
+                    if bitEffect(value.strippingParensAndCasts) == .clears {
+                        var address = node.arguments
+                        address.remove(at: position)
+                        blocks.formUnion(registerNames(in: address, producedBy: node).compactMap { $0.contains(".") ? DmaRegisters.block($0) : nil })
+                    } else {
+                        bits.formUnion(constantNames(in: value))
+                    }
+                } else if node.operatorSpelling == "|=" || node.operatorSpelling == "|", node.children.count == 2 {
+                    for side in node.children where side.strippingParensAndCasts.kind != .callExpr { bits.formUnion(constantNames(in: side)) }
+                }
+            }
+        }
+        return (bits, blocks)
+    }()
+
+    /// Function pointer fields of ops structs and the functions this file stores in them (by
+    /// `struct.field`): in an initializer (`.rx_ring_free = foo_free_rx_ring`) or an assignment.
+    private lazy var opsBindings: [String: [String]] = {
+        var bindings: [String: Set<String>] = [:]
+        for cursor in context.unit.topLevel where cursor.kind == .varDecl && cursor.isInMainFile {
+            guard let record = cursor.type.recordName, !record.isEmpty else { continue }
+            let tokens = context.tokens(in: cursor.extent)
+            var index = 0
+            while index + 3 < tokens.count {
+                // `. field = function`
+                if tokens[index].text == ".", tokens[index + 1].kind == .identifier, tokens[index + 2].text == "=",
+                   tokens[index + 3].kind == .identifier, index + 4 >= tokens.count || [",", "}"].contains(tokens[index + 4].text) {
+                    bindings[record + "." + tokens[index + 1].text, default: []].insert(tokens[index + 3].text)
+                    index += 4
+                } else {
+                    index += 1
+                }
+            }
+        }
+        for function in context.functions {
+            guard let body = function.body else { continue }
+            for node in body.descendants(where: { $0.kind == .binaryOperator && $0.operatorSpelling == "=" && $0.children.count == 2 }) {
+                let lhs = node.children[0].strippingParensAndCasts, rhs = node.children[1].strippingParensAndCasts
+                guard lhs.kind == .memberRefExpr, let field = lhs.referenced, field.kind == .fieldDecl,
+                      rhs.kind == .declRefExpr, rhs.referenced?.kind == .functionDecl else { continue }
+                bindings[(field.recordName ?? "") + "." + field.spelling, default: []].insert(rhs.spelling)
+            }
+        }
+        return bindings.mapValues { $0.sorted() }
+    }()
+
+    private var readerCache: [String: Bool] = [:]
+
+    /// A driver's own register read function (`u32 foo_rd(priv, reg) { return readl(priv->io + reg); }`,
+    /// one level, defined in this unit): its calls read a register, whatever it is called.
+    func isRegisterReader(_ call: Node) -> Bool {
+        guard call.kind == .callExpr, let name = call.calleeName, !name.isEmpty else { return false }
+        if let known = readerCache[name] { return known }
+        readerCache[name] = false
+        guard let definition = call.referenced?.definition, definition.kind == .functionDecl else { return false }
+        let tree = Node.tree(of: definition, in: call.unit)
+        let calls = tree.descendants(where: { $0.kind == .callExpr })
+        let loops = tree.descendants(where: { $0.kind == .forStmt || $0.kind == .whileStmt || $0.kind == .doStmt })
+        let result = loops.isEmpty && calls.count <= 4 && calls.contains { names(ofCall: $0).contains(where: vocabulary.registerReads.contains) }
+            && !calls.contains { names(ofCall: $0).contains(where: vocabulary.delays.contains) }
+        readerCache[name] = result
+        return result
+    }
+
+    /// A call of a register read API or of a driver's read function.
+    func readsRegister(_ call: Node) -> Bool {
+        names(ofCall: call).contains(where: vocabulary.registerReads.contains) || isRegisterReader(call)
+    }
+
+    /// Macro and constant names spelled in an expression (`TX_EN`, `CTL_EN(n)`).
+    private func constantNames(in node: Node) -> Set<String> {
+        Set(node.writtenTokens.filter { $0.kind == .identifier && Self.isConstantName($0.text) }.map(\.text))
+    }
 
     /// Names of the macros whose use starts where `node` was expanded.
     func macroNames(at node: Node) -> [String] {
@@ -192,7 +290,7 @@ final class DmaBodyBuilder {
     private func expression(_ node: Node, target: String?) -> [DmaStep] {
         if let macro = pollMacro(node) {
             let call = DmaStep.call(callee: macro, line: node.position.line, target: target, direction: pollDirection(in: node),
-                                    registers: registersRead(in: node))
+                                    registers: registersRead(in: node), texts: [Self.text(node)])
             return awaitsEnableClear(node) ? [.awaitsStop(line: node.position.line), call] : [call]
         }
         // `c ? f() : g()`: one arm or the other.
@@ -210,15 +308,25 @@ final class DmaBodyBuilder {
         guard node.kind == .callExpr else { return steps }
         let names = names(ofCall: node)
         let line = node.position.line
-        if let api = names.first(where: { vocabulary.frees.contains($0) }) { return steps + [.free(api: api, line: line)] }
+        if let api = names.first(where: { vocabulary.frees.contains($0) }) { return steps + [.free(api: api, line: line, access: access(ofFree: node, api: api))] }
         if let api = names.first(where: { vocabulary.recovery.contains($0) }) { return steps + [.recovery(api: api, line: line)] }
         if let api = names.first(where: { vocabulary.allocations.contains($0) }) { return steps + [.alloc(api: api, line: line)] }
         if names.contains(where: { vocabulary.logFunctions.contains($0) }) { return steps }
         if let write = registerWrite(node, names: names) { return steps + [write] }
+        // A driver's write function (`reg_write(pd, REG, BUSY | CMD)`): what it stores counts as written.
+        if let position = writtenParameter(of: node), position < node.arguments.count {
+            lastWrittenNames = writtenNames(node.arguments[position])
+        }
         guard let callee = node.calleeName, !callee.isEmpty else { return steps }
         var arguments = node.arguments.map(argument)
         while arguments.last == .other { arguments.removeLast() }
-        return steps + [.call(callee: callee, line: line, target: target, arguments: arguments)]
+        let texts = node.arguments.map(Self.text)
+        // `info->rx_ring_free(ring)`: the functions this file stores in that field of the ops struct.
+        if let field = node.referenced, field.kind == .fieldDecl, let bound = opsBindings[(field.recordName ?? "") + "." + field.spelling], !bound.isEmpty {
+            let calls = bound.map { DmaStep.call(callee: $0, line: line, target: target, arguments: arguments, texts: texts) }
+            return steps + [calls.dropFirst().reduce(calls[0]) { .branch(condition: DmaCondition(polarity: [:]), then: [$1], otherwise: [$0]) }]
+        }
+        return steps + [.call(callee: callee, line: line, target: target, arguments: arguments, texts: texts)]
     }
 
     /// The calls a condition makes, and the variables (or call results) it tests, with their polarity.
@@ -279,7 +387,8 @@ final class DmaBodyBuilder {
     private func isRegisterPoll(_ loop: Node) -> Bool {
         let calls = loop.descendants(where: { $0.kind == .callExpr }).map(names(ofCall:))
         let polled = loop.descendants(where: { $0.kind.isExpression }).contains { !macroNames(at: $0).filter(vocabulary.registerReads.contains).isEmpty }
-        return (polled || calls.contains { $0.contains(where: vocabulary.registerReads.contains) })
+        return (polled || calls.contains { $0.contains(where: vocabulary.registerReads.contains) }
+                || loop.descendants(where: { $0.kind == .callExpr }).contains(where: isRegisterReader))
             && calls.contains { $0.contains(where: vocabulary.delays.contains) }
     }
 
@@ -319,8 +428,6 @@ final class DmaBodyBuilder {
         let stripped = node.strippingParensAndCasts
         guard stripped.kind == .integerLiteral || (stripped.kind == .declRefExpr && stripped.referenced?.kind == .enumConstantDecl),
               let value = stripped.integerValue else { return isClearingValue(node) ? .clearing : .other }
-        // `CTRL_TX_DISABLE`: a nonzero constant that names the stop it asks for.
-        if value != 0, namesDisable(node) { return .clearing }
         return .constant(nonzero: value != 0)
     }
 
@@ -340,18 +447,20 @@ final class DmaBodyBuilder {
         var address = arguments
         address.remove(at: position)
         let registers = registerNames(in: address, producedBy: call)
+        let text = Self.text(value)
+        lastWrittenNames = writtenNames(value)
         if let (index, negated) = parameterReference(value), !negated, value.strippingParensAndCasts.kind == .declRefExpr {
-            return .write(value: .parameter(index: index), line: line, registers: registers)
+            return .write(value: .parameter(index: index), line: line, registers: registers, text: text)
         }
-        if namesReset(value) { return .write(value: .reset, line: line, registers: registers) }
-        return .write(value: isClearingValue(value) ? .clearing : .other, line: line, registers: registers)
+        if namesReset(value) { return .write(value: .reset, line: line, registers: registers, text: text) }
+        return .write(value: isClearingValue(value) ? .clearing : .other, line: line, registers: registers, text: text)
     }
 
     /// The registers a poll reads: the addresses of its register reads, or, for a polling macro
     /// given its accessor (`readx_poll_timeout(rd32, REG, ...)`), of the accessor's calls.
     private func registersRead(in poll: Node) -> [String] {
         let calls = poll.descendants(where: { $0.kind == .callExpr })
-        var reads = calls.filter { names(ofCall: $0).contains(where: vocabulary.registerReads.contains) }
+        var reads = calls.filter(readsRegister)
         if reads.isEmpty, pollMacro(poll) != nil {
             let tokens = poll.writtenTokens
             if tokens.count > 2, tokens[1].text == "(", tokens[2].kind == .identifier {
@@ -379,8 +488,9 @@ final class DmaBodyBuilder {
                 if node.kind == .declRefExpr, node.referenced?.kind == .enumConstantDecl {
                     names.insert(node.spelling); named = true
                 } else if node.kind == .memberRefExpr, node.type.isInteger {
-                    // `&regs->ctrl`, `&wq->ctrl->running`: a field of a register block.
-                    names.insert(node.spelling); named = true
+                    // `&regs->ctrl`, `&wq->ctrl->running`: a field of a register block (its struct).
+                    let block = node.referenced?.semanticParent?.spelling ?? ""
+                    names.insert(block.isEmpty ? node.spelling : block + "." + node.spelling); named = true
                 }
             }
             if !named {
@@ -396,25 +506,49 @@ final class DmaBodyBuilder {
         name.count >= 2 && name.contains(where: \.isLetter) && !name.contains(where: \.isLowercase)
     }
 
-    /// Zero, `v & ~EN`, a local last cleared so, or a value whose macro or constant names a disable.
+    /// Zero, `v & ~EN`, or a local last cleared so: the shape of a stop, whatever the bits are called.
     private func isClearingValue(_ value: Node) -> Bool {
         let stripped = value.strippingParensAndCasts
         if stripped.kind == .declRefExpr, stripped.referenced?.kind == .varDecl, clearedLocals.contains(stripped.spelling) { return true }
-        if bitEffect(stripped) == .clears { return true }
-        return namesDisable(value)
+        return bitEffect(stripped) == .clears
     }
 
-    /// A macro used in the value, or a constant it names, is spelled with a disable word
-    /// (`TX_DISABLE`, `DMA_STOP`, `RX_CTL_DIS_(n)`).
-    private func namesDisable(_ value: Node) -> Bool { names(value, anyOf: vocabulary.disableWords) }
+    /// An argument or value as written, without blanks (a plain name as its spelling).
+    static func text(_ node: Node) -> String {
+        let stripped = node.strippingParensAndCasts
+        if stripped.kind == .declRefExpr { return stripped.spelling }
+        if stripped.kind == .integerLiteral { return "" }
+        return node.writtenTokens.map(\.text).joined()
+    }
+
+    /// How the device uses the memory a release gives back: page pool pages are received into;
+    /// an unmap's DMA direction says whether the device wrote (`DMA_FROM_DEVICE`, `DMA_BIDIRECTIONAL`)
+    /// or only read (`DMA_TO_DEVICE`) the buffer.
+    private func access(ofFree call: Node, api: String) -> DmaAccess {
+        if api.hasPrefix("page_pool") { return .writes }
+        for argument in call.arguments {
+            let stripped = argument.strippingParensAndCasts
+            guard stripped.kind == .declRefExpr, stripped.referenced?.kind == .enumConstantDecl else { continue }
+            switch stripped.spelling {
+            case "DMA_TO_DEVICE": return .reads
+            case "DMA_FROM_DEVICE", "DMA_BIDIRECTIONAL": return .writes
+            default: continue
+            }
+        }
+        return .unknown
+    }
 
     /// A macro used in the value, or a constant it names, is spelled with a reset word (`TYPHOON_RESET_ALL`).
     private func namesReset(_ value: Node) -> Bool { names(value, anyOf: vocabulary.resetWords) }
 
-    /// `!(v & TX_ENABLE)` or `(v & DMA_RUN) == 0` in a poll macro's condition: the poll is done
-    /// when an enable or running bit has cleared.
+    /// The poll is done when control bits have cleared (`!(v & TX_EN)`, `(v & RUN) == 0`: bits the
+    /// driver sets elsewhere in its register values, here waited for to drop, and not the bits its
+    /// last write set — those are a self-clearing command), or when a word of a register block that
+    /// the driver stops by clearing another word reads 0 (`!ioread32(&ctrl->running)`): the hardware
+    /// is being stopped. Decided by the AST, not by what the bits are called.
     private func awaitsEnableClear(_ poll: Node) -> Bool {
-        guard !vocabulary.enableWords.isEmpty else { return false }
+        let control = fileControl
+        guard !control.setBits.isEmpty || !control.stoppedBlocks.isEmpty else { return false }
         let tests = poll.descendants(where: { ($0.kind == .unaryOperator && $0.operatorSpelling == "!") || ($0.kind == .binaryOperator && $0.operatorSpelling == "==") })
         for test in tests {
             var operands: [Node] = []
@@ -425,11 +559,12 @@ final class DmaBodyBuilder {
                 if let zero = sides.firstIndex(where: { $0.kind == .integerLiteral && $0.integerValue == 0 }) { operands = [test.children[1 - zero]] }
             }
             for operand in operands.map(\.strippingParensAndCasts) {
-                if operand.kind == .binaryOperator && operand.operatorSpelling == "&",
-                   operand.children.contains(where: { names($0, anyOf: vocabulary.enableWords) }) { return true }
-                // `!ioread32(&ctrl->running)`: a register that is itself the enable or running state.
-                if operand.kind == .callExpr, names(ofCall: operand).contains(where: vocabulary.registerReads.contains),
-                   registerNames(in: operand.arguments, producedBy: operand).contains(where: { Self.spells($0, anyOf: vocabulary.enableWords) }) {
+                if operand.kind == .binaryOperator && operand.operatorSpelling == "&" {
+                    let bits = operand.children.filter { $0.strippingParensAndCasts.kind != .callExpr }.reduce(into: Set<String>()) { $0.formUnion(constantNames(in: $1)) }
+                    if !bits.isDisjoint(with: control.setBits), bits.isDisjoint(with: lastWrittenNames) { return true }
+                }
+                if operand.kind == .callExpr, readsRegister(operand),
+                   registerNames(in: operand.arguments, producedBy: operand).contains(where: { $0.contains(".") && control.stoppedBlocks.contains(DmaRegisters.block($0) ?? "") }) {
                     return true
                 }
             }
@@ -454,7 +589,42 @@ final class DmaBodyBuilder {
     }
 
     /// Keeps `clearedLocals` in source order: `v &= ~EN` or `v = x & ~EN` clears, any other store does not.
+    /// The constant names a written value spells, through a local assembled before (`val = A | B;`).
+    private func writtenNames(_ value: Node) -> Set<String> {
+        let stripped = value.strippingParensAndCasts
+        if stripped.kind == .declRefExpr, let names = localNames[stripped.spelling] { return names }
+        return constantNames(in: value)
+    }
+
+    private var writerCache: [String: Int?] = [:]
+
+    /// The parameter a driver's own write function (one level, defined in this unit, no loop)
+    /// stores with a register write API; nil for other callees.
+    private func writtenParameter(of call: Node) -> Int? {
+        guard let name = call.calleeName, !name.isEmpty else { return nil }
+        if let known = writerCache[name] { return known }
+        writerCache[name] = .some(nil)
+        guard let definition = call.referenced?.definition, definition.kind == .functionDecl else { return nil }
+        let tree = Node.tree(of: definition, in: call.unit)
+        let parameters = tree.children.filter { $0.kind == .parmDecl }.map(\.spelling)
+        var result: Int?
+        if tree.descendants(where: { $0.kind == .forStmt || $0.kind == .whileStmt || $0.kind == .doStmt }).isEmpty {
+            for write in tree.descendants(where: { $0.kind == .callExpr }) {
+                guard let position = names(ofCall: write).lazy.compactMap({ self.vocabulary.registerWrites[$0] }).first,
+                      position < write.arguments.count else { continue }
+                let value = write.arguments[position].strippingParensAndCasts
+                if value.kind == .declRefExpr, value.referenced?.kind == .parmDecl, let index = parameters.firstIndex(of: value.spelling) {
+                    result = index
+                    break
+                }
+            }
+        }
+        writerCache[name] = .some(result)
+        return result
+    }
+
     private func noteAssignment(to variable: String, op: String, value: Node) {
+        if op == "=" { localNames[variable] = constantNames(in: value) } else if op == "|=" { localNames[variable, default: []].formUnion(constantNames(in: value)) }
         let stripped = value.strippingParensAndCasts
         let clears = (op == "&=" && stripped.kind == .unaryOperator && stripped.operatorSpelling == "~")
             || (op == "=" && bitEffect(stripped) == .clears)
@@ -466,6 +636,15 @@ final class DmaBodyBuilder {
     /// so a zero parameter makes it wait for a disable (a negated parameter, the other way round).
     private func pollDirection(in node: Node) -> DmaDirection? {
         guard !parameterIndex.isEmpty else { return nil }
+        let compared = comparedDirection(in: node)
+        // What the function writes decides the direction, not what the polled bit means: when it
+        // sets or clears the bits by the same parameter (`if (on) v |= EN; else v &= ~EN;`), the
+        // clearing value is the disable, whichever way the status bit reads (`DISABLED == !on`).
+        if let compared, let chooser = currentChooser, chooser.parameter == compared.parameter { return chooser }
+        return compared
+    }
+
+    private func comparedDirection(in node: Node) -> DmaDirection? {
         for comparison in node.descendants(where: { $0.kind == .binaryOperator && $0.children.count == 2 }) {
             guard comparison.children.contains(where: { parameterReference($0) != nil }),
                   let op = comparison.operatorSpelling, op == "==" || op == "!=" else { continue }
@@ -485,7 +664,7 @@ final class DmaBodyBuilder {
         let nodes = [stripped] + stripped.descendants(where: { $0.kind == .binaryOperator || $0.kind == .callExpr })
         return nodes.contains { node in
             (node.kind == .binaryOperator && node.operatorSpelling == "&")
-                || (node.kind == .callExpr && names(ofCall: node).contains(where: vocabulary.registerReads.contains))
+                || (node.kind == .callExpr && readsRegister(node))
         }
     }
 

@@ -25,6 +25,35 @@ extension DmaFreeAfterFailedDisable {
         return [Question(pass: pass + 1, names: needles.sorted())]
     }
 
+    /// Which release the finding shows, and why.
+    private func pairing(_ record: DmaFindingRecord) -> String {
+        let memory: String
+        switch record.freeChain.access {
+        case .writes: memory = "memory the device writes into"
+        case .reads: memory = "memory the device only reads"
+        case .unknown: memory = "DMA memory"
+        }
+        guard let side = record.disableSide else {
+            return "which queue direction (Rx/Tx) the failed disable was for cannot be told, so the release shown is the first one of \(memory)"
+                + (record.otherFrees.isEmpty ? "" : " (\(record.otherFrees.count) more in the evidence)")
+        }
+        if record.freeSide == side {
+            return "the failed disable is the \(side.rawValue) queue's, and the release shown is the \(side.rawValue) ring's"
+                + (record.otherFrees.isEmpty ? "" : " (\(record.otherFrees.count) other release\(record.otherFrees.count == 1 ? "" : "s") in the evidence)")
+        }
+        return "the failed disable is the \(side.rawValue) queue's; no release on the path is told to be the \(side.rawValue) ring's, the one shown is \(memory)"
+    }
+
+    /// Names only raise confidence: a stop whose functions or registers are called a disable, an
+    /// enable bit or a stop, and a release of the same direction.
+    private func confidence(_ record: DmaFindingRecord) -> Confidence {
+        let words = vocabulary.disableWords.union(vocabulary.enableWords)
+        let named = (record.origin.chain.path + record.origin.registers).contains { name in
+            name.split(whereSeparator: { $0 == "_" || $0 == "." }).contains { words.contains($0.uppercased()) }
+        }
+        return named && record.disableSide != nil && record.freeSide == record.disableSide ? .high : metadata.confidence
+    }
+
     private func findings(_ analysis: DmaAnalysis) -> [Finding] {
         var occurrences: [String: Int] = [:]
         // One finding per free site: the failure with the shortest chain explains it best.
@@ -55,10 +84,14 @@ extension DmaFreeAfterFailedDisable {
             occurrences[anchor, default: 0] += 1
             let message = "\(function)() frees DMA memory (\(record.freeChain.path.joined(separator: " → "))) after a request to "
                 + "disable the hardware that may have failed (\(origin.chain.path.joined(separator: " → "))), and \(dropped): "
-                + "the device can still write into the freed memory"
-            return Finding(rule: id, severity: metadata.severity, confidence: metadata.confidence, file: record.body.file,
+                + "the device can still write into the freed memory; " + pairing(record)
+            let others = record.otherFrees.map { other in
+                Evidence(file: record.body.file, line: other.line, function: function,
+                         message: "\(function)() also frees DMA memory after the failure (\(other.chain.path.joined(separator: " → ")))")
+            }
+            return Finding(rule: id, severity: metadata.severity, confidence: confidence(record), file: record.body.file,
                            line: record.freeLine, column: 1, function: function, message: message,
-                           evidence: origin.chain.evidence + firstStep + record.freeChain.evidence,
+                           evidence: origin.chain.evidence + firstStep + record.freeChain.evidence + others,
                            anchor: anchor, occurrence: occurrences[anchor]!)
         }
     }

@@ -21,6 +21,10 @@ struct DmaVocabulary {
     let enableWords: Set<String>
     /// Words that name a reset command in a written value (`SOFT_RESET`, `RX_SWR`).
     let resetWords: Set<String>
+    /// Words of a function or register name that mark a receive or a transmit queue: they pair a
+    /// failed disable with the release of the same direction (ranking only).
+    let rxWords: Set<String>
+    let txWords: Set<String>
 
     init(_ metadata: RuleMetadata) {
         frees = metadata.names("dma_free_functions")
@@ -36,6 +40,8 @@ struct DmaVocabulary {
         disableWords = Set(metadata.list("disable_words").map { $0.uppercased() })
         enableWords = Set(metadata.list("enable_words").map { $0.uppercased() })
         resetWords = Set(metadata.list("reset_words").map { $0.uppercased() })
+        rxWords = Set(metadata.list("rx_words").map { $0.uppercased() })
+        txWords = Set(metadata.list("tx_words").map { $0.uppercased() })
     }
 
     /// Identifiers a file must contain to hold a disable request or a DMA release.
