@@ -79,7 +79,7 @@ public final class FileAnalyzer {
                     unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
                 } else {
                     outcome.usedPrecompiledHeader = true
-                    headerFunctions = sharedRecord(shared).functions
+                    headerFunctions = PrecompiledHeaders.record(of: shared).functions
                 }
             } else {
                 unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
@@ -90,7 +90,7 @@ public final class FileAnalyzer {
                 outcome.firstError = "\(first.position.file.isEmpty ? job.file : first.position.file):\(first.position.line): \(first.message)"
             }
             // The headers read from the precompiled header count as read by this file.
-            outcome.dependencies = unit.includedFiles + (outcome.usedPrecompiledHeader ? sharedRecord(job.precompiledHeader!).files : [])
+            outcome.dependencies = unit.includedFiles + (outcome.usedPrecompiledHeader ? PrecompiledHeaders.record(of: job.precompiledHeader!).files : [])
             let context = FileContext(path: job.file, unit: unit, sharedHeaderFunctions: headerFunctions)
             for rule in rules {
                 outcome.summaries[rule.id] = rule.extract(context, pass: job.pass, questions: job.questions[rule.id])
@@ -109,8 +109,6 @@ public final class FileAnalyzer {
 
     /// Parses with shared precompiled headers, whose declarations the rules do not walk.
     private lazy var sharedHeaderIndex = ClangIndex(excludeDeclarationsFromPCH: true)
-    /// What was recorded when a shared precompiled header was built: the files it read, its functions.
-    private func sharedRecord(_ output: String) -> PrecompiledHeaders.Record { PrecompiledHeaders.record(of: output) }
 
     private func precompile(_ request: PrecompileRequest, job: FileJob) -> FileOutcome {
         var outcome = FileOutcome(file: job.file)
@@ -123,9 +121,9 @@ public final class FileAnalyzer {
             for _ in 0..<2 where !built.errors.isEmpty {
                 let includers = built.unit.topLevelIncluders
                 let culprits = Set(built.errors.compactMap { includers[$0.position.file] })
-                let prefix = (try? String(contentsOfFile: request.prefix, encoding: .utf8)) ?? ""
-                let kept = prefix.split(separator: "\n").filter { line in !culprits.contains { line.hasSuffix("/" + ($0 as NSString).lastPathComponent + ">") && culpritMatches(String(line), $0) } }
-                guard !culprits.isEmpty, kept.count >= 2, kept.count < prefix.split(separator: "\n").count else { break }
+                let lines = ((try? String(contentsOfFile: request.prefix, encoding: .utf8)) ?? "").split(separator: "\n")
+                let kept = lines.filter { line in !culprits.contains { culpritMatches(String(line), $0) } }
+                guard !culprits.isEmpty, kept.count >= 2, kept.count < lines.count else { break }
                 try (kept.joined(separator: "\n") + "\n").write(toFile: request.prefix, atomically: true, encoding: .utf8)
                 built = try index.savePrecompiledHeader(request.prefix, arguments: request.arguments, unsavedFiles: unsaved, to: temporary)
             }
