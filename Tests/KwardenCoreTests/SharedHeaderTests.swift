@@ -13,7 +13,7 @@ final class SharedHeaderTests: XCTestCase {
         let headers = [
             "include/linux/types.h": "#ifndef _LINUX_TYPES_H\n#define _LINUX_TYPES_H\ntypedef unsigned int u32;\n#define NULL ((void *)0)\n#endif\n",
             "include/linux/bug.h": "#ifndef _LINUX_BUG_H\n#define _LINUX_BUG_H\n#define WARN_ON(x) ({ int __c = !!(x); __c; })\n#endif\n",
-            "include/linux/ring.h": "#ifndef _LINUX_RING_H\n#define _LINUX_RING_H\n#include <linux/types.h>\nstruct ring { u32 nr_queues; u32 head; };\nstatic inline u32 ring_queues(struct ring *r) { return r->nr_queues; }\n#endif\n",
+            "include/linux/ring.h": "#ifndef _LINUX_RING_H\n#define _LINUX_RING_H\n#include <linux/types.h>\n#ifdef RING_DEBUG\n#define RING_CHECKS 1\n#endif\nstruct ring { u32 nr_queues; u32 head; };\nstatic inline u32 ring_queues(struct ring *r) { return r->nr_queues; }\n#endif\n",
         ]
         var files: [String: String] = preparedKernelSkeleton.merging([
             "drivers/ring/teardown.c": "#include <linux/types.h>\n#include <linux/ring.h>\nvoid ring_teardown(struct ring *r)\n{\n\tr->nr_queues = 0;\n}\n",
@@ -35,8 +35,13 @@ final class SharedHeaderTests: XCTestCase {
 
             """
         }
-        // Defines a macro before its includes: never parsed with the shared headers.
+        // Defines a macro a shared header tests, before its includes: never parsed with the shared headers.
         files["drivers/ring/early.c"] = "#define RING_DEBUG 1\n" + files["drivers/ring/pick0.c"]!.replacingOccurrences(of: "pick0", with: "early")
+        // Includes only its driver's header (guarded, with a macro of its own before the kernel
+        // includes): the kernel headers are found through it, and it shares them.
+        files["drivers/ring/ring_drv.h"] = "#ifndef _RING_DRV_H_\n#define _RING_DRV_H_\n#define RING_DRV_QUEUES 8\n#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n#endif\n"
+        files["drivers/ring/driver.c"] = "#include \"ring_drv.h\"\n" + files["drivers/ring/pick0.c"]!.replacingOccurrences(of: "pick0", with: "driver")
+            .replacingOccurrences(of: "#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n", with: "")
         for (path, text) in files {
             let full = tree + "/" + path
             try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -61,12 +66,12 @@ final class SharedHeaderTests: XCTestCase {
     func testFindingsAreTheSameWithAndWithoutSharedHeaders() throws {
         let plain = try scan(shared: false)
         let shared = try scan(shared: true)
-        XCTAssertEqual(plain.findings.count, 6, "\(plain.findings.map(\.file))")
+        XCTAssertEqual(plain.findings.count, 7, "\(plain.findings.map(\.file))")
         XCTAssertTrue(plain.findings.allSatisfy { $0.confidence == .high }, "the zero store in teardown.c is found as evidence")
         XCTAssertEqual(shared.findings.map(key), plain.findings.map(key))
         XCTAssertEqual(plain.summary.filesWithSharedHeaders, 0)
-        XCTAssertEqual(shared.summary.filesWithSharedHeaders, 5, "the five pick files share them; early.c defines a macro first: \(shared.notes)")
-        XCTAssertTrue(shared.notes.contains { $0.contains("define a macro before their includes") }, "\(shared.notes)")
+        XCTAssertEqual(shared.summary.filesWithSharedHeaders, 6, "the five pick files and driver.c share them; early.c defines RING_DEBUG first: \(shared.notes)")
+        XCTAssertTrue(shared.notes.contains { $0.contains("1 file parsed without the shared precompiled headers") && $0.contains("before its includes") }, "\(shared.notes)")
         XCTAssertEqual(shared.summary.filesWithErrors, plain.summary.filesWithErrors)
     }
 
@@ -74,7 +79,7 @@ final class SharedHeaderTests: XCTestCase {
         let cacheDirectory = tree + "-cache"
         defer { try? FileManager.default.removeItem(atPath: cacheDirectory) }
         let first = try scan(shared: true, cache: try ResultCache(directory: cacheDirectory))
-        XCTAssertEqual(first.summary.filesWithSharedHeaders, 5)
+        XCTAssertEqual(first.summary.filesWithSharedHeaders, 6)
         // A header the precompiled headers read changes: they are rebuilt, and every finding follows the change.
         let ring = tree + "/include/linux/ring.h"
         try (try String(contentsOfFile: ring, encoding: .utf8)).replacingOccurrences(of: "u32 head;", with: "u32 head;\n\tu32 tail;")
@@ -83,7 +88,7 @@ final class SharedHeaderTests: XCTestCase {
         let second = try scan(shared: true, cache: try ResultCache(directory: cacheDirectory))
         XCTAssertEqual(second.summary.filesFromCache, 0, "every file read the changed header")
         XCTAssertEqual(second.findings.map(key), first.findings.map(key))
-        XCTAssertEqual(second.summary.filesWithSharedHeaders + second.summary.sharedHeaderFallbacks, 5)
+        XCTAssertEqual(second.summary.filesWithSharedHeaders + second.summary.sharedHeaderFallbacks, 6)
     }
 }
 

@@ -116,9 +116,10 @@ public final class FileAnalyzer {
             let unsaved = try setups.setup(for: request.representative).unsavedFiles + overlayUnsaved
             let temporary = request.output + "." + UUID().uuidString
             var built = try index.savePrecompiledHeader(request.prefix, arguments: request.arguments, unsavedFiles: unsaved, to: temporary)
-            // A header that only compiles inside a module (it uses KBUILD_MODNAME, say) is left
-            // out, with whatever else brought the error in; twice at most.
-            for _ in 0..<2 where !built.errors.isEmpty {
+            // A header that only compiles inside a module (it uses KBUILD_MODNAME, say) or only
+            // after others is left out, with whatever else brought the error in. Another header
+            // of the prefix may bring the same one in once the first is gone: a few rounds.
+            for _ in 0..<PrecompiledHeaders.buildRounds where !built.errors.isEmpty {
                 let includers = built.unit.topLevelIncluders
                 let culprits = Set(built.errors.compactMap { includers[$0.position.file] })
                 let lines = ((try? String(contentsOfFile: request.prefix, encoding: .utf8)) ?? "").split(separator: "\n")

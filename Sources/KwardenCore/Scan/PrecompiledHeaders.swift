@@ -5,9 +5,11 @@ import RuleKit
 /// includes. Files compiled with the same flags (but for their own directory and module name) are
 /// grouped; for each group of a few files the headers its files include most are precompiled once
 /// — in a worker process, like any parse — and every file of the group loads them with
-/// `-include-pch`. A file whose text defines a macro before its includes (which could change
-/// what a header declares) is parsed plainly, and so is any file whose parse rejects the
-/// precompiled header; both are counted.
+/// `-include-pch`. A driver's own `"…"` headers are read through: most driver files include
+/// only their driver's header, which includes the kernel's. A file that defines a macro before
+/// its last kernel include, where a shared header mentions that macro (it could change what the
+/// header declares), is parsed plainly, and so is any file whose parse rejects the precompiled
+/// header; both are counted.
 ///
 /// The precompiled headers live in the result cache's directory, keyed by the flags, the headers
 /// and kwarden's build, and are rebuilt when a header they read changed; without a cache they
@@ -19,6 +21,9 @@ final class PrecompiledHeaders {
     /// At most this many headers, each included by at least `minimumShare` of the group's files.
     static let maximumHeaders = 24
     static let minimumShare = 0.25
+    /// A prefix whose build fails is built again without the headers that brought the errors in,
+    /// at most this many times.
+    static let buildRounds = 5
     /// Macros a file may define before its includes without changing what the headers declare:
     /// they are expanded where used, and headers only define them when undefined.
     static let harmlessEarlyMacros: Set<String> = ["pr_fmt", "dev_fmt"]
@@ -40,6 +45,8 @@ final class PrecompiledHeaders {
     private var ownMacros: [String: Set<String>] = [:]
     /// Files whose own symbols a shared header mentions: parsed plainly.
     private(set) var excludedByOwnMacros = 0
+    /// The macros that kept files from the shared headers, with how many files each kept.
+    private(set) var excludingMacros: [String: Int] = [:]
     private(set) var built: [String: String] = [:]
     private(set) var notes: [String] = []
 
@@ -77,27 +84,80 @@ final class PrecompiledHeaders {
         return (shared, macros)
     }
 
-    /// The `<…>` headers a file includes directly, and whether it may use a precompiled header:
-    /// no `#define`/`#undef` before its first include, but the harmless ones.
-    static func scan(_ source: SourceText) -> (headers: [String], eligible: Bool) {
+    /// What a file's own text and its driver's headers do before the kernel headers are read.
+    struct Preamble {
+        /// The `<…>` headers it includes, directly or through `"…"` headers of its tree.
         var headers: [String] = []
-        var sawInclude = false
-        var eligible = true
+        /// Macros it (or a `"…"` header it includes) defines or undefines, each with the number of
+        /// `<…>` includes before it.
+        var macros: [(name: String, after: Int)] = []
+
+        /// The macros defined before one of `shared` is included: with the shared headers read
+        /// first, such a header that mentions one of them could read differently, so the file is
+        /// parsed plainly.
+        func macros(before shared: [String]) -> Set<String> {
+            let last = headers.lastIndex(where: shared.contains) ?? -1
+            return Set(macros.filter { $0.after <= last }.map(\.name))
+        }
+    }
+
+    /// Directives of one file in order: a macro defined or undefined, a `<…>` include, a `"…"` include.
+    enum Directive { case macro(String), system(String), local(String) }
+
+    static func directives(_ source: SourceText) -> [Directive] {
+        var result: [Directive] = []
         for line in String(decoding: source.bytes, as: UTF8.self).split(separator: "\n") {
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             guard trimmed.hasPrefix("#") else { continue }
             let directive = trimmed.dropFirst().drop { $0 == " " || $0 == "\t" }
             if directive.hasPrefix("include") {
-                sawInclude = true
                 if let open = directive.firstIndex(of: "<"), let close = directive[open...].firstIndex(of: ">") {
-                    headers.append(String(directive[directive.index(after: open)..<close]))
+                    result.append(.system(String(directive[directive.index(after: open)..<close])))
+                } else if let open = directive.firstIndex(of: "\""), let close = directive[directive.index(after: open)...].firstIndex(of: "\"") {
+                    result.append(.local(String(directive[directive.index(after: open)..<close])))
                 }
-            } else if !sawInclude, directive.hasPrefix("define") || directive.hasPrefix("undef") {
+            } else if directive.hasPrefix("define") || directive.hasPrefix("undef") {
                 let name = directive.drop { $0.isLetter }.drop { $0 == " " || $0 == "\t" }.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
-                if !harmlessEarlyMacros.contains(String(name)) { eligible = false }
+                if !name.isEmpty, !harmlessEarlyMacros.contains(String(name)) { result.append(.macro(String(name))) }
             }
         }
-        return (headers, eligible)
+        return result
+    }
+
+    /// Per `"…"` header read while planning: its directives (nil: not found).
+    private var localHeaders: [String: [Directive]?] = [:]
+
+    private func localDirectives(_ path: String) -> [Directive]? {
+        if let known = localHeaders[path] { return known }
+        var read: [Directive]?
+        if case .success(let source) = TextIndex.read(path) { read = Self.directives(source) }
+        localHeaders[path] = read
+        return read
+    }
+
+    /// The file's preamble: its directives with its `"…"` headers (found beside the file that
+    /// names them) read in place, each once.
+    func preamble(of source: SourceText, file: String) -> Preamble {
+        var sequence: [Directive] = []
+        var visited: Set<String> = []
+        func expand(_ directives: [Directive], directory: String, depth: Int) {
+            for directive in directives {
+                guard case .local(let name) = directive else { sequence.append(directive); continue }
+                let path = URL(fileURLWithPath: directory + "/" + name).standardizedFileURL.path
+                guard depth < 8, visited.insert(path).inserted, let inner = localDirectives(path) else { continue }
+                expand(inner, directory: (path as NSString).deletingLastPathComponent, depth: depth + 1)
+            }
+        }
+        expand(Self.directives(source), directory: (file as NSString).deletingLastPathComponent, depth: 0)
+        var preamble = Preamble()
+        for directive in sequence {
+            switch directive {
+            case .system(let header): preamble.headers.append(header)
+            case .macro(let name): preamble.macros.append((name, preamble.headers.count))
+            case .local: break
+            }
+        }
+        return preamble
     }
 
     /// Groups `files` (with their flags and texts) and plans a precompiled header for each group
@@ -107,18 +167,15 @@ final class PrecompiledHeaders {
               identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
         var groups: [String: [(file: String, headers: [String])]] = [:]
         var arguments: [String: [String]] = [:]
-        var earlyMacros = 0
+        var preambles: [String: Preamble] = [:]
         for entry in files {
             let (shared, macros) = Self.sharedArguments(entry.arguments, file: entry.file)
-            let scanned = Self.scan(entry.source)
-            guard scanned.eligible else { earlyMacros += 1; continue }
+            let preamble = self.preamble(of: entry.source, file: entry.file)
             let key = stableHash([architectureKey(entry.file)] + shared)
-            groups[key, default: []].append((entry.file, scanned.headers))
+            groups[key, default: []].append((entry.file, preamble.headers))
             arguments[key] = shared
             ownMacros[entry.file] = macros
-        }
-        if earlyMacros > 0 {
-            notes.append("\(earlyMacros) file\(earlyMacros == 1 ? "" : "s") define a macro before their includes: parsed without the shared precompiled headers")
+            preambles[entry.file] = preamble
         }
         var toBuild: [Plan] = []
         var assignment: [String: String] = [:]
@@ -126,8 +183,11 @@ final class PrecompiledHeaders {
             var counts: [String: Int] = [:]
             for member in members { for header in Set(member.headers) { counts[header, default: 0] += 1 } }
             let threshold = max(2, Int((Double(members.count) * Self.minimumShare).rounded(.up)))
-            let headers = counts.filter { $0.value >= threshold }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-                .prefix(Self.maximumHeaders).map(\.key)
+            let chosen = Set(counts.filter { $0.value >= threshold }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                .prefix(Self.maximumHeaders).map(\.key))
+            // In the order the files include them: some headers only compile after others.
+            var headers: [String] = []
+            for member in members { for header in member.headers where chosen.contains(header) && !headers.contains(header) { headers.append(header) } }
             guard headers.count >= 2 else { continue }
             let prefixText = headers.map { "#include <\($0)>\n" }.joined()
             let name = stableHash([identity, key, prefixText])
@@ -135,7 +195,10 @@ final class PrecompiledHeaders {
             // Only files that include at least one of the headers use them.
             let users = members.filter { !Set($0.headers).isDisjoint(with: headers) }.map(\.file)
             guard users.count >= Self.minimumGroup else { continue }
-            for file in users { assignment[file] = output }
+            for file in users {
+                assignment[file] = output
+                ownMacros[file, default: []].formUnion(preambles[file]?.macros(before: headers) ?? [])
+            }
             if built[output] != nil || Self.isFresh(output) { built[output] = output; continue }
             let prefix = directory + "/" + name + ".h"
             try? prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
@@ -144,14 +207,16 @@ final class PrecompiledHeaders {
         return (toBuild, assignment)
     }
 
-    /// The precompiled header `file` is to use, once built: none when one of the `CONFIG_` symbols
-    /// defined for the file alone is mentioned by a header it holds (the header could read
-    /// differently with it).
+    /// The precompiled header `file` is to use, once built: none when a `CONFIG_` symbol defined
+    /// for the file alone, or a macro its text defines before its last kernel include, is
+    /// mentioned by a header it holds (the header could read differently with it).
     func headerToUse(for file: String, planned: String?) -> String? {
         guard let planned, let output = built[planned] else { return nil }
         let macros = ownMacros[file] ?? []
-        guard macros.isEmpty || Self.record(of: output).identifiers.isDisjoint(with: macros) else {
+        let mentioned = macros.isEmpty ? [] : macros.intersection(Self.record(of: output).identifiers)
+        guard mentioned.isEmpty else {
             excludedByOwnMacros += 1
+            for macro in mentioned { excludingMacros[macro, default: 0] += 1 }
             return nil
         }
         return output
