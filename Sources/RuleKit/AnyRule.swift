@@ -9,6 +9,8 @@ public final class AnyRule: @unchecked Sendable {
     private let preselectBody: @Sendable (SourceText) -> Bool
     private let extractBody: @Sendable (FileContext, Int, Data?) -> Data
     private let sessionBody: @Sendable () -> RuleSession
+    /// See `Rule.callGraphCriteria`.
+    public let callGraphCriteria: CallGraphCriteria?
 
     public init<R: Rule>(_ rule: R) {
         metadata = rule.metadata
@@ -19,6 +21,7 @@ public final class AnyRule: @unchecked Sendable {
         }
         let memo = DecodeMemo<R.Summary>()
         sessionBody = { TypedRuleSession(rule: rule, memo: memo) }
+        callGraphCriteria = rule.callGraphCriteria
     }
 
     /// Cheap textual filter: can this file hold a finding's starting point?

@@ -29,6 +29,10 @@ public protocol Rule: Sendable {
     func judge(_ summaries: [Summary], _ stage: JudgeStage) -> Judgement<Question>
     /// Of `questions`, those a file with this text may answer, each with a rank (higher: likelier).
     func mayAnswer(_ questions: [Question], _ source: SourceText) -> [Question: Int]
+    /// For a rule whose findings start from chains across functions: narrows its preselected
+    /// files in a large scan to those on a candidate chain of the tree's textual call graph
+    /// (`CallGraph`). nil (the default): every preselected file is parsed.
+    var callGraphCriteria: CallGraphCriteria? { get }
 }
 
 /// A question a rule asks of other files in a later pass.
@@ -80,6 +84,8 @@ public struct Judgement<Question: RuleQuestion>: Sendable {
 
 extension Rule {
     public var id: String { metadata.id }
+
+    public var callGraphCriteria: CallGraphCriteria? { nil }
 
     /// A file may answer the questions whose needles it names.
     public func mayAnswer(_ questions: [Question], _ source: SourceText) -> [Question: Int] {

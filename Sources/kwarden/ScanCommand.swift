@@ -50,6 +50,9 @@ struct ScanOptionGroup: ParsableArguments {
     @Flag(name: .customLong("no-shared-headers"), help: "Parse every file with all its headers, without the shared precompiled headers.")
     var noSharedHeaders = false
 
+    @Flag(name: .customLong("no-call-graph"), help: "Parse every file a rule's text search keeps, without narrowing chain rules to the candidate chains of the tree's call graph.")
+    var noCallGraph = false
+
     @Flag(name: .customLong("all-arches"), help: "Also scan arch/<name>/ of every other architecture, each with its own flags.")
     var allArches = false
 
@@ -92,6 +95,7 @@ struct ScanOptionGroup: ParsableArguments {
         options.maxFactFilesPerTopic = maxFactFilesPerTopic
         options.allArches = allArches
         options.sharedHeaders = !noSharedHeaders
+        options.callGraph = !noCallGraph
         if !noCache {
             do { options.cache = try ResultCache(directory: cacheDir ?? ResultCache.defaultDirectory) } catch {
                 FileHandle.standardError.write(Data("kwarden: result cache unavailable (\(error)); scanning without it\n".utf8))

@@ -125,7 +125,7 @@ final class CommandLineTests: CommandLineTestCase {
         try "int quiet(void) { return 0; }\n".write(toFile: scratch + "/quiet.c", atomically: true, encoding: .utf8)
         let run = try kwarden(["scan", "quiet.c", "-q"])
         XCTAssertEqual(run.status, 0)
-        XCTAssertTrue(run.stdout.contains("quiet.c: not parsed: no rule's textual preselection matches it"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("quiet.c: not parsed: no rule's preselection keeps it"), run.stdout)
     }
 
     // MARK: Inputs are checked before the scan

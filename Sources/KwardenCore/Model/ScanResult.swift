@@ -27,14 +27,36 @@ public struct ScanSummary: Codable, Sendable {
     /// Files parsed with shared precompiled headers, and those that fell back to a plain parse.
     public var filesWithSharedHeaders = 0
     public var sharedHeaderFallbacks = 0
+    /// Preselected files left unparsed because no rule keeps them once chains are followed
+    /// (`CallGraph`).
+    public var filesSkippedByCallGraph = 0
 
     enum CodingKeys: String, CodingKey {
         case filesConsidered = "files_considered", filesParsed = "files_parsed", filesWithErrors = "files_with_errors"
         case parseErrors = "parse_errors", filesFailed = "files_failed", findings, seconds
         case factFilesParsed = "fact_files_parsed", filesFromCache = "files_from_cache"
         case filesWithSharedHeaders = "files_with_shared_headers", sharedHeaderFallbacks = "shared_header_fallbacks"
+        case filesSkippedByCallGraph = "files_skipped_by_call_graph"
     }
     public init() {}
+
+    /// Every count may be missing (reports of earlier versions, hand-made ones): 0.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func count(_ key: CodingKeys) throws -> Int { try container.decodeIfPresent(Int.self, forKey: key) ?? 0 }
+        filesConsidered = try count(.filesConsidered)
+        filesParsed = try count(.filesParsed)
+        filesWithErrors = try count(.filesWithErrors)
+        parseErrors = try count(.parseErrors)
+        filesFailed = try count(.filesFailed)
+        findings = try count(.findings)
+        seconds = try container.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
+        factFilesParsed = try count(.factFilesParsed)
+        filesFromCache = try count(.filesFromCache)
+        filesWithSharedHeaders = try count(.filesWithSharedHeaders)
+        sharedHeaderFallbacks = try count(.sharedHeaderFallbacks)
+        filesSkippedByCallGraph = try count(.filesSkippedByCallGraph)
+    }
 }
 
 /// A finding that is not reported: silenced in the source with a reason, or known to a baseline.

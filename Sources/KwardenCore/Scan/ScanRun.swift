@@ -27,6 +27,8 @@ final class ScanRun {
     private var texts: TextIndex!
     private(set) var selected: [String] = []
     private var outcomes: [FileOutcome] = []
+    /// Per rule narrowed by the call graph, the files on its candidate chains.
+    private var chainFiles: [String: Set<String>] = [:]
     private var factOutcomes: [FileOutcome] = []
 
     init(options: ScanOptions) throws {
@@ -86,18 +88,57 @@ final class ScanRun {
         let options = self.options, root = self.root
         options.progress.message("reading \(discovery.files.count) files")
         let rules = options.rules
-        texts = TextIndex(files: discovery.files, jobs: options.jobs, overlay: options.overlay) { source in rules.contains { $0.preselect(source) } }
+        texts = TextIndex(files: discovery.files, jobs: options.jobs, overlay: options.overlay) { source in rules.map { $0.preselect(source) } }
         failures += texts.unreadable
+        narrowByCallGraph()
         let notUTF8 = texts.notUTF8.count
         if notUTF8 > 0 { notes.append("\(notUTF8) file\(notUTF8 == 1 ? " is" : "s are") not valid UTF-8 (parsed as bytes): \(texts.notUTF8.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(notUTF8 > 5 ? ", …" : "")") }
         selected = texts.firstSelection
         let selectedSet = Set(selected)
         for file in discovery.named.sorted() where !selectedSet.contains(file) && !texts.unreadableFiles.contains(file) {
-            notes.append("\(RelativePath.make(file, root: root)): not parsed: no rule's textual preselection matches it (it holds none of the calls and shapes the rules look for)")
+            notes.append("\(RelativePath.make(file, root: root)): not parsed: no rule's preselection keeps it (it holds none of the calls and shapes the rules look for, or lies on no candidate chain of the call graph)")
         }
         if let shard = options.shard {
             selected = shard.share(of: selected.map { RelativePath.make($0, root: root) }).map { selected[$0] }
             notes.append("shard \(shard): \(selected.count) of \(selectedSet.count) preselected files")
+        }
+    }
+
+    /// Rules that follow chains across functions parse the files on the candidate chains of the
+    /// scanned files' textual call graph, all of them in pass 1, and no others. Only when
+    /// evidence comes from the scanned paths: the gate scans a few files against the whole tree,
+    /// where the chains are not in view.
+    private func narrowByCallGraph() {
+        let narrowing = options.rules.enumerated().compactMap { index, rule in rule.callGraphCriteria.map { (index, rule, $0) } }
+        guard options.callGraph, options.factScope == nil, !narrowing.isEmpty else { return }
+        let started = Date()
+        options.progress.message("outlining files for the call graph")
+        // The kernel's own headers too: their inline helpers release and poll for every driver.
+        var headers = discovery.headers
+        if let kernelRoot {
+            let known = Set(headers)
+            headers += SourceDiscovery().discover(paths: [kernelRoot + "/include"], root: kernelRoot, isKernelTree: true).headers.filter { !known.contains($0) }
+        }
+        let files = texts.readableFiles + headers
+        let overlay = options.overlay
+        let graph = CallGraph()
+        // In slices: outlines are large, the graph keeps them interned.
+        let slice = 4096
+        for start in stride(from: 0, to: files.count, by: slice) {
+            let part = Array(files[start..<min(files.count, start + slice)])
+            let outlines = parallelMap(part.count, jobs: options.jobs) { i -> CallOutline in
+                guard case .success(let source) = overlay.read(part[i]) else { return CallOutline() }
+                return CallOutline(source, isHeader: part[i].hasSuffix(".h"))
+            }
+            for (file, outline) in zip(part, outlines) { graph.add(path: file, outline: outline) }
+        }
+        for (index, rule, criteria) in narrowing {
+            let before = texts.count(rule: index)
+            // Files named one by one are parsed as asked.
+            let keep = Set(graph.selectFiles(criteria).map { files[$0] }).union(discovery.named.filter { texts.isSelected($0, rule: index) })
+            chainFiles[rule.id] = keep
+            summary.filesSkippedByCallGraph += texts.restrict(rule: index, ruleCount: options.rules.count, to: keep)
+            notes.append("\(rule.id): \(texts.count(rule: index)) files on candidate chains of the call graph parsed, against \(before) by text search alone (\(graph.definitionCount) functions and macros in \(files.count) files, \(String(format: "%.1f", Date().timeIntervalSince(started))) s; --no-call-graph parses by text search alone)")
         }
     }
 
@@ -153,6 +194,7 @@ final class ScanRun {
     func gatherEvidence() throws {
         let planner = EvidencePlanner(options: options, root: root, onlyArch: onlyArch, kernelRoot: kernelRoot, shared: shared,
                                       discovered: discovery.files, texts: texts, parsed: Set(selected))
+        planner.chainFiles = chainFiles
         var pass = 1
         while pass < 4 {
             let judgements = sessions.map { $0.judge(.afterPass(pass)) }
@@ -207,7 +249,7 @@ final class ScanRun {
         if let sharedHeaders {
             notes += sharedHeaders.notes
             if sharedHeaders.excludedByOwnMacros > 0 {
-                notes.append("\(sharedHeaders.excludedByOwnMacros) file\(sharedHeaders.excludedByOwnMacros == 1 ? "" : "s") parsed without the shared precompiled headers: a CONFIG_ symbol defined for the file alone is mentioned in them")
+                notes.append("\(sharedHeaders.excludedByOwnMacros) file\(sharedHeaders.excludedByOwnMacros == 1 ? "" : "s") parsed without the shared precompiled headers: a CONFIG_ symbol defined for the file alone, or a macro it defines before its includes, is mentioned in them (\(sharedHeaders.excludingMacros.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5).map { "\($0.key): \($0.value)" }.joined(separator: ", ")))")
             }
             if summary.filesWithSharedHeaders > 0 {
                 notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse")

@@ -36,6 +36,9 @@ public struct ScanOptions {
     public var dryRun = false
     /// Parse files of a kernel tree with shared precompiled headers where they apply.
     public var sharedHeaders = true
+    /// Narrow the files of rules that follow chains across functions to the candidate chains of
+    /// the scanned tree's textual call graph (only when evidence comes from the scanned paths).
+    public var callGraph = true
     /// Scan only this share of the preselected files (CI jobs in parallel; `kwarden merge` joins
     /// their reports). Evidence is still looked for in the whole tree.
     public var shard: Shard?
@@ -146,20 +149,25 @@ final class TextIndex {
 
     let overlay: SourceOverlay
 
-    init(files: [String], jobs: Int, overlay: SourceOverlay, firstSelection predicate: @escaping (SourceText) -> Bool) {
+    /// Per file of the first selection, which of the predicates kept it.
+    private(set) var selectedBy: [String: [Bool]] = [:]
+
+    /// `predicates`: one verdict per rule; a file is in the first selection when one of them keeps it.
+    init(files: [String], jobs: Int, overlay: SourceOverlay, firstSelection predicates: @escaping (SourceText) -> [Bool]) {
         self.files = files
         self.overlay = overlay
         // Per file: why it cannot be read, or whether it is valid UTF-8 and passes the selection.
-        let read = parallelMap(files.count, jobs: jobs) { i -> (failure: FileFailure?, badEncoding: Bool, selected: Bool) in
+        let read = parallelMap(files.count, jobs: jobs) { i -> (failure: FileFailure?, badEncoding: Bool, selected: [Bool]) in
             switch overlay.read(files[i]) {
-            case .failure(let error): return (FileFailure(file: files[i], reason: error.reason), false, false)
-            case .success(let source): return (nil, !source.isValidUTF8, predicate(source))
+            case .failure(let error): return (FileFailure(file: files[i], reason: error.reason), false, [])
+            case .success(let source): return (nil, !source.isValidUTF8, predicates(source))
             }
         }
-        let failures = read.map(\.failure), badEncoding = read.map(\.badEncoding), selected = read.map(\.selected)
+        let failures = read.map(\.failure), badEncoding = read.map(\.badEncoding)
         unreadable = failures.compactMap { $0 }
         notUTF8 = zip(files, badEncoding).filter { $0.1 }.map { $0.0 }
-        firstSelection = zip(files, selected).filter { $0.1 }.map { $0.0 }
+        for (file, outcome) in zip(files, read) where outcome.selected.contains(true) { selectedBy[file] = outcome.selected }
+        firstSelection = files.filter { selectedBy[$0] != nil }
         let bad = Set(unreadable.map(\.file))
         readable = files.filter { !bad.contains($0) }
     }
@@ -170,6 +178,27 @@ final class TextIndex {
         self.overlay = overlay
         readable = files
     }
+
+    /// Rule `rule` keeps exactly the readable files of `keep`; files no rule keeps leave the
+    /// first selection, files only it keeps join it. Returns how many files left it.
+    func restrict(rule: Int, ruleCount: Int, to keep: Set<String>) -> Int {
+        var left = 0
+        for file in readable {
+            let verdicts = selectedBy[file]
+            let kept = keep.contains(file)
+            guard verdicts?[rule] ?? false != kept else { continue }
+            var changed = verdicts ?? [Bool](repeating: false, count: ruleCount)
+            changed[rule] = kept
+            if changed.contains(true) { selectedBy[file] = changed } else { selectedBy[file] = nil; left += 1 }
+        }
+        firstSelection = files.filter { selectedBy[$0] != nil }
+        return left
+    }
+
+    func isSelected(_ file: String, rule: Int) -> Bool { selectedBy[file]?[rule] ?? false }
+
+    /// How many files rule `rule` keeps.
+    func count(rule: Int) -> Int { selectedBy.values.filter { $0[rule] }.count }
 
     static func read(_ file: String) -> Result<SourceText, ReadError> {
         guard let handle = FileHandle(forReadingAtPath: file) else {
@@ -187,12 +216,12 @@ final class TextIndex {
     struct ReadError: Error { let reason: String; init(_ reason: String) { self.reason = reason } }
 
     /// For each readable file whose text gives a value, that value, in parallel.
-    func collect<T>(_ body: @escaping (SourceText) -> T?) -> [(String, T)] {
+    func collect<T>(_ body: @escaping (String, SourceText) -> T?) -> [(String, T)] {
         let files = readable
         let overlay = self.overlay
         let values = parallelMap(files.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { i -> T? in
             guard case .success(let source) = overlay.read(files[i]) else { return nil }
-            return body(source)
+            return body(files[i], source)
         }
         return zip(files, values).compactMap { file, value in value.map { (file, $0) } }
     }
@@ -267,6 +296,9 @@ final class EvidencePlanner {
     let texts: TextIndex
     /// Files parsed so far: not parsed again in pass 2 (later passes may need their summaries anew).
     var parsed: Set<String>
+    /// Per rule narrowed by the call graph, the files on its candidate chains: its evidence can
+    /// only come from them.
+    var chainFiles: [String: Set<String>] = [:]
     private(set) var findingDirectories: Set<String> = []
     private var index: IdentifierFileIndex?
     /// Files this scan overlays, or that lie outside the index: searched directly.
@@ -289,9 +321,12 @@ final class EvidencePlanner {
         let needles = Set(asked.flatMap(\.questions.needles))
         let named = index.files(naming: needles, jobs: options.jobs).filter { !options.overlay.contains($0) }
         let candidates = TextIndex(unreadFiles: named.union(liveCandidates).sorted(), overlay: options.overlay)
-        let topicsByFile = candidates.collect { source -> [String: Int]? in
+        let chainFiles = self.chainFiles, parsed = self.parsed
+        let topicsByFile = candidates.collect { file, source -> [String: Int]? in
             var topics: [String: Int] = [:]
-            for (rule, questions) in asked {
+            // A rule narrowed by the call graph parsed its chains in pass 1: evidence for it can
+            // only be a chain file not parsed yet (another shard's).
+            for (rule, questions) in asked where chainFiles[rule].map({ $0.contains(file) && !parsed.contains(file) }) ?? true {
                 for (topic, rank) in questions.topics(source) { topics["\(rule)|\(topic)"] = max(rank, topics["\(rule)|\(topic)"] ?? rank) }
             }
             return topics.isEmpty ? nil : topics

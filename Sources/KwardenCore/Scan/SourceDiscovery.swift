@@ -16,6 +16,9 @@ public struct SourceDiscovery {
 
     public struct Result {
         public internal(set) var files: [String] = []
+        /// The headers under the walked directories (for textual outlines: a driver's own macros
+        /// and inline helpers).
+        public internal(set) var headers: [String] = []
         public var missing: [String] = []
         /// Named files that are not C sources (a header, a Makefile), as named.
         public var notSources: [String] = []
@@ -46,6 +49,7 @@ public struct SourceDiscovery {
             walk(absolute, root: root, isKernelTree: isKernelTree, seen: &seen, into: &result)
         }
         result.files.sort()
+        result.headers.sort()
         return result
     }
 
@@ -74,21 +78,22 @@ public struct SourceDiscovery {
                 var info = stat()
                 isFile = stat(full, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
             }
-            guard isDirectory || (isFile && name.hasSuffix(".c")) else { continue }
+            let isHeader = isFile && name.hasSuffix(".h")
+            guard isDirectory || (isFile && name.hasSuffix(".c")) || isHeader else { continue }
             let relative = RelativePath.make(full, root: root)
             if let pattern = excludingPattern(relative) { result.matchedExcludes.insert(pattern); continue }
             if isKernelTree, SourceDiscovery.kernelUserspaceDirectories.contains(where: { relative == $0 || relative.hasPrefix($0 + "/") }) {
-                if isDirectory { result.skippedUserspace += countSources(full, root: root) } else { result.skippedUserspace += 1 }
+                if isDirectory { result.skippedUserspace += countSources(full, root: root) } else if !isHeader { result.skippedUserspace += 1 }
                 continue
             }
             if isKernelTree, let onlyArch, relative.hasPrefix("arch/") {
                 let parts = relative.split(separator: "/")
                 if parts.count >= 2, parts[1] != onlyArch {
-                    if isDirectory { result.skippedOtherArch += countSources(full, root: root) } else { result.skippedOtherArch += 1 }
+                    if isDirectory { result.skippedOtherArch += countSources(full, root: root) } else if !isHeader { result.skippedOtherArch += 1 }
                     continue
                 }
             }
-            if isDirectory { subdirectories.append(full) } else if seen.insert(full).inserted { result.files.append(full) }
+            if isDirectory { subdirectories.append(full) } else if isHeader { result.headers.append(full) } else if seen.insert(full).inserted { result.files.append(full) }
         }
         for subdirectory in subdirectories { walk(subdirectory, root: root, isKernelTree: isKernelTree, seen: &seen, into: &result) }
     }

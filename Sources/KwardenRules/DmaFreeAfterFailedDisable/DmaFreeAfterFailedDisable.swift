@@ -39,4 +39,22 @@ public struct DmaFreeAfterFailedDisable: Rule {
     public func preselect(_ source: SourceText) -> Bool {
         metadataPreselect(source) && vocabulary.preselectNames.contains { source.containsIdentifier($0) }
     }
+
+    /// A finding starts in a function that reaches both a bounded poll (a polling macro, or a
+    /// loop that calls a delay and reads a register, perhaps through the driver's read wrapper)
+    /// and a DMA release, by different routes: in a large scan only the files on such chains are
+    /// parsed (a file that polls or frees by text alone is 41 % of a tree).
+    public var callGraphCriteria: CallGraphCriteria? {
+        var calls: [String: CallMarks] = [:]
+        for name in vocabulary.pollMacros { calls[name, default: []].insert(.dmaPoll) }
+        for name in vocabulary.frees { calls[name, default: []].insert(.dmaRelease) }
+        return CallGraphCriteria(first: .dmaPoll, second: .dmaRelease, calls: calls,
+                                 callsWithLoop: Dictionary(uniqueKeysWithValues: vocabulary.delays.map { ($0, CallMarks.dmaPoll) }),
+                                 loopAlsoCalls: vocabulary.registerReads)
+    }
+}
+
+extension CallMarks {
+    static let dmaPoll = CallMarks(rawValue: 1)
+    static let dmaRelease = CallMarks(rawValue: 2)
 }
