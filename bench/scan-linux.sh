@@ -11,6 +11,13 @@
 #                                                  5-minute target is set for; `all` runs every rule)
 #                            [--under PATH]       (scan only this part of the tree, e.g. drivers/net;
 #                                                  the findings are listed by function after the figures)
+#                            [--warm-rescan]      (the unprepared scan starts from an empty result cache
+#                                                  instead of none; then one file is changed and the
+#                                                  scan repeated with that cache, as a user's next run)
+#                            [--slice PATH]       (after the main scan, also scan this part of the tree
+#                                                  and run Coccinelle's patches over it, one after the
+#                                                  other, and print the ratio: e.g. the whole tree with
+#                                                  `--slice drivers/net/ethernet/intel`)
 # Env:   KWARDEN_BENCH_DIR   where trees are unpacked and results written (default /tmp/kwarden-bench)
 #        KWARDEN_SCRATCH     swift build scratch path (default .build in the repo)
 # Needs root only when packages are missing (apt-get install linux-source-6.1 and build deps).
@@ -22,6 +29,8 @@ arch=""
 only=""
 rules=subtract-loop-zero-divisor
 under=""
+slice=""
+warm=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --with-coccinelle) with_cocci=1; shift ;;
@@ -30,7 +39,9 @@ while [ $# -gt 0 ]; do
         --only) only="$2"; shift 2 ;;
         --rules) rules="$2"; shift 2 ;;
         --under) under="${2%/}"; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --slice) slice="${2%/}"; shift 2 ;;
+        --warm-rescan) warm=1; shift ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -51,7 +62,7 @@ for tool in flex:flex bison:bison bc:bc make:make gcc:gcc python3:python3 xz:xz-
 done
 [ -f /usr/include/libelf.h ] || missing+=(libelf-dev)
 [ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
-if [ "$with_cocci" = 1 ] && ! command -v spatch >/dev/null 2>&1; then missing+=(coccinelle); fi
+if { [ "$with_cocci" = 1 ] || [ -n "$slice" ]; } && ! command -v spatch >/dev/null 2>&1; then missing+=(coccinelle); fi
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "missing packages (${missing[*]}); run as root so apt-get can install them" >&2
@@ -97,8 +108,11 @@ now() { date +%s.%N; }
 # Runs one scan and prints its figures; the JSON summary is the interface:
 # files_considered, files_parsed, files_with_errors, files_failed, findings, seconds.
 scan() {
-    local mode=$1 dir=$2${under:+/$under}
+    local mode=$1 dir=$2${3:-${under:+/$under}}
     local out=$work/$mode.json
+    # Cold: no cache, or (--warm-rescan) an empty one that the rescan then uses.
+    local cache_args=(--no-cache)
+    if [ "$warm" = 1 ] && { [ "$mode" = unprepared ] || [ "$mode" = rescan ]; }; then cache_args=(--cache-dir "$work/cache"); fi
     [ -d "$dir" ] || { echo "no such directory: $dir" >&2; exit 2; }
     local arch_args=() rule_args=()
     [ -n "$arch" ] && arch_args=(--arch "$arch")
@@ -107,7 +121,7 @@ scan() {
     local start end status=0
     start=$(now)
     /usr/bin/time -f "%M" -o "$work/$mode.rss" \
-        "$kwarden" scan "$dir" --format json --quiet --no-cache --jobs "$jobs" "${arch_args[@]}" "${rule_args[@]}" --output "$out" || status=$?
+        "$kwarden" scan "$dir" --format json --quiet "${cache_args[@]}" --jobs "$jobs" "${arch_args[@]}" "${rule_args[@]}" --output "$out" || status=$?
     end=$(now)
     # Exit 1 means findings; 2 means nothing could be scanned.
     if [ "$status" -gt 1 ]; then
@@ -130,7 +144,7 @@ print(f"{mode:<11} wall {end - start:8.1f} s  considered {s['files_considered']:
 with open(path.replace(".json", ".wall"), "w") as f:
     f.write(f"{end - start:.3f}\n")
 PY
-    if [ -n "$under" ]; then
+    if [ -n "$under" ] || [ -n "${3:-}" ]; then
         # A part of the tree is scanned to read its findings: list them, one line each.
         python3 - "$out" <<'PY'
 import json, sys
@@ -144,8 +158,19 @@ PY
 
 results=()
 if [ -z "$only" ] || [ "$only" = unprepared ]; then
+    [ "$warm" = 1 ] && rm -rf "$work/cache"
     scan unprepared "$tree" | tee "$work/unprepared.txt"
     results+=("$(head -n 1 "$work/unprepared.txt")")
+    if [ "$warm" = 1 ]; then
+        # A one-line change to one driver file, then the same scan with the cache: what a user
+        # waits for after an edit. The file is restored afterwards.
+        changed=$tree/drivers/net/ethernet/intel/e1000e/netdev.c
+        cp -p "$changed" "$work/netdev.c.orig"
+        printf '\n/* kwarden bench: one changed line */\n' >>"$changed"
+        scan rescan "$tree" | tee "$work/rescan.txt"
+        cp -p "$work/netdev.c.orig" "$changed"
+        results+=("$(head -n 1 "$work/rescan.txt") (warm: one file changed)")
+    fi
 fi
 if [ -z "$only" ] || [ "$only" = prepared ]; then
     prepare_tree
@@ -153,11 +178,11 @@ if [ -z "$only" ] || [ "$only" = prepared ]; then
     results+=("$(head -n 1 "$work/prepared.txt")")
 fi
 
-if [ "$with_cocci" = 1 ]; then
-    # One semantic patch per rule (syntactic approximations of kwarden's patterns), over the same
-    # part of the tree, one after the other, as a user would run them.
-    cocci_dir=$tree${under:+/$under}
-    cocci_total=0
+# One semantic patch per rule (syntactic approximations of kwarden's patterns), over a part of
+# the tree, one after the other, as a user would run them; appends the figures to `results` and
+# the total to the file `$2`.
+coccinelle() {
+    local cocci_dir=$1 total_file=$2 cocci_total=0
     for patch in "$repo"/bench/cocci/*.cocci; do
         name=$(basename "$patch" .cocci)
         if [ -n "$rules" ] && [ "$rules" != all ] && ! echo ",$rules," | grep -q ",$name,"; then continue; fi
@@ -171,13 +196,29 @@ if [ "$with_cocci" = 1 ]; then
         matches=$(grep -c ':[0-9]*$' "$work/coccinelle-$name.txt" || true)
         results+=("$(printf 'coccinelle  %-30s wall %8s s  matches %d' "$name" "$seconds" "$matches")")
     done
-    results+=("$(printf 'coccinelle  all patches                    wall %8s s' "$cocci_total")")
+    results+=("$(printf 'coccinelle  all patches                    wall %8s s  (%s)' "$cocci_total" "${cocci_dir#"$tree"/}")")
+    echo "$cocci_total" >"$total_file"
+}
+
+ratio() {
+    python3 -c "print(f'{float(open(\"$1\").read()) / float(open(\"$2\").read()):.2f}')"
+}
+
+if [ "$with_cocci" = 1 ]; then
+    coccinelle "$tree${under:+/$under}" "$work/coccinelle.total"
     for mode in unprepared prepared; do
         if [ -f "$work/$mode.wall" ]; then
-            ratio=$(python3 -c "print(f'{$(cat "$work/$mode.wall") / $cocci_total:.2f}')")
-            results+=("kwarden $mode / coccinelle wall-time ratio: $ratio (below 1: kwarden is faster)")
+            results+=("kwarden $mode / coccinelle wall-time ratio: $(ratio "$work/$mode.wall" "$work/coccinelle.total") (below 1: kwarden is faster)")
         fi
     done
+fi
+
+if [ -n "$slice" ]; then
+    # The slice, side by side: kwarden (unprepared, all selected rules), then Coccinelle.
+    scan slice "$tree" "/$slice" | tee "$work/slice.txt"
+    results+=("$(head -n 1 "$work/slice.txt") ($slice)")
+    coccinelle "$tree/$slice" "$work/coccinelle-slice.total"
+    results+=("kwarden / coccinelle wall-time ratio on $slice: $(ratio "$work/slice.wall" "$work/coccinelle-slice.total") (below 1: kwarden is faster)")
 fi
 
 echo

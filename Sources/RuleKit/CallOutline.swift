@@ -25,6 +25,31 @@ public struct CallOutline: Sendable {
         self.memberTargets = memberTargets
     }
 
+    /// A compact encoding for the result cache: a line per definition that calls something
+    /// (`D name local loop call,call`), a line per ops-table member (`M member target,target`).
+    public var encoded: Data {
+        var text = ""
+        for definition in definitions where !definition.calls.isEmpty {
+            text += "D\t\(definition.name)\t\(definition.isFileLocal ? 1 : 0)\t\(definition.hasLoop ? 1 : 0)\t\(definition.calls.joined(separator: ","))\n"
+        }
+        for (member, targets) in memberTargets.sorted(by: { $0.key < $1.key }) { text += "M\t\(member)\t\(targets.joined(separator: ","))\n" }
+        return Data(text.utf8)
+    }
+
+    public init?(encoded: Data) {
+        for line in String(decoding: encoded, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            if fields.first == "D", fields.count == 5 {
+                definitions.append(Definition(name: String(fields[1]), isFileLocal: fields[2] == "1", calls: fields[4].split(separator: ",").map(String.init),
+                                              hasLoop: fields[3] == "1"))
+            } else if fields.first == "M", fields.count == 3 {
+                memberTargets[String(fields[1])] = fields[2].split(separator: ",").map(String.init)
+            } else {
+                return nil
+            }
+        }
+    }
+
     static let keywords: Set<String> = ["if", "for", "while", "do", "switch", "return", "sizeof", "typeof", "__typeof__",
                                         "_Generic", "defined", "__attribute__", "asm", "__asm__", "case", "else", "goto",
                                         "__builtin_expect", "likely", "unlikely", "offsetof", "alignof", "_Alignof", "__alignof__"]

@@ -34,6 +34,7 @@ struct CacheCommand: ParsableCommand {
             print("cache: \(cache.path)")
             print("results: \(statistics.results) (\(statistics.files) files)")
             print("identifier signatures: \(statistics.signatures)")
+            print("text verdicts and outlines: \(statistics.textFacts)")
             print("size: \(String(format: "%.1f", Double(statistics.bytes) / 1_048_576)) MiB")
             if let oldest = statistics.oldest, let newest = statistics.newest {
                 print("stored: \(formatter.string(from: oldest)) to \(formatter.string(from: newest))")

@@ -31,12 +31,50 @@ public final class ResultCache: @unchecked Sendable {
                     stored REAL NOT NULL)
                 """)
             try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS text_facts (
+                    path TEXT NOT NULL,
+                    family TEXT NOT NULL,
+                    identity TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    modified REAL NOT NULL,
+                    data BLOB NOT NULL,
+                    PRIMARY KEY (path, family))
+                """)
+            try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS signatures (
                     path TEXT PRIMARY KEY,
                     size INTEGER NOT NULL,
                     modified REAL NOT NULL,
                     bits BLOB NOT NULL)
                 """)
+        }
+    }
+
+    // MARK: What a file's text says (preselection verdicts, call outlines)
+
+    /// Stored facts of one family (`preselect`, `outline`) for `paths`, where they were made by
+    /// the same rules and build (`identity`) from a file of the same size and modification time:
+    /// a rescan reads again only the files that changed.
+    func textFacts(family: String, identity: String, for paths: [String], stamps: [FileStamp?]) -> [Data?] {
+        var stored: [String: (Int64, Double, Data)] = [:]
+        try? database.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT path, size, modified, data FROM text_facts WHERE family = ? AND identity = ?",
+                                           arguments: [family, identity])
+            while let row = try rows.next() { stored[row["path"]] = (row["size"], row["modified"], row["data"]) }
+        }
+        return zip(paths, stamps).map { path, stamp in
+            guard let stamp, let (size, modified, data) = stored[path], size == stamp.size, modified == stamp.modified else { return nil }
+            return data
+        }
+    }
+
+    func storeTextFacts(family: String, identity: String, _ entries: [(path: String, stamp: FileStamp, data: Data)]) {
+        guard !entries.isEmpty else { return }
+        try? database.write { db in
+            let statement = try db.makeStatement(sql: "INSERT OR REPLACE INTO text_facts (path, family, identity, size, modified, data) VALUES (?, ?, ?, ?, ?, ?)")
+            for entry in entries {
+                try statement.execute(arguments: [entry.path, family, identity, entry.stamp.size, entry.stamp.modified, entry.data])
+            }
         }
     }
 
@@ -125,6 +163,8 @@ public final class ResultCache: @unchecked Sendable {
         public var results = 0
         public var files = 0
         public var signatures = 0
+        /// Files' preselection verdicts and call outlines.
+        public var textFacts = 0
         public var bytes: Int64 = 0
         public var oldest: Date?
         public var newest: Date?
@@ -136,6 +176,7 @@ public final class ResultCache: @unchecked Sendable {
             statistics.results = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results") ?? 0
             statistics.files = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT file) FROM results") ?? 0
             statistics.signatures = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM signatures") ?? 0
+            statistics.textFacts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM text_facts") ?? 0
             statistics.oldest = try Double.fetchOne(db, sql: "SELECT MIN(stored) FROM results").map(Date.init(timeIntervalSince1970:))
             statistics.newest = try Double.fetchOne(db, sql: "SELECT MAX(stored) FROM results").map(Date.init(timeIntervalSince1970:))
         }
@@ -152,6 +193,7 @@ public final class ResultCache: @unchecked Sendable {
     public func prune(storedBefore cutoff: Date? = nil) throws -> (results: Int, signatures: Int) {
         var deadResults: [String] = []
         var deadSignatures: [String] = []
+        var deadFacts: [(String, String)] = []
         var stamps: [String: Dependency?] = [:]
         func current(_ path: String) -> Dependency? {
             if let known = stamps[path] { return known }
@@ -174,12 +216,19 @@ public final class ResultCache: @unchecked Sendable {
                 let stamp = current(path)
                 if stamp?.size != row["size"] || stamp?.modified != row["modified"] { deadSignatures.append(path) }
             }
+            let facts = try Row.fetchCursor(db, sql: "SELECT path, family, size, modified FROM text_facts")
+            while let row = try facts.next() {
+                let stamp = current(row["path"])
+                if stamp?.size != row["size"] || stamp?.modified != row["modified"] { deadFacts.append((row["path"], row["family"])) }
+            }
         }
         try database.write { db in
             let results = try db.makeStatement(sql: "DELETE FROM results WHERE key = ?")
             for key in deadResults { try results.execute(arguments: [key]) }
             let signatures = try db.makeStatement(sql: "DELETE FROM signatures WHERE path = ?")
             for path in deadSignatures { try signatures.execute(arguments: [path]) }
+            let facts = try db.makeStatement(sql: "DELETE FROM text_facts WHERE path = ? AND family = ?")
+            for (path, family) in deadFacts { try facts.execute(arguments: [path, family]) }
         }
         try database.vacuum()
         pruneSharedHeaders(all: false)
@@ -203,6 +252,7 @@ public final class ResultCache: @unchecked Sendable {
         try database.write { db in
             try db.execute(sql: "DELETE FROM results")
             try db.execute(sql: "DELETE FROM signatures")
+            try db.execute(sql: "DELETE FROM text_facts")
         }
         try database.vacuum()
         pruneSharedHeaders(all: true)

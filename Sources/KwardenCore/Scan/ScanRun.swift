@@ -88,7 +88,11 @@ final class ScanRun {
         let options = self.options, root = self.root
         options.progress.message("reading \(discovery.files.count) files")
         let rules = options.rules
-        texts = TextIndex(files: discovery.files, jobs: options.jobs, overlay: options.overlay) { source in rules.map { $0.preselect(source) } }
+        // Verdicts depend on the rules' metadata and kwarden's build.
+        let identity = stableHash(rules.map { String(decoding: SummaryCoding.encode($0.metadata), as: UTF8.self) } + [ResultCache.buildIdentity])
+        texts = TextIndex(files: discovery.files, jobs: options.jobs, overlay: options.overlay, cache: options.cache, identity: identity) { source in
+            rules.map { $0.preselect(source) }
+        }
         failures += texts.unreadable
         narrowByCallGraph()
         let notUTF8 = texts.notUTF8.count
@@ -120,17 +124,25 @@ final class ScanRun {
             headers += SourceDiscovery().discover(paths: [kernelRoot + "/include"], root: kernelRoot, isKernelTree: true).headers.filter { !known.contains($0) }
         }
         let files = texts.readableFiles + headers
-        let overlay = options.overlay
+        let overlay = options.overlay, cache = options.cache
         let graph = CallGraph()
-        // In slices: outlines are large, the graph keeps them interned.
+        // In slices: outlines are large, the graph keeps them interned. Outlines of files
+        // unchanged since an earlier scan come from the cache.
         let slice = 4096
         for start in stride(from: 0, to: files.count, by: slice) {
             let part = Array(files[start..<min(files.count, start + slice)])
-            let outlines = parallelMap(part.count, jobs: options.jobs) { i -> CallOutline in
-                guard case .success(let source) = overlay.read(part[i]) else { return CallOutline() }
-                return CallOutline(source, isHeader: part[i].hasSuffix(".h"))
+            let stamps = part.map { overlay.contains($0) ? nil : FileStamp(path: $0) }
+            let kept = cache?.textFacts(family: "outline", identity: ResultCache.buildIdentity, for: part, stamps: stamps)
+            let outlines = parallelMap(part.count, jobs: options.jobs) { i -> (outline: CallOutline, fresh: Bool) in
+                if let data = kept?[i], let outline = CallOutline(encoded: data) { return (outline, false) }
+                guard case .success(let source) = overlay.read(part[i]) else { return (CallOutline(), false) }
+                return (CallOutline(source, isHeader: part[i].hasSuffix(".h")), true)
             }
-            for (file, outline) in zip(part, outlines) { graph.add(path: file, outline: outline) }
+            for (file, outline) in zip(part, outlines) { graph.add(path: file, outline: outline.outline) }
+            if let cache {
+                let fresh = part.indices.compactMap { i in outlines[i].fresh ? stamps[i].map { (part[i], $0, outlines[i].outline.encoded) } : nil }
+                cache.storeTextFacts(family: "outline", identity: ResultCache.buildIdentity, fresh)
+            }
         }
         for (index, rule, criteria) in narrowing {
             let before = texts.count(rule: index)

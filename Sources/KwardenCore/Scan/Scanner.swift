@@ -153,15 +153,29 @@ final class TextIndex {
     private(set) var selectedBy: [String: [Bool]] = [:]
 
     /// `predicates`: one verdict per rule; a file is in the first selection when one of them keeps it.
-    init(files: [String], jobs: Int, overlay: SourceOverlay, firstSelection predicates: @escaping (SourceText) -> [Bool]) {
+    /// `cache`: verdicts kept from an earlier scan with the same rules (`identity`) for files
+    /// unchanged since; only the others are read.
+    init(files: [String], jobs: Int, overlay: SourceOverlay, cache: ResultCache? = nil, identity: String = "",
+         firstSelection predicates: @escaping (SourceText) -> [Bool]) {
         self.files = files
         self.overlay = overlay
+        let stamps = files.map { overlay.contains($0) ? nil : FileStamp(path: $0) }
+        let kept = cache?.textFacts(family: "preselect", identity: identity, for: files, stamps: stamps)
         // Per file: why it cannot be read, or whether it is valid UTF-8 and passes the selection.
         let read = parallelMap(files.count, jobs: jobs) { i -> (failure: FileFailure?, badEncoding: Bool, selected: [Bool]) in
+            if let data = kept?[i], let first = data.first { return (nil, first == 1, data.dropFirst().map { $0 == 1 }) }
             switch overlay.read(files[i]) {
             case .failure(let error): return (FileFailure(file: files[i], reason: error.reason), false, [])
             case .success(let source): return (nil, !source.isValidUTF8, predicates(source))
             }
+        }
+        if let cache {
+            var fresh: [(path: String, stamp: FileStamp, data: Data)] = []
+            for (i, outcome) in read.enumerated() where kept?[i] == nil && outcome.failure == nil {
+                guard let stamp = stamps[i] else { continue }
+                fresh.append((files[i], stamp, Data([outcome.badEncoding ? 1 : 0] + outcome.selected.map { $0 ? 1 : 0 })))
+            }
+            cache.storeTextFacts(family: "preselect", identity: identity, fresh)
         }
         let failures = read.map(\.failure), badEncoding = read.map(\.badEncoding)
         unreadable = failures.compactMap { $0 }

@@ -136,6 +136,10 @@ final class DmaAnalysis {
     let bodies: [DmaFunctionBody]
     let vocabulary: DmaVocabulary
     private let byName: [String: [Int]]
+    /// Names called from more than `CallGraph.defaultHubDirectories` directories: shared
+    /// infrastructure (locking, scheduling, the networking core). A driver's chain does not run
+    /// through their bodies (a lock's slow path frees a task stack), only through header helpers.
+    private let shared: Set<String>
     private(set) var mayFail: [Int: DmaFailure] = [:]
     private(set) var swallows: [Int: DmaFailure] = [:]
     /// Functions that call a dropper of the failure and return normally without freeing: their
@@ -166,8 +170,18 @@ final class DmaAnalysis {
         self.bodies = bodies.filter { seen.insert("\($0.name)@\($0.file):\($0.line)").inserted }
         self.vocabulary = vocabulary
         var byName: [String: [Int]] = [:]
-        for (index, body) in self.bodies.enumerated() { byName[body.name, default: []].append(index) }
+        var callers: [String: Set<String>] = [:]
+        for (index, body) in self.bodies.enumerated() {
+            byName[body.name, default: []].append(index)
+            let directory = (body.file as NSString).deletingLastPathComponent
+            body.steps.forEachNested { step in
+                if case .call(let callee, _, _, _, _, _, _) = step, callers[callee, default: []].count <= CallGraph.defaultHubDirectories {
+                    callers[callee, default: []].insert(directory)
+                }
+            }
+        }
         self.byName = byName
+        shared = Set(callers.filter { $0.value.count > CallGraph.defaultHubDirectories }.keys)
     }
 
     /// Decodes the rule's facts (each distinct one once per `memo`).
@@ -190,6 +204,7 @@ final class DmaAnalysis {
         let file = bodies[caller].file
         let local = all.filter { bodies[$0].file == file }
         if !local.isEmpty { return local }
+        if shared.contains(callee) { return all.filter { bodies[$0].file.hasSuffix(".h") } }
         return all.filter { !bodies[$0].isStatic || bodies[$0].file.hasSuffix(".h") }
     }
 

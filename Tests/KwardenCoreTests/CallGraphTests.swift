@@ -1,0 +1,148 @@
+import XCTest
+@testable import KwardenCore
+@testable import KwardenRules
+@testable import RuleKit
+
+/// The textual call graph only narrows which files a chain rule parses: it must keep every file
+/// of a chain, drop files on none, and never change a finding.
+final class CallOutlineTests: XCTestCase {
+    func outline(_ text: String, header: Bool = false) -> CallOutline { CallOutline(SourceText(text), isHeader: header) }
+
+    func testFunctionsMacrosCallsLoopsAndOpsMembers() {
+        let outline = outline("""
+        #define POLL_HW(hw, reg) \\
+        \tdo { udelay(10); } while (rd32(hw, reg))
+        /* stop_hw(not_a_call); */
+        static int stop_hw(struct hw *hw)
+        {
+        \tconst char *s = "free_ring(";
+        \tfor (int i = 0; i < 10; i++)
+        \t\tif (!(rd32(hw, CTRL) & EN))
+        \t\t\treturn 0;
+        \treturn -ETIMEDOUT;
+        }
+        int down(struct hw *hw)
+        {
+        \thw->ops->stop(hw);
+        \tfree_ring (hw);
+        \tif (x == y) return sizeof(*hw);
+        \treturn 0;
+        }
+        static const struct hw_ops ops = {
+        \t.stop = stop_hw,
+        \t.start = &start_hw,
+        };
+        """)
+        let byName = Dictionary(uniqueKeysWithValues: outline.definitions.map { ($0.name, $0) })
+        XCTAssertEqual(Set(byName.keys), ["POLL_HW", "stop_hw", "down"])
+        XCTAssertEqual(byName["POLL_HW"]?.calls, ["rd32", "udelay"])
+        XCTAssertEqual(byName["POLL_HW"]?.hasLoop, true)
+        XCTAssertEqual(byName["POLL_HW"]?.isFileLocal, true, "a .c file's macro is its own")
+        XCTAssertEqual(byName["stop_hw"]?.calls, ["rd32"], "strings and comments hold no calls; keywords are not calls")
+        XCTAssertEqual(byName["stop_hw"]?.hasLoop, true)
+        XCTAssertEqual(byName["stop_hw"]?.isFileLocal, true)
+        XCTAssertEqual(byName["down"]?.calls, ["free_ring", "stop"])
+        XCTAssertEqual(byName["down"]?.hasLoop, false)
+        XCTAssertEqual(byName["down"]?.isFileLocal, false)
+        XCTAssertEqual(outline.memberTargets["stop"], ["stop_hw"])
+        XCTAssertEqual(outline.memberTargets["start"], ["start_hw"])
+    }
+
+    func testHeaderHelpersAreSeenByEveryIncluder() {
+        let outline = outline("static inline void ring_free(struct ring *r)\n{\n\tdma_free_coherent(r->dev, r->size, r->desc, r->dma);\n}\n", header: true)
+        XCTAssertEqual(outline.definitions.map(\.name), ["ring_free"])
+        XCTAssertEqual(outline.definitions.first?.isFileLocal, false)
+    }
+}
+
+final class CallGraphTests: XCTestCase {
+    static let poll = CallMarks(rawValue: 1), release = CallMarks(rawValue: 2)
+    let criteria = CallGraphCriteria(first: poll, second: release, calls: ["readl_poll_timeout": poll, "dma_free_coherent": release],
+                                     callsWithLoop: ["udelay": poll], loopAlsoCalls: ["readl"])
+
+    /// Files by path with their text: the selected paths.
+    func select(_ files: [(String, String)], hub: Int = CallGraph.defaultHubDirectories) -> Set<String> {
+        let graph = CallGraph(hubDirectories: hub)
+        for (path, text) in files { graph.add(path: path, outline: CallOutline(SourceText(text), isHeader: path.hasSuffix(".h"))) }
+        return Set(graph.selectFiles(criteria).map { files[$0].0 })
+    }
+
+    let stopper = ("drv/hw.c", "int hw_stop(struct hw *hw)\n{\n\twritel(0, hw->ctrl);\n\tfor (int i = 0; i < 10; i++) {\n\t\tif (!readl(hw->status)) return 0;\n\t\tudelay(10);\n\t}\n\treturn -ETIMEDOUT;\n}\n")
+    let releaser = ("drv/ring.c", "void ring_free(struct ring *r)\n{\n\tdma_free_coherent(r->dev, r->size, r->desc, r->dma);\n}\n")
+    let downer = ("drv/main.c", "void drv_down(struct drv *d)\n{\n\thw_stop(d->hw);\n\tring_free(d->ring);\n}\n")
+
+    func testAChainAcrossThreeFilesIsKeptWhole() {
+        let lonePoll = ("drv/phy.c", "int phy_wait(struct hw *hw)\n{\n\twhile (readl(hw->mdio) & BUSY)\n\t\tudelay(1);\n\treturn 0;\n}\n")
+        let loneFree = ("drv/tx.c", "void tx_free(struct ring *r)\n{\n\tdma_free_coherent(r->dev, r->size, r->desc, r->dma);\n}\n")
+        XCTAssertEqual(select([stopper, releaser, downer, lonePoll, loneFree]), ["drv/main.c", "drv/hw.c", "drv/ring.c"],
+                       "a poll or a release no function pairs is on no chain")
+    }
+
+    func testALoopThatReadsNoRegisterIsNoPoll() {
+        let sleeper = ("drv/hw.c", "int hw_stop(struct hw *hw)\n{\n\twhile (atomic_read(&hw->busy))\n\t\tudelay(10);\n\treturn 0;\n}\n")
+        XCTAssertEqual(select([sleeper, releaser, downer]), [])
+        // Through the driver's read macro, defined in its header, it is one.
+        let wrapped = ("drv/hw.c", "int hw_stop(struct hw *hw)\n{\n\twhile (rd32(hw, STATUS) & EN)\n\t\tudelay(10);\n\treturn 0;\n}\n")
+        let header = ("drv/hw.h", "#define rd32(hw, reg) readl((hw)->base + (reg))\n")
+        XCTAssertEqual(select([wrapped, header, releaser, downer]), ["drv/main.c", "drv/hw.c", "drv/ring.c"])
+    }
+
+    func testOneCalleeReachingBothDoesNotMakeItsCallerACandidate() {
+        let both = ("drv/main.c", "void drv_down(struct drv *d)\n{\n\thw_stop(d->hw);\n\tring_free(d->ring);\n}\n")
+        let caller = ("drv/remove.c", "void drv_remove(struct drv *d)\n{\n\tdrv_down(d);\n\tkfree(d);\n}\n")
+        XCTAssertEqual(select([stopper, releaser, both, caller]), ["drv/main.c", "drv/hw.c", "drv/ring.c"])
+    }
+
+    func testOpsTableMembersLeadToTheirFunctions() {
+        let table = ("drv/main.c", """
+        static void ring_release(struct ring *r)
+        {
+        \tdma_free_coherent(r->dev, r->size, r->desc, r->dma);
+        }
+        static const struct ring_ops ops = { .release = ring_release };
+        void drv_down(struct drv *d)
+        {
+        \thw_stop(d->hw);
+        \td->ops->release(d->ring);
+        }
+        """)
+        XCTAssertEqual(select([stopper, table]), ["drv/main.c", "drv/hw.c"])
+    }
+
+    func testSharedInfrastructureIsNotFollowed() {
+        // A stop helper every driver calls: past the hub limit, chains do not run through it.
+        var files = [("core/hw.c", stopper.1), releaser]
+        for index in 0..<3 { files.append(("drv\(index)/x.c", "void x\(index)(void)\n{\n\thw_stop(0);\n}\n")) }
+        files.append(downer)
+        XCTAssertEqual(select(files, hub: 4), ["drv/main.c", "core/hw.c", "drv/ring.c"])
+        XCTAssertEqual(select(files, hub: 3), [], "called from four directories: shared infrastructure")
+        // A header's inline release stays a release for every caller.
+        let inline = ("include/ring.h", "static inline void ring_free(struct ring *r)\n{\n\tdma_free_coherent(r->dev, r->size, r->desc, r->dma);\n}\n")
+        var viaHeader = [stopper, inline, downer]
+        for index in 0..<5 { viaHeader.append(("drv\(index)/y.c", "void y\(index)(struct ring *r)\n{\n\tring_free(r);\n}\n")) }
+        XCTAssertEqual(select(viaHeader, hub: 4), ["drv/main.c", "drv/hw.c", "include/ring.h"])
+    }
+}
+
+/// Narrowing changes which files are parsed, never the findings.
+final class CallGraphScanTests: XCTestCase {
+    func scan(callGraph: Bool) throws -> ScanResult {
+        var options = ScanOptions(paths: [Repository.corpus], rules: try RuleRegistry.load(only: ["dma-free-after-failed-disable"], rulesDirectory: Repository.rules))
+        options.jobs = 2
+        options.callGraph = callGraph
+        return try Scanner(options: options).run()
+    }
+
+    func testTheCorpusGivesTheSameFindingsWithAndWithoutTheCallGraph() throws {
+        let narrowed = try scan(callGraph: true), plain = try scan(callGraph: false)
+        func key(_ finding: Finding) -> String {
+            "\(finding.file):\(finding.line) \(finding.message) " + finding.evidence.map { "\($0.file):\($0.line) \($0.message)" }.joined(separator: ";")
+        }
+        XCTAssertFalse(plain.findings.isEmpty)
+        XCTAssertEqual(narrowed.findings.map(key), plain.findings.map(key))
+        XCTAssertGreaterThan(narrowed.summary.filesSkippedByCallGraph, 0, "\(narrowed.notes)")
+        XCTAssertLessThan(narrowed.summary.filesParsed, plain.summary.filesParsed)
+        XCTAssertEqual(plain.summary.filesSkippedByCallGraph, 0)
+        XCTAssertTrue(narrowed.notes.contains { $0.hasPrefix("dma-free-after-failed-disable: ") && $0.contains("candidate chains") }, "\(narrowed.notes)")
+    }
+}
