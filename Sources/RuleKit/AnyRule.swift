@@ -41,6 +41,8 @@ public final class AnyRule: @unchecked Sendable {
 public protocol RuleSession: AnyObject {
     /// Adds the summaries one file contributed (as `AnyRule.extract` encoded them).
     func add(_ encoded: Data)
+    /// Adds several files' summaries, in their order (decoded in parallel).
+    func add(all encoded: [Data])
     func judge(_ stage: JudgeStage) -> ErasedJudgement
 }
 
@@ -95,6 +97,17 @@ final class TypedRuleSession<R: Rule>: RuleSession {
 
     func add(_ encoded: Data) { summaries += memo.decode(encoded) }
 
+    func add(all encoded: [Data]) {
+        // Decoding is most of a warm rescan's reading: spread over the cores.
+        var decoded = [[R.Summary]](repeating: [], count: encoded.count)
+        let memo = self.memo
+        decoded.withUnsafeMutableBufferPointer { slots in
+            let base = slots
+            DispatchQueue.concurrentPerform(iterations: encoded.count) { base[$0] = memo.decode(encoded[$0]) }
+        }
+        for values in decoded { summaries += values }
+    }
+
     func judge(_ stage: JudgeStage) -> ErasedJudgement {
         let judgement = rule.judge(summaries, stage)
         guard stage != .final, !judgement.questions.isEmpty else { return ErasedJudgement(findings: judgement.findings, questions: nil) }
@@ -111,10 +124,11 @@ final class DecodeMemo<Summary: Decodable>: @unchecked Sendable {
     private let lock = NSLock()
 
     func decode(_ data: Data) -> [Summary] {
-        lock.lock(); defer { lock.unlock() }
-        if let known = decoded[data] { return known }
+        lock.lock()
+        if let known = decoded[data] { lock.unlock(); return known }
+        lock.unlock()
         let values = SummaryCoding.decode([Summary].self, data) ?? []
-        decoded[data] = values
+        lock.lock(); decoded[data] = values; lock.unlock()
         return values
     }
 }

@@ -89,8 +89,9 @@ extension Rule {
 
     /// A file may answer the questions whose needles it names.
     public func mayAnswer(_ questions: [Question], _ source: SourceText) -> [Question: Int] {
+        let present = source.identifiersPresent(among: Set(questions.flatMap(\.needles)))
         var answered: [Question: Int] = [:]
-        for question in questions where question.needles.contains(where: { source.containsIdentifier($0) }) { answered[question] = 0 }
+        for question in questions where question.needles.contains(where: present.contains) { answered[question] = 0 }
         return answered
     }
 

@@ -42,6 +42,13 @@ public struct SourceText: Sendable {
         return false
     }
 
+    /// Which of `words` occur as whole C identifiers: `containsIdentifier` for each, in one pass
+    /// over the text when there are many (an evidence pass asks hundreds of names of each file).
+    public func identifiersPresent<Words: Collection>(among words: Words) -> Set<String> where Words.Element == String {
+        guard words.count > 4 else { return Set(words.filter(containsIdentifier)) }
+        return IdentifierMatcher(words).present(in: self)
+    }
+
     /// Every maximal run of identifier bytes: `containsIdentifier(w)` is `identifiers.contains(w)`.
     public var identifiers: Set<String> {
         var result = Set<String>()
@@ -66,4 +73,62 @@ public struct SourceText: Sendable {
         if bytes.withUnsafeBufferPointer({ $0.allSatisfy { $0 < 0x80 } }) { return true }
         return String(validating: bytes, as: UTF8.self) != nil
     }
+}
+
+/// A set of names looked for as whole C identifiers, in one pass over a text: each maximal run of
+/// identifier bytes is hashed and compared with the names of the same hash.
+public struct IdentifierMatcher: Sendable {
+    private let names: [String]
+    private let needles: [[UInt8]]
+    private let byHash: [UInt64: [Int]]
+
+    public init<Words: Sequence>(_ words: Words) where Words.Element == String {
+        names = Array(Set(words)).sorted()
+        needles = names.map { Array($0.utf8) }
+        var byHash: [UInt64: [Int]] = [:]
+        for (index, needle) in needles.enumerated() { byHash[needle.reduce(Self.seed, Self.step), default: []].append(index) }
+        self.byHash = byHash
+    }
+
+    /// The names that occur in `source`.
+    public func present(in source: SourceText) -> Set<String> {
+        var found = Set<String>()
+        scan(source) { found.insert(names[$0]); return true }
+        return found
+    }
+
+    /// Whether any of the names occurs in `source`.
+    public func any(in source: SourceText) -> Bool {
+        var hit = false
+        scan(source) { _ in hit = true; return false }
+        return hit
+    }
+
+    /// Calls `found` with each occurrence's name index until it returns false.
+    private func scan(_ source: SourceText, _ found: (Int) -> Bool) {
+        guard !byHash.isEmpty else { return }
+        source.bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var i = 0
+            let end = buffer.count
+            while i < end {
+                guard SourceText.isIdentifierByte(buffer[i]) else { i += 1; continue }
+                let start = i
+                var hash = Self.seed
+                while i < end, SourceText.isIdentifierByte(buffer[i]) {
+                    hash = Self.step(hash, buffer[i])
+                    i += 1
+                }
+                guard let candidates = byHash[hash] else { continue }
+                for candidate in candidates where needles[candidate].count == i - start
+                    && needles[candidate].withUnsafeBufferPointer({ memcmp($0.baseAddress!, base + start, i - start) == 0 }) {
+                    if !found(candidate) { return }
+                }
+            }
+        }
+    }
+
+    // FNV-1a over an identifier's bytes.
+    private static let seed: UInt64 = 0xcbf2_9ce4_8422_2325
+    @inline(__always) private static func step(_ hash: UInt64, _ byte: UInt8) -> UInt64 { (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
 }

@@ -117,4 +117,33 @@ final class SharedHeaderGroupingTests: XCTestCase {
         XCTAssertNil(headers.headerToUse(for: "/t/drivers/two.c", planned: planned.assignment["/t/drivers/two.c"]), "a header mentions CONFIG_TWO")
         XCTAssertEqual(headers.excludedByOwnMacros, 1)
     }
+
+    /// A build that failed is not tried again while the headers it read are unchanged; once one
+    /// changes, it is.
+    func testAFailedBuildIsRememberedUntilItsHeadersChange() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-pch-failed-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let header = directory + "/a.h"
+        try "int a;\n".write(toFile: header, atomically: true, encoding: .utf8)
+        let entries = ["one", "two", "three", "four"].map { name -> (file: String, arguments: [String], source: SourceText) in
+            ("/t/drivers/\(name).c", ["-I/t/include"], SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
+        }
+        let first = PrecompiledHeaders(cacheDirectory: directory)
+        let planned = first.plan(entries, architectureKey: { _ in "x86" }, identity: "test")
+        let plan = try XCTUnwrap(planned.toBuild.first)
+        PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [header], functions: [], failure: "1 error in the shared headers"), of: plan.output)
+        XCTAssertFalse(first.record(plan, failure: "1 error in the shared headers"))
+
+        let second = PrecompiledHeaders(cacheDirectory: directory)
+        let again = second.plan(entries, architectureKey: { _ in "x86" }, identity: "test")
+        XCTAssertTrue(again.toBuild.isEmpty, "not built again")
+        XCTAssertTrue(again.assignment.isEmpty, "its files parse plainly")
+        XCTAssertTrue(second.notes.contains { $0.contains("1 error in the shared headers") && $0.contains("earlier scan") }, "\(second.notes)")
+
+        try "int a, b;\n".write(toFile: header, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: header)
+        let third = PrecompiledHeaders(cacheDirectory: directory)
+        XCTAssertEqual(third.plan(entries, architectureKey: { _ in "x86" }, identity: "test").toBuild.map(\.output), [plan.output], "a header changed: built again")
+    }
 }

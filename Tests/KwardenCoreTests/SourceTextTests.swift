@@ -24,4 +24,20 @@ final class SourceTextTests: XCTestCase {
         XCTAssertTrue(text.containsIdentifier("nr_queues_max"))
         XCTAssertTrue(text.containsIdentifier("dev"))
     }
+
+    /// The one-pass matcher agrees with `containsIdentifier` name by name, at the buffer's edges,
+    /// next to digits and inside longer identifiers.
+    func testOnePassMatcherAgreesWithWholeWordSearch() {
+        let text = SourceText("ring_free(r);\n#define RING_FREE(x) 0x1f\nstatic int nr_queues_max = x1f + dev_kfree_skb_any\n")
+        let names = ["ring_free", "RING_FREE", "x1f", "nr_queues", "nr_queues_max", "dev_kfree_skb", "dev_kfree_skb_any",
+                     "static", "ring", "r", "x", "absent_name", "_max", "1f"]
+        let expected = Set(names.filter(text.containsIdentifier))
+        XCTAssertEqual(expected, ["ring_free", "RING_FREE", "nr_queues_max", "dev_kfree_skb_any", "static", "r", "x", "x1f"])
+        XCTAssertEqual(text.identifiersPresent(among: names), expected)
+        XCTAssertEqual(IdentifierMatcher(names).present(in: text), expected)
+        XCTAssertTrue(IdentifierMatcher(["absent_name", "x"]).any(in: text))
+        XCTAssertFalse(IdentifierMatcher(["absent_name", "1f", "ring", "_max"]).any(in: text))
+        XCTAssertEqual(IdentifierMatcher(names).present(in: SourceText("")), [])
+        XCTAssertEqual(IdentifierMatcher(["end"]).present(in: SourceText("the end")), ["end"])
+    }
 }

@@ -131,6 +131,9 @@ public final class FileAnalyzer {
             guard built.errors.isEmpty else {
                 try? FileManager.default.removeItem(atPath: temporary)
                 outcome.failure = "\(built.errors.count) error\(built.errors.count == 1 ? "" : "s") in the shared headers, first: \(built.errors[0].message)"
+                // Kept with the headers it read: the next scan does not build it again while they are unchanged.
+                PrecompiledHeaders.save(PrecompiledHeaders.Record(files: built.unit.includedFiles, functions: [], failure: outcome.failure),
+                                        of: request.output)
                 return outcome
             }
             let files = built.unit.includedFiles

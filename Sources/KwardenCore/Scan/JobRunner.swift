@@ -23,10 +23,15 @@ final class JobRunner {
         let overlaid = Set(options.overlay.files.keys)
         if let cache = options.cache {
             let configuration = setups.configurationKey + "|" + rulesKey
-            for (index, job) in jobs.enumerated() where job.precompile == nil {
+            let setups = self.setups, overlay = options.overlay, stamps = ResultCache.StampMemo()
+            // In parallel: each lookup hashes the file, decodes the stored outcome and checks the
+            // stamps of every header the parse read.
+            let found = parallelMap(jobs.count, jobs: options.jobs) { index -> (key: String?, hit: FileOutcome?) in
+                let job = jobs[index]
+                guard job.precompile == nil else { return (nil, nil) }
                 let content: [UInt8]
-                if let bytes = options.overlay.files[job.file] { content = bytes } else {
-                    guard let data = FileManager.default.contents(atPath: job.file) else { continue }
+                if let bytes = overlay.files[job.file] { content = bytes } else {
+                    guard let data = FileManager.default.contents(atPath: job.file) else { return (nil, nil) }
                     content = [UInt8](data)
                 }
                 // The file's own flags too: a Makefile's ccflags change them without changing the tree's key.
@@ -34,12 +39,12 @@ final class JobRunner {
                 // Shared headers should not change what a file yields; kept apart all the same.
                 let sharing = job.precompiledHeader == nil ? "" : "|shared-headers"
                 let key = ResultCache.key(job: job, content: content, configuration: configuration + "|" + arguments + sharing)
-                keys[index] = key
-                if var hit = cache.lookup(key: key, unless: overlaid.subtracting([job.file])) {
-                    hit.cached = true
-                    outcomes[index] = hit
-                }
+                guard var hit = cache.lookup(key: key, unless: overlaid.subtracting([job.file]), stamps: stamps) else { return (key, nil) }
+                hit.cached = true
+                return (key, hit)
             }
+            keys = found.map(\.key)
+            outcomes = found.map(\.hit)
         }
         let pending = jobs.indices.filter { outcomes[$0] == nil }
         let queue = JobQueue(pending.map { jobs[$0] }, indices: pending)

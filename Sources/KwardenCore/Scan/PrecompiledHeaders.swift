@@ -195,6 +195,11 @@ final class PrecompiledHeaders {
             // Only files that include at least one of the headers use them.
             let users = members.filter { !Set($0.headers).isDisjoint(with: headers) }.map(\.file)
             guard users.count >= Self.minimumGroup else { continue }
+            // A build that failed on these same headers fails again: those files parse plainly.
+            if let failure = Self.lastFailure(of: output) {
+                notes.append("shared precompiled headers could not be built (\(failure), in an earlier scan; the headers are unchanged); those files are parsed plainly")
+                continue
+            }
             for file in users {
                 assignment[file] = output
                 ownMacros[file, default: []].formUnion(preambles[file]?.macros(before: headers) ?? [])
@@ -244,12 +249,15 @@ final class PrecompiledHeaders {
         var functions: [SharedHeaderFunction] = []
         /// Every identifier the headers' text holds.
         var identifiers: Set<String> = []
+        /// Why the build failed (then nothing was saved but this record).
+        var failure: String?
 
-        init(files: [String], functions: [SharedHeaderFunction], identifiers: Set<String> = []) {
+        init(files: [String], functions: [SharedHeaderFunction], identifiers: Set<String> = [], failure: String? = nil) {
             self.files = files
             self.stamps = files.compactMap(ResultCache.stamp)
             self.functions = functions
             self.identifiers = identifiers
+            self.failure = failure
         }
     }
 
@@ -280,7 +288,16 @@ final class PrecompiledHeaders {
     /// A precompiled header from an earlier scan whose headers are all unchanged.
     static func isFresh(_ output: String) -> Bool {
         guard FileManager.default.fileExists(atPath: output) else { return false }
-        let stamps = readRecord(of: output).stamps
-        return !stamps.isEmpty && stamps.allSatisfy { ResultCache.stamp($0.path) == $0 }
+        let record = readRecord(of: output)
+        return record.failure == nil && !record.stamps.isEmpty && record.stamps.allSatisfy { ResultCache.stamp($0.path) == $0 }
+    }
+
+    /// Why an earlier build of `output` failed, if it did and every header it read is unchanged.
+    static func lastFailure(of output: String) -> String? {
+        guard FileManager.default.fileExists(atPath: recordFile(of: output)), !FileManager.default.fileExists(atPath: output) else { return nil }
+        let record = readRecord(of: output)
+        guard let failure = record.failure, !record.stamps.isEmpty,
+              record.stamps.allSatisfy({ ResultCache.stamp($0.path) == $0 }) else { return nil }
+        return failure
     }
 }

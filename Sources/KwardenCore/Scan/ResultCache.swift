@@ -134,13 +134,29 @@ public final class ResultCache: @unchecked Sendable {
 
     /// A stored outcome, if every file it depended on is unchanged and none is in `excluded`
     /// (files whose contents are overlaid for this scan).
-    public func lookup(key: String, unless excluded: Set<String> = []) -> FileOutcome? {
+    /// `stamps`: stamps already taken in this batch of lookups (files share most headers).
+    public func lookup(key: String, unless excluded: Set<String> = [], stamps: StampMemo? = nil) -> FileOutcome? {
         guard let row = try? database.read({ db in try Row.fetchOne(db, sql: "SELECT outcome, dependencies FROM results WHERE key = ?", arguments: [key]) }),
               let outcomeData: Data = row["outcome"], let dependencyData: Data = row["dependencies"],
-              let outcome = try? JSONDecoder().decode(FileOutcome.self, from: outcomeData),
               let dependencies = try? JSONDecoder().decode([Dependency].self, from: dependencyData) else { return nil }
-        for dependency in dependencies where excluded.contains(dependency.path) || ResultCache.stamp(dependency.path) != dependency { return nil }
-        return outcome
+        for dependency in dependencies where excluded.contains(dependency.path) || (stamps?.stamp(dependency.path) ?? ResultCache.stamp(dependency.path)) != dependency { return nil }
+        return try? JSONDecoder().decode(FileOutcome.self, from: outcomeData)
+    }
+
+    /// Stamps of files, each taken once for a batch of lookups made at one moment.
+    public final class StampMemo: @unchecked Sendable {
+        private var known: [String: Dependency?] = [:]
+        private let lock = NSLock()
+        public init() {}
+
+        func stamp(_ path: String) -> Dependency? {
+            lock.lock()
+            if let known = known[path] { lock.unlock(); return known }
+            lock.unlock()
+            let taken = ResultCache.stamp(path)
+            lock.lock(); known[path] = .some(taken); lock.unlock()
+            return taken
+        }
     }
 
     public func store(key: String, outcome: FileOutcome) {

@@ -164,10 +164,10 @@ final class ScanRun {
     private func jobs(_ files: [String], pass: Int, questions: [String: Data] = [:]) throws -> [FileJob] {
     let options = self.options, setups = self.setups
         guard let sharedHeaders else { return files.map { FileJob(file: $0, pass: pass, questions: questions) } }
-        let entries = files.compactMap { file -> (file: String, arguments: [String], source: SourceText)? in
-            guard let arguments = try? setups.setup(for: file).arguments, case .success(let source) = options.overlay.read(file) else { return nil }
-            return (file, arguments, source)
-        }
+        let entries = parallelMap(files.count, jobs: options.jobs) { i -> (file: String, arguments: [String], source: SourceText)? in
+            guard let arguments = try? setups.setup(for: files[i]).arguments, case .success(let source) = options.overlay.read(files[i]) else { return nil }
+            return (files[i], arguments, source)
+        }.compactMap { $0 }
         let planned = sharedHeaders.plan(entries, architectureKey: { setups.architecture(for: $0) ?? "" },
                                          identity: setups.configurationKey + "|" + ResultCache.buildIdentity)
         if !planned.toBuild.isEmpty {
@@ -185,10 +185,8 @@ final class ScanRun {
 
     /// Hands each file's summaries to its rule's judge.
     private func collect(_ gathered: [FileOutcome]) {
-        for outcome in gathered {
-            for (rule, session) in zip(options.rules, sessions) {
-                if let summaries = outcome.summaries[rule.id] { session.add(summaries) }
-            }
+        for (rule, session) in zip(options.rules, sessions) {
+            session.add(all: gathered.compactMap { $0.summaries[rule.id] })
         }
     }
 

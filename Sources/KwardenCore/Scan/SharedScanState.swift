@@ -98,7 +98,8 @@ final class IdentifierFileIndex: @unchecked Sendable {
             guard let signature = signatures[i] else { return [] }
             let maybe = identifiers.indices.filter { hashes[$0].map(signature.mayContain) ?? true }
             guard !maybe.isEmpty, case .success(let source) = TextIndex.read(files[i]) else { return [] }
-            return maybe.filter { source.containsIdentifier(identifiers[$0]) }
+            let present = source.identifiersPresent(among: maybe.map { identifiers[$0] })
+            return maybe.filter { present.contains(identifiers[$0]) }
         }
         var postings = [[Int32]](repeating: [], count: identifiers.count)
         for (file, found) in hits.enumerated() { for k in found { postings[k].append(Int32(file)) } }

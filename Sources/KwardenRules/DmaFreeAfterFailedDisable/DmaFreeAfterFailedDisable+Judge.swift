@@ -5,8 +5,11 @@ import RuleKit
 /// per free site.
 extension DmaFreeAfterFailedDisable {
     public func judge(_ bodies: [DmaFunctionBody], _ stage: JudgeStage) -> Judgement<Question> {
-        let analysis = DmaAnalysis(bodies: bodies, vocabulary: vocabulary)
-        analysis.run()
+        let analysis = lastAnalysis.analysis(of: bodies) {
+            let analysis = DmaAnalysis(bodies: bodies, vocabulary: vocabulary)
+            analysis.run()
+            return analysis
+        }
         switch stage {
         case .afterPass(let pass): return Judgement(questions: questions(analysis, pass: pass))
         case .final: return Judgement(findings: findings(analysis))
@@ -94,5 +97,23 @@ extension DmaFreeAfterFailedDisable {
                            evidence: origin.chain.evidence + firstStep + record.freeChain.evidence + others,
                            anchor: anchor, occurrence: occurrences[anchor]!)
         }
+    }
+}
+
+/// One analysis kept with the bodies it was made of.
+final class AnalysisMemo: @unchecked Sendable {
+    private var bodies: [DmaFunctionBody]?
+    private var analysis: DmaAnalysis?
+    private let lock = NSLock()
+
+    /// The kept analysis when `bodies` are the same (an unchanged array compares by its storage
+    /// first), else a fresh one from `make`, which is then kept.
+    func analysis(of bodies: [DmaFunctionBody], make: () -> DmaAnalysis) -> DmaAnalysis {
+        lock.lock(); defer { lock.unlock() }
+        if let analysis, self.bodies == bodies { return analysis }
+        let made = make()
+        self.bodies = bodies
+        analysis = made
+        return made
     }
 }

@@ -30,6 +30,9 @@ public struct DmaFreeAfterFailedDisable: Rule {
 
     public let metadata: RuleMetadata
     let vocabulary: DmaVocabulary
+    /// The last analysis, by the bodies it was made of: a scan judges after every pass and at the
+    /// end, mostly over the same bodies (all of them, when the call graph narrowed the rule).
+    let lastAnalysis = AnalysisMemo()
 
     public init(metadata: RuleMetadata) {
         self.metadata = metadata
@@ -37,7 +40,7 @@ public struct DmaFreeAfterFailedDisable: Rule {
     }
 
     public func preselect(_ source: SourceText) -> Bool {
-        metadataPreselect(source) && vocabulary.preselectNames.contains { source.containsIdentifier($0) }
+        metadataPreselect(source) && vocabulary.preselectNames.any(in: source)
     }
 
     /// A finding starts in a function that reaches both a bounded poll (a polling macro, or a

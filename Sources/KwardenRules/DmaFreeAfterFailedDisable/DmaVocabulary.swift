@@ -42,8 +42,9 @@ struct DmaVocabulary {
         resetWords = Set(metadata.list("reset_words").map { $0.uppercased() })
         rxWords = Set(metadata.list("rx_words").map { $0.uppercased() })
         txWords = Set(metadata.list("tx_words").map { $0.uppercased() })
+        preselectNames = IdentifierMatcher(frees.union(pollMacros).union(delays).union(errorCodes))
     }
 
     /// Identifiers a file must contain to hold a disable request or a DMA release.
-    var preselectNames: [String] { frees.union(pollMacros).union(delays).union(errorCodes).sorted() }
+    let preselectNames: IdentifierMatcher
 }

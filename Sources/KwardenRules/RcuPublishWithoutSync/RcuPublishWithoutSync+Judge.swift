@@ -54,8 +54,9 @@ extension RcuPublishWithoutSync {
     /// Each asked field, callee and function-pointer field is its own topic, so that in a whole-tree
     /// scan each gets the files nearest to where it was seen rather than the first files of the tree.
     public func mayAnswer(_ questions: [Question], _ source: SourceText) -> [Question: Int] {
+        let present = source.identifiersPresent(among: questions.map(\.name))
         var answered: [Question: Int] = [:]
-        for question in questions where source.containsIdentifier(question.name) { answered[question] = 0 }
+        for question in questions where present.contains(question.name) { answered[question] = 0 }
         return answered
     }
 

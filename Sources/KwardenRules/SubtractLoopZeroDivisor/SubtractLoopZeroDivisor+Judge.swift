@@ -49,7 +49,7 @@ extension SubtractLoopZeroDivisor {
     /// narrows the set; the AST decides.
     public func mayAnswer(_ questions: [Question], _ source: SourceText) -> [Question: Int] {
         // Whole-identifier search first: most files of a tree name none of the needles.
-        let present = Set(questions.map(\.name).filter { source.containsIdentifier($0) })
+        let present = source.identifiersPresent(among: questions.map(\.name))
         guard !present.isEmpty else { return [:] }
         let text = SourceText(bytes: SubtractLoopText.squeezed(source.bytes[...]))
         var answered: [Question: Int] = [:]
