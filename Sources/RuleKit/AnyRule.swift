@@ -63,16 +63,20 @@ public struct AskedQuestions: Sendable {
     public let near: [String: [String]]
     private let topicsBody: @Sendable (SourceText) -> [String: Int]
 
-    init<Q: RuleQuestion>(_ questions: [Q], near: [String: [String]], mayAnswer: @escaping @Sendable ([Q], SourceText) -> [Q: Int]) {
+    init<Q: RuleQuestion>(_ questions: [Q], near: [String: [String]], mayAnswer: @escaping @Sendable ([Q], SourceText, Set<String>) -> [Q: Int]) {
         // Canonical order: the same questions are the same bytes in every process.
         let ordered = Dictionary(questions.map { (String(decoding: SummaryCoding.encode($0), as: UTF8.self), $0) }, uniquingKeysWith: { first, _ in first })
             .sorted { $0.key < $1.key }.map(\.value)
         encoded = SummaryCoding.encode(ordered)
         needles = Set(ordered.flatMap(\.needles))
         self.near = near
+        // Built once: an evidence pass asks hundreds of names of thousands of files.
+        let matcher = IdentifierMatcher(needles)
         topicsBody = { source in
             var topics: [String: Int] = [:]
-            for (question, rank) in mayAnswer(ordered, source) {
+            let named = matcher.present(in: source)
+            guard !named.isEmpty else { return topics }
+            for (question, rank) in mayAnswer(ordered, source, named) {
                 let topic = question.topic ?? ""
                 topics[topic] = max(rank, topics[topic] ?? rank)
             }
@@ -113,7 +117,7 @@ final class TypedRuleSession<R: Rule>: RuleSession {
         guard stage != .final, !judgement.questions.isEmpty else { return ErasedJudgement(findings: judgement.findings, questions: nil) }
         let rule = self.rule
         return ErasedJudgement(findings: judgement.findings,
-                               questions: AskedQuestions(judgement.questions, near: judgement.near) { rule.mayAnswer($0, $1) })
+                               questions: AskedQuestions(judgement.questions, near: judgement.near) { rule.mayAnswer($0, $1, naming: $2) })
     }
 }
 

@@ -28,7 +28,9 @@ public protocol Rule: Sendable {
     /// Joins every summary gathered so far: questions for the next pass, or the findings.
     func judge(_ summaries: [Summary], _ stage: JudgeStage) -> Judgement<Question>
     /// Of `questions`, those a file with this text may answer, each with a rank (higher: likelier).
-    func mayAnswer(_ questions: [Question], _ source: SourceText) -> [Question: Int]
+    /// `named`: the questions' needles the text names as whole identifiers (found for every file
+    /// in one pass over its text).
+    func mayAnswer(_ questions: [Question], _ source: SourceText, naming named: Set<String>) -> [Question: Int]
     /// For a rule whose findings start from chains across functions: narrows its preselected
     /// files in a large scan to those on a candidate chain of the tree's textual call graph
     /// (`CallGraph`). nil (the default): every preselected file is parsed.
@@ -88,10 +90,9 @@ extension Rule {
     public var callGraphCriteria: CallGraphCriteria? { nil }
 
     /// A file may answer the questions whose needles it names.
-    public func mayAnswer(_ questions: [Question], _ source: SourceText) -> [Question: Int] {
-        let present = source.identifiersPresent(among: Set(questions.flatMap(\.needles)))
+    public func mayAnswer(_ questions: [Question], _ source: SourceText, naming named: Set<String>) -> [Question: Int] {
         var answered: [Question: Int] = [:]
-        for question in questions where question.needles.contains(where: present.contains) { answered[question] = 0 }
+        for question in questions where question.needles.contains(where: named.contains) { answered[question] = 0 }
         return answered
     }
 

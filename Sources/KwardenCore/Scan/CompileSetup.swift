@@ -19,6 +19,8 @@ public final class CompileSetupProvider: @unchecked Sendable {
     private var contexts: [String: BuildContext] = [:]
     private var unsavedByArch: [String: [UnsavedFile]] = [:]
     private var flagFiles: [String: [String]?] = [:]
+    /// Each file's flags, derived once (a scan asks for them when planning, keying the cache and parsing).
+    private var argumentsByFile: [String: [String]] = [:]
     private let lock = NSLock()
 
     public init(kernelRoot: String?, compileCommands: String?, arch: String?, extraArguments: [String] = []) throws {
@@ -94,8 +96,13 @@ public final class CompileSetupProvider: @unchecked Sendable {
         if let kernelRoot {
             let arch = architecture(for: file)
             let context = try context(forArch: arch, root: kernelRoot)
-            lock.lock(); let unsaved = unsavedByArch[arch ?? ""] ?? []; lock.unlock()
-            return CompileSetup(arguments: context.arguments(for: file) + extraArguments, unsavedFiles: unsaved)
+            lock.lock()
+            let unsaved = unsavedByArch[arch ?? ""] ?? [], known = argumentsByFile[file]
+            lock.unlock()
+            if let known { return CompileSetup(arguments: known, unsavedFiles: unsaved) }
+            let arguments = context.arguments(for: file) + extraArguments
+            lock.lock(); argumentsByFile[file] = arguments; lock.unlock()
+            return CompileSetup(arguments: arguments, unsavedFiles: unsaved)
         }
         return CompileSetup(arguments: plainArguments(for: file) + extraArguments, unsavedFiles: [])
     }

@@ -40,13 +40,8 @@ public final class ResultCache: @unchecked Sendable {
                     data BLOB NOT NULL,
                     PRIMARY KEY (path, family))
                 """)
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS signatures (
-                    path TEXT PRIMARY KEY,
-                    size INTEGER NOT NULL,
-                    modified REAL NOT NULL,
-                    bits BLOB NOT NULL)
-                """)
+            // Identifier signatures were a table of their own before they became a text-facts family.
+            try db.execute(sql: "DROP TABLE IF EXISTS signatures")
         }
     }
 
@@ -80,27 +75,16 @@ public final class ResultCache: @unchecked Sendable {
 
     // MARK: Identifier signatures of files (for the evidence index)
 
+    /// The text-facts family of identifier signatures.
+    static let signatureFamily = "signature"
+
     /// Stored signatures of `paths` that still match the file's size and modification time.
     func signatures(for paths: [String], stamps: [FileStamp?]) -> [IdentifierSignature?] {
-        var stored: [String: (Int64, Double, Data)] = [:]
-        try? database.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT path, size, modified, bits FROM signatures")
-            while let row = try rows.next() { stored[row["path"]] = (row["size"], row["modified"], row["bits"]) }
-        }
-        return zip(paths, stamps).map { path, stamp in
-            guard let stamp, let (size, modified, bits) = stored[path], size == stamp.size, modified == stamp.modified else { return nil }
-            return IdentifierSignature(data: bits)
-        }
+        textFacts(family: Self.signatureFamily, identity: IdentifierSignature.format, for: paths, stamps: stamps).map { $0.map(IdentifierSignature.init(data:)) }
     }
 
     func storeSignatures(_ entries: [(path: String, stamp: FileStamp, signature: IdentifierSignature)]) {
-        guard !entries.isEmpty else { return }
-        try? database.write { db in
-            let statement = try db.makeStatement(sql: "INSERT OR REPLACE INTO signatures (path, size, modified, bits) VALUES (?, ?, ?, ?)")
-            for entry in entries {
-                try statement.execute(arguments: [entry.path, entry.stamp.size, entry.stamp.modified, entry.signature.data])
-            }
-        }
+        storeTextFacts(family: Self.signatureFamily, identity: IdentifierSignature.format, entries.map { ($0.path, $0.stamp, $0.signature.data) })
     }
 
     struct Dependency: Codable, Equatable {
@@ -191,8 +175,8 @@ public final class ResultCache: @unchecked Sendable {
         try database.read { db in
             statistics.results = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results") ?? 0
             statistics.files = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT file) FROM results") ?? 0
-            statistics.signatures = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM signatures") ?? 0
-            statistics.textFacts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM text_facts") ?? 0
+            statistics.signatures = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM text_facts WHERE family = ?", arguments: [Self.signatureFamily]) ?? 0
+            statistics.textFacts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM text_facts WHERE family != ?", arguments: [Self.signatureFamily]) ?? 0
             statistics.oldest = try Double.fetchOne(db, sql: "SELECT MIN(stored) FROM results").map(Date.init(timeIntervalSince1970:))
             statistics.newest = try Double.fetchOne(db, sql: "SELECT MAX(stored) FROM results").map(Date.init(timeIntervalSince1970:))
         }
@@ -208,7 +192,6 @@ public final class ResultCache: @unchecked Sendable {
     @discardableResult
     public func prune(storedBefore cutoff: Date? = nil) throws -> (results: Int, signatures: Int) {
         var deadResults: [String] = []
-        var deadSignatures: [String] = []
         var deadFacts: [(String, String)] = []
         var stamps: [String: Dependency?] = [:]
         func current(_ path: String) -> Dependency? {
@@ -226,12 +209,6 @@ public final class ResultCache: @unchecked Sendable {
                 guard let dependencies = try? JSONDecoder().decode([Dependency].self, from: data),
                       dependencies.allSatisfy({ current($0.path) == $0 }) else { deadResults.append(key); continue }
             }
-            let signatures = try Row.fetchCursor(db, sql: "SELECT path, size, modified FROM signatures")
-            while let row = try signatures.next() {
-                let path: String = row["path"]
-                let stamp = current(path)
-                if stamp?.size != row["size"] || stamp?.modified != row["modified"] { deadSignatures.append(path) }
-            }
             let facts = try Row.fetchCursor(db, sql: "SELECT path, family, size, modified FROM text_facts")
             while let row = try facts.next() {
                 let stamp = current(row["path"])
@@ -241,23 +218,22 @@ public final class ResultCache: @unchecked Sendable {
         try database.write { db in
             let results = try db.makeStatement(sql: "DELETE FROM results WHERE key = ?")
             for key in deadResults { try results.execute(arguments: [key]) }
-            let signatures = try db.makeStatement(sql: "DELETE FROM signatures WHERE path = ?")
-            for path in deadSignatures { try signatures.execute(arguments: [path]) }
             let facts = try db.makeStatement(sql: "DELETE FROM text_facts WHERE path = ? AND family = ?")
             for (path, family) in deadFacts { try facts.execute(arguments: [path, family]) }
         }
         try database.vacuum()
         pruneSharedHeaders(all: false)
-        return (deadResults.count, deadSignatures.count)
+        return (deadResults.count, deadFacts.filter { $0.1 == Self.signatureFamily }.count)
     }
 
     /// Shared precompiled headers kept beside the cache: those whose headers changed (`all`: every one).
     private func pruneSharedHeaders(all: Bool) {
         let directory = (path as NSString).deletingLastPathComponent + "/pch"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for name in names where name.hasSuffix(".pch") {
-            let output = directory + "/" + name
-            guard all || !PrecompiledHeaders.isFresh(output) else { continue }
+        // By their records: a failed build leaves a record without a precompiled header.
+        for name in names where name.hasSuffix(".pch.record") {
+            let output = directory + "/" + String(name.dropLast(".record".count))
+            guard all || !(PrecompiledHeaders.isFresh(output) || PrecompiledHeaders.lastFailure(of: output) != nil) else { continue }
             let base = String(output.dropLast(4))
             for file in [output, base + ".h", PrecompiledHeaders.recordFile(of: output)] { try? FileManager.default.removeItem(atPath: file) }
         }
@@ -267,7 +243,6 @@ public final class ResultCache: @unchecked Sendable {
     public func clear() throws {
         try database.write { db in
             try db.execute(sql: "DELETE FROM results")
-            try db.execute(sql: "DELETE FROM signatures")
             try db.execute(sql: "DELETE FROM text_facts")
         }
         try database.vacuum()

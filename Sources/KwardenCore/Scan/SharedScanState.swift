@@ -125,6 +125,8 @@ struct FileStamp: Equatable {
 struct IdentifierSignature {
     private(set) var words: [UInt64]
     private static let probes: UInt64 = 3
+    /// Changes whenever what a signature's bits mean does: older ones in the cache are not read.
+    static let format = "bloom-3-fnv1a-256"
 
     /// About four bytes of text per bit: some 25 bits per distinct identifier in kernel sources.
     init(text bytes: [UInt8]) {

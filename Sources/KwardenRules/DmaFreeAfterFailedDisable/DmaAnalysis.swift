@@ -136,6 +136,12 @@ final class DmaAnalysis {
     let bodies: [DmaFunctionBody]
     let vocabulary: DmaVocabulary
     private let byName: [String: [Int]]
+    /// Per name, the definitions a call from another file reaches (`definitions(of:from:)`).
+    private let visibleByName: [String: [Int]]
+    /// Each body's file, numbered: the fixpoints ask for a caller's own definitions very often.
+    private let fileNumbers: [Int]
+    /// Per name, the bodies whose steps call it: whose summaries may change when its do.
+    private let callersByName: [String: [Int]]
     /// Names called from more than `CallGraph.defaultHubDirectories` directories: shared
     /// infrastructure (locking, scheduling, the networking core). A driver's chain does not run
     /// through their bodies (a lock's slow path frees a task stack), only through header helpers.
@@ -181,7 +187,25 @@ final class DmaAnalysis {
             }
         }
         self.byName = byName
-        shared = Set(callers.filter { $0.value.count > CallGraph.defaultHubDirectories }.keys)
+        let shared = Set(callers.filter { $0.value.count > CallGraph.defaultHubDirectories }.keys)
+        self.shared = shared
+        let bodies = self.bodies
+        visibleByName = Dictionary(uniqueKeysWithValues: byName.map { name, all in
+            (name, shared.contains(name) ? all.filter { bodies[$0].file.hasSuffix(".h") } : all.filter { !bodies[$0].isStatic || bodies[$0].file.hasSuffix(".h") })
+        })
+        var numbers: [String: Int] = [:]
+        fileNumbers = bodies.map { body in
+            if let known = numbers[body.file] { return known }
+            numbers[body.file] = numbers.count
+            return numbers.count - 1
+        }
+        var callersByName: [String: [Int]] = [:]
+        for (index, body) in bodies.enumerated() {
+            var callees = Set<String>()
+            body.steps.forEachNested { if case .call(let callee, _, _, _, _, _, _) = $0 { callees.insert(callee) } }
+            for callee in callees { callersByName[callee, default: []].append(index) }
+        }
+        self.callersByName = callersByName
     }
 
     /// Decodes the rule's facts (each distinct one once per `memo`).
@@ -201,11 +225,9 @@ final class DmaAnalysis {
     /// else definitions visible from other files (not static, or inline in a header).
     private func definitions(of callee: String, from caller: Int) -> [Int] {
         guard let all = byName[callee] else { return [] }
-        let file = bodies[caller].file
-        let local = all.filter { bodies[$0].file == file }
-        if !local.isEmpty { return local }
-        if shared.contains(callee) { return all.filter { bodies[$0].file.hasSuffix(".h") } }
-        return all.filter { !bodies[$0].isStatic || bodies[$0].file.hasSuffix(".h") }
+        let file = fileNumbers[caller]
+        if all.contains(where: { fileNumbers[$0] == file }) { return all.filter { fileNumbers[$0] == file } }
+        return visibleByName[callee] ?? []
     }
 
     private func lookup<T>(_ table: [Int: T], _ callee: String, from caller: Int) -> T? {
@@ -265,12 +287,19 @@ final class DmaAnalysis {
 
     /// The functions with a step that `holds` (given the set found so far), through callees: to a fixpoint.
     private func closure(maxRounds: Int = 16, _ holds: (DmaStep, Int, Set<Int>) -> Bool) -> Set<Int> {
+        // Round by round as a plain sweep over every body would go, but a body is looked at again
+        // only when a function it calls joined the set since (what `holds` reads of `found`): in
+        // the same round when it comes later in the sweep, else in the next.
         var found = Set<Int>()
+        var dirty = [Bool](repeating: true, count: bodies.count)
         for _ in 0..<maxRounds {
             var changed = false
-            for index in bodies.indices where !found.contains(index) && bodies[index].steps.containsNested({ holds($0, index, found) }) {
+            for index in bodies.indices where dirty[index] {
+                dirty[index] = false
+                guard !found.contains(index), bodies[index].steps.containsNested({ holds($0, index, found) }) else { continue }
                 found.insert(index)
                 changed = true
+                for caller in callersByName[bodies[index].name] ?? [] where !found.contains(caller) { dirty[caller] = true }
             }
             if !changed { break }
         }

@@ -53,10 +53,9 @@ extension RcuPublishWithoutSync {
 
     /// Each asked field, callee and function-pointer field is its own topic, so that in a whole-tree
     /// scan each gets the files nearest to where it was seen rather than the first files of the tree.
-    public func mayAnswer(_ questions: [Question], _ source: SourceText) -> [Question: Int] {
-        let present = source.identifiersPresent(among: questions.map(\.name))
+    public func mayAnswer(_ questions: [Question], _ source: SourceText, naming named: Set<String>) -> [Question: Int] {
         var answered: [Question: Int] = [:]
-        for question in questions where present.contains(question.name) { answered[question] = 0 }
+        for question in questions where named.contains(question.name) { answered[question] = 0 }
         return answered
     }
 

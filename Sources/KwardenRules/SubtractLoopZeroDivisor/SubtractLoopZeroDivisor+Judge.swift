@@ -47,9 +47,8 @@ extension SubtractLoopZeroDivisor {
     /// `WRITE_ONCE(x->f, 0)`), ranked up when they name the field's record, and callers of
     /// functions whose parameter is a divisor; pass 3 wants callers of the setters found. Text only
     /// narrows the set; the AST decides.
-    public func mayAnswer(_ questions: [Question], _ source: SourceText) -> [Question: Int] {
-        // Whole-identifier search first: most files of a tree name none of the needles.
-        let present = source.identifiersPresent(among: questions.map(\.name))
+    public func mayAnswer(_ questions: [Question], _ source: SourceText, naming present: Set<String>) -> [Question: Int] {
+        // Whole identifiers first (`present`): most files of a tree name none of the needles.
         guard !present.isEmpty else { return [:] }
         let text = SourceText(bytes: SubtractLoopText.squeezed(source.bytes[...]))
         var answered: [Question: Int] = [:]
