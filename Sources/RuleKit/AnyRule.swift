@@ -39,9 +39,7 @@ public final class AnyRule: @unchecked Sendable {
 
 /// One scan's summaries of one rule, and its judge.
 public protocol RuleSession: AnyObject {
-    /// Adds the summaries one file contributed (as `AnyRule.extract` encoded them).
-    func add(_ encoded: Data)
-    /// Adds several files' summaries, in their order (decoded in parallel).
+    /// Adds the summaries files contributed (as `AnyRule.extract` encoded them), in their order.
     func add(all encoded: [Data])
     func judge(_ stage: JudgeStage) -> ErasedJudgement
 }
@@ -98,8 +96,6 @@ final class TypedRuleSession<R: Rule>: RuleSession {
         self.rule = rule
         self.memo = memo
     }
-
-    func add(_ encoded: Data) { summaries += memo.decode(encoded) }
 
     func add(all encoded: [Data]) {
         // Decoding is most of a warm rescan's reading: spread over the cores.

@@ -128,7 +128,8 @@ public struct IdentifierMatcher: Sendable {
         }
     }
 
-    // FNV-1a over an identifier's bytes.
-    private static let seed: UInt64 = 0xcbf2_9ce4_8422_2325
-    @inline(__always) private static func step(_ hash: UInt64, _ byte: UInt8) -> UInt64 { (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    /// FNV-1a over an identifier's bytes: start from `seed`, one `step` per byte (the evidence
+    /// index's signatures hash identifiers the same way).
+    public static let seed: UInt64 = 0xcbf2_9ce4_8422_2325
+    @inline(__always) public static func step(_ hash: UInt64, _ byte: UInt8) -> UInt64 { (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
 }

@@ -259,6 +259,9 @@ final class PrecompiledHeaders {
             self.identifiers = identifiers
             self.failure = failure
         }
+
+        /// Every file it read still has the size and modification time it had then.
+        var headersUnchanged: Bool { !stamps.isEmpty && stamps.allSatisfy { ResultCache.stamp($0.path) == $0 } }
     }
 
     static func recordFile(of output: String) -> String { output + ".record" }
@@ -289,15 +292,14 @@ final class PrecompiledHeaders {
     static func isFresh(_ output: String) -> Bool {
         guard FileManager.default.fileExists(atPath: output) else { return false }
         let record = readRecord(of: output)
-        return record.failure == nil && !record.stamps.isEmpty && record.stamps.allSatisfy { ResultCache.stamp($0.path) == $0 }
+        return record.failure == nil && record.headersUnchanged
     }
 
     /// Why an earlier build of `output` failed, if it did and every header it read is unchanged.
     static func lastFailure(of output: String) -> String? {
         guard FileManager.default.fileExists(atPath: recordFile(of: output)), !FileManager.default.fileExists(atPath: output) else { return nil }
         let record = readRecord(of: output)
-        guard let failure = record.failure, !record.stamps.isEmpty,
-              record.stamps.allSatisfy({ ResultCache.stamp($0.path) == $0 }) else { return nil }
+        guard let failure = record.failure, record.headersUnchanged else { return nil }
         return failure
     }
 }

@@ -193,13 +193,7 @@ public final class ResultCache: @unchecked Sendable {
     public func prune(storedBefore cutoff: Date? = nil) throws -> (results: Int, signatures: Int) {
         var deadResults: [String] = []
         var deadFacts: [(String, String)] = []
-        var stamps: [String: Dependency?] = [:]
-        func current(_ path: String) -> Dependency? {
-            if let known = stamps[path] { return known }
-            let stamp = ResultCache.stamp(path)
-            stamps[path] = stamp
-            return stamp
-        }
+        let stamps = StampMemo()
         try database.read { db in
             let rows = try Row.fetchCursor(db, sql: "SELECT key, dependencies, stored FROM results")
             while let row = try rows.next() {
@@ -207,11 +201,11 @@ public final class ResultCache: @unchecked Sendable {
                 if let cutoff, (row["stored"] as Double) < cutoff.timeIntervalSince1970 { deadResults.append(key); continue }
                 let data: Data = row["dependencies"]
                 guard let dependencies = try? JSONDecoder().decode([Dependency].self, from: data),
-                      dependencies.allSatisfy({ current($0.path) == $0 }) else { deadResults.append(key); continue }
+                      dependencies.allSatisfy({ stamps.stamp($0.path) == $0 }) else { deadResults.append(key); continue }
             }
             let facts = try Row.fetchCursor(db, sql: "SELECT path, family, size, modified FROM text_facts")
             while let row = try facts.next() {
-                let stamp = current(row["path"])
+                let stamp = stamps.stamp(row["path"])
                 if stamp?.size != row["size"] || stamp?.modified != row["modified"] { deadFacts.append((row["path"], row["family"])) }
             }
         }

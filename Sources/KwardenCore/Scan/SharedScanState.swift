@@ -143,9 +143,9 @@ struct IdentifierSignature {
                     while i < n && SourceText.isIdentifierByte(text[i]) { i += 1 }
                     continue
                 }
-                var hash = IdentifierSignature.offset
+                var hash = IdentifierMatcher.seed
                 while i < n && SourceText.isIdentifierByte(text[i]) {
-                    hash = (hash ^ UInt64(text[i])) &* IdentifierSignature.prime
+                    hash = IdentifierMatcher.step(hash, text[i])
                     i += 1
                 }
                 IdentifierSignature.positions(hash, bitCount) { words[Int($0 >> 6)] |= 1 << ($0 & 63) }
@@ -164,7 +164,7 @@ struct IdentifierSignature {
     static func hash(of identifier: String) -> UInt64? {
         let bytes = Array(identifier.utf8)
         guard let first = bytes.first, !(first >= 0x30 && first <= 0x39), bytes.allSatisfy(SourceText.isIdentifierByte) else { return nil }
-        return bytes.reduce(offset) { ($0 ^ UInt64($1)) &* prime }
+        return bytes.reduce(IdentifierMatcher.seed, IdentifierMatcher.step)
     }
 
     func mayContain(_ hash: UInt64) -> Bool {
@@ -173,8 +173,6 @@ struct IdentifierSignature {
         return all
     }
 
-    private static let offset: UInt64 = 0xcbf2_9ce4_8422_2325
-    private static let prime: UInt64 = 0x100_0000_01b3
 
     private static func positions(_ hash: UInt64, _ bitCount: UInt64, _ body: (UInt64) -> Void) {
         let low = hash & 0xffff_ffff, high = (hash >> 32) | 1

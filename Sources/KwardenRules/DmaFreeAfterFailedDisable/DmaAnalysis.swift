@@ -136,16 +136,13 @@ final class DmaAnalysis {
     let bodies: [DmaFunctionBody]
     let vocabulary: DmaVocabulary
     private let byName: [String: [Int]]
-    /// Per name, the definitions a call from another file reaches (`definitions(of:from:)`).
+    /// Per name, the definitions a call from another file reaches (`definitions(of:from:)`): not
+    /// static, or inline in a header; only the latter for shared infrastructure.
     private let visibleByName: [String: [Int]]
     /// Each body's file, numbered: the fixpoints ask for a caller's own definitions very often.
     private let fileNumbers: [Int]
     /// Per name, the bodies whose steps call it: whose summaries may change when its do.
     private let callersByName: [String: [Int]]
-    /// Names called from more than `CallGraph.defaultHubDirectories` directories: shared
-    /// infrastructure (locking, scheduling, the networking core). A driver's chain does not run
-    /// through their bodies (a lock's slow path frees a task stack), only through header helpers.
-    private let shared: Set<String>
     private(set) var mayFail: [Int: DmaFailure] = [:]
     private(set) var swallows: [Int: DmaFailure] = [:]
     /// Functions that call a dropper of the failure and return normally without freeing: their
@@ -176,19 +173,24 @@ final class DmaAnalysis {
         self.bodies = bodies.filter { seen.insert("\($0.name)@\($0.file):\($0.line)").inserted }
         self.vocabulary = vocabulary
         var byName: [String: [Int]] = [:]
-        var callers: [String: Set<String>] = [:]
+        var callerDirectories: [String: Set<String>] = [:]
+        var callersByName: [String: [Int]] = [:]
         for (index, body) in self.bodies.enumerated() {
             byName[body.name, default: []].append(index)
             let directory = (body.file as NSString).deletingLastPathComponent
+            var callees = Set<String>()
             body.steps.forEachNested { step in
-                if case .call(let callee, _, _, _, _, _, _) = step, callers[callee, default: []].count <= CallGraph.defaultHubDirectories {
-                    callers[callee, default: []].insert(directory)
-                }
+                guard case .call(let callee, _, _, _, _, _, _) = step else { return }
+                callees.insert(callee)
+                if callerDirectories[callee, default: []].count <= CallGraph.defaultHubDirectories { callerDirectories[callee, default: []].insert(directory) }
             }
+            for callee in callees { callersByName[callee, default: []].append(index) }
         }
         self.byName = byName
-        let shared = Set(callers.filter { $0.value.count > CallGraph.defaultHubDirectories }.keys)
-        self.shared = shared
+        // Names called from more than `CallGraph.defaultHubDirectories` directories: shared
+        // infrastructure (locking, scheduling, the networking core). A driver's chain does not run
+        // through their bodies (a lock's slow path frees a task stack), only through header helpers.
+        let shared = Set(callerDirectories.filter { $0.value.count > CallGraph.defaultHubDirectories }.keys)
         let bodies = self.bodies
         visibleByName = Dictionary(uniqueKeysWithValues: byName.map { name, all in
             (name, shared.contains(name) ? all.filter { bodies[$0].file.hasSuffix(".h") } : all.filter { !bodies[$0].isStatic || bodies[$0].file.hasSuffix(".h") })
@@ -198,12 +200,6 @@ final class DmaAnalysis {
             if let known = numbers[body.file] { return known }
             numbers[body.file] = numbers.count
             return numbers.count - 1
-        }
-        var callersByName: [String: [Int]] = [:]
-        for (index, body) in bodies.enumerated() {
-            var callees = Set<String>()
-            body.steps.forEachNested { if case .call(let callee, _, _, _, _, _, _) = $0 { callees.insert(callee) } }
-            for callee in callees { callersByName[callee, default: []].append(index) }
         }
         self.callersByName = callersByName
     }
