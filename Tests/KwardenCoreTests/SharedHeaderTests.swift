@@ -13,7 +13,7 @@ final class SharedHeaderTests: XCTestCase {
         let headers = [
             "include/linux/types.h": "#ifndef _LINUX_TYPES_H\n#define _LINUX_TYPES_H\ntypedef unsigned int u32;\n#define NULL ((void *)0)\n#endif\n",
             "include/linux/bug.h": "#ifndef _LINUX_BUG_H\n#define _LINUX_BUG_H\n#define WARN_ON(x) ({ int __c = !!(x); __c; })\n#endif\n",
-            "include/linux/ring.h": "#ifndef _LINUX_RING_H\n#define _LINUX_RING_H\n#include <linux/types.h>\n#ifdef RING_DEBUG\n#define RING_CHECKS 1\n#endif\nstruct ring { u32 nr_queues; u32 head; };\nstatic inline u32 ring_queues(struct ring *r) { return r->nr_queues; }\n#endif\n",
+            "include/linux/ring.h": "#ifndef _LINUX_RING_H\n#define _LINUX_RING_H\n#include <linux/types.h>\n#ifdef RING_DEBUG\n#define RING_CHECKS 1\n#endif\n/* RING_STRIDE: a driver's own spacing, never read here */\n#define RING_MAX\t64 /* entries */\nstruct ring { u32 nr_queues; u32 head; };\nstatic inline u32 ring_queues(struct ring *r) { return r->nr_queues; }\n#endif\n",
         ]
         var files: [String: String] = preparedKernelSkeleton.merging([
             "drivers/ring/teardown.c": "#include <linux/types.h>\n#include <linux/ring.h>\nvoid ring_teardown(struct ring *r)\n{\n\tr->nr_queues = 0;\n}\n",
@@ -42,6 +42,11 @@ final class SharedHeaderTests: XCTestCase {
         files["drivers/ring/ring_drv.h"] = "#ifndef _RING_DRV_H_\n#define _RING_DRV_H_\n#define RING_DRV_QUEUES 8\n#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n#endif\n"
         files["drivers/ring/driver.c"] = "#include \"ring_drv.h\"\n" + files["drivers/ring/pick0.c"]!.replacingOccurrences(of: "pick0", with: "driver")
             .replacingOccurrences(of: "#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n", with: "")
+        // Early macros that cannot change the shared headers: one they name only in a comment, one
+        // they define the same way. A different definition of that one keeps its file out.
+        files["drivers/ring/comment.c"] = "#define RING_STRIDE 4\n" + files["drivers/ring/pick0.c"]!.replacingOccurrences(of: "pick0", with: "comment")
+        files["drivers/ring/same.c"] = "#define RING_MAX 64 // as the header says\n" + files["drivers/ring/pick0.c"]!.replacingOccurrences(of: "pick0", with: "same")
+        files["drivers/ring/other.c"] = "#define RING_MAX 128\n" + files["drivers/ring/pick0.c"]!.replacingOccurrences(of: "pick0", with: "other")
         for (path, text) in files {
             let full = tree + "/" + path
             try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -66,12 +71,13 @@ final class SharedHeaderTests: XCTestCase {
     func testFindingsAreTheSameWithAndWithoutSharedHeaders() throws {
         let plain = try scan(shared: false)
         let shared = try scan(shared: true)
-        XCTAssertEqual(plain.findings.count, 7, "\(plain.findings.map(\.file))")
+        XCTAssertEqual(plain.findings.count, 10, "\(plain.findings.map(\.file))")
         XCTAssertTrue(plain.findings.allSatisfy { $0.confidence == .high }, "the zero store in teardown.c is found as evidence")
         XCTAssertEqual(shared.findings.map(key), plain.findings.map(key))
         XCTAssertEqual(plain.summary.filesWithSharedHeaders, 0)
-        XCTAssertEqual(shared.summary.filesWithSharedHeaders, 6, "the five pick files and driver.c share them; early.c defines RING_DEBUG first: \(shared.notes)")
-        XCTAssertTrue(shared.notes.contains { $0.contains("1 file parsed without the shared precompiled headers") && $0.contains("before its includes") }, "\(shared.notes)")
+        XCTAssertEqual(shared.summary.filesWithSharedHeaders, 9, "the five pick files, driver.c, comment.c and same.c share them, and so does teardown.c, parsed alone for evidence in a later pass; early.c defines RING_DEBUG first, other.c redefines RING_MAX: \(shared.notes)")
+        XCTAssertTrue(shared.notes.contains { $0.contains("2 files parsed without the shared precompiled headers") && $0.contains("before its includes")
+            && $0.contains("RING_DEBUG: 1") && $0.contains("RING_MAX: 1") && !$0.contains("RING_STRIDE") }, "\(shared.notes)")
         XCTAssertEqual(shared.summary.filesWithErrors, plain.summary.filesWithErrors)
     }
 
@@ -79,7 +85,7 @@ final class SharedHeaderTests: XCTestCase {
         let cacheDirectory = tree + "-cache"
         defer { try? FileManager.default.removeItem(atPath: cacheDirectory) }
         let first = try scan(shared: true, cache: try ResultCache(directory: cacheDirectory))
-        XCTAssertEqual(first.summary.filesWithSharedHeaders, 6)
+        XCTAssertEqual(first.summary.filesWithSharedHeaders, 9)
         // A header the precompiled headers read changes: they are rebuilt, and every finding follows the change.
         let ring = tree + "/include/linux/ring.h"
         try (try String(contentsOfFile: ring, encoding: .utf8)).replacingOccurrences(of: "u32 head;", with: "u32 head;\n\tu32 tail;")
@@ -88,7 +94,7 @@ final class SharedHeaderTests: XCTestCase {
         let second = try scan(shared: true, cache: try ResultCache(directory: cacheDirectory))
         XCTAssertEqual(second.summary.filesFromCache, 0, "every file read the changed header")
         XCTAssertEqual(second.findings.map(key), first.findings.map(key))
-        XCTAssertEqual(second.summary.filesWithSharedHeaders + second.summary.sharedHeaderFallbacks, 6)
+        XCTAssertEqual(second.summary.filesWithSharedHeaders + second.summary.sharedHeaderFallbacks, 9)
     }
 }
 
@@ -111,7 +117,7 @@ final class SharedHeaderGroupingTests: XCTestCase {
         XCTAssertEqual(planned.toBuild.count, 1, "one group for the four drivers")
         let plan = try XCTUnwrap(planned.toBuild.first)
         XCTAssertFalse(plan.arguments.contains { $0.hasPrefix("-DCONFIG_") })
-        PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [], functions: [], identifiers: ["CONFIG_TWO", "foo"]), of: plan.output)
+        PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [], functions: [], macros: HeaderMacroFacts(identifiers: ["CONFIG_TWO", "foo"])), of: plan.output)
         XCTAssertTrue(headers.record(plan, failure: nil))
         XCTAssertEqual(headers.headerToUse(for: "/t/drivers/one.c", planned: planned.assignment["/t/drivers/one.c"]), plan.output)
         XCTAssertNil(headers.headerToUse(for: "/t/drivers/two.c", planned: planned.assignment["/t/drivers/two.c"]), "a header mentions CONFIG_TWO")
@@ -145,5 +151,51 @@ final class SharedHeaderGroupingTests: XCTestCase {
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: header)
         let third = PrecompiledHeaders(cacheDirectory: directory)
         XCTAssertEqual(third.plan(entries, architectureKey: { _ in "x86" }, identity: "test").toBuild.map(\.output), [plan.output], "a header changed: built again")
+    }
+}
+
+/// Comments and identical redefinitions do not keep a file from the shared headers; uses do.
+final class PreprocessorTextTests: XCTestCase {
+    func testLogicalLinesDropCommentsAndJoinContinuations() {
+        let text = "#define A 1 /* two\nlines */\n#define B \\\n\t2 // note\nchar *s = \"/* kept */\";\nchar c = '\"'; int d; // x\n"
+        let lines = PreprocessorText.logicalLines(Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        XCTAssertEqual(lines, ["#define A 1  ", "#define B \t2 ", "char *s = \"/* kept */\";", "char c = '\"'; int d; "])
+    }
+
+    func testDefinitionsCompareAsThePreprocessorWould() {
+        func definition(_ line: String) -> String? { PreprocessorText.macroDirective(Array(line.utf8))?.definition }
+        XCTAssertEqual(definition("#define SPEED_10\t\t10"), definition("  #  define SPEED_10 10 "))
+        XCTAssertNotEqual(definition("#define SPEED_10 10"), definition("#define SPEED_10 (10)"))
+        XCTAssertNotEqual(definition("#define F(x) x"), definition("#define F (x) x"), "function-like against object-like")
+        XCTAssertEqual(definition("#define F(x)  ((x) + 1)"), definition("#define F(x) ((x) + 1)"))
+        XCTAssertNil(definition("#undef F"))
+        XCTAssertEqual(PreprocessorText.macroDirective(Array("#undef F".utf8))?.name, "F")
+        XCTAssertNil(PreprocessorText.macroDirective(Array("#ifdef F".utf8)))
+    }
+
+    func testAHeaderIsAffectedByAMacroItUsesOrDefinesOtherwise() {
+        var facts = HeaderMacroFacts()
+        facts.add(Array("""
+        /* RSTAT is polled by the other side */
+        #define SPEED_10 10
+        #define SPEED_MAX SPEED_100
+        #ifdef DEBUG_RING
+        int ring_debug;
+        #endif
+        #undef OLD_NAME
+
+        """.utf8))
+        XCTAssertFalse(facts.isAffected(by: "RSTAT", definition: " 1"), "named in a comment only")
+        XCTAssertFalse(facts.isAffected(by: "SPEED_10", definition: " 10"), "the same definition")
+        XCTAssertTrue(facts.isAffected(by: "SPEED_10", definition: " 100"))
+        XCTAssertTrue(facts.isAffected(by: "SPEED_10", definition: nil), "undefined, or not known")
+        XCTAssertTrue(facts.isAffected(by: "SPEED_100", definition: " 100"), "used in a definition")
+        XCTAssertTrue(facts.isAffected(by: "DEBUG_RING", definition: " 1"), "tested")
+        XCTAssertTrue(facts.isAffected(by: "OLD_NAME", definition: " 1"), "undefined there")
+        XCTAssertFalse(facts.isAffected(by: "UNRELATED", definition: nil))
+        var other = HeaderMacroFacts()
+        other.add(Array("#define SPEED_10 (10)\n".utf8))
+        facts.definitions.merge(other.definitions) { $0 == $1 ? $0 : HeaderMacroFacts.conflicting }
+        XCTAssertTrue(facts.isAffected(by: "SPEED_10", definition: " 10"), "two headers disagree")
     }
 }

@@ -137,9 +137,9 @@ public final class FileAnalyzer {
                 return outcome
             }
             let files = built.unit.includedFiles
-            var identifiers = Set<String>()
-            for file in files { if let bytes = built.unit.contents(of: file) { identifiers.formUnion(SourceText(bytes: bytes).identifiers) } }
-            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit), identifiers: identifiers),
+            var macros = HeaderMacroFacts()
+            for file in files { if let bytes = built.unit.contents(of: file) { macros.add(bytes) } }
+            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit), macros: macros),
                                     of: request.output)
             // Renamed into place whole: a concurrent reader never sees half a file.
             _ = rename(temporary, request.output)

@@ -7,10 +7,48 @@ final class JobRunner {
     let setups: CompileSetupProvider
     let kernelRoot: String?
 
+    /// Worker processes between phases: each one sets up the kernel's build (Kconfig, Makefiles)
+    /// when it starts, so a scan's evidence passes reuse the first pass's workers.
+    private var idleWorkers: [WorkerProcess] = []
+    /// Workers read an overlay (the gate's files at a revision) from a file this runner writes once.
+    private var overlayFile: String?
+    private let poolLock = NSLock()
+
     init(options: ScanOptions, setups: CompileSetupProvider, kernelRoot: String?) {
         self.options = options
         self.setups = setups
         self.kernelRoot = kernelRoot
+    }
+
+    deinit {
+        stopWorkers()
+        if let overlayFile { try? FileManager.default.removeItem(atPath: overlayFile) }
+    }
+
+    /// A running worker: an idle one from an earlier phase, else a new one.
+    private func checkOutWorker(executable: String) throws -> WorkerProcess {
+        poolLock.lock()
+        if let worker = idleWorkers.popLast() { poolLock.unlock(); return worker }
+        defer { poolLock.unlock() }
+        if overlayFile == nil, !options.overlay.isEmpty {
+            let path = NSTemporaryDirectory() + "kwarden-overlay-" + UUID().uuidString
+            try options.overlay.write(to: path)
+            overlayFile = path
+        }
+        let worker = WorkerProcess(executable: executable, arguments: workerArguments() + (overlayFile.map { ["--overlay", $0] } ?? []))
+        try worker.start()
+        return worker
+    }
+
+    /// Ends the idle workers (the scan parses nothing more).
+    func stopWorkers() {
+        poolLock.lock(); let idle = idleWorkers; idleWorkers = []; poolLock.unlock()
+        idle.forEach { $0.terminate() }
+    }
+
+    private func checkIn(_ worker: WorkerProcess) {
+        guard worker.isRunning else { return }
+        poolLock.lock(); idleWorkers.append(worker); poolLock.unlock()
     }
 
     func run(_ jobs: [FileJob], phase: String) throws -> [FileOutcome] {
@@ -67,22 +105,14 @@ final class JobRunner {
             options.progress.update(phase: phase, done: d, total: jobs.count, failed: x)
         }
 
-        // Workers read an overlay (the gate's files at a revision) from a file this run writes.
-        var overlayFile: String?
-        defer { if let overlayFile { try? FileManager.default.removeItem(atPath: overlayFile) } }
-        if !pending.isEmpty, case .processes = options.isolation, !options.overlay.isEmpty {
-            let path = NSTemporaryDirectory() + "kwarden-overlay-" + UUID().uuidString
-            try options.overlay.write(to: path)
-            overlayFile = path
-        }
         if !pending.isEmpty { DispatchQueue.concurrentPerform(iterations: workers) { _ in
             switch options.isolation {
             case .threads:
                 let analyzer = FileAnalyzer(rules: options.rules, setups: setups, overlay: options.overlay)
                 while let (index, job) = queue.next() { record(index, analyzer.analyze(job)) }
             case .processes(let executable):
-                let worker = WorkerProcess(executable: executable, arguments: workerArguments() + (overlayFile.map { ["--overlay", $0] } ?? []))
-                do { try worker.start() } catch {
+                let worker: WorkerProcess
+                do { worker = try checkOutWorker(executable: executable) } catch {
                     lock.lock(); startError = error; lock.unlock()
                     return
                 }
@@ -111,7 +141,7 @@ final class JobRunner {
                     }
                     record(index, outcome)
                 }
-                worker.terminate()
+                checkIn(worker)
             }
         } }
         if let startError, outcomes.contains(where: { $0 == nil }) { throw startError }

@@ -41,13 +41,17 @@ final class PrecompiledHeaders {
 
     let directory: String
     private let temporary: Bool
-    /// Per planned file, the `CONFIG_` symbols defined for it alone.
-    private var ownMacros: [String: Set<String>] = [:]
+    /// Per planned file, the `CONFIG_` symbols defined for it alone and the macros it defines
+    /// before the shared headers would be read.
+    private var ownMacros: [String: Set<EarlyMacro>] = [:]
     /// Files whose own symbols a shared header mentions: parsed plainly.
     private(set) var excludedByOwnMacros = 0
     /// The macros that kept files from the shared headers, with how many files each kept.
     private(set) var excludingMacros: [String: Int] = [:]
     private(set) var built: [String: String] = [:]
+    /// Per group of flags, the precompiled headers planned for it so far (by an earlier pass):
+    /// a later pass's files of that group use them rather than parse plainly for want of company.
+    private var plannedByGroup: [String: [(output: String, headers: [String])]] = [:]
     private(set) var notes: [String] = []
 
     /// `cacheDirectory`: the result cache's; nil: a scratch directory removed with this object.
@@ -84,41 +88,56 @@ final class PrecompiledHeaders {
         return (shared, macros)
     }
 
+    /// A macro a file defines or undefines before the kernel headers are read.
+    struct EarlyMacro: Hashable {
+        let name: String
+        /// Canonical (`PreprocessorText.macroDirective`); nil: undefined, or not known (a
+        /// command-line symbol, a macro defined more than once).
+        let definition: String?
+    }
+
     /// What a file's own text and its driver's headers do before the kernel headers are read.
     struct Preamble {
         /// The `<…>` headers it includes, directly or through `"…"` headers of its tree.
         var headers: [String] = []
         /// Macros it (or a `"…"` header it includes) defines or undefines, each with the number of
         /// `<…>` includes before it.
-        var macros: [(name: String, after: Int)] = []
+        var macros: [(macro: EarlyMacro, after: Int)] = []
 
         /// The macros defined before one of `shared` is included: with the shared headers read
-        /// first, such a header that mentions one of them could read differently, so the file is
-        /// parsed plainly.
-        func macros(before shared: [String]) -> Set<String> {
+        /// first, such a header that uses one of them (or defines it otherwise) could read
+        /// differently, so the file is parsed plainly.
+        func macros(before shared: [String]) -> Set<EarlyMacro> {
             let last = headers.lastIndex(where: shared.contains) ?? -1
-            return Set(macros.filter { $0.after <= last }.map(\.name))
+            let early = macros.filter { $0.after <= last }.map(\.macro)
+            var byName: [String: EarlyMacro] = [:]
+            for macro in early {
+                byName[macro.name] = byName[macro.name] == nil ? macro : EarlyMacro(name: macro.name, definition: nil)
+            }
+            return Set(byName.values)
         }
     }
 
     /// Directives of one file in order: a macro defined or undefined, a `<…>` include, a `"…"` include.
-    enum Directive { case macro(String), system(String), local(String) }
+    enum Directive { case macro(EarlyMacro), system(String), local(String) }
 
+    /// Comments are not read: an include or a definition commented out is not there.
     static func directives(_ source: SourceText) -> [Directive] {
         var result: [Directive] = []
-        for line in String(decoding: source.bytes, as: UTF8.self).split(separator: "\n") {
+        for bytes in PreprocessorText.logicalLines(source.bytes) {
+            if let macro = PreprocessorText.macroDirective(bytes) {
+                if !harmlessEarlyMacros.contains(macro.name) { result.append(.macro(EarlyMacro(name: macro.name, definition: macro.definition))) }
+                continue
+            }
+            let line = String(decoding: bytes, as: UTF8.self)
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             guard trimmed.hasPrefix("#") else { continue }
             let directive = trimmed.dropFirst().drop { $0 == " " || $0 == "\t" }
-            if directive.hasPrefix("include") {
-                if let open = directive.firstIndex(of: "<"), let close = directive[open...].firstIndex(of: ">") {
-                    result.append(.system(String(directive[directive.index(after: open)..<close])))
-                } else if let open = directive.firstIndex(of: "\""), let close = directive[directive.index(after: open)...].firstIndex(of: "\"") {
-                    result.append(.local(String(directive[directive.index(after: open)..<close])))
-                }
-            } else if directive.hasPrefix("define") || directive.hasPrefix("undef") {
-                let name = directive.drop { $0.isLetter }.drop { $0 == " " || $0 == "\t" }.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
-                if !name.isEmpty, !harmlessEarlyMacros.contains(String(name)) { result.append(.macro(String(name))) }
+            guard directive.hasPrefix("include") else { continue }
+            if let open = directive.firstIndex(of: "<"), let close = directive[open...].firstIndex(of: ">") {
+                result.append(.system(String(directive[directive.index(after: open)..<close])))
+            } else if let open = directive.firstIndex(of: "\""), let close = directive[directive.index(after: open)...].firstIndex(of: "\"") {
+                result.append(.local(String(directive[directive.index(after: open)..<close])))
             }
         }
         return result
@@ -153,7 +172,7 @@ final class PrecompiledHeaders {
         for directive in sequence {
             switch directive {
             case .system(let header): preamble.headers.append(header)
-            case .macro(let name): preamble.macros.append((name, preamble.headers.count))
+            case .macro(let macro): preamble.macros.append((macro, preamble.headers.count))
             case .local: break
             }
         }
@@ -174,12 +193,23 @@ final class PrecompiledHeaders {
             let key = stableHash([architectureKey(entry.file)] + shared)
             groups[key, default: []].append((entry.file, preamble.headers))
             arguments[key] = shared
-            ownMacros[entry.file] = macros
+            ownMacros[entry.file] = Set(macros.map { EarlyMacro(name: $0, definition: nil) })
             preambles[entry.file] = preamble
         }
         var toBuild: [Plan] = []
         var assignment: [String: String] = [:]
-        for (key, members) in groups.sorted(by: { $0.key < $1.key }) where members.count >= Self.minimumGroup {
+        for (key, everyMember) in groups.sorted(by: { $0.key < $1.key }) {
+            // First, the headers an earlier pass planned for this group: each file takes the one
+            // that holds most of its headers, if any holds one.
+            let members = everyMember.filter { member in
+                let mine = Set(member.headers)
+                guard let best = plannedByGroup[key]?.map({ (output: $0.output, headers: $0.headers, overlap: mine.intersection($0.headers).count) })
+                    .filter({ $0.overlap > 0 }).max(by: { $0.overlap < $1.overlap }) else { return true }
+                assignment[member.file] = best.output
+                ownMacros[member.file, default: []].formUnion(preambles[member.file]?.macros(before: best.headers) ?? [])
+                return false
+            }
+            guard members.count >= Self.minimumGroup else { continue }
             var counts: [String: Int] = [:]
             for member in members { for header in Set(member.headers) { counts[header, default: 0] += 1 } }
             let threshold = max(2, Int((Double(members.count) * Self.minimumShare).rounded(.up)))
@@ -204,6 +234,7 @@ final class PrecompiledHeaders {
                 assignment[file] = output
                 ownMacros[file, default: []].formUnion(preambles[file]?.macros(before: headers) ?? [])
             }
+            plannedByGroup[key, default: []].append((output, headers))
             if built[output] != nil || Self.isFresh(output) { built[output] = output; continue }
             let prefix = directory + "/" + name + ".h"
             try? prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
@@ -213,12 +244,13 @@ final class PrecompiledHeaders {
     }
 
     /// The precompiled header `file` is to use, once built: none when a `CONFIG_` symbol defined
-    /// for the file alone, or a macro its text defines before its last kernel include, is
-    /// mentioned by a header it holds (the header could read differently with it).
+    /// for the file alone, or a macro its text defines before its last kernel include, is used
+    /// by a header it holds or defined there otherwise (the header could read differently with it).
     func headerToUse(for file: String, planned: String?) -> String? {
         guard let planned, let output = built[planned] else { return nil }
         let macros = ownMacros[file] ?? []
-        let mentioned = macros.isEmpty ? [] : macros.intersection(Self.record(of: output).identifiers)
+        let facts = macros.isEmpty ? HeaderMacroFacts() : Self.record(of: output).macros
+        let mentioned = Set(macros.filter { facts.isAffected(by: $0.name, definition: $0.definition) }.map(\.name))
         guard mentioned.isEmpty else {
             excludedByOwnMacros += 1
             for macro in mentioned { excludingMacros[macro, default: 0] += 1 }
@@ -247,16 +279,16 @@ final class PrecompiledHeaders {
         var files: [String] = []
         var stamps: [ResultCache.Dependency] = []
         var functions: [SharedHeaderFunction] = []
-        /// Every identifier the headers' text holds.
-        var identifiers: Set<String> = []
+        /// What the headers' code does with macros (identifiers used, definitions).
+        var macros = HeaderMacroFacts()
         /// Why the build failed (then nothing was saved but this record).
         var failure: String?
 
-        init(files: [String], functions: [SharedHeaderFunction], identifiers: Set<String> = [], failure: String? = nil) {
+        init(files: [String], functions: [SharedHeaderFunction], macros: HeaderMacroFacts = HeaderMacroFacts(), failure: String? = nil) {
             self.files = files
             self.stamps = files.compactMap(ResultCache.stamp)
             self.functions = functions
-            self.identifiers = identifiers
+            self.macros = macros
             self.failure = failure
         }
 

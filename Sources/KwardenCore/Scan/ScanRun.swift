@@ -202,6 +202,8 @@ final class ScanRun {
     /// Evidence passes: each rule's judge asks questions; files that may answer them are parsed
     /// and every rule extracts from them again.
     func gatherEvidence() throws {
+        // The last phase that parses: its workers are not needed for judging.
+        defer { runner.stopWorkers() }
         let planner = EvidencePlanner(options: options, root: root, onlyArch: onlyArch, kernelRoot: kernelRoot, shared: shared,
                                       discovered: discovery.files, texts: texts, parsed: Set(selected))
         planner.chainFiles = chainFiles
@@ -259,7 +261,7 @@ final class ScanRun {
         if let sharedHeaders {
             notes += sharedHeaders.notes
             if sharedHeaders.excludedByOwnMacros > 0 {
-                notes.append("\(sharedHeaders.excludedByOwnMacros) file\(sharedHeaders.excludedByOwnMacros == 1 ? "" : "s") parsed without the shared precompiled headers: a CONFIG_ symbol defined for the file alone, or a macro it defines before its includes, is mentioned in them (\(sharedHeaders.excludingMacros.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5).map { "\($0.key): \($0.value)" }.joined(separator: ", ")))")
+                notes.append("\(sharedHeaders.excludedByOwnMacros) file\(sharedHeaders.excludedByOwnMacros == 1 ? "" : "s") parsed without the shared precompiled headers: a CONFIG_ symbol defined for the file alone, or a macro it defines before its includes, is used in them or defined there otherwise (\(sharedHeaders.excludingMacros.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5).map { "\($0.key): \($0.value)" }.joined(separator: ", ")))")
             }
             if summary.filesWithSharedHeaders > 0 {
                 notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse")

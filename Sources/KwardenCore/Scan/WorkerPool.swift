@@ -55,6 +55,8 @@ final class WorkerProcess {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    var isRunning: Bool { pid > 0 }
+
     enum Reply { case line(Data), exited(String), timedOut, overMemory }
 
     /// Sends one job line and waits for one reply line, at most `timeout` seconds. A worker whose

@@ -1,0 +1,134 @@
+import Foundation
+import RuleKit
+
+/// A text as the preprocessor reads its directives: comments removed, continued lines joined.
+/// The shared-header planning asks two questions of it: does a header really use a macro (a
+/// register named in a comment does not count), and is a macro a driver defines early defined
+/// the same way by a header (`#define SPEED_10 10` twice changes nothing)?
+enum PreprocessorText {
+    /// The logical lines of `bytes`, each without its comments (a comment becomes one blank, as
+    /// in translation phase 3) and with backslash-newlines removed. String and character literals
+    /// are kept whole; one left open ends at its line's end.
+    static func logicalLines(_ bytes: [UInt8]) -> [[UInt8]] {
+        var lines: [[UInt8]] = []
+        var line: [UInt8] = []
+        enum State { case code, string(UInt8), lineComment, blockComment }
+        var state = State.code
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b = bytes[i]
+            // A backslash before the end of a line joins the next one, anywhere but in a block comment.
+            if b == 0x5c, i + 1 < n, bytes[i + 1] == 0x0a || (bytes[i + 1] == 0x0d && i + 2 < n && bytes[i + 2] == 0x0a) {
+                if case .blockComment = state {} else {
+                    i += bytes[i + 1] == 0x0a ? 2 : 3
+                    continue
+                }
+            }
+            switch state {
+            case .code:
+                if b == 0x2f, i + 1 < n, bytes[i + 1] == 0x2a { state = .blockComment; line.append(0x20); i += 2; continue }
+                if b == 0x2f, i + 1 < n, bytes[i + 1] == 0x2f { state = .lineComment; i += 2; continue }
+                if b == 0x22 || b == 0x27 { state = .string(b) }
+                if b == 0x0a { lines.append(line); line.removeAll(keepingCapacity: true) } else { line.append(b) }
+            case .string(let quote):
+                if b == 0x0a { state = .code; lines.append(line); line.removeAll(keepingCapacity: true); i += 1; continue }
+                line.append(b)
+                if b == 0x5c, i + 1 < n, bytes[i + 1] != 0x0a { line.append(bytes[i + 1]); i += 2; continue }
+                if b == quote { state = .code }
+            case .lineComment:
+                if b == 0x0a { state = .code; lines.append(line); line.removeAll(keepingCapacity: true) }
+            case .blockComment:
+                // The whole comment is one blank: a directive goes on after a comment that spans lines.
+                if b == 0x2a, i + 1 < n, bytes[i + 1] == 0x2f { state = .code; i += 2; continue }
+            }
+            i += 1
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
+    }
+
+    /// `#define`/`#undef` in a logical line: the macro's name and, for a definition, its
+    /// replacement in a canonical form (parameters included; blanks collapsed, so two definitions
+    /// compare equal exactly when the preprocessor would accept the second as no redefinition).
+    static func macroDirective(_ line: [UInt8]) -> (name: String, definition: String?, rest: ArraySlice<UInt8>)? {
+        var i = skipBlanks(line, 0)
+        guard i < line.count, line[i] == 0x23 else { return nil }
+        i = skipBlanks(line, i + 1)
+        let wordStart = i
+        while i < line.count, SourceText.isIdentifierByte(line[i]) { i += 1 }
+        let word = String(decoding: line[wordStart..<i], as: UTF8.self)
+        guard word == "define" || word == "undef" else { return nil }
+        i = skipBlanks(line, i)
+        let nameStart = i
+        while i < line.count, SourceText.isIdentifierByte(line[i]) { i += 1 }
+        guard i > nameStart else { return nil }
+        let name = String(decoding: line[nameStart..<i], as: UTF8.self)
+        let rest = line[i...]
+        guard word == "define" else { return (name, nil, rest) }
+        // A function-like macro's `(` follows its name directly; an object-like macro's
+        // replacement starts after a blank.
+        var canonical: [UInt8] = rest.first == 0x28 ? [] : [0x20]
+        var pendingBlank = false
+        for b in rest {
+            if b == 0x20 || b == 0x09 || b == 0x0d || b == 0x0c || b == 0x0b { pendingBlank = true; continue }
+            if pendingBlank, canonical.count > 1 || canonical.first == 0x28 { canonical.append(0x20) }
+            pendingBlank = false
+            canonical.append(b)
+        }
+        return (name, String(decoding: canonical, as: UTF8.self), rest)
+    }
+
+    private static func skipBlanks(_ line: [UInt8], _ start: Int) -> Int {
+        var i = start
+        while i < line.count, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
+        return i
+    }
+}
+
+/// What a set of headers does with macros, for deciding whether a macro defined before them
+/// could change how they read: the identifiers their code uses (comments excluded; a `#define`'s
+/// own name excluded, its replacement included) and each macro's definition.
+struct HeaderMacroFacts: Codable, Sendable, Equatable {
+    var identifiers: Set<String> = []
+    /// Macro → canonical definition; a macro defined differently by two headers maps to `conflicting`.
+    var definitions: [String: String] = [:]
+    static let conflicting = "\u{0}"
+
+    mutating func add(_ bytes: [UInt8]) {
+        for line in PreprocessorText.logicalLines(bytes) {
+            if let directive = PreprocessorText.macroDirective(line), let definition = directive.definition {
+                collectIdentifiers(directive.rest)
+                if let known = definitions[directive.name], known != definition {
+                    definitions[directive.name] = Self.conflicting
+                } else {
+                    definitions[directive.name] = definition
+                }
+            } else {
+                collectIdentifiers(line[...])
+            }
+        }
+    }
+
+    private mutating func collectIdentifiers(_ bytes: ArraySlice<UInt8>) {
+        var start: Int?
+        var index = bytes.startIndex
+        while index <= bytes.endIndex {
+            let isPart = index < bytes.endIndex && SourceText.isIdentifierByte(bytes[index])
+            if isPart, start == nil { start = index }
+            if !isPart, let first = start {
+                identifiers.insert(String(decoding: bytes[first..<index], as: UTF8.self))
+                start = nil
+            }
+            index += 1
+        }
+    }
+
+    /// Whether a macro a file defines as `definition` (nil: undefines it, or its definition is
+    /// unknown) before these headers are read could change them: they use it, or define it otherwise.
+    func isAffected(by name: String, definition: String?) -> Bool {
+        if identifiers.contains(name) { return true }
+        guard let defined = definitions[name] else { return false }
+        return defined != definition
+    }
+}
