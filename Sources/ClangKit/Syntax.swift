@@ -135,10 +135,18 @@ public final class Node {
     /// All nodes below this one, depth first, in source order.
     public func descendants(where predicate: (Node) -> Bool = { _ in true }) -> [Node] {
         var result: [Node] = []
-        var stack = children.reversed() as [Node]
+        var stack: [Node] = []
+        stack.reserveCapacity(32)
+        // Pushed last child first, by index: rules call this for every statement they reduce.
+        func pushChildren(of node: Node) {
+            let kids = node.children
+            var index = kids.count - 1
+            while index >= 0 { stack.append(kids[index]); index -= 1 }
+        }
+        pushChildren(of: self)
         while let node = stack.popLast() {
             if predicate(node) { result.append(node) }
-            stack.append(contentsOf: node.children.reversed())
+            pushChildren(of: node)
         }
         return result
     }

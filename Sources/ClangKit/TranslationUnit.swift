@@ -271,13 +271,24 @@ public struct MacroUse: Sendable, Hashable {
 extension TranslationUnit {
     /// Macro uses written in `file` (recorded because units are parsed with a detailed preprocessing record).
     public func macroUses(inFile file: String) -> [MacroUse] {
-        var result: [MacroUse] = []
-        for child in cursor.children where child.kind == .macroExpansion {
-            let range = child.extent
-            guard range.start.file == file else { continue }
-            result.append(MacroUse(name: child.spelling, range: range))
+        guard let target = clang_getFile(raw, file) else { return [] }
+        // Filtered inside the visit, by file handle: a unit holds tens of thousands of
+        // preprocessing entities, mostly in headers, and naming each one's file costs more than the visit.
+        var search = (target: target, found: [CXCursor]())
+        withUnsafeMutablePointer(to: &search) { pointer in
+            _ = clang_visitChildren(clang_getTranslationUnitCursor(raw), { child, _, data in
+                guard clang_getCursorKind(child) == CXCursor_MacroExpansion else { return CXChildVisit_Continue }
+                let search = data!.assumingMemoryBound(to: (target: CXFile, found: [CXCursor]).self)
+                var file: CXFile?
+                clang_getFileLocation(clang_getRangeStart(clang_getCursorExtent(child)), &file, nil, nil, nil)
+                if let file, clang_File_isEqual(file, search.pointee.target) != 0 { search.pointee.found.append(child) }
+                return CXChildVisit_Continue
+            }, pointer)
         }
-        return result
+        return search.found.map { raw in
+            let use = Cursor(raw)
+            return MacroUse(name: use.spelling, range: use.extent)
+        }
     }
 }
 

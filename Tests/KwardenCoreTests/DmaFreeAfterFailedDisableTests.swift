@@ -405,4 +405,23 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         XCTAssertEqual(analysis.findings.map(\.freeLine), [42])
         XCTAssertNil(analysis.findings.first?.disableSide)
     }
+
+    /// Paths leave a function in no fixed order (path states are sets): two failures of equal
+    /// standing merge into the same summary whichever comes first, the one whose step in the
+    /// function itself comes first in source order.
+    func testMergedFailuresDoNotDependOnTheOrderPathsLeave() {
+        func failure(_ lines: [Int]) -> DmaFailure {
+            DmaFailure(chain: DmaChain(evidence: lines.map { Evidence(file: "drv.c", line: $0, function: "f", message: "step") }, path: ["f"]),
+                       evidenced: true)
+        }
+        let rx = failure([4819, 4827, 4953]), tx = failure([4690, 4698, 4965])
+        XCTAssertEqual(rx.merged(with: tx).chain, tx.merged(with: rx).chain)
+        XCTAssertEqual(rx.merged(with: tx).chain.evidence.last?.line, 4953, "the function's own earlier step wins")
+        let early = failure([4388, 4413]), late = failure([4401, 4413])
+        XCTAssertEqual(late.merged(with: early).chain.evidence.first?.line, 4388, "same step here: the callee's earlier poll")
+        XCTAssertEqual(early.merged(with: late).chain.evidence.first?.line, 4388)
+        var unproven = late
+        unproven.evidenced = false
+        XCTAssertEqual(unproven.merged(with: early).chain, early.chain, "a chain that shows the disable first of all")
+    }
 }

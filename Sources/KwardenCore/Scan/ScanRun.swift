@@ -194,7 +194,7 @@ final class ScanRun {
     func checkSelectedFiles() throws {
         let setups = self.setups
         // Grouped by architecture, so that each worker sets up as few architectures as possible.
-        let byArch = selected.sorted { (setups.architecture(for: $0) ?? "", $0) < (setups.architecture(for: $1) ?? "", $1) }
+        let byArch = selected.map { (arch: setups.architecture(for: $0) ?? "", file: $0) }.sorted { ($0.arch, $0.file) < ($1.arch, $1.file) }.map(\.file)
         outcomes = try runner.run(try jobs(byArch, pass: 1), phase: "checking")
         collect(outcomes)
     }

@@ -13,6 +13,17 @@ struct DmaChain: Hashable {
     var waitsFirst = false
     /// How the device uses the memory the chain's API releases (see `DmaAccess`).
     var access = DmaAccess.unknown
+
+    /// A total order on chains, for choosing one of equals the same way whatever order the paths
+    /// were walked in (path states are sets): the first in source order, evidence by evidence from
+    /// the function's own step (the last) down the callees.
+    func precedes(_ other: DmaChain) -> Bool {
+        for (mine, theirs) in zip(evidence.reversed(), other.evidence.reversed()) where mine != theirs {
+            return (mine.file, mine.line, mine.message) < (theirs.file, theirs.line, theirs.message)
+        }
+        if evidence.count != other.evidence.count { return evidence.count < other.evidence.count }
+        return path.lexicographicallyPrecedes(other.path)
+    }
 }
 
 /// A request to stop the hardware: how it was made, and the registers it wrote (empty: unknown).
@@ -51,8 +62,9 @@ struct DmaFailure: Hashable {
 
     /// Either of two paths: only what both require, a disable if either established one.
     func merged(with other: DmaFailure) -> DmaFailure {
-        // The chain shown is one that shows the disable, when a path has one.
-        var result = !evidenced && other.evidenced ? other : self
+        // The chain shown is one that shows the disable, when a path has one; of two alike, the
+        // first in source order (paths merge in no fixed order).
+        var result = evidenced != other.evidenced ? (evidenced ? self : other) : (other.chain.precedes(chain) ? other : self)
         result.requires = requires.filter { other.requires[$0.key] == $0.value }
         result.direction = direction.union(other.direction).intersection(result.requires.keys)
         result.confirmed = confirmed || other.confirmed
@@ -220,11 +232,20 @@ final class DmaAnalysis {
     /// Definitions a call from `caller` can reach: the caller's own file first (static helpers),
     /// else definitions visible from other files (not static, or inline in a header).
     private func definitions(of callee: String, from caller: Int) -> [Int] {
-        guard let all = byName[callee] else { return [] }
-        let file = fileNumbers[caller]
-        if all.contains(where: { fileNumbers[$0] == file }) { return all.filter { fileNumbers[$0] == file } }
-        return visibleByName[callee] ?? []
+        let site = CallSite(callee: callee, file: fileNumbers[caller])
+        if let known = resolved[site] { return known }
+        var found: [Int] = []
+        if let all = byName[callee] {
+            let file = site.file
+            found = all.contains(where: { fileNumbers[$0] == file }) ? all.filter { fileNumbers[$0] == file } : visibleByName[callee] ?? []
+        }
+        resolved[site] = found
+        return found
     }
+
+    /// A name called from a file (by number): every fixpoint resolves the same calls again.
+    private struct CallSite: Hashable { let callee: String; let file: Int }
+    private var resolved: [CallSite: [Int]] = [:]
 
     private func lookup<T>(_ table: [Int: T], _ callee: String, from caller: Int) -> T? {
         definitions(of: callee, from: caller).lazy.compactMap { table[$0] }.first
@@ -266,38 +287,44 @@ final class DmaAnalysis {
         }
         for writable in [false, true] {
             var table: [Int: DmaChain] = [:]
-            for _ in 0..<maxRounds {
-                var changed = false
-                for index in bodies.indices where table[index] == nil {
-                    var scan = FreeScan()
-                    if let chain = firstFree(bodies[index].steps, caller: index, scan: &scan, table: table, writable: writable) ?? scan.waitingFree {
-                        table[index] = chain
-                        changed = true
-                    }
-                }
-                if !changed { break }
+            sweepToFixpoint(maxRounds: maxRounds) { index in
+                var scan = FreeScan()
+                guard let chain = firstFree(bodies[index].steps, caller: index, scan: &scan, table: table, writable: writable) ?? scan.waitingFree else { return false }
+                table[index] = chain
+                return true
             }
             if writable { writableFrees = table } else { frees = table }
         }
     }
 
-    /// The functions with a step that `holds` (given the set found so far), through callees: to a fixpoint.
-    private func closure(maxRounds: Int = 16, _ holds: (DmaStep, Int, Set<Int>) -> Bool) -> Set<Int> {
-        // Round by round as a plain sweep over every body would go, but a body is looked at again
-        // only when a function it calls joined the set since (what `holds` reads of `found`): in
-        // the same round when it comes later in the sweep, else in the next.
-        var found = Set<Int>()
+    /// Fills a table to a fixpoint, each body's entry set once (`settle` returns whether it got
+    /// one) from the entries of its callees: round by round as a plain sweep over every body
+    /// without an entry would go, but a body is looked at again only when a function it calls got
+    /// an entry since (nothing else it reads changes): in the same round when it comes later in the
+    /// sweep, else in the next. So every entry comes from the very table the plain sweep would have had.
+    private func sweepToFixpoint(maxRounds: Int, _ settle: (Int) -> Bool) {
+        var settled = [Bool](repeating: false, count: bodies.count)
         var dirty = [Bool](repeating: true, count: bodies.count)
         for _ in 0..<maxRounds {
             var changed = false
             for index in bodies.indices where dirty[index] {
                 dirty[index] = false
-                guard !found.contains(index), bodies[index].steps.containsNested({ holds($0, index, found) }) else { continue }
-                found.insert(index)
+                guard !settled[index], settle(index) else { continue }
+                settled[index] = true
                 changed = true
-                for caller in callersByName[bodies[index].name] ?? [] where !found.contains(caller) { dirty[caller] = true }
+                for caller in callersByName[bodies[index].name] ?? [] where !settled[caller] { dirty[caller] = true }
             }
             if !changed { break }
+        }
+    }
+
+    /// The functions with a step that `holds` (given the set found so far), through callees: to a fixpoint.
+    private func closure(maxRounds: Int = 16, _ holds: (DmaStep, Int, Set<Int>) -> Bool) -> Set<Int> {
+        var found = Set<Int>()
+        sweepToFixpoint(maxRounds: maxRounds) { index in
+            guard bodies[index].steps.containsNested({ holds($0, index, found) }) else { return false }
+            found.insert(index)
+            return true
         }
         return found
     }
@@ -396,12 +423,10 @@ final class DmaAnalysis {
             if case .call(let callee, _, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: found.contains) }
             return false
         }
-        for _ in 0..<maxRounds {
-            var changed = false
-            for index in bodies.indices where stops[index] == nil {
-                if let stop = lastStop(bodies[index].steps, caller: index) { stops[index] = stop; changed = true }
-            }
-            if !changed { break }
+        sweepToFixpoint(maxRounds: maxRounds) { index in
+            guard let stop = lastStop(bodies[index].steps, caller: index) else { return false }
+            stops[index] = stop
+            return true
         }
     }
 
@@ -942,7 +967,9 @@ final class DmaAnalysis {
         // Best first; among equals, the first in source order.
         let ranked = candidates.sorted { a, b in
             let sa = pairing(passedFrees[a].chain, side), sb = pairing(passedFrees[b].chain, side)
-            return sa != sb ? sa > sb : passedFrees[a].line < passedFrees[b].line
+            if sa != sb { return sa > sb }
+            let fa = passedFrees[a], fb = passedFrees[b]
+            return fa.line != fb.line ? fa.line < fb.line : fa.callee != fb.callee ? fa.callee < fb.callee : fa.chain.precedes(fb.chain)
         }
         let best = passedFrees[ranked[0]]
         let others = ranked.dropFirst().map { passedFrees[$0] }.filter { $0.line != best.line || $0.callee != best.callee }
