@@ -159,8 +159,9 @@ public final class TranslationUnit {
 
     public var errorCount: Int { diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }.count }
 
-    /// Top-level cursors, including preprocessing entities (macro expansions and definitions).
-    public var topLevel: [Cursor] { cursor.children }
+    /// Top-level cursors, including preprocessing entities (macro expansions and definitions):
+    /// visited once, since every rule walks them (tens of thousands in a unit without shared headers).
+    public private(set) lazy var topLevel: [Cursor] = cursor.children
 
     /// The tokens of a source range, as written (a macro use is its name and arguments, not its expansion).
     public func tokens(in range: SourceRange) -> [Token] {

@@ -125,17 +125,33 @@ extension FileContext {
                 cursor = parent
             }
             guard cursor.kind == .functionDecl, cursor.spelling == function.name, cursor.isDefinition else { continue }
-            if let definition = analysable(cursor) { result.append(definition) }
+            if let definition = headerFunction(cursor) { result.append(definition) }
         }
-        for cursor in unit.topLevel where cursor.kind == .functionDecl && cursor.isDefinition && !cursor.isInMainFile {
-            let extent = cursor.extent
+        let matcher = IdentifierMatcher(names)
+        for (cursor, extent) in headerDefinitions {
             guard let text = headerText(extent.start.file), extent.start.offset < extent.end.offset,
-                  extent.end.offset <= text.bytes.count else { continue }
-            let slice = SourceText(bytes: Array(text.bytes[extent.start.offset..<extent.end.offset]))
-            guard names.contains(where: { slice.containsIdentifier($0) }) else { continue }
-            if let definition = analysable(cursor) { result.append(definition) }
+                  extent.end.offset <= text.bytes.count,
+                  matcher.any(in: text, range: extent.start.offset..<extent.end.offset) else { continue }
+            if let definition = headerFunction(cursor) { result.append(definition) }
         }
         return result
+    }
+
+    /// A header function's definition, its tree built once for every rule that asks.
+    private func headerFunction(_ cursor: Cursor) -> FunctionDefinition? {
+        if let known = headerCache.trees[cursor] { return known }
+        let definition = analysable(cursor)
+        headerCache.trees[cursor] = .some(definition)
+        return definition
+    }
+
+    /// Function definitions the unit read from headers, with their extents: found once, asked
+    /// for by several rules.
+    private var headerDefinitions: [(Cursor, SourceRange)] {
+        if let known = headerCache.definitions { return known }
+        let found = unit.topLevel.filter { $0.kind == .functionDecl && $0.isDefinition && !$0.isInMainFile }.map { ($0, $0.extent) }
+        headerCache.definitions = found
+        return found
     }
 
     /// A header's text as the parse saw it: from the translation unit, never from disk (the gate
@@ -153,6 +169,9 @@ extension FileContext {
 final class HeaderCache {
     var macroUses: [String: [MacroUse]] = [:]
     var texts: [String: SourceText] = [:]
+    var definitions: [(Cursor, SourceRange)]?
+    /// Header functions' trees, built once for every rule that asks (nil: nested too deep).
+    var trees: [Cursor: FunctionDefinition?] = [:]
 }
 
 /// A function defined in a shared precompiled header, as recorded when it was built: where its

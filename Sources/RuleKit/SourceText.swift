@@ -97,20 +97,22 @@ public struct IdentifierMatcher: Sendable {
         return found
     }
 
-    /// Whether any of the names occurs in `source`.
-    public func any(in source: SourceText) -> Bool {
+    /// Whether any of the names occurs in `source`, or in its bytes `range` only (a function's
+    /// text within its header: read in place, not copied out).
+    public func any(in source: SourceText, range: Range<Int>? = nil) -> Bool {
         var hit = false
-        scan(source) { _ in hit = true; return false }
+        scan(source, range: range) { _ in hit = true; return false }
         return hit
     }
 
     /// Calls `found` with each occurrence's name index until it returns false.
-    private func scan(_ source: SourceText, _ found: (Int) -> Bool) {
+    private func scan(_ source: SourceText, range: Range<Int>? = nil, _ found: (Int) -> Bool) {
         guard !byHash.isEmpty else { return }
         source.bytes.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
-            var i = 0
-            let end = buffer.count
+            let bounds = (range ?? 0..<buffer.count).clamped(to: 0..<buffer.count)
+            var i = bounds.lowerBound
+            let end = bounds.upperBound
             while i < end {
                 guard SourceText.isIdentifierByte(buffer[i]) else { i += 1; continue }
                 let start = i

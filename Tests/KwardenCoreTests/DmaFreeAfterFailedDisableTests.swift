@@ -424,4 +424,32 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         unproven.evidenced = false
         XCTAssertEqual(unproven.merged(with: early).chain, early.chain, "a chain that shows the disable first of all")
     }
+
+    /// Bodies are coded compactly (arrays and numbers): every kind of step, argument, value and
+    /// condition comes back as it went.
+    func testBodiesRoundTripThroughTheirCompactCoding() throws {
+        let steps: [DmaStep] = [
+            .call(callee: "wait", line: 3, target: "$condition1",
+                  arguments: [.constant(nonzero: true), .constant(nonzero: false), .parameter(index: 0, negated: false),
+                              .parameter(index: 3, negated: true), .clearing, .reset, .other],
+                  direction: DmaDirection(parameter: 1, disableWhenZero: true), registers: ["CTRL", "regs.status"], texts: ["~EN", "0"]),
+            .call(callee: "plain", line: 4, target: nil),
+            .poll(line: 5, direction: nil, registers: []),
+            .poll(line: 6, direction: DmaDirection(parameter: 0, disableWhenZero: false), registers: ["DMA_STATUS"]),
+            .free(api: "dma_unmap_page", line: 7, access: .writes),
+            .write(value: .clearing, line: 8, registers: ["CTRL"], text: "0"),
+            .write(value: .parameter(index: 2), line: 9), .write(value: .reset, line: 10), .write(value: .other, line: 11),
+            .awaitsStop(line: 12), .recovery(api: "schedule_work", line: 13), .alloc(api: "dma_alloc_coherent", line: 14),
+            .assign(variable: "err", isError: true),
+            .branch(condition: DmaCondition(polarity: ["err": true, "$condition1": false]), then: [.exit(value: .variable("err"), line: 15)],
+                    otherwise: [.exit(value: .error, line: 16)]),
+            .loop(body: [.breakLoop, .continueLoop, .exit(value: .nothing, line: 17), .exit(value: .other, line: 18)]),
+            .cases(segments: [[.jump(label: "out")], [], [.label("out")]], hasDefault: true),
+        ]
+        let body = DmaFunctionBody(name: "f", file: "drv.c", line: 1, isStatic: true, pass: 2, steps: steps, parameters: ["on", "", "n", "x"],
+                                   chooser: DmaDirection(parameter: 0, disableWhenZero: true))
+        let data = SummaryCoding.encode([body])
+        XCTAssertEqual(SummaryCoding.decode([DmaFunctionBody].self, data), [body])
+        XCTAssertFalse(String(decoding: data, as: UTF8.self).contains("callee"), "no keys inside steps")
+    }
 }

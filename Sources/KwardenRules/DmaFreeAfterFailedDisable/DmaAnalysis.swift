@@ -258,16 +258,30 @@ final class DmaAnalysis {
     func run(maxRounds: Int = 16) {
         computeFrees(maxRounds: maxRounds)
         computeStops(maxRounds: maxRounds)
+        // Round by round as a sweep evaluating every failing body would go, but a body is
+        // evaluated again only when a summary of a function it calls changed since: its own
+        // summaries merge what it finds (idempotently), so on the same inputs it would find the
+        // same. Each body keeps the findings of its last evaluation.
+        var findingsByBody: [Int: [DmaFindingRecord]] = [:]
+        var dirty = [Bool](repeating: true, count: bodies.count)
         var round = 0
         while round < maxRounds {
             round += 1
             let before = [mayFail, swallows, hides].map { $0.mapValues(\.shape) }
-            findings = []
-            for index in bodies.indices where hasFailingStep(bodies[index].steps, caller: index) {
+            for index in bodies.indices where dirty[index] {
+                dirty[index] = false
+                guard hasFailingStep(bodies[index].steps, caller: index) else { continue }
+                let summaries = (mayFail[index], swallows[index], hides[index])
+                findings = []
                 evaluate(index)
+                findingsByBody[index] = findings
+                if (mayFail[index], swallows[index], hides[index]) != summaries {
+                    for caller in callersByName[bodies[index].name] ?? [] { dirty[caller] = true }
+                }
             }
             if [mayFail, swallows, hides].map({ $0.mapValues(\.shape) }) == before { break }
         }
+        findings = findingsByBody.keys.sorted().flatMap { findingsByBody[$0]! }
     }
 
     // MARK: Frees DMA memory (flow-insensitive)
@@ -1016,9 +1030,11 @@ final class DmaAnalysis {
             if origin.confirmed { record(failure, frees: state.pendingFrees, returnsFailure: true) }
         }
         let freed = state.pendingFree != nil
+        // Registers in the form a merge gives them: merging a summary with itself changes nothing.
         func summary(_ chain: DmaChain) -> DmaFailure {
             DmaFailure(chain: chain, requires: state.assumed, direction: origin.direction.intersection(state.assumed.keys),
-                       confirmed: origin.confirmed, evidenced: origin.evidenced, registers: origin.registers, commanded: origin.commanded)
+                       confirmed: origin.confirmed, evidenced: origin.evidenced, registers: DmaRegisters.either(origin.registers, origin.registers),
+                       commanded: origin.commanded)
         }
         switch origin.kind {
         case .poll:

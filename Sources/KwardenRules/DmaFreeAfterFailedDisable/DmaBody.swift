@@ -171,3 +171,201 @@ extension Array where Element == DmaStep {
 
     func forEachNested(_ body: (DmaStep) -> Void) { _ = firstNested { step -> Bool? in body(step); return nil } }
 }
+
+// MARK: Compact coding
+//
+// Bodies travel from every worker and sit in the result cache, and a warm rescan decodes every
+// one of them: a step is an array `[tag, fields…]`, small values are numbers, so decoding reads
+// no keys (keyed objects took most of a warm rescan's decoding time).
+
+extension DmaStep {
+    private enum Tag: Int {
+        case call, poll, free, write, awaitsStop, recovery, alloc, assign, branch, loop, cases, exit, jump, label, breakLoop, continueLoop
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.unkeyedContainer()
+        switch self {
+        case .call(let callee, let line, let target, let arguments, let direction, let registers, let texts):
+            try c.encode(Tag.call.rawValue); try c.encode(callee); try c.encode(line)
+            if let target { try c.encode(target) } else { try c.encodeNil() }
+            try c.encode(arguments)
+            if let direction { try c.encode(direction) } else { try c.encodeNil() }
+            try c.encode(registers); try c.encode(texts)
+        case .poll(let line, let direction, let registers):
+            try c.encode(Tag.poll.rawValue); try c.encode(line)
+            if let direction { try c.encode(direction) } else { try c.encodeNil() }
+            try c.encode(registers)
+        case .free(let api, let line, let access):
+            try c.encode(Tag.free.rawValue); try c.encode(api); try c.encode(line); try c.encode(access)
+        case .write(let value, let line, let registers, let text):
+            try c.encode(Tag.write.rawValue); try c.encode(value); try c.encode(line); try c.encode(registers); try c.encode(text)
+        case .awaitsStop(let line):
+            try c.encode(Tag.awaitsStop.rawValue); try c.encode(line)
+        case .recovery(let api, let line):
+            try c.encode(Tag.recovery.rawValue); try c.encode(api); try c.encode(line)
+        case .alloc(let api, let line):
+            try c.encode(Tag.alloc.rawValue); try c.encode(api); try c.encode(line)
+        case .assign(let variable, let isError):
+            try c.encode(Tag.assign.rawValue); try c.encode(variable); try c.encode(isError)
+        case .branch(let condition, let then, let otherwise):
+            try c.encode(Tag.branch.rawValue); try c.encode(condition); try c.encode(then); try c.encode(otherwise)
+        case .loop(let body):
+            try c.encode(Tag.loop.rawValue); try c.encode(body)
+        case .cases(let segments, let hasDefault):
+            try c.encode(Tag.cases.rawValue); try c.encode(segments); try c.encode(hasDefault)
+        case .exit(let value, let line):
+            try c.encode(Tag.exit.rawValue); try c.encode(value); try c.encode(line)
+        case .jump(let label):
+            try c.encode(Tag.jump.rawValue); try c.encode(label)
+        case .label(let name):
+            try c.encode(Tag.label.rawValue); try c.encode(name)
+        case .breakLoop:
+            try c.encode(Tag.breakLoop.rawValue)
+        case .continueLoop:
+            try c.encode(Tag.continueLoop.rawValue)
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        var c = try decoder.unkeyedContainer()
+        let raw = try c.decode(Int.self)
+        guard let tag = Tag(rawValue: raw) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "unknown dma step \(raw)")
+        }
+        func optional<T: Decodable>(_ type: T.Type) throws -> T? { try c.decodeNil() ? nil : try c.decode(type) }
+        switch tag {
+        case .call:
+            let callee = try c.decode(String.self), line = try c.decode(Int.self), target = try optional(String.self)
+            let arguments = try c.decode([DmaArgument].self), direction = try optional(DmaDirection.self)
+            self = .call(callee: callee, line: line, target: target, arguments: arguments, direction: direction,
+                         registers: try c.decode([String].self), texts: try c.decode([String].self))
+        case .poll:
+            let line = try c.decode(Int.self), direction = try optional(DmaDirection.self)
+            self = .poll(line: line, direction: direction, registers: try c.decode([String].self))
+        case .free:
+            self = .free(api: try c.decode(String.self), line: try c.decode(Int.self), access: try c.decode(DmaAccess.self))
+        case .write:
+            self = .write(value: try c.decode(DmaWriteValue.self), line: try c.decode(Int.self), registers: try c.decode([String].self),
+                          text: try c.decode(String.self))
+        case .awaitsStop: self = .awaitsStop(line: try c.decode(Int.self))
+        case .recovery: self = .recovery(api: try c.decode(String.self), line: try c.decode(Int.self))
+        case .alloc: self = .alloc(api: try c.decode(String.self), line: try c.decode(Int.self))
+        case .assign: self = .assign(variable: try c.decode(String.self), isError: try c.decode(Bool.self))
+        case .branch:
+            self = .branch(condition: try c.decode(DmaCondition.self), then: try c.decode([DmaStep].self), otherwise: try c.decode([DmaStep].self))
+        case .loop: self = .loop(body: try c.decode([DmaStep].self))
+        case .cases: self = .cases(segments: try c.decode([[DmaStep]].self), hasDefault: try c.decode(Bool.self))
+        case .exit: self = .exit(value: try c.decode(DmaReturnValue.self), line: try c.decode(Int.self))
+        case .jump: self = .jump(label: try c.decode(String.self))
+        case .label: self = .label(try c.decode(String.self))
+        case .breakLoop: self = .breakLoop
+        case .continueLoop: self = .continueLoop
+        }
+    }
+}
+
+/// `[parameter, disableWhenZero]`.
+extension DmaDirection {
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.unkeyedContainer()
+        try c.encode(parameter); try c.encode(disableWhenZero)
+    }
+
+    init(from decoder: Decoder) throws {
+        var c = try decoder.unkeyedContainer()
+        self.init(parameter: try c.decode(Int.self), disableWhenZero: try c.decode(Bool.self))
+    }
+}
+
+/// One number: 0/1 a zero/nonzero constant, 2 clearing, 3 reset, 4 other, 5 + 2·index (+1 when
+/// negated) a parameter.
+extension DmaArgument {
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .constant(let nonzero): try c.encode(nonzero ? 1 : 0)
+        case .clearing: try c.encode(2)
+        case .reset: try c.encode(3)
+        case .other: try c.encode(4)
+        case .parameter(let index, let negated): try c.encode(5 + 2 * index + (negated ? 1 : 0))
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        let code = try decoder.singleValueContainer().decode(Int.self)
+        switch code {
+        case 0, 1: self = .constant(nonzero: code == 1)
+        case 2: self = .clearing
+        case 3: self = .reset
+        case 4: self = .other
+        default:
+            guard code > 4 else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad dma argument \(code)")) }
+            self = .parameter(index: (code - 5) / 2, negated: (code - 5) % 2 == 1)
+        }
+    }
+}
+
+/// One number: 0 clearing, 1 reset, 2 other, 3 + index a parameter.
+extension DmaWriteValue {
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .clearing: try c.encode(0)
+        case .reset: try c.encode(1)
+        case .other: try c.encode(2)
+        case .parameter(let index): try c.encode(3 + index)
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        let code = try decoder.singleValueContainer().decode(Int.self)
+        switch code {
+        case 0: self = .clearing
+        case 1: self = .reset
+        case 2: self = .other
+        default:
+            guard code > 2 else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad dma write value \(code)")) }
+            self = .parameter(index: code - 3)
+        }
+    }
+}
+
+/// A number (0 nothing, 1 an error code, 2 other) or a variable's name.
+extension DmaReturnValue {
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .nothing: try c.encode(0)
+        case .error: try c.encode(1)
+        case .other: try c.encode(2)
+        case .variable(let name): try c.encode(name)
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let name = try? c.decode(String.self) { self = .variable(name); return }
+        switch try c.decode(Int.self) {
+        case 0: self = .nothing
+        case 1: self = .error
+        case 2: self = .other
+        case let code: throw DecodingError.dataCorruptedError(in: c, debugDescription: "bad dma return value \(code)")
+        }
+    }
+}
+
+/// `[name, truth, name, truth, …]`, by name.
+extension DmaCondition {
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.unkeyedContainer()
+        for name in polarity.keys.sorted() { try c.encode(name); try c.encode(polarity[name]!) }
+    }
+
+    init(from decoder: Decoder) throws {
+        var c = try decoder.unkeyedContainer()
+        var polarity: [String: Bool] = [:]
+        while !c.isAtEnd { polarity[try c.decode(String.self)] = try c.decode(Bool.self) }
+        self.init(polarity: polarity)
+    }
+}
