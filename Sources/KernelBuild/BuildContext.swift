@@ -235,6 +235,15 @@ public final class BuildContext: @unchecked Sendable {
         return gateClosure.foreignArch(requiredBy: gates, currentArch: architecture.name)
     }
 
+    /// The build files (Makefiles, Kconfig files) the per-file flags given so far were derived
+    /// from, beside the configuration `configurationKey` covers: while none of them changes, those
+    /// flags stay right (a scan keeps them in its cache).
+    public var buildFilesRead: Set<String> { makefiles.filesRead }
+
+    /// The flags every file gets in Kbuild mode, before its own (`arguments(for:)` starts with them
+    /// unless a compile database has the file).
+    public var commonArguments: [String] { commonKbuildFlags }
+
     /// The directory clang should run in for `file`: the build directory of its compile command,
     /// else the object tree (Kbuild runs the compiler at the top of the tree).
     public func workingDirectory(for file: String) -> String {

@@ -11,6 +11,14 @@ final class GateClosure: @unchecked Sendable {
     private var model: KconfigModel?
     private var referencedBy: [String: [String]] = [:]
     private var cache: [[String]: [String]] = [:]
+    private var readFiles = Set<String>()
+
+    /// The Kconfig files read so far (the model's, and every arch's when another arch was looked for).
+    var filesRead: Set<String> {
+        lock.lock()
+        defer { lock.unlock() }
+        return readFiles
+    }
 
     init(resolver: KconfigResolver, config: KernelConfig, model: KconfigModel?) {
         self.resolver = resolver
@@ -47,6 +55,7 @@ final class GateClosure: @unchecked Sendable {
         if let model, !referencedBy.isEmpty { return model }
         let loaded = model ?? resolver.parseModel()
         model = loaded
+        readFiles.formUnion(loaded.files)
         var index: [String: Set<String>] = [:]
         func collect(_ expression: KconfigExpr, into names: inout Set<String>) {
             switch expression {
@@ -122,6 +131,7 @@ final class GateClosure: @unchecked Sendable {
             while let relative = walker.nextObject() as? String {
                 guard (relative as NSString).lastPathComponent.hasPrefix("Kconfig"),
                       let text = try? String(contentsOfFile: "\(archRoot)/\(arch)/\(relative)", encoding: .utf8) else { continue }
+                readFiles.insert("\(archRoot)/\(arch)/\(relative)")
                 for line in text.split(separator: "\n") {
                     let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
                     guard fields.count == 2, fields[0] == "config" || fields[0] == "menuconfig" else { continue }

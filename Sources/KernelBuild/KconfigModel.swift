@@ -44,6 +44,8 @@ struct KconfigChoice {
 }
 
 struct KconfigModel {
+    /// The Kconfig files read, for knowing when what was derived from them is stale.
+    var files: Set<String> = []
     var symbols: [String: KconfigSymbol] = [:]
     var order: [String] = []
     var choices: [KconfigChoice] = []

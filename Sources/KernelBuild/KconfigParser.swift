@@ -13,7 +13,7 @@ struct KconfigParser {
     private var blockDependencies: [KconfigExpr] = []
     private var blockKinds: [String] = []
     private var currentChoice: Int?
-    private var parsedFiles = Set<String>()
+    private(set) var parsedFiles = Set<String>()
 
     init(sourceRoot: String, arch: String) {
         self.sourceRoot = sourceRoot

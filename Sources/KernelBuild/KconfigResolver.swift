@@ -24,7 +24,9 @@ struct KconfigResolver {
     func parseModel() -> KconfigModel {
         var parser = KconfigParser(sourceRoot: sourceRoot, arch: arch)
         parser.parseFile("Kconfig")
-        return parser.model
+        var model = parser.model
+        model.files = parser.parsedFiles
+        return model
     }
 
     func resolve(defconfigPath: String?) throws -> KernelConfig {

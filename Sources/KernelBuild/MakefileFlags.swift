@@ -31,6 +31,16 @@ final class MakefileFlags: @unchecked Sendable {
         self.gateClosure = gateClosure
     }
 
+    /// The Makefiles read so far (the walk from the top, directories read on their own) and the
+    /// Kconfig files gates were resolved with: the per-file flags come from nothing else.
+    var filesRead: Set<String> {
+        lock.lock()
+        var files = index?.filesRead ?? []
+        for case let makefile? in standalone.values { files.formUnion(makefile.includedFiles) }
+        lock.unlock()
+        return files.union(gateClosure.filesRead)
+    }
+
     /// How many files were parsed with a disabled Kconfig gate forced on.
     var gatedFileCount: Int {
         lock.lock()
@@ -192,6 +202,9 @@ struct KbuildIndex {
     }
 
     func directory(_ relative: String) -> DirectoryMakefile? { directories[relative] }
+
+    /// Every Makefile (or Kbuild) the walk read, with their includes.
+    var filesRead: Set<String> { directories.values.reduce(into: Set<String>()) { $0.formUnion($1.includedFiles) } }
 }
 
 /// What one directory's Kbuild (or Makefile), with its includes, says about compiling files.
@@ -225,7 +238,8 @@ struct DirectoryMakefile {
     private var ungatedSubdirectories = Set<String>()
 
     private var variables = MakeVariables()
-    private var includedFiles = Set<String>()
+    /// The Makefile and the files it includes.
+    private(set) var includedFiles = Set<String>()
 
     init?(sourceRoot: String, directory: String, arch: String, config: KernelConfig, directoryGateLevels: [[String]],
           inheritedSubdirFlags: [String]) {

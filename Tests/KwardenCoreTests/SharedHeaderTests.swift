@@ -98,6 +98,29 @@ final class SharedHeaderTests: XCTestCase {
     }
 }
 
+extension SharedHeaderTests {
+    /// What each candidate file's text answered in an evidence pass is kept in the cache and taken
+    /// back by a rescan asking the same questions; a changed file is read again.
+    func testEvidenceTopicsAreKeptPerFileUntilTheFileChanges() throws {
+        let cacheDirectory = tree + "-cache"
+        defer { try? FileManager.default.removeItem(atPath: cacheDirectory) }
+        let first = try scan(shared: false, cache: try ResultCache(directory: cacheDirectory))
+        XCTAssertGreaterThan(try ResultCache(directory: cacheDirectory).textFactCount(family: EvidencePlanner.topicsFamily), 0)
+        XCTAssertTrue(first.findings.allSatisfy { $0.confidence == .high }, "teardown.c's zero store found as evidence")
+        let again = try scan(shared: false, cache: try ResultCache(directory: cacheDirectory))
+        XCTAssertEqual(again.findings.map(key), first.findings.map(key))
+
+        // teardown.c still names the count but no longer stores a zero: it is read again, and the evidence is gone.
+        let teardown = tree + "/drivers/ring/teardown.c"
+        try "#include <linux/types.h>\n#include <linux/ring.h>\nvoid ring_teardown(struct ring *r)\n{\n\tr->nr_queues = 4;\n}\n"
+            .write(toFile: teardown, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: teardown)
+        let changed = try scan(shared: false, cache: try ResultCache(directory: cacheDirectory))
+        XCTAssertEqual(changed.findings.count, first.findings.count)
+        XCTAssertFalse(changed.findings.contains { $0.confidence == .high }, "\(changed.findings.map(\.confidence))")
+    }
+}
+
 final class SharedHeaderGroupingTests: XCTestCase {
     func testFilesOfDifferentDriversShareFlagsButNotTheirOwnConfigSymbols() {
         let args = ["-nostdinc", "-I/t/include", "-DCONFIG_IGB=1", "-DCONFIG_IGB_HWMON=1", "-I/t/drivers/igb",

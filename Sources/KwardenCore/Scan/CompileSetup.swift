@@ -101,10 +101,77 @@ public final class CompileSetupProvider: @unchecked Sendable {
             lock.unlock()
             if let known { return CompileSetup(arguments: known, unsavedFiles: unsaved) }
             let arguments = context.arguments(for: file) + extraArguments
-            lock.lock(); argumentsByFile[file] = arguments; lock.unlock()
+            lock.lock(); argumentsByFile[file] = arguments; derivedSinceLoad = true; lock.unlock()
             return CompileSetup(arguments: arguments, unsavedFiles: unsaved)
         }
         return CompileSetup(arguments: plainArguments(for: file) + extraArguments, unsavedFiles: [])
+    }
+
+    // MARK: Flags kept across scans
+
+    /// Deriving a file's flags walks the Makefiles and resolves its Kconfig gates: on a rescan
+    /// that was most of the work left. The flags of the primary architecture's files are kept in
+    /// the cache with the build files they came from, and taken back while none has changed.
+    struct StoredFlags: Codable {
+        var buildFiles: [ResultCache.Dependency]
+        /// Per file: "+" then what follows the common Kbuild flags, or "=" then every argument.
+        var files: [String: [String]]
+    }
+    static let flagsFamily = "compile-flags"
+    /// The key stored flags are valid under (configuration, options, kwarden's build); set by `loadFlags`.
+    private var flagsIdentity: String?
+    private var loadedBuildFiles: [ResultCache.Dependency] = []
+    private var derivedSinceLoad = false
+    /// Files whose flags came from the cache.
+    public private(set) var filesWithStoredFlags = 0
+
+    /// Takes back the flags an earlier scan derived, if every build file they came from is unchanged.
+    func loadFlags(from cache: ResultCache) {
+        guard let kernelRoot, let primary = try? context(forArch: requestedArch, root: kernelRoot),
+              let anchor = FileStamp(path: kernelRoot + "/Makefile") else { return }
+        lock.lock()
+        guard flagsIdentity == nil else { lock.unlock(); return }
+        let identity = stableHash([primary.configurationKey, requestedArch ?? "", compileCommands ?? "",
+                                   compileCommands.flatMap { ResultCache.stamp($0).map { "\($0.size)-\($0.modified)" } } ?? "",
+                                   ResultCache.buildIdentity] + extraArguments)
+        flagsIdentity = identity
+        lock.unlock()
+        guard let data = cache.textFacts(family: Self.flagsFamily, identity: identity, for: [kernelRoot + "/Makefile"], stamps: [anchor]).first ?? nil,
+              let stored = try? JSONDecoder().decode(StoredFlags.self, from: data),
+              stored.buildFiles.allSatisfy({ ResultCache.stamp($0.path) == $0 }) else { return }
+        let common = primary.commonArguments
+        lock.lock()
+        for (file, coded) in stored.files where argumentsByFile[file] == nil {
+            guard let mark = coded.first else { continue }
+            argumentsByFile[file] = mark == "+" ? common + coded.dropFirst() : Array(coded.dropFirst())
+            preferredArchs[file] = .some(nil)
+        }
+        filesWithStoredFlags = stored.files.count
+        loadedBuildFiles = stored.buildFiles
+        lock.unlock()
+    }
+
+    /// Keeps the flags derived for the primary architecture's files, with the build files read.
+    func storeFlags(to cache: ResultCache) {
+        guard let kernelRoot, let anchor = FileStamp(path: kernelRoot + "/Makefile") else { return }
+        lock.lock()
+        let primary = contexts[requestedArch ?? ""], identity = flagsIdentity, derived = derivedSinceLoad
+        let computed = argumentsByFile, known = preferredArchs
+        lock.unlock()
+        guard derived, let primary, let identity else { return }
+        let common = primary.commonArguments
+        var files: [String: [String]] = [:]
+        for (file, arguments) in computed where known[file] == .some(nil) || (known[file] == nil && architecture(for: file) == requestedArch) {
+            files[file] = arguments.starts(with: common) ? ["+"] + arguments.dropFirst(common.count) : ["="] + arguments
+        }
+        var paths = primary.buildFilesRead
+        paths.insert(kernelRoot + "/Makefile")
+        var buildFiles = Dictionary(loadedBuildFiles.map { ($0.path, $0) }) { first, _ in first }
+        for path in paths { buildFiles[path] = ResultCache.stamp(path) }
+        guard let data = try? JSONEncoder().encode(StoredFlags(buildFiles: buildFiles.values.sorted { $0.path < $1.path }, files: files)) else { return }
+        // Filed under the top Makefile, whose stamp it carries (`cache prune` checks it).
+        cache.storeTextFacts(family: Self.flagsFamily, identity: identity, [(kernelRoot + "/Makefile", anchor, data)])
+        lock.lock(); derivedSinceLoad = false; lock.unlock()
     }
 
     /// clang's convention for projects without a build: `compile_flags.txt`, one flag per line,

@@ -111,17 +111,7 @@ struct HeaderMacroFacts: Codable, Sendable, Equatable {
     }
 
     private mutating func collectIdentifiers(_ bytes: ArraySlice<UInt8>) {
-        var start: Int?
-        var index = bytes.startIndex
-        while index <= bytes.endIndex {
-            let isPart = index < bytes.endIndex && SourceText.isIdentifierByte(bytes[index])
-            if isPart, start == nil { start = index }
-            if !isPart, let first = start {
-                identifiers.insert(String(decoding: bytes[first..<index], as: UTF8.self))
-                start = nil
-            }
-            index += 1
-        }
+        identifiers.formUnion(SourceText(bytes: Array(bytes)).identifiers)
     }
 
     /// Whether a macro a file defines as `definition` (nil: undefines it, or its definition is

@@ -186,6 +186,11 @@ public final class ResultCache: @unchecked Sendable {
         return statistics
     }
 
+    /// How many text facts of `family` are stored.
+    func textFactCount(family: String) -> Int {
+        (try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM text_facts WHERE family = ?", arguments: [family]) ?? 0 }) ?? 0
+    }
+
     /// Removes what can never be used again — results whose file or headers changed or are gone,
     /// signatures of files that changed or are gone — and results stored before `cutoff`.
     /// Returns how many results and signatures were removed.

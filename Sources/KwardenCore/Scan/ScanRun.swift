@@ -47,6 +47,7 @@ final class ScanRun {
         sharedHeaders = kernelRoot != nil && options.sharedHeaders && !options.overlay.files.keys.contains { $0.hasSuffix(".h") }
             ? PrecompiledHeaders(cacheDirectory: options.cache.map { ($0.path as NSString).deletingLastPathComponent }) : nil
         sessions = options.rules.map { $0.session() }
+        if let cache = options.cache { setups.loadFlags(from: cache) }
         if kernelRoot == nil { notes.append("not inside a kernel tree: flags from compile_flags.txt where present") }
     }
 
@@ -228,6 +229,7 @@ final class ScanRun {
     /// The judges' findings (minus those suppressed in the source), with the summary of the scan.
     func report() -> ScanResult {
         let options = self.options, root = self.root, setups = self.setups
+        if let cache = options.cache { setups.storeFlags(to: cache) }
         var findings = sessions.flatMap { $0.judge(.final).findings }
         let inline = InlineSuppressions.apply(to: findings, overlay: options.overlay)
         findings = inline.kept

@@ -334,17 +334,19 @@ final class EvidencePlanner {
         let index = self.index ?? makeIndex()
         let needles = Set(asked.flatMap(\.questions.needles))
         let named = index.files(naming: needles, jobs: options.jobs).filter { !options.overlay.contains($0) }
-        let candidates = TextIndex(unreadFiles: named.union(liveCandidates).sorted(), overlay: options.overlay)
+        let candidates = named.union(liveCandidates).sorted()
         let chainFiles = self.chainFiles, parsed = self.parsed
-        let topicsByFile = candidates.collect { file, source -> [String: Int]? in
-            var topics: [String: Int] = [:]
-            // A rule narrowed by the call graph parsed its chains in pass 1: evidence for it can
-            // only be a chain file not parsed yet (another shard's).
-            for (rule, questions) in asked where chainFiles[rule].map({ $0.contains(file) && !parsed.contains(file) }) ?? true {
-                for (topic, rank) in questions.topics(source) { topics["\(rule)|\(topic)"] = max(rank, topics["\(rule)|\(topic)"] ?? rank) }
+        var topicsOfFile: [String: [String: Int]] = [:]
+        // A rule narrowed by the call graph parsed its chains in pass 1: evidence for it can
+        // only be a chain file not parsed yet (another shard's).
+        let admitted = asked.map { rule, _ in candidates.filter { file in chainFiles[rule].map { $0.contains(file) && !parsed.contains(file) } ?? true } }
+        for (index, topicsByRuleFile) in topics(asked: asked, admitted: admitted).enumerated() {
+            let rule = asked[index].rule
+            for (file, topics) in topicsByRuleFile {
+                for (topic, rank) in topics { topicsOfFile[file, default: [:]]["\(rule)|\(topic)"] = max(rank, topicsOfFile[file]?["\(rule)|\(topic)"] ?? rank) }
             }
-            return topics.isEmpty ? nil : topics
-        }.filter { reparse || !parsed.contains($0.0) }
+        }
+        let topicsByFile = candidates.compactMap { file in topicsOfFile[file].map { (file, $0) } }.filter { reparse || !parsed.contains($0.0) }
         var near: [String: [String]] = [:]
         for (rule, questions) in asked {
             for (topic, directories) in questions.near { near["\(rule)|\(topic)", default: []] += directories }
@@ -361,6 +363,52 @@ final class EvidencePlanner {
         }
         return files
     }
+
+    static let topicsFamily = "evidence-topics"
+
+    /// Per asked rule, the topics of its questions each of its admitted files may answer (files
+    /// with none left out). A rescan usually asks the same questions again: what each file's text
+    /// answered is kept in the cache, per file (by its size and modification time) and per rule's
+    /// set of questions. Each file left to read is read once for all rules.
+    private func topics(asked: [(rule: String, questions: AskedQuestions)], admitted: [[String]]) -> [[String: [String: Int]]] {
+        var found = [[String: [String: Int]]](repeating: [:], count: asked.count)
+        let identities = asked.map { stableHash([$0.rule, $0.questions.encoded.base64EncodedString(), rulesIdentity]) }
+        var unknown: [String: [Int]] = [:]
+        var stamps: [String: FileStamp] = [:]
+        for (index, files) in admitted.enumerated() {
+            guard let cache = options.cache else {
+                for file in files { unknown[file, default: []].append(index) }
+                continue
+            }
+            let fileStamps = files.map { stamps[$0] ?? (options.overlay.contains($0) ? nil : FileStamp(path: $0)) }
+            let stored = cache.textFacts(family: Self.topicsFamily, identity: identities[index], for: files, stamps: fileStamps)
+            for (position, file) in files.enumerated() {
+                if let stamp = fileStamps[position] { stamps[file] = stamp }
+                if let data = stored[position], let topics = try? JSONDecoder().decode([String: Int].self, from: data) {
+                    found[index][file] = topics
+                } else {
+                    unknown[file, default: []].append(index)
+                }
+            }
+        }
+        let computed = TextIndex(unreadFiles: unknown.keys.sorted(), overlay: options.overlay).collect { file, source in
+            (unknown[file] ?? []).map { (index: $0, topics: asked[$0].questions.topics(source)) }
+        }
+        var fresh = [[(path: String, stamp: FileStamp, data: Data)]](repeating: [], count: asked.count)
+        for (file, answers) in computed {
+            for answer in answers {
+                found[answer.index][file] = answer.topics
+                if let stamp = stamps[file], let data = try? JSONEncoder().encode(answer.topics) { fresh[answer.index].append((file, stamp, data)) }
+            }
+        }
+        if let cache = options.cache {
+            for index in asked.indices { cache.storeTextFacts(family: Self.topicsFamily, identity: identities[index], fresh[index]) }
+        }
+        return found.map { $0.filter { !$0.value.isEmpty } }
+    }
+
+    /// The rules as configured (their lists decide what a text may answer) and kwarden's build.
+    private lazy var rulesIdentity = stableHash(options.rules.map { String(decoding: SummaryCoding.encode($0.metadata), as: UTF8.self) } + [ResultCache.buildIdentity])
 
     /// Every rule finds evidence only in files naming one of its questions' identifiers.
     private func makeIndex() -> IdentifierFileIndex {

@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+@testable import KwardenCore
+@testable import KwardenRules
+
+/// A file's flags, derived from the Makefiles and Kconfig, are kept in the cache and taken back
+/// by the next scan while the build files they came from are unchanged.
+final class StoredFlagsTests: XCTestCase {
+    var tree: String!
+    var cacheDirectory: String!
+
+    override func setUpWithError() throws {
+        let base = NSTemporaryDirectory() + "kwarden-flags-" + UUID().uuidString
+        tree = base + "/linux"
+        cacheDirectory = base + "/cache"
+        let files = preparedKernelSkeleton.merging([
+            "Kbuild": "obj-y += drivers/\n",
+            "drivers/Makefile": "obj-y += ring/\n",
+            "drivers/ring/Makefile": "ccflags-y += -DRING_LEVEL=1\nobj-y += ring.o\n",
+            "drivers/ring/ring.c": "int ring_level = RING_LEVEL;\n\nunsigned int ring_pick(unsigned int hash, unsigned int count)\n{\n\twhile (hash >= count)\n\t\thash -= count;\n\treturn hash;\n}\n",
+        ]) { $1 }
+        for (path, text) in files {
+            let full = tree + "/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: full, atomically: true, encoding: .utf8)
+        }
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: (tree as NSString).deletingLastPathComponent) }
+
+    /// A fresh provider (a new scan), with the flags the cache holds.
+    func provider() throws -> (CompileSetupProvider, ResultCache) {
+        let setups = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: nil)
+        let cache = try ResultCache(directory: cacheDirectory)
+        setups.loadFlags(from: cache)
+        return (setups, cache)
+    }
+
+    func testFlagsComeBackUntilAMakefileChanges() throws {
+        let file = tree + "/drivers/ring/ring.c"
+        let (first, cache) = try provider()
+        XCTAssertEqual(first.filesWithStoredFlags, 0)
+        let derived = try first.setup(for: file).arguments
+        XCTAssertTrue(derived.contains("-DRING_LEVEL=1"), "\(derived)")
+        first.storeFlags(to: cache)
+
+        let (second, _) = try provider()
+        XCTAssertEqual(second.filesWithStoredFlags, 1)
+        XCTAssertEqual(try second.setup(for: file).arguments, derived)
+        XCTAssertNil(second.architecture(for: file), "the primary architecture")
+
+        let makefile = tree + "/drivers/ring/Makefile"
+        try "ccflags-y += -DRING_LEVEL=2\nobj-y += ring.o\n".write(toFile: makefile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: makefile)
+        let (third, _) = try provider()
+        XCTAssertEqual(third.filesWithStoredFlags, 0, "a Makefile they came from changed")
+        XCTAssertTrue(try third.setup(for: file).arguments.contains("-DRING_LEVEL=2"))
+    }
+
+    func testAScanKeepsTheFlagsItDerived() throws {
+        var options = ScanOptions(paths: [tree + "/drivers"], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
+        options.cache = try ResultCache(directory: cacheDirectory)
+        options.jobs = 1
+        _ = try Scanner(options: options).run()
+        let (setups, _) = try provider()
+        XCTAssertEqual(setups.filesWithStoredFlags, 1)
+        XCTAssertTrue(try setups.setup(for: tree + "/drivers/ring/ring.c").arguments.contains("-DRING_LEVEL=1"))
+    }
+}
