@@ -236,10 +236,7 @@ final class CommandLineTests: CommandLineTestCase {
             "drivers/known.c": "unsigned int spin_known(unsigned int v, unsigned int n)\n{\n\twhile (v >= n)\n\t\tv -= n;\n\treturn v;\n}\n",
             "drivers/unknown.c": "unsigned int spin_unknown(unsigned int v, unsigned int n)\n{\n\twhile (v >= n)\n\t\tv -= n;\n\treturn v;\n}\n",
         ]) { $1 }
-        for (path, text) in files {
-            try FileManager.default.createDirectory(atPath: ((tree + "/" + path) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try text.write(toFile: tree + "/" + path, atomically: true, encoding: .utf8)
-        }
+        try writeTree(files, under: tree)
         let entries: [[String: Any]] = [["directory": ".", "file": "drivers/known.c", "arguments": ["gcc", "-std=gnu11", "-c", "drivers/known.c"]]]
         try JSONSerialization.data(withJSONObject: entries).write(to: URL(fileURLWithPath: tree + "/compile_commands.json"))
         let run = try kwarden(["scan", "linux/drivers", "-q", "--compile-commands", "linux/compile_commands.json"])

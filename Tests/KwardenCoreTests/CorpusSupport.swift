@@ -98,6 +98,15 @@ class ScratchDirectoryTestCase: XCTestCase {
     }
 }
 
+/// Writes `files` (paths relative to `root`) with their directories.
+func writeTree(_ files: [String: String], under root: String) throws {
+    for (path, text) in files {
+        let full = root + "/" + path
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: true, encoding: .utf8)
+    }
+}
+
 /// The few files that make a directory a prepared x86 kernel tree for kwarden (no kernel source).
 let preparedKernelSkeleton: [String: String] = [
             "Makefile": "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = Test\n",

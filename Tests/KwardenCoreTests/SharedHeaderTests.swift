@@ -47,11 +47,7 @@ final class SharedHeaderTests: XCTestCase {
         files["drivers/ring/comment.c"] = "#define RING_STRIDE 4\n" + files["drivers/ring/pick0.c"]!.replacingOccurrences(of: "pick0", with: "comment")
         files["drivers/ring/same.c"] = "#define RING_MAX 64 // as the header says\n" + files["drivers/ring/pick0.c"]!.replacingOccurrences(of: "pick0", with: "same")
         files["drivers/ring/other.c"] = "#define RING_MAX 128\n" + files["drivers/ring/pick0.c"]!.replacingOccurrences(of: "pick0", with: "other")
-        for (path, text) in files {
-            let full = tree + "/" + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try text.write(toFile: full, atomically: true, encoding: .utf8)
-        }
+        try writeTree(files, under: tree)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: tree) }

@@ -6,27 +6,21 @@ import XCTest
 /// A file's flags, derived from the Makefiles and Kconfig, are kept in the cache and taken back
 /// by the next scan while the build files they came from are unchanged.
 final class StoredFlagsTests: XCTestCase {
-    var tree: String!
-    var cacheDirectory: String!
+    /// The tree and the cache side by side in one scratch directory.
+    let base = NSTemporaryDirectory() + "kwarden-flags-" + UUID().uuidString
+    var tree: String { base + "/linux" }
+    var cacheDirectory: String { base + "/cache" }
 
     override func setUpWithError() throws {
-        let base = NSTemporaryDirectory() + "kwarden-flags-" + UUID().uuidString
-        tree = base + "/linux"
-        cacheDirectory = base + "/cache"
-        let files = preparedKernelSkeleton.merging([
+        try writeTree(preparedKernelSkeleton.merging([
             "Kbuild": "obj-y += drivers/\n",
             "drivers/Makefile": "obj-y += ring/\n",
             "drivers/ring/Makefile": "ccflags-y += -DRING_LEVEL=1\nobj-y += ring.o\n",
             "drivers/ring/ring.c": "int ring_level = RING_LEVEL;\n\nunsigned int ring_pick(unsigned int hash, unsigned int count)\n{\n\twhile (hash >= count)\n\t\thash -= count;\n\treturn hash;\n}\n",
-        ]) { $1 }
-        for (path, text) in files {
-            let full = tree + "/" + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try text.write(toFile: full, atomically: true, encoding: .utf8)
-        }
+        ]) { $1 }, under: tree)
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: (tree as NSString).deletingLastPathComponent) }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: base) }
 
     /// A fresh provider (a new scan), with the flags the cache holds.
     func provider() throws -> (CompileSetupProvider, ResultCache) {
