@@ -148,14 +148,30 @@ public final class Gate {
         let headResult = try scan(headFiles, root: root, overlay: headOverlay, shared: shared, phase: "head")
         let baseResult = try scan(baseFiles, root: root, overlay: baseOverlay, shared: shared, phase: "base")
 
+        // Only findings the range can account for are compared: in a changed file, in a file both
+        // ends parsed, or with evidence in a changed file. A finding in a file one end parsed only
+        // for evidence (the nearest files to a question, which differ between the ends) says
+        // nothing about the change.
+        let touched = Set(changes.flatMap { [$0.oldPath, $0.newPath].compactMap { $0 } })
+        let parsedAtBoth = headFiles.intersection(baseFiles.map { renamedToHead[$0] ?? $0 })
+        let headFindings = headResult.findings.filter { Self.isAccountable($0, touched: touched, parsedAtBoth: parsedAtBoth) }
+        let baseFindings = baseResult.findings.filter { Self.isAccountable($0, touched: touched, parsedAtBoth: parsedAtBoth, renamed: renamedToHead) }
         // Match across the range by fingerprint, naming base files by their path at head.
-        let baseKeys = Set(baseResult.findings.map { $0.fingerprint(file: renamedToHead[$0.file] ?? $0.file) })
-        let headKeys = Set(headResult.findings.map(\.fingerprint))
-        let introduced = headResult.findings.filter { !baseKeys.contains($0.fingerprint) }
-        let fixed = baseResult.findings.filter { !headKeys.contains($0.fingerprint(file: renamedToHead[$0.file] ?? $0.file)) }
-        return GateResult(introduced: introduced, fixed: fixed, preexisting: headResult.findings.count - introduced.count,
+        let baseKeys = Set(baseFindings.map { $0.fingerprint(file: renamedToHead[$0.file] ?? $0.file) })
+        let headKeys = Set(headFindings.map(\.fingerprint))
+        let introduced = headFindings.filter { !baseKeys.contains($0.fingerprint) }
+        let fixed = baseFindings.filter { !headKeys.contains($0.fingerprint(file: renamedToHead[$0.file] ?? $0.file)) }
+        return GateResult(introduced: introduced, fixed: fixed, preexisting: headFindings.count - introduced.count,
                           changedFiles: changedFiles, head: headResult, base: baseResult,
                           baseRevision: baseSpec, headRevision: headSpec, forkPoint: base.short())
+    }
+
+    /// Whether a range can account for `finding`: it lies in a changed file (`touched`, paths at
+    /// either end) or in a file both ends parsed (`parsedAtBoth`, paths at head; `renamed` maps a
+    /// base path to head), or its evidence runs through a changed file.
+    static func isAccountable(_ finding: Finding, touched: Set<String>, parsedAtBoth: Set<String>, renamed: [String: String] = [:]) -> Bool {
+        touched.contains(finding.file) || parsedAtBoth.contains(renamed[finding.file] ?? finding.file)
+            || finding.evidence.contains { touched.contains($0.file) }
     }
 
     /// Contents at `revision` of every file that differs there from the tree on disk.

@@ -265,4 +265,21 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(result.head.failures.map(\.file), ["drivers/crash.c"])
         XCTAssertTrue(result.head.failures.first?.reason.contains("crashed") ?? false, "\(result.head.failures)")
     }
+
+    /// A finding the range cannot account for — in a file one end parsed only for evidence — is
+    /// neither introduced nor fixed; one in a changed file, in a file both ends parsed, or whose
+    /// evidence runs through a changed file is compared.
+    func testOnlyFindingsTheRangeCanAccountForAreCompared() {
+        func finding(_ file: String, evidence: [String] = []) -> Finding {
+            Finding(rule: "dma-free-after-failed-disable", severity: .error, confidence: .medium, file: file, line: 1, column: 1, function: "f",
+                    message: "m", evidence: evidence.map { Evidence(file: $0, line: 2, message: "step") })
+        }
+        let touched: Set<String> = ["drivers/a/main.c", "drivers/a/old.c"], both: Set<String> = ["drivers/a/main.c", "drivers/a/user.c"]
+        XCTAssertTrue(Gate.isAccountable(finding("drivers/a/main.c"), touched: touched, parsedAtBoth: both))
+        XCTAssertTrue(Gate.isAccountable(finding("drivers/a/user.c"), touched: touched, parsedAtBoth: both), "an includer of a changed header")
+        XCTAssertTrue(Gate.isAccountable(finding("drivers/b/down.c", evidence: ["drivers/b/down.c", "drivers/a/main.c"]), touched: touched, parsedAtBoth: both))
+        XCTAssertFalse(Gate.isAccountable(finding("drivers/b/down.c", evidence: ["drivers/b/down.c"]), touched: touched, parsedAtBoth: both),
+                       "parsed for evidence at one end")
+        XCTAssertTrue(Gate.isAccountable(finding("drivers/a/old.c"), touched: touched, parsedAtBoth: both, renamed: ["drivers/a/old.c": "drivers/a/new.c"]))
+    }
 }
