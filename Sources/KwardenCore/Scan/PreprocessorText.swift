@@ -96,22 +96,23 @@ struct HeaderMacroFacts: Codable, Sendable, Equatable {
     static let conflicting = "\u{0}"
 
     mutating func add(_ bytes: [UInt8]) {
+        // The code that counts as a use, line by line, read for identifiers once.
+        var code: [UInt8] = []
+        code.reserveCapacity(bytes.count)
         for line in PreprocessorText.logicalLines(bytes) {
             if let directive = PreprocessorText.macroDirective(line), let definition = directive.definition {
-                collectIdentifiers(directive.rest)
+                code += directive.rest
                 if let known = definitions[directive.name], known != definition {
                     definitions[directive.name] = Self.conflicting
                 } else {
                     definitions[directive.name] = definition
                 }
             } else {
-                collectIdentifiers(line[...])
+                code += line
             }
+            code.append(0x0a)
         }
-    }
-
-    private mutating func collectIdentifiers(_ bytes: ArraySlice<UInt8>) {
-        identifiers.formUnion(SourceText(bytes: Array(bytes)).identifiers)
+        identifiers.formUnion(SourceText(bytes: code).identifiers)
     }
 
     /// Whether a macro a file defines as `definition` (nil: undefines it, or its definition is

@@ -173,7 +173,6 @@ struct IdentifierSignature {
         return all
     }
 
-
     private static func positions(_ hash: UInt64, _ bitCount: UInt64, _ body: (UInt64) -> Void) {
         let low = hash & 0xffff_ffff, high = (hash >> 32) | 1
         for probe in 0..<probes { body((low &+ probe &* high) % bitCount) }

@@ -51,14 +51,6 @@ extension RcuPublishWithoutSync {
         return Judgement(questions: questions, near: near)
     }
 
-    /// Each asked field, callee and function-pointer field is its own topic, so that in a whole-tree
-    /// scan each gets the files nearest to where it was seen rather than the first files of the tree.
-    public func mayAnswer(_ questions: [Question], _ source: SourceText, naming named: Set<String>) -> [Question: Int] {
-        var answered: [Question: Int] = [:]
-        for question in questions where named.contains(question.name) { answered[question] = 0 }
-        return answered
-    }
-
     // MARK: Joining
 
     private func findings(_ facts: [Summary]) -> [Finding] {

@@ -87,6 +87,10 @@ public struct RcuPublishWithoutSync: Rule {
             case .field(let key), .pointerField(let key): return key.split(separator: ".").last.map(String.init) ?? key
             }
         }
+        /// Each asked field, callee and function-pointer field is its own topic, so that in a
+        /// whole-tree scan each gets the files nearest to where it was seen rather than the first
+        /// files of the tree. (A file may answer a question when it names its identifier: the
+        /// rules' default `mayAnswer`.)
         public var topic: String? {
             switch self {
             case .field(let key): return "field:" + key
