@@ -145,14 +145,18 @@ public final class Gate {
 
         // Both ends read unchanged files from the same disk tree: share setup and evidence search.
         let shared = SharedScanState()
-        let headResult = try scan(headFiles, root: root, overlay: headOverlay, shared: shared, phase: "head")
-        let baseResult = try scan(baseFiles, root: root, overlay: baseOverlay, shared: shared, phase: "base")
+        // Rules that follow chains across functions parse the chains through the changed files,
+        // read at both revisions: the same files at both ends.
+        let touched = Set(changes.flatMap { [$0.oldPath, $0.newPath].compactMap { $0 } })
+        let focus = Set(touched.map { root + "/" + $0 })
+        func focusing(_ other: SourceOverlay) -> ChainFocus { ChainFocus(files: focus, otherRevision: SourceOverlay(other.files.filter { focus.contains($0.key) })) }
+        let headResult = try scan(headFiles, root: root, overlay: headOverlay, focus: focusing(baseOverlay), shared: shared, phase: "head")
+        let baseResult = try scan(baseFiles, root: root, overlay: baseOverlay, focus: focusing(headOverlay), shared: shared, phase: "base")
 
         // Only findings the range can account for are compared: in a changed file, in a file both
         // ends parsed, or with evidence in a changed file. A finding in a file one end parsed only
         // for evidence (the nearest files to a question, which differ between the ends) says
         // nothing about the change.
-        let touched = Set(changes.flatMap { [$0.oldPath, $0.newPath].compactMap { $0 } })
         let parsedAtBoth = headFiles.intersection(baseFiles.map { renamedToHead[$0] ?? $0 })
         let headFindings = headResult.findings.filter { Self.isAccountable($0, touched: touched, parsedAtBoth: parsedAtBoth) }
         let baseFindings = baseResult.findings.filter { Self.isAccountable($0, touched: touched, parsedAtBoth: parsedAtBoth, renamed: renamedToHead) }
@@ -219,7 +223,7 @@ public final class Gate {
         return result
     }
 
-    private func scan(_ files: Set<String>, root: String, overlay: SourceOverlay, shared: SharedScanState, phase: String) throws -> ScanResult {
+    private func scan(_ files: Set<String>, root: String, overlay: SourceOverlay, focus: ChainFocus, shared: SharedScanState, phase: String) throws -> ScanResult {
         guard !files.isEmpty else {
             return ScanResult(root: root, findings: [], summary: ScanSummary(), failures: [], parseErrors: [], notes: [])
         }
@@ -228,6 +232,7 @@ public final class Gate {
         options.overlay = overlay
         options.root = root
         options.factScope = [root]
+        options.chainFocus = focus
         options.shared = shared
         options.progress.message("gate: scanning \(files.count) file\(files.count == 1 ? "" : "s") at \(phase)")
         return try Scanner(options: options).run()

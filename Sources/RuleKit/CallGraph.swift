@@ -112,8 +112,10 @@ public final class CallGraph {
         return Int(file)
     }
 
-    /// The files (indices from `add`) a rule with these criteria needs parsed.
-    public func selectFiles(_ criteria: CallGraphCriteria) -> Set<Int> {
+    /// The files (indices from `add`) a rule with these criteria needs parsed. `through`: keep
+    /// only the chains that run through one of these files (a change's files: the chains whose
+    /// findings it can make or unmake).
+    public func selectFiles(_ criteria: CallGraphCriteria, through focus: Set<Int>? = nil) -> Set<Int> {
         let count = fileOfDefinition.count
         var marking: [Int32: CallMarks] = [:], markingInLoop: [Int32: CallMarks] = [:]
         for (name, marks) in criteria.calls { if let id = names[name] { marking[id, default: []].formUnion(marks) } }
@@ -219,6 +221,21 @@ public final class CallGraph {
             let distinct = (ownFirst && !secondRoutes.isEmpty) || (ownSecond && !firstRoutes.isEmpty)
                 || firstRoutes.contains { first in secondRoutes.contains { $0 != first } }
             if distinct { candidates.append(index) }
+        }
+
+        if let focus {
+            // A chain runs through a focus body when the candidate is an ancestor of it along
+            // bodies reaching a mark (each caller of such a body reaches that mark too).
+            var above = [Bool](repeating: false, count: count)
+            var queue = (0..<count).filter { focus.contains(Int(fileOfDefinition[$0])) && (reachesFirst[$0] || reachesSecond[$0]) }
+            for index in queue { above[index] = true }
+            while let target = queue.popLast() {
+                for caller in reverse[Int(reverseCounts[target])..<Int(reverseCounts[target + 1])] where !above[Int(caller)] {
+                    above[Int(caller)] = true
+                    queue.append(Int(caller))
+                }
+            }
+            candidates = candidates.filter { above[$0] }
         }
 
         // The chains: from each candidate down every route that reaches a mark.

@@ -53,7 +53,21 @@ public struct CallOutline: Sendable {
     static let keywords: Set<String> = ["if", "for", "while", "do", "switch", "return", "sizeof", "typeof", "__typeof__",
                                         "_Generic", "defined", "__attribute__", "asm", "__asm__", "case", "else", "goto",
                                         "__builtin_expect", "likely", "unlikely", "offsetof", "alignof", "_Alignof", "__alignof__"]
-    static let loopKeywords: Set<String> = ["for", "while", "do"]
+    static let staticWord = Array("static".utf8)
+    private static let loopWords = [Array("for".utf8), Array("while".utf8), Array("do".utf8)]
+
+    static func equals(_ bytes: [UInt8], _ start: Int, _ end: Int, _ word: [UInt8]) -> Bool {
+        guard end - start == word.count else { return false }
+        for offset in 0..<word.count where bytes[start + offset] != word[offset] { return false }
+        return true
+    }
+
+    /// Whether `bytes[start..<end]` is `for`, `while` or `do`.
+    static func isLoopKeyword(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        let length = end - start
+        guard length >= 2 && length <= 5 else { return false }
+        return loopWords.contains { equals(bytes, start, end, $0) }
+    }
 
     /// Outlines `source`; `isHeader`: its static inline functions and macros are seen by every
     /// file that includes it, so they are not file-local.
@@ -65,7 +79,7 @@ public struct CallOutline: Sendable {
 
         // State at brace depth 0: the head of the declaration being read.
         var depth = 0
-        var headName: String?          // last identifier before the head's first `(`
+        var headName: Range<Int>?      // last identifier before the head's first `(`
         var headHasParen = false
         var headHasAssign = false
         var headIsStatic = false
@@ -77,7 +91,7 @@ public struct CallOutline: Sendable {
         var bodyHasLoop = false
         var atLineStart = true
         // `.member = function`: the member seen, waiting for `=`, then for the function.
-        var pendingMember: String?
+        var pendingMember: Range<Int>?
         var memberAwaitsValue = false
         var sawDot = false
 
@@ -126,21 +140,26 @@ public struct CallOutline: Sendable {
             if SourceText.isIdentifierByte(b) && !(b >= 0x30 && b <= 0x39) {
                 var j = i + 1
                 while j < count && SourceText.isIdentifierByte(bytes[j]) { j += 1 }
-                let word = String(decoding: bytes[i..<j], as: UTF8.self)
+                // Words become strings only when kept: most are neither calls nor names.
                 if depth == 0 {
-                    if word == "static" { headIsStatic = true }
-                    if parenDepth == 0 && !headHasParen { headName = word }
+                    if Self.equals(bytes, i, j, Self.staticWord) { headIsStatic = true }
+                    if parenDepth == 0 && !headHasParen { headName = i..<j }
                 } else if bodyName != nil {
-                    if Self.loopKeywords.contains(word) { bodyHasLoop = true }
+                    if Self.isLoopKeyword(bytes, i, j) { bodyHasLoop = true }
                     var k = j
                     while k < count && (bytes[k] == 0x20 || bytes[k] == 0x09 || bytes[k] == 0x0a || bytes[k] == 0x0d) { k += 1 }
-                    if k < count && bytes[k] == 0x28 && !Self.keywords.contains(word) { bodyCalls.insert(word) }
+                    if k < count && bytes[k] == 0x28 {
+                        let word = String(decoding: bytes[i..<j], as: UTF8.self)
+                        if !Self.keywords.contains(word) { bodyCalls.insert(word) }
+                    }
                 }
                 if memberAwaitsValue {
-                    if let member = pendingMember { memberTargets[member, default: []].append(word) }
+                    if let member = pendingMember {
+                        memberTargets[String(decoding: bytes[member], as: UTF8.self), default: []].append(String(decoding: bytes[i..<j], as: UTF8.self))
+                    }
                     pendingMember = nil; memberAwaitsValue = false
                 } else if sawDot {
-                    pendingMember = word
+                    pendingMember = i..<j
                 }
                 sawDot = false
                 i = j
@@ -175,7 +194,7 @@ public struct CallOutline: Sendable {
             case 0x7b: // {
                 if depth == 0 {
                     if headHasParen && !headHasAssign && parenDepth == 0, let name = headName {
-                        bodyName = name
+                        bodyName = String(decoding: bytes[name], as: UTF8.self)
                         bodyLocal = headIsStatic && !isHeader
                         bodyCalls = []; bodyHasLoop = false
                     } else {
@@ -260,11 +279,13 @@ public struct CallOutline: Sendable {
             if SourceText.isIdentifierByte(b) && !(b >= 0x30 && b <= 0x39) {
                 var j = i + 1
                 while j < end && SourceText.isIdentifierByte(bytes[j]) { j += 1 }
-                let word = String(decoding: bytes[i..<j], as: UTF8.self)
-                if loopKeywords.contains(word) { hasLoop = true }
+                if isLoopKeyword(bytes, i, j) { hasLoop = true }
                 var k = j
                 while k < end && (bytes[k] == 0x20 || bytes[k] == 0x09 || bytes[k] == 0x5c || bytes[k] == 0x0a || bytes[k] == 0x0d) { k += 1 }
-                if k < end && bytes[k] == 0x28 && !keywords.contains(word) { calls.insert(word) }
+                if k < end && bytes[k] == 0x28 {
+                    let word = String(decoding: bytes[i..<j], as: UTF8.self)
+                    if !keywords.contains(word) { calls.insert(word) }
+                }
                 i = j
                 continue
             }

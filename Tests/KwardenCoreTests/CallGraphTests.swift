@@ -109,6 +109,26 @@ final class CallGraphTests: XCTestCase {
         XCTAssertEqual(select([stopper, table]), ["drv/main.c", "drv/hw.c"])
     }
 
+    /// The gate keeps only the chains a change runs through: a changed helper's callers up to
+    /// their candidates, and those candidates' whole chains; another driver's chain is left out.
+    func testChainsThroughFocusFilesOnly() {
+        let otherStopper = ("net/hw.c", stopper.1.replacingOccurrences(of: "hw_stop", with: "net_stop"))
+        let otherReleaser = ("net/ring.c", releaser.1.replacingOccurrences(of: "ring_free", with: "net_ring_free"))
+        let otherDowner = ("net/main.c", "void net_down(struct drv *d)\n{\n\tnet_stop(d->hw);\n\tnet_ring_free(d->ring);\n}\n")
+        let files = [stopper, releaser, downer, otherStopper, otherReleaser, otherDowner]
+        let graph = CallGraph()
+        for (path, text) in files { graph.add(path: path, outline: CallOutline(SourceText(text), isHeader: false)) }
+        func through(_ paths: Set<String>) -> Set<String> {
+            let focus = Set(files.indices.filter { paths.contains(files[$0].0) })
+            return Set(graph.selectFiles(criteria, through: focus).map { files[$0].0 })
+        }
+        XCTAssertEqual(Set(graph.selectFiles(criteria).map { files[$0].0 }), Set(files.map(\.0)))
+        XCTAssertEqual(through(["drv/hw.c"]), ["drv/main.c", "drv/hw.c", "drv/ring.c"], "the changed stop helper's caller and its whole chain")
+        XCTAssertEqual(through(["net/main.c"]), ["net/main.c", "net/hw.c", "net/ring.c"])
+        XCTAssertEqual(through(["drv/hw.c", "net/ring.c"]), Set(files.map(\.0)))
+        XCTAssertEqual(through(["include/unrelated.h"]), [])
+    }
+
     func testSharedInfrastructureIsNotFollowed() {
         // A stop helper every driver calls: past the hub limit, chains do not run through it.
         var files = [("core/hw.c", stopper.1), releaser]

@@ -34,7 +34,7 @@ final class GateTests: XCTestCase {
     @discardableResult
     func commit(_ files: [String: String], _ message: String) throws -> Oid {
         var all = files
-        all["compile_flags.txt"] = "-std=gnu11\n"
+        if all["compile_flags.txt"] == nil { all["compile_flags.txt"] = "-std=gnu11\n" }
         let tree = try repository.writeTree(files: all)
         let id = try repository.createCommit(tree: tree, parents: commits.suffix(1), message: message, author: author, updateRef: "refs/heads/main")
         commits.append(id)
@@ -264,6 +264,32 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(result.introduced.map(\.file), ["drivers/pool.c"], "the worker read pool.c at head from the gate's overlay")
         XCTAssertEqual(result.head.failures.map(\.file), ["drivers/crash.c"])
         XCTAssertTrue(result.head.failures.first?.reason.contains("crashed") ?? false, "\(result.head.failures)")
+    }
+
+    /// A chain rule in the gate follows the call graph through the changed files: a helper that
+    /// starts to poll (and may fail) makes a finding in its unchanged caller, while another
+    /// driver's pre-existing chain, which the range does not touch, is not parsed at all.
+    func testChainThroughAChangedHelperReachesItsUnchangedCaller() throws {
+        let corpus = URL(fileURLWithPath: GateTests.rulesDirectory).deletingLastPathComponent().path + "/corpus"
+        func read(_ path: String) throws -> String { try String(contentsOfFile: corpus + "/" + path, encoding: .utf8) }
+        var tree = ["compile_flags.txt": try read("compile_flags.txt"), "include/kcorpus-dma.h": try read("include/kcorpus-dma.h"),
+                    "include/kcorpus.h": try read("include/kcorpus.h"),
+                    "drivers/other/tx.c": try read("dma-free-after-failed-disable/tx_error_assigned_ignored.c")]
+        for name in ["spl.h", "spl_main.c", "spl_ring.c"] { tree["drivers/spl/" + name] = try read("dma-free-after-failed-disable/split_driver/" + name) }
+        let polling = try read("dma-free-after-failed-disable/split_driver/spl_hw.c")
+        // At base the Rx stop only writes the register: nothing to wait for, nothing to fail.
+        let start = try XCTUnwrap(polling.range(of: "\tfor (tries = 0;")), end = try XCTUnwrap(polling.range(of: "\treturn ret;\n}"))
+        tree["drivers/spl/spl_hw.c"] = polling.replacingCharacters(in: start.lowerBound..<end.lowerBound, with: "")
+        let base = try commit(tree, "spl: stop Rx queues")
+        tree["drivers/spl/spl_hw.c"] = polling
+        let head = try commit(tree, "spl: wait for each Rx queue to stop")
+        let result = try gate(base: base, head: head)
+        XCTAssertEqual(result.changedFiles, ["drivers/spl/spl_hw.c"])
+        XCTAssertEqual(result.introduced.map { "\($0.rule) \($0.file) \($0.function)" }, ["dma-free-after-failed-disable drivers/spl/spl_main.c spl_down"])
+        XCTAssertFalse(result.head.findings.contains { $0.file.hasPrefix("drivers/other/") }, "\(result.head.findings.map(\.file))")
+        XCTAssertTrue(result.head.notes.contains { $0.contains("files on candidate chains through the changed files") }, "\(result.head.notes)")
+        // The same chains at both ends.
+        XCTAssertEqual(result.base.summary.filesParsed, result.head.summary.filesParsed)
     }
 
     /// A finding the range cannot account for — in a file one end parsed only for evidence — is

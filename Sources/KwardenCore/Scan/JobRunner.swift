@@ -59,9 +59,12 @@ final class JobRunner {
         // With an overlay (the gate: files read from git objects), an entry is good only if nothing it
         // was parsed with is overlaid, except the file itself, whose content is in the key.
         let overlaid = Set(options.overlay.files.keys)
-        if let cache = options.cache {
+        // The gate's two ends parse many of the same files unchanged: outcomes are kept in memory
+        // between them, under the cache's keys and on the same condition.
+        let memo = options.shared
+        if options.cache != nil || memo != nil {
             let configuration = setups.configurationKey + "|" + rulesKey
-            let setups = self.setups, overlay = options.overlay, stamps = ResultCache.StampMemo()
+            let setups = self.setups, overlay = options.overlay, cache = options.cache, stamps = ResultCache.StampMemo()
             // In parallel: each lookup hashes the file, decodes the stored outcome and checks the
             // stamps of every header the parse read.
             let found = parallelMap(jobs.count, jobs: options.jobs) { index -> (key: String?, hit: FileOutcome?) in
@@ -77,7 +80,10 @@ final class JobRunner {
                 // Shared headers should not change what a file yields; kept apart all the same.
                 let sharing = job.precompiledHeader == nil ? "" : "|shared-headers"
                 let key = ResultCache.key(job: job, content: content, configuration: configuration + "|" + arguments + sharing)
-                guard var hit = cache.lookup(key: key, unless: overlaid.subtracting([job.file]), stamps: stamps) else { return (key, nil) }
+                if let kept = memo?.outcome(key: key), !kept.dependencies.contains(where: { $0 != job.file && overlaid.contains($0) }) {
+                    return (key, kept)
+                }
+                guard var hit = cache?.lookup(key: key, unless: overlaid.subtracting([job.file]), stamps: stamps) else { return (key, nil) }
                 hit.cached = true
                 return (key, hit)
             }
@@ -94,9 +100,10 @@ final class JobRunner {
         func record(_ index: Int, _ outcome: FileOutcome) {
             lock.lock()
             outcomes[index] = outcome
-            if let cache = options.cache, let key = keys[index],
+            if let key = keys[index], outcome.failure == nil,
                !outcome.dependencies.contains(where: { $0 != outcome.file && overlaid.contains($0) }) {
-                cache.store(key: key, outcome: outcome)
+                options.cache?.store(key: key, outcome: outcome)
+                memo?.keep(outcome, key: key)
             }
             done += 1
             if outcome.failure != nil { failed += 1 }

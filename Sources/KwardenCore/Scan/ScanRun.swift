@@ -29,6 +29,8 @@ final class ScanRun {
     private var outcomes: [FileOutcome] = []
     /// Per rule narrowed by the call graph, the files on its candidate chains.
     private var chainFiles: [String: Set<String>] = [:]
+    /// Chain files outside the scanned paths (a gate's), parsed in pass 1 with the scanned ones.
+    private var chainFilesBeyondPaths: Set<String> = []
     private var factOutcomes: [FileOutcome] = []
 
     init(options: ScanOptions) throws {
@@ -45,7 +47,7 @@ final class ScanRun {
         onlyArch = options.allArches ? nil : setups.primaryArch
         runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
         sharedHeaders = kernelRoot != nil && options.sharedHeaders && !options.overlay.files.keys.contains { $0.hasSuffix(".h") }
-            ? PrecompiledHeaders(cacheDirectory: options.cache.map { ($0.path as NSString).deletingLastPathComponent }) : nil
+            ? PrecompiledHeaders(cacheDirectory: options.cache.map { ($0.path as NSString).deletingLastPathComponent } ?? options.shared?.scratchDirectory) : nil
         sessions = options.rules.map { $0.session() }
         if let cache = options.cache { setups.loadFlags(from: cache) }
         if kernelRoot == nil { notes.append("not inside a kernel tree: flags from compile_flags.txt where present") }
@@ -98,7 +100,7 @@ final class ScanRun {
         narrowByCallGraph()
         let notUTF8 = texts.notUTF8.count
         if notUTF8 > 0 { notes.append("\(notUTF8) file\(notUTF8 == 1 ? " is" : "s are") not valid UTF-8 (parsed as bytes): \(texts.notUTF8.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(notUTF8 > 5 ? ", …" : "")") }
-        selected = texts.firstSelection
+        selected = texts.firstSelection + chainFilesBeyondPaths.sorted()
         let selectedSet = Set(selected)
         for file in discovery.named.sorted() where !selectedSet.contains(file) && !texts.unreadableFiles.contains(file) {
             notes.append("\(RelativePath.make(file, root: root)): not parsed: no rule's preselection keeps it (it holds none of the calls and shapes the rules look for, or lies on no candidate chain of the call graph)")
@@ -110,23 +112,68 @@ final class ScanRun {
     }
 
     /// Rules that follow chains across functions parse the files on the candidate chains of the
-    /// scanned files' textual call graph, all of them in pass 1, and no others. Only when
-    /// evidence comes from the scanned paths: the gate scans a few files against the whole tree,
-    /// where the chains are not in view.
+    /// scanned files' textual call graph, all of them in pass 1, and no others. A scan whose
+    /// evidence comes from a wider scope (the gate: a few changed files against the whole tree)
+    /// is narrowed only when told which files its chains must run through (`chainFocus`).
     private func narrowByCallGraph() {
         let narrowing = options.rules.enumerated().compactMap { index, rule in rule.callGraphCriteria.map { (index, rule, $0) } }
-        guard options.callGraph, options.factScope == nil, !narrowing.isEmpty else { return }
+        guard options.callGraph, !narrowing.isEmpty, options.factScope == nil || options.chainFocus != nil else { return }
         let started = Date()
-        options.progress.message("outlining files for the call graph")
-        // The kernel's own headers too: their inline helpers release and poll for every driver.
-        var headers = discovery.headers
-        if let kernelRoot {
-            let known = Set(headers)
-            headers += SourceDiscovery().discover(paths: [kernelRoot + "/include"], root: kernelRoot, isKernelTree: true).headers.filter { !known.contains($0) }
+        var outlined = 0, definitions = 0
+        let selection: [String: Set<String>]
+        if let focus = options.chainFocus, let scope = options.factScope {
+            // Both ends of a gate outline the same files (the changed ones at both revisions):
+            // the chains are the same, found once.
+            let key = ([root, onlyArch ?? ""] + scope + ["--"] + options.excludes + ["--"] + narrowing.map(\.1.id)).joined(separator: "\n")
+            selection = shared.chains(key: key) {
+                let found = scopeDiscovery(scope)
+                let known = Set(found.files + found.headers)
+                let files = found.files + found.headers + focus.files.filter { !known.contains($0) }.sorted()
+                let graph = outline(files, otherRevision: focus.otherRevision)
+                let focused = Set(graph.indices.filter { focus.files.contains(graph.paths[$0]) })
+                outlined = graph.paths.count; definitions = graph.graph.definitionCount
+                return Dictionary(uniqueKeysWithValues: narrowing.map { _, rule, criteria in
+                    (rule.id, Set(graph.graph.selectFiles(criteria, through: focused).map { graph.paths[$0] }))
+                })
+            }
+        } else {
+            let graph = outline(texts.readableFiles + discovery.headers, otherRevision: nil)
+            outlined = graph.paths.count; definitions = graph.graph.definitionCount
+            selection = Dictionary(uniqueKeysWithValues: narrowing.map { _, rule, criteria in
+                (rule.id, Set(graph.graph.selectFiles(criteria).map { graph.paths[$0] }))
+            })
         }
-        let files = texts.readableFiles + headers
+        let scanned = Set(discovery.files)
+        for (index, rule, _) in narrowing {
+            let before = texts.count(rule: index)
+            // Files named one by one are parsed as asked.
+            let keep = selection[rule.id, default: []].union(discovery.named.filter { texts.isSelected($0, rule: index) })
+            chainFiles[rule.id] = keep
+            summary.filesSkippedByCallGraph += texts.restrict(rule: index, ruleCount: options.rules.count, to: keep)
+            // Chain files outside the scanned paths (the gate's) are parsed in pass 1 too.
+            chainFilesBeyondPaths.formUnion(keep.subtracting(scanned).filter { $0.hasSuffix(".c") })
+            let timing = outlined > 0 ? " (\(definitions) functions and macros in \(outlined) files, \(String(format: "%.1f", Date().timeIntervalSince(started))) s; --no-call-graph parses by text search alone)" : ""
+            if options.chainFocus != nil {
+                notes.append("\(rule.id): \(keep.filter { $0.hasSuffix(".c") }.count) files on candidate chains through the changed files parsed\(timing)")
+            } else {
+                notes.append("\(rule.id): \(texts.count(rule: index)) files on candidate chains of the call graph parsed, against \(before) by text search alone\(timing)")
+            }
+        }
+    }
+
+    /// The textual call graph of `files` (and of `otherRevision`'s versions of them, as further
+    /// files of the same paths), with the path of each of its files. The kernel's own headers
+    /// are added: their inline helpers release and poll for every driver.
+    private func outline(_ listed: [String], otherRevision: SourceOverlay?) -> (graph: CallGraph, paths: [String], indices: Range<Int>) {
+        var files = listed
+        if let kernelRoot {
+            let known = Set(files)
+            files += SourceDiscovery().discover(paths: [kernelRoot + "/include"], root: kernelRoot, isKernelTree: true).headers.filter { !known.contains($0) }
+        }
+        options.progress.message("outlining \(files.count) files for the call graph")
         let overlay = options.overlay, cache = options.cache
         let graph = CallGraph()
+        var paths: [String] = []
         // In slices: outlines are large, the graph keeps them interned. Outlines of files
         // unchanged since an earlier scan come from the cache.
         let slice = 4096
@@ -139,19 +186,27 @@ final class ScanRun {
                 guard case .success(let source) = overlay.read(part[i]) else { return (CallOutline(), false) }
                 return (CallOutline(source, isHeader: part[i].hasSuffix(".h")), true)
             }
-            for (file, outline) in zip(part, outlines) { graph.add(path: file, outline: outline.outline) }
+            for (file, outline) in zip(part, outlines) { graph.add(path: file, outline: outline.outline); paths.append(file) }
             if let cache {
                 let fresh = part.indices.compactMap { i in outlines[i].fresh ? stamps[i].map { (part[i], $0, outlines[i].outline.encoded) } : nil }
                 cache.storeTextFacts(family: "outline", identity: ResultCache.buildIdentity, fresh)
             }
         }
-        for (index, rule, criteria) in narrowing {
-            let before = texts.count(rule: index)
-            // Files named one by one are parsed as asked.
-            let keep = Set(graph.selectFiles(criteria).map { files[$0] }).union(discovery.named.filter { texts.isSelected($0, rule: index) })
-            chainFiles[rule.id] = keep
-            summary.filesSkippedByCallGraph += texts.restrict(rule: index, ruleCount: options.rules.count, to: keep)
-            notes.append("\(rule.id): \(texts.count(rule: index)) files on candidate chains of the call graph parsed, against \(before) by text search alone (\(graph.definitionCount) functions and macros in \(files.count) files, \(String(format: "%.1f", Date().timeIntervalSince(started))) s; --no-call-graph parses by text search alone)")
+        for path in (otherRevision?.files.keys).map(Array.init)?.sorted() ?? [] where path.hasSuffix(".c") || path.hasSuffix(".h") {
+            guard case .success(let source) = otherRevision!.read(path) else { continue }
+            graph.add(path: path, outline: CallOutline(source, isHeader: path.hasSuffix(".h")))
+            paths.append(path)
+        }
+        return (graph, paths, paths.indices)
+    }
+
+    /// The files of a fact scope (`.c` files and headers), found once for the scans sharing state.
+    private func scopeDiscovery(_ scope: [String]) -> (files: [String], headers: [String]) {
+        let options = self.options, root = self.root, onlyArch = self.onlyArch, isKernelTree = kernelRoot != nil
+        let key = ([root, onlyArch ?? "", "\(isKernelTree)"] + scope + ["--"] + options.excludes).joined(separator: "\n")
+        return shared.discovery(key: key) {
+            let found = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: scope, root: root, isKernelTree: isKernelTree)
+            return (found.files, found.headers)
         }
     }
 

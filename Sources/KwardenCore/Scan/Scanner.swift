@@ -48,6 +48,10 @@ public struct ScanOptions {
     /// Where evidence passes look for facts (default: the scanned paths). The gate scans a few
     /// changed files but takes facts from the whole tree.
     public var factScope: [String]?
+    /// The gate's changed files (absolute paths), and their contents at the other end of its
+    /// range: rules that follow chains parse only the chains running through them (with
+    /// `factScope`; the same chains at both ends). Nil: not narrowed so.
+    public var chainFocus: ChainFocus?
     /// What scans of the same tree on disk share (the gate's base and head); nil: this scan alone.
     public var shared: SharedScanState?
     /// Per-file results kept between scans; nil for none.
@@ -58,6 +62,18 @@ public struct ScanOptions {
     public init(paths: [String], rules: [AnyRule]) {
         self.paths = paths
         self.rules = rules
+    }
+}
+
+/// Where a gate's chains must run: its changed files, with their contents at the other end of
+/// the range (files it adds or deletes are at one end only).
+public struct ChainFocus: Sendable {
+    public var files: Set<String>
+    public var otherRevision: SourceOverlay
+
+    public init(files: Set<String>, otherRevision: SourceOverlay) {
+        self.files = files
+        self.otherRevision = otherRevision
     }
 }
 
@@ -214,17 +230,40 @@ final class TextIndex {
     /// How many files rule `rule` keeps.
     func count(rule: Int) -> Int { selectedBy.values.filter { $0[rule] }.count }
 
+    /// A file's bytes, read straight into one buffer (whole-tree passes read every file: no
+    /// intermediate copies).
     static func read(_ file: String) -> Result<SourceText, ReadError> {
-        guard let handle = FileHandle(forReadingAtPath: file) else {
-            return .failure(ReadError(FileManager.default.fileExists(atPath: file) ? "cannot read file: permission denied" : "no such file"))
+        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let reason = errno == ENOENT ? "no such file" : errno == EACCES ? "cannot read file: permission denied" : "cannot read file: " + String(cString: strerror(errno))
+            return .failure(ReadError(reason))
         }
-        defer { try? handle.close() }
-        do {
-            let data = try handle.readToEnd() ?? Data()
-            return .success(SourceText(bytes: [UInt8](data)))
-        } catch {
-            return .failure(ReadError("cannot read file: \(error.localizedDescription)"))
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return .failure(ReadError("cannot read file: " + String(cString: strerror(errno)))) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return .failure(ReadError("cannot read file: not a regular file")) }
+        var bytes: [UInt8] = []
+        var capacity = max(Int(info.st_size), 0) + 1
+        var failure: Int32 = 0
+        // The size may change under us: read until end of file, growing if needed.
+        while true {
+            let previous = bytes
+            var filled = previous.count
+            bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                if filled > 0 { _ = buffer.initialize(from: previous) }
+                while filled < capacity {
+                    let got = Glibc.read(descriptor, buffer.baseAddress! + filled, capacity - filled)
+                    if got < 0 { if errno == EINTR { continue }; failure = errno; break }
+                    if got == 0 { break }
+                    filled += got
+                }
+                initialized = filled
+            }
+            if failure != 0 { return .failure(ReadError("cannot read file: " + String(cString: strerror(failure)))) }
+            if bytes.count < capacity { break }
+            capacity *= 2
         }
+        return .success(SourceText(bytes: bytes))
     }
 
     struct ReadError: Error { let reason: String; init(_ reason: String) { self.reason = reason } }
@@ -417,9 +456,10 @@ final class EvidencePlanner {
         if let scope = options.factScope {
             // Facts may live anywhere in the tree, not only in the files scanned for findings.
             let key = ([root, onlyArch ?? "", "\(kernelRoot != nil)"] + scope + ["--"] + options.excludes).joined(separator: "\n")
-            indexed = shared.scope(key: key) {
-                SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: scope, root: root, isKernelTree: kernelRoot != nil).files
-            }
+            indexed = shared.discovery(key: key) {
+                let found = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: scope, root: root, isKernelTree: kernelRoot != nil)
+                return (found.files, found.headers)
+            }.files
             made = shared.index(key: key, files: indexed, cache: options.cache)
         } else {
             indexed = texts.readableFiles

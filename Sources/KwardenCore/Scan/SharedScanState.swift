@@ -2,16 +2,45 @@ import Foundation
 import RuleKit
 
 /// What several scans of one tree on disk can share — the gate scans the same work tree at base
-/// and at head: the build setup, the file list of the fact scope, and which files name each
-/// identifier an evidence pass looks for. Only what comes from disk is shared; files a scan
+/// and at head: the build setup, the file list of the fact scope, which files name each
+/// identifier an evidence pass looks for, the call graph's chains through the changed files, and
+/// the outcomes of files parsed alike at both ends. Only what comes from disk is shared; files a scan
 /// overlays (contents at another revision) are always read from its overlay.
 public final class SharedScanState: @unchecked Sendable {
     private let lock = NSLock()
     private var setups: [String: CompileSetupProvider] = [:]
-    private var scopes: [String: [String]] = [:]
+    private var scopes: [String: (files: [String], headers: [String])] = [:]
     private var indexes: [String: IdentifierFileIndex] = [:]
+    private var chainSelections: [String: [String: Set<String>]] = [:]
+    private var outcomes: [String: FileOutcome] = [:]
+    private var scratch: String?
 
     public init() {}
+
+    deinit {
+        if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+    }
+
+    /// A file's outcome under its cache key, as an earlier scan parsed it.
+    func outcome(key: String) -> FileOutcome? {
+        lock.lock(); defer { lock.unlock() }
+        return outcomes[key]
+    }
+
+    func keep(_ outcome: FileOutcome, key: String) {
+        lock.lock(); defer { lock.unlock() }
+        outcomes[key] = outcome
+    }
+
+    /// A scratch directory the scans share (precompiled headers without a cache), removed with this object.
+    var scratchDirectory: String {
+        lock.lock(); defer { lock.unlock() }
+        if let scratch { return scratch }
+        let made = NSTemporaryDirectory() + "kwarden-shared-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: made, withIntermediateDirectories: true)
+        scratch = made
+        return made
+    }
 
     func setups(key: String, make: () throws -> CompileSetupProvider) rethrows -> CompileSetupProvider {
         lock.lock(); defer { lock.unlock() }
@@ -21,11 +50,24 @@ public final class SharedScanState: @unchecked Sendable {
         return made
     }
 
-    func scope(key: String, make: () -> [String]) -> [String] {
+    /// The `.c` files and headers of a fact scope.
+    func discovery(key: String, make: () -> (files: [String], headers: [String])) -> (files: [String], headers: [String]) {
         lock.lock(); defer { lock.unlock() }
         if let known = scopes[key] { return known }
         let made = make()
         scopes[key] = made
+        return made
+    }
+
+    /// Per rule, the files on the call graph's chains through a gate's changed files. Made
+    /// outside the lock (making it takes the scope's discovery).
+    func chains(key: String, make: () -> [String: Set<String>]) -> [String: Set<String>] {
+        lock.lock()
+        if let known = chainSelections[key] { lock.unlock(); return known }
+        lock.unlock()
+        let made = make()
+        lock.lock(); defer { lock.unlock() }
+        chainSelections[key] = made
         return made
     }
 
