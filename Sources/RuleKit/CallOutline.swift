@@ -53,17 +53,22 @@ public struct CallOutline: Sendable {
     static let keywords: Set<String> = ["if", "for", "while", "do", "switch", "return", "sizeof", "typeof", "__typeof__",
                                         "_Generic", "defined", "__attribute__", "asm", "__asm__", "case", "else", "goto",
                                         "__builtin_expect", "likely", "unlikely", "offsetof", "alignof", "_Alignof", "__alignof__"]
+    static func word(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
     static let staticWord = Array("static".utf8)
+    static let defineWord = Array("define".utf8)
     private static let loopWords = [Array("for".utf8), Array("while".utf8), Array("do".utf8)]
 
-    static func equals(_ bytes: [UInt8], _ start: Int, _ end: Int, _ word: [UInt8]) -> Bool {
+    static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ word: [UInt8]) -> Bool {
         guard end - start == word.count else { return false }
         for offset in 0..<word.count where bytes[start + offset] != word[offset] { return false }
         return true
     }
 
     /// Whether `bytes[start..<end]` is `for`, `while` or `do`.
-    static func isLoopKeyword(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Bool {
+    static func isLoopKeyword(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         let length = end - start
         guard length >= 2 && length <= 5 else { return false }
         return loopWords.contains { equals(bytes, start, end, $0) }
@@ -72,7 +77,11 @@ public struct CallOutline: Sendable {
     /// Outlines `source`; `isHeader`: its static inline functions and macros are seen by every
     /// file that includes it, so they are not file-local.
     public init(_ source: SourceText, isHeader: Bool) {
-        let bytes = source.bytes
+        self = source.bytes.withUnsafeBufferPointer { CallOutline(outlining: $0, isHeader: isHeader) }
+    }
+
+    /// One sweep over the bytes (unchecked access: every file of a tree goes through here).
+    private init(outlining bytes: UnsafeBufferPointer<UInt8>, isHeader: Bool) {
         let count = bytes.count
         var definitions: [Definition] = []
         var memberTargets: [String: [String]] = [:]
@@ -149,13 +158,13 @@ public struct CallOutline: Sendable {
                     var k = j
                     while k < count && (bytes[k] == 0x20 || bytes[k] == 0x09 || bytes[k] == 0x0a || bytes[k] == 0x0d) { k += 1 }
                     if k < count && bytes[k] == 0x28 {
-                        let word = String(decoding: bytes[i..<j], as: UTF8.self)
+                        let word = Self.word(bytes, i..<j)
                         if !Self.keywords.contains(word) { bodyCalls.insert(word) }
                     }
                 }
                 if memberAwaitsValue {
                     if let member = pendingMember {
-                        memberTargets[String(decoding: bytes[member], as: UTF8.self), default: []].append(String(decoding: bytes[i..<j], as: UTF8.self))
+                        memberTargets[Self.word(bytes, member), default: []].append(Self.word(bytes, i..<j))
                     }
                     pendingMember = nil; memberAwaitsValue = false
                 } else if sawDot {
@@ -194,7 +203,7 @@ public struct CallOutline: Sendable {
             case 0x7b: // {
                 if depth == 0 {
                     if headHasParen && !headHasAssign && parenDepth == 0, let name = headName {
-                        bodyName = String(decoding: bytes[name], as: UTF8.self)
+                        bodyName = Self.word(bytes, name)
                         bodyLocal = headIsStatic && !isHeader
                         bodyCalls = []; bodyHasLoop = false
                     } else {
@@ -227,7 +236,7 @@ public struct CallOutline: Sendable {
     }
 
     /// The end of a preprocessor line, after its backslash continuations (comments inside are skipped).
-    static func logicalLineEnd(_ bytes: [UInt8], from start: Int) -> Int {
+    static func logicalLineEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var i = start
         while i < bytes.count {
             if bytes[i] == 0x0a {
@@ -245,19 +254,18 @@ public struct CallOutline: Sendable {
     }
 
     /// `# define NAME(args) body` or `#define NAME body`: the name and where the body starts.
-    static func macroDefinition(_ bytes: [UInt8], _ start: Int, _ end: Int) -> (name: String, bodyStart: Int)? {
+    static func macroDefinition(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (name: String, bodyStart: Int)? {
         var i = start + 1
         func skipBlanks() { while i < end && (bytes[i] == 0x20 || bytes[i] == 0x09) { i += 1 } }
         skipBlanks()
-        let define = Array("define".utf8)
-        guard i + define.count < end, Array(bytes[i..<(i + define.count)]) == define else { return nil }
-        i += define.count
+        guard i + defineWord.count < end, equals(bytes, i, i + defineWord.count, defineWord) else { return nil }
+        i += defineWord.count
         guard i < end, bytes[i] == 0x20 || bytes[i] == 0x09 else { return nil }
         skipBlanks()
         let nameStart = i
         while i < end && SourceText.isIdentifierByte(bytes[i]) { i += 1 }
         guard i > nameStart else { return nil }
-        let name = String(decoding: bytes[nameStart..<i], as: UTF8.self)
+        let name = word(bytes, nameStart..<i)
         if i < end && bytes[i] == 0x28 {                   // parameters
             while i < end && bytes[i] != 0x29 { i += 1 }
             i += 1
@@ -266,7 +274,7 @@ public struct CallOutline: Sendable {
     }
 
     /// Identifiers followed by `(` in `bytes[start..<end]`, and whether a loop keyword occurs.
-    static func scanCalls(_ bytes: [UInt8], _ start: Int, _ end: Int, into calls: inout Set<String>, hasLoop: inout Bool) {
+    static func scanCalls(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into calls: inout Set<String>, hasLoop: inout Bool) {
         var i = start
         while i < end {
             let b = bytes[i]
@@ -283,7 +291,7 @@ public struct CallOutline: Sendable {
                 var k = j
                 while k < end && (bytes[k] == 0x20 || bytes[k] == 0x09 || bytes[k] == 0x5c || bytes[k] == 0x0a || bytes[k] == 0x0d) { k += 1 }
                 if k < end && bytes[k] == 0x28 {
-                    let word = String(decoding: bytes[i..<j], as: UTF8.self)
+                    let word = Self.word(bytes, i..<j)
                     if !keywords.contains(word) { calls.insert(word) }
                 }
                 i = j

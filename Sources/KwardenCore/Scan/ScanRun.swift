@@ -171,24 +171,32 @@ final class ScanRun {
             files += SourceDiscovery().discover(paths: [kernelRoot + "/include"], root: kernelRoot, isKernelTree: true).headers.filter { !known.contains($0) }
         }
         options.progress.message("outlining \(files.count) files for the call graph")
-        let overlay = options.overlay, cache = options.cache
+        let overlay = options.overlay, cache = options.cache, jobs = options.jobs
         let graph = CallGraph()
         var paths: [String] = []
         // In slices: outlines are large, the graph keeps them interned. Outlines of files
-        // unchanged since an earlier scan come from the cache.
+        // unchanged since an earlier scan come from the cache. Joining a slice into the graph is
+        // serial: the next slice is outlined meanwhile.
         let slice = 4096
-        for start in stride(from: 0, to: files.count, by: slice) {
+        let starts = Array(stride(from: 0, to: files.count, by: slice))
+        func outlines(_ start: Int) -> (part: [String], stamps: [FileStamp?], outlines: [(outline: CallOutline, fresh: Bool)]) {
             let part = Array(files[start..<min(files.count, start + slice)])
             let stamps = part.map { overlay.contains($0) ? nil : FileStamp(path: $0) }
             let kept = cache?.textFacts(family: "outline", identity: ResultCache.buildIdentity, for: part, stamps: stamps)
-            let outlines = parallelMap(part.count, jobs: options.jobs) { i -> (outline: CallOutline, fresh: Bool) in
+            let outlines = parallelMap(part.count, jobs: jobs) { i -> (outline: CallOutline, fresh: Bool) in
                 if let data = kept?[i], let outline = CallOutline(encoded: data) { return (outline, false) }
                 guard case .success(let source) = overlay.read(part[i]) else { return (CallOutline(), false) }
                 return (CallOutline(source, isHeader: part[i].hasSuffix(".h")), true)
             }
-            for (file, outline) in zip(part, outlines) { graph.add(path: file, outline: outline.outline); paths.append(file) }
+            return (part, stamps, outlines)
+        }
+        var ahead = starts.first.map { start in Ahead { outlines(start) } }
+        for (position, _) in starts.enumerated() {
+            guard let (part, stamps, outlined) = ahead?.value else { break }
+            ahead = position + 1 < starts.count ? Ahead { [start = starts[position + 1]] in outlines(start) } : nil
+            for (file, outline) in zip(part, outlined) { graph.add(path: file, outline: outline.outline); paths.append(file) }
             if let cache {
-                let fresh = part.indices.compactMap { i in outlines[i].fresh ? stamps[i].map { (part[i], $0, outlines[i].outline.encoded) } : nil }
+                let fresh = part.indices.compactMap { i in outlined[i].fresh ? stamps[i].map { (part[i], $0, outlined[i].outline.encoded) } : nil }
                 cache.storeTextFacts(family: "outline", identity: ResultCache.buildIdentity, fresh)
             }
         }
@@ -351,5 +359,25 @@ final class ScanRun {
         result.suppressed = inline.suppressed.map { SuppressedFinding(finding: relative($0.finding), kind: .inSource, justification: $0.justification) }
         result.shard = options.shard
         return result
+    }
+}
+
+/// A value computed on another thread, ready when asked for.
+final class Ahead<Value>: @unchecked Sendable {
+    private var result: Value?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ make: @escaping () -> Value) {
+        Thread.detachNewThread { [self] in
+            result = make()
+            done.signal()
+        }
+    }
+
+    /// Waits for the value (once).
+    var value: Value {
+        done.wait()
+        done.signal()
+        return result!
     }
 }
