@@ -70,11 +70,17 @@ public struct AskedQuestions: Sendable {
         self.near = near
         // Built once: an evidence pass asks hundreds of names of thousands of files.
         let matcher = IdentifierMatcher(needles)
+        // A file can answer only questions whose needles it names (`RuleQuestion.needles`): the
+        // rule weighs those, not every question asked.
+        var questionsByNeedle: [String: [Int]] = [:]
+        for (index, question) in ordered.enumerated() { for needle in Set(question.needles) { questionsByNeedle[needle, default: []].append(index) } }
+        let byNeedle = questionsByNeedle
         topicsBody = { source in
             var topics: [String: Int] = [:]
             let named = matcher.present(in: source)
             guard !named.isEmpty else { return topics }
-            for (question, rank) in mayAnswer(ordered, source, named) {
+            let candidates = Set(named.flatMap { byNeedle[$0] ?? [] }).sorted().map { ordered[$0] }
+            for (question, rank) in mayAnswer(candidates, source, named) {
                 let topic = question.topic ?? ""
                 topics[topic] = max(rank, topics[topic] ?? rank)
             }

@@ -43,6 +43,32 @@ final class CacheTests: XCTestCase {
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: path)
     }
 
+    /// The cache's compact forms give back exactly what was stored: summaries byte for byte
+    /// (any bytes, not only text), the small fields, and dependency stamps to the last digit.
+    func testStoredOutcomesAndDependenciesRoundTrip() throws {
+        var outcome = FileOutcome(file: "/tree/drivers/a b/x.c")
+        outcome.summaries = ["dma-free-after-failed-disable": Data([0, 255, 10, 9, 0x22]), "rcu-publish-without-sync": Data("[]".utf8), "empty": Data()]
+        outcome.errorCount = 3
+        outcome.firstError = "x.c:1:1: error: \"quoted\"\n"
+        outcome.usedPrecompiledHeader = true
+        outcome.notes = [FileNote(file: "/tree/x.c", line: 7, message: "left out")]
+        let decoded = try XCTUnwrap(FileOutcome(cacheData: try XCTUnwrap(outcome.cacheData)))
+        XCTAssertEqual(decoded.summaries, outcome.summaries)
+        XCTAssertEqual(decoded.file, outcome.file)
+        XCTAssertEqual(decoded.errorCount, 3)
+        XCTAssertEqual(decoded.firstError, outcome.firstError)
+        XCTAssertTrue(decoded.usedPrecompiledHeader)
+        XCTAssertEqual(decoded.notes, outcome.notes)
+        XCTAssertNil(FileOutcome(cacheData: Data("{\"file\":\"x\"}".utf8)), "an older format is a miss, not a wrong outcome")
+        XCTAssertNil(FileOutcome(cacheData: try XCTUnwrap(outcome.cacheData).dropLast()), "a truncated entry is a miss")
+
+        let dependencies = [ResultCache.Dependency(path: "/usr/include/a\tb c.h", size: 12, modified: 1_796_298_235.870_171_2),
+                            ResultCache.Dependency(path: "/k/include/linux/x.h", size: 0, modified: 0.1)]
+        XCTAssertEqual(ResultCache.Dependency.decode(list: ResultCache.Dependency.encode(list: dependencies)), dependencies)
+        XCTAssertEqual(ResultCache.Dependency.decode(list: Data()), [])
+        XCTAssertNil(ResultCache.Dependency.decode(list: Data("[{\"path\":\"x\"}]".utf8)))
+    }
+
     func testRescanReusesResultsAndReparsesOnlyWhatChanged() throws {
         let first = try scan()
         XCTAssertEqual(first.summary.filesFromCache, 0)

@@ -117,6 +117,24 @@ extension SharedHeaderTests {
     }
 }
 
+extension SharedHeaderTests {
+    /// A rescan takes kept outcomes before it plans shared headers: only the changed file is
+    /// parsed (alone it forms no group, so plainly), and the findings are those of a full scan.
+    func testARescanParsesOnlyTheChangedFileWithTheSameFindings() throws {
+        let cacheDirectory = tree + "-cache"
+        defer { try? FileManager.default.removeItem(atPath: cacheDirectory) }
+        let first = try scan(shared: true, cache: try ResultCache(directory: cacheDirectory))
+        let pick = tree + "/drivers/ring/pick3.c"
+        try (try String(contentsOfFile: pick, encoding: .utf8) + "/* one changed line */\n").write(toFile: pick, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: pick)
+        let second = try scan(shared: true, cache: try ResultCache(directory: cacheDirectory))
+        XCTAssertEqual(second.summary.filesParsed, first.summary.filesParsed)
+        XCTAssertEqual(second.summary.filesFromCache, second.summary.filesParsed - 1, "all but pick3.c come from the cache")
+        XCTAssertEqual(second.summary.filesWithSharedHeaders, first.summary.filesWithSharedHeaders - 1, "pick3.c alone forms no group")
+        XCTAssertEqual(second.findings.map(key), first.findings.map(key))
+    }
+}
+
 final class SharedHeaderGroupingTests: XCTestCase {
     func testFilesOfDifferentDriversShareFlagsButNotTheirOwnConfigSymbols() {
         let args = ["-nostdinc", "-I/t/include", "-DCONFIG_IGB=1", "-DCONFIG_IGB_HWMON=1", "-I/t/drivers/igb",

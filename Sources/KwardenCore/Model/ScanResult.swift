@@ -120,6 +120,50 @@ public struct FileOutcome: Codable, Sendable {
     public init(file: String) { self.file = file }
 }
 
+extension FileOutcome {
+    /// The result cache's form: the small fields as JSON, then each rule's summaries as raw bytes
+    /// (JSON would hold them as base64, decoded again on every rescan).
+    var cacheData: Data? {
+        var envelope = self
+        envelope.summaries = [:]
+        guard let head = try? JSONEncoder().encode(envelope) else { return nil }
+        var data = Data([Self.cacheFormat])
+        func append(_ bytes: Data) {
+            withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { data.append(contentsOf: $0) }
+            data.append(bytes)
+        }
+        append(head)
+        for rule in summaries.keys.sorted() {
+            append(Data(rule.utf8))
+            append(summaries[rule]!)
+        }
+        return data
+    }
+
+    init?(cacheData data: Data) {
+        guard data.first == Self.cacheFormat else { return nil }
+        var offset = data.startIndex + 1
+        func take() -> Data? {
+            guard data.endIndex - offset >= 4 else { return nil }
+            var length: UInt32 = 0
+            withUnsafeMutableBytes(of: &length) { $0.copyBytes(from: data[offset..<(offset + 4)]) }
+            offset += 4
+            let count = Int(UInt32(littleEndian: length))
+            guard data.endIndex - offset >= count else { return nil }
+            defer { offset += count }
+            return data[offset..<(offset + count)]
+        }
+        guard let head = take(), var outcome = try? JSONDecoder().decode(FileOutcome.self, from: head) else { return nil }
+        while offset < data.endIndex {
+            guard let rule = take(), let summary = take() else { return nil }
+            outcome.summaries[String(decoding: rule, as: UTF8.self)] = Data(summary)
+        }
+        self = outcome
+    }
+
+    private static let cacheFormat: UInt8 = 1
+}
+
 /// Something about a place in a file that the scan's report should mention.
 public struct FileNote: Codable, Hashable, Sendable {
     public var file: String

@@ -59,34 +59,9 @@ final class JobRunner {
         // With an overlay (the gate: files read from git objects), an entry is good only if nothing it
         // was parsed with is overlaid, except the file itself, whose content is in the key.
         let overlaid = Set(options.overlay.files.keys)
-        // The gate's two ends parse many of the same files unchanged: outcomes are kept in memory
-        // between them, under the cache's keys and on the same condition.
         let memo = options.shared
         if options.cache != nil || memo != nil {
-            let configuration = setups.configurationKey + "|" + rulesKey
-            let setups = self.setups, overlay = options.overlay, cache = options.cache, stamps = ResultCache.StampMemo()
-            // In parallel: each lookup hashes the file, decodes the stored outcome and checks the
-            // stamps of every header the parse read.
-            let found = parallelMap(jobs.count, jobs: options.jobs) { index -> (key: String?, hit: FileOutcome?) in
-                let job = jobs[index]
-                guard job.precompile == nil else { return (nil, nil) }
-                let content: [UInt8]
-                if let bytes = overlay.files[job.file] { content = bytes } else {
-                    guard let data = FileManager.default.contents(atPath: job.file) else { return (nil, nil) }
-                    content = [UInt8](data)
-                }
-                // The file's own flags too: a Makefile's ccflags change them without changing the tree's key.
-                let arguments = (try? setups.setup(for: job.file).arguments.joined(separator: " ")) ?? ""
-                // Shared headers should not change what a file yields; kept apart all the same.
-                let sharing = job.precompiledHeader == nil ? "" : "|shared-headers"
-                let key = ResultCache.key(job: job, content: content, configuration: configuration + "|" + arguments + sharing)
-                if let kept = memo?.outcome(key: key), !kept.dependencies.contains(where: { $0 != job.file && overlaid.contains($0) }) {
-                    return (key, kept)
-                }
-                guard var hit = cache?.lookup(key: key, unless: overlaid.subtracting([job.file]), stamps: stamps) else { return (key, nil) }
-                hit.cached = true
-                return (key, hit)
-            }
+            let found = lookups(jobs, eitherSharing: false)
             keys = found.map(\.key)
             outcomes = found.map(\.hit)
         }
@@ -157,6 +132,48 @@ final class JobRunner {
             var lost = FileOutcome(file: jobs[offset].file)
             lost.failure = "not scanned: no worker could be started"
             return lost
+        }
+    }
+
+    /// Outcomes kept for `jobs` (with their cache keys): in the result cache, or — the gate's two
+    /// ends parse many of the same files unchanged — in memory from the other end, under the
+    /// cache's keys and on the same condition. `eitherSharing`: an outcome stored with or without
+    /// the shared precompiled headers will do (they do not change what a file yields), for a
+    /// rescan that looks before planning them.
+    func lookups(_ jobs: [FileJob], eitherSharing: Bool) -> [(key: String?, hit: FileOutcome?)] {
+        let overlaid = Set(options.overlay.files.keys)
+        let memo = options.shared
+        guard options.cache != nil || memo != nil else { return jobs.map { _ in (nil, nil) } }
+        let configuration = setups.configurationKey + "|" + rulesKey
+        let setups = self.setups, overlay = options.overlay, cache = options.cache, stamps = ResultCache.StampMemo()
+        // In parallel: each lookup hashes the file, decodes the stored outcome and checks the
+        // stamps of every header the parse read.
+        return parallelMap(jobs.count, jobs: options.jobs) { index -> (key: String?, hit: FileOutcome?) in
+            let job = jobs[index]
+            guard job.precompile == nil else { return (nil, nil) }
+            let content: [UInt8]
+            if let bytes = overlay.files[job.file] { content = bytes } else {
+                guard case .success(let source) = TextIndex.read(job.file) else { return (nil, nil) }
+                content = source.bytes
+            }
+            // The file's own flags too: a Makefile's ccflags change them without changing the tree's key.
+            let arguments = (try? setups.setup(for: job.file).arguments.joined(separator: " ")) ?? ""
+            // Shared headers should not change what a file yields; kept apart all the same.
+            let sharing = job.precompiledHeader == nil ? "" : "|shared-headers"
+            let variants = eitherSharing ? ["|shared-headers", ""] : [sharing]
+            var first: String?
+            for variant in variants {
+                let key = ResultCache.key(job: job, content: content, configuration: configuration + "|" + arguments + variant)
+                if first == nil { first = key }
+                if let kept = memo?.outcome(key: key), !kept.dependencies.contains(where: { $0 != job.file && overlaid.contains($0) }) {
+                    return (key, kept)
+                }
+                if var hit = cache?.lookup(key: key, unless: overlaid.subtracting([job.file]), stamps: stamps) {
+                    hit.cached = true
+                    return (key, hit)
+                }
+            }
+            return (first, nil)
         }
     }
 

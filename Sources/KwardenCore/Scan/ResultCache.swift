@@ -91,6 +91,24 @@ public final class ResultCache: @unchecked Sendable {
         let path: String
         let size: Int64
         let modified: Double
+
+        /// A parse reads hundreds of headers, and a rescan checks every stored list: one line per
+        /// file (`size TAB modified TAB path`), not JSON.
+        static func encode(list: [Dependency]) -> Data {
+            var text = ""
+            for dependency in list { text += "\(dependency.size)\t\(dependency.modified)\t\(dependency.path)\n" }
+            return Data(text.utf8)
+        }
+
+        static func decode(list data: Data) -> [Dependency]? {
+            var list: [Dependency] = []
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+                let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+                guard fields.count == 3, let size = Int64(fields[0]), let modified = Double(fields[1]) else { return nil }
+                list.append(Dependency(path: String(fields[2]), size: size, modified: modified))
+            }
+            return list
+        }
     }
 
     static func stamp(_ path: String) -> Dependency? {
@@ -122,9 +140,9 @@ public final class ResultCache: @unchecked Sendable {
     public func lookup(key: String, unless excluded: Set<String> = [], stamps: StampMemo? = nil) -> FileOutcome? {
         guard let row = try? database.read({ db in try Row.fetchOne(db, sql: "SELECT outcome, dependencies FROM results WHERE key = ?", arguments: [key]) }),
               let outcomeData: Data = row["outcome"], let dependencyData: Data = row["dependencies"],
-              let dependencies = try? JSONDecoder().decode([Dependency].self, from: dependencyData) else { return nil }
+              let dependencies = Dependency.decode(list: dependencyData) else { return nil }
         for dependency in dependencies where excluded.contains(dependency.path) || (stamps?.stamp(dependency.path) ?? ResultCache.stamp(dependency.path)) != dependency { return nil }
-        return try? JSONDecoder().decode(FileOutcome.self, from: outcomeData)
+        return FileOutcome(cacheData: outcomeData)
     }
 
     /// Stamps of files, each taken once for a batch of lookups made at one moment.
@@ -149,8 +167,8 @@ public final class ResultCache: @unchecked Sendable {
         let dependencies = outcome.dependencies.compactMap(ResultCache.stamp)
         var stored = outcome
         stored.dependencies = []
-        guard let outcomeData = try? JSONEncoder().encode(stored),
-              let dependencyData = try? JSONEncoder().encode(dependencies) else { return }
+        guard let outcomeData = stored.cacheData else { return }
+        let dependencyData = Dependency.encode(list: dependencies)
         try? database.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO results (key, file, outcome, dependencies, stored) VALUES (?, ?, ?, ?, ?)",
                            arguments: [key, outcome.file, outcomeData, dependencyData, Date().timeIntervalSince1970])
@@ -205,7 +223,7 @@ public final class ResultCache: @unchecked Sendable {
                 let key: String = row["key"]
                 if let cutoff, (row["stored"] as Double) < cutoff.timeIntervalSince1970 { deadResults.append(key); continue }
                 let data: Data = row["dependencies"]
-                guard let dependencies = try? JSONDecoder().decode([Dependency].self, from: data),
+                guard let dependencies = Dependency.decode(list: data),
                       dependencies.allSatisfy({ stamps.stamp($0.path) == $0 }) else { deadResults.append(key); continue }
             }
             let facts = try Row.fetchCursor(db, sql: "SELECT path, family, size, modified FROM text_facts")

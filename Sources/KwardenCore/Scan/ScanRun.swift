@@ -247,6 +247,19 @@ final class ScanRun {
         return files.map { FileJob(file: $0, pass: pass, questions: questions, precompiledHeader: sharedHeaders.headerToUse(for: $0, planned: planned.assignment[$0])) }
     }
 
+    /// Parses `files` in a pass. Outcomes kept from an earlier scan are taken first; only the
+    /// rest are planned into groups with shared precompiled headers (planning reads each file
+    /// and its local headers: on a rescan, all but the changed files are kept).
+    private func parse(_ files: [String], pass: Int, questions: [String: Data] = [:], phase: String) throws -> [FileOutcome] {
+        let kept = runner.lookups(files.map { FileJob(file: $0, pass: pass, questions: questions) }, eitherSharing: true).map(\.hit)
+        let missing = files.indices.filter { kept[$0] == nil }
+        guard !missing.isEmpty else { return kept.compactMap { $0 } }
+        let parsed = try runner.run(try jobs(missing.map { files[$0] }, pass: pass, questions: questions), phase: phase)
+        var outcomes = kept
+        for (slot, index) in missing.enumerated() { outcomes[index] = parsed[slot] }
+        return outcomes.compactMap { $0 }
+    }
+
     /// Hands each file's summaries to its rule's judge.
     private func collect(_ gathered: [FileOutcome]) {
         for (rule, session) in zip(options.rules, sessions) {
@@ -259,7 +272,7 @@ final class ScanRun {
         let setups = self.setups
         // Grouped by architecture, so that each worker sets up as few architectures as possible.
         let byArch = selected.map { (arch: setups.architecture(for: $0) ?? "", file: $0) }.sorted { ($0.arch, $0.file) < ($1.arch, $1.file) }.map(\.file)
-        outcomes = try runner.run(try jobs(byArch, pass: 1), phase: "checking")
+        outcomes = try parse(byArch, pass: 1, phase: "checking")
         collect(outcomes)
     }
 
@@ -282,7 +295,7 @@ final class ScanRun {
             let files = planner.files(answering: asked, pass: pass, notes: &notes)
             if files.isEmpty { continue }
             let questions = Dictionary(uniqueKeysWithValues: asked.map { ($0.0, $0.1.encoded) })
-            let more = try runner.run(try jobs(files, pass: pass, questions: questions), phase: "gathering evidence (pass \(pass))")
+            let more = try parse(files, pass: pass, questions: questions, phase: "gathering evidence (pass \(pass))")
             planner.parsed.formUnion(files)
             factOutcomes += more
             collect(more)
