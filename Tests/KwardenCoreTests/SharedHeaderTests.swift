@@ -150,7 +150,7 @@ final class SharedHeaderGroupingTests: XCTestCase {
             ("/t/drivers/\(name).c", ["-I/t/include", "-D\(config)=1"], SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
         }
         let planned = headers.plan([entry("one", "CONFIG_ONE"), entry("two", "CONFIG_TWO"), entry("three", "CONFIG_THREE"), entry("four", "CONFIG_FOUR")],
-                                   architectureKey: { _ in "x86" }, identity: "test")
+                                   configurationKey: { _ in "x86" }, identity: "test")
         XCTAssertEqual(planned.toBuild.count, 1, "one group for the four drivers")
         let plan = try XCTUnwrap(planned.toBuild.first)
         XCTAssertFalse(plan.arguments.contains { $0.hasPrefix("-DCONFIG_") })
@@ -173,13 +173,13 @@ final class SharedHeaderGroupingTests: XCTestCase {
             ("/t/drivers/\(name).c", ["-I/t/include"], SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
         }
         let first = PrecompiledHeaders(cacheDirectory: directory)
-        let planned = first.plan(entries, architectureKey: { _ in "x86" }, identity: "test")
+        let planned = first.plan(entries, configurationKey: { _ in "x86" }, identity: "test")
         let plan = try XCTUnwrap(planned.toBuild.first)
         PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [header], functions: [], failure: "1 error in the shared headers"), of: plan.output)
         XCTAssertFalse(first.record(plan, failure: "1 error in the shared headers"))
 
         let second = PrecompiledHeaders(cacheDirectory: directory)
-        let again = second.plan(entries, architectureKey: { _ in "x86" }, identity: "test")
+        let again = second.plan(entries, configurationKey: { _ in "x86" }, identity: "test")
         XCTAssertTrue(again.toBuild.isEmpty, "not built again")
         XCTAssertTrue(again.assignment.isEmpty, "its files parse plainly")
         XCTAssertTrue(second.notes.contains { $0.contains("1 error in the shared headers") && $0.contains("earlier scan") }, "\(second.notes)")
@@ -187,7 +187,7 @@ final class SharedHeaderGroupingTests: XCTestCase {
         try "int a, b;\n".write(toFile: header, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: header)
         let third = PrecompiledHeaders(cacheDirectory: directory)
-        XCTAssertEqual(third.plan(entries, architectureKey: { _ in "x86" }, identity: "test").toBuild.map(\.output), [plan.output], "a header changed: built again")
+        XCTAssertEqual(third.plan(entries, configurationKey: { _ in "x86" }, identity: "test").toBuild.map(\.output), [plan.output], "a header changed: built again")
     }
 }
 

@@ -30,6 +30,19 @@ final class StoredFlagsTests: XCTestCase {
         return (setups, cache)
     }
 
+    /// A file's cache key is its own architecture's configuration, the same whatever other
+    /// architectures the scan set up before it (a rescan looks files up in another order).
+    func testAFilesConfigurationKeyDoesNotDependOnOtherArchitectures() throws {
+        let file = tree + "/drivers/ring/ring.c", armFile = tree + "/arch/arm64/kernel/setup.c"
+        try writeTree(["arch/arm64/Kconfig": "config ARM64\n\tdef_bool y\n", "arch/arm64/kernel/setup.c": "int arm_setup;\n"], under: tree)
+        let (setups, _) = try provider()
+        let before = setups.configurationKey(for: file)
+        XCTAssertEqual(setups.architecture(for: armFile), "arm64")
+        XCTAssertTrue(try setups.setup(for: armFile).arguments.contains { $0.contains("aarch64") }, "arm64 is set up")
+        XCTAssertNotEqual(setups.configurationKey(for: armFile), before, "arm64 has a configuration of its own")
+        XCTAssertEqual(setups.configurationKey(for: file), before)
+    }
+
     func testFlagsComeBackUntilAMakefileChanges() throws {
         let file = tree + "/drivers/ring/ring.c"
         let (first, cache) = try provider()

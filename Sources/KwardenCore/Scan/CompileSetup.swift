@@ -86,10 +86,12 @@ public final class CompileSetupProvider: @unchecked Sendable {
         return contexts.keys.sorted().flatMap { contexts[$0]!.notes }
     }
 
-    /// A key that changes whenever any flag would (for caches and fingerprints of a configuration).
-    public var configurationKey: String {
-        lock.lock(); defer { lock.unlock() }
-        return stableHash(contexts.keys.sorted().map { contexts[$0]!.configurationKey } + extraArguments)
+    /// The configuration `file` is parsed under: its architecture's, with the extra arguments.
+    /// Not the set of architectures this scan happened to set up so far: a cache key must not
+    /// depend on which files were looked at first.
+    public func configurationKey(for file: String) -> String {
+        guard let kernelRoot, let context = try? context(forArch: architecture(for: file), root: kernelRoot) else { return stableHash(extraArguments) }
+        return stableHash([context.configurationKey] + extraArguments)
     }
 
     public func setup(for file: String) throws -> CompileSetup {

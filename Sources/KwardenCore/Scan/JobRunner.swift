@@ -54,17 +54,13 @@ final class JobRunner {
     func run(_ jobs: [FileJob], phase: String) throws -> [FileOutcome] {
         guard !jobs.isEmpty else { return [] }
         // Outcomes still valid in the cache are taken from it; only the rest are parsed.
-        var outcomes = [FileOutcome?](repeating: nil, count: jobs.count)
-        var keys = [String?](repeating: nil, count: jobs.count)
-        // With an overlay (the gate: files read from git objects), an entry is good only if nothing it
-        // was parsed with is overlaid, except the file itself, whose content is in the key.
+        let found = lookups(jobs, eitherSharing: false)
+        let keys = found.map(\.key)
+        var outcomes = found.map(\.hit)
+        // With an overlay (the gate: files read from git objects), an outcome is kept only if
+        // nothing it was parsed with is overlaid, except the file itself, whose content is in the key.
         let overlaid = Set(options.overlay.files.keys)
         let memo = options.shared
-        if options.cache != nil || memo != nil {
-            let found = lookups(jobs, eitherSharing: false)
-            keys = found.map(\.key)
-            outcomes = found.map(\.hit)
-        }
         let pending = jobs.indices.filter { outcomes[$0] == nil }
         let queue = JobQueue(pending.map { jobs[$0] }, indices: pending)
         let workers = max(1, min(options.jobs, max(1, pending.count)))
@@ -144,7 +140,7 @@ final class JobRunner {
         let overlaid = Set(options.overlay.files.keys)
         let memo = options.shared
         guard options.cache != nil || memo != nil else { return jobs.map { _ in (nil, nil) } }
-        let configuration = setups.configurationKey + "|" + rulesKey
+        let rulesKey = self.rulesKey
         let setups = self.setups, overlay = options.overlay, cache = options.cache, stamps = ResultCache.StampMemo()
         // In parallel: each lookup hashes the file, decodes the stored outcome and checks the
         // stamps of every header the parse read.
@@ -158,6 +154,7 @@ final class JobRunner {
             }
             // The file's own flags too: a Makefile's ccflags change them without changing the tree's key.
             let arguments = (try? setups.setup(for: job.file).arguments.joined(separator: " ")) ?? ""
+            let configuration = setups.configurationKey(for: job.file) + "|" + rulesKey
             // Shared headers should not change what a file yields; kept apart all the same.
             let sharing = job.precompiledHeader == nil ? "" : "|shared-headers"
             let variants = eitherSharing ? ["|shared-headers", ""] : [sharing]

@@ -182,7 +182,7 @@ final class PrecompiledHeaders {
     /// Groups `files` (with their flags and texts) and plans a precompiled header for each group
     /// large enough, unless one valid from an earlier scan is there. Returns the plans to build
     /// and, per file, the precompiled header it will use once they are built.
-    func plan(_ files: [(file: String, arguments: [String], source: SourceText)], architectureKey: (String) -> String,
+    func plan(_ files: [(file: String, arguments: [String], source: SourceText)], configurationKey: (String) -> String,
               identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
         var groups: [String: [(file: String, headers: [String])]] = [:]
         var arguments: [String: [String]] = [:]
@@ -190,7 +190,7 @@ final class PrecompiledHeaders {
         for entry in files {
             let (shared, macros) = Self.sharedArguments(entry.arguments, file: entry.file)
             let preamble = self.preamble(of: entry.source, file: entry.file)
-            let key = stableHash([architectureKey(entry.file)] + shared)
+            let key = stableHash([configurationKey(entry.file)] + shared)
             groups[key, default: []].append((entry.file, preamble.headers))
             arguments[key] = shared
             ownMacros[entry.file] = Set(macros.map { EarlyMacro(name: $0, definition: nil) })

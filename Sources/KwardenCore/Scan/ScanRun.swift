@@ -130,7 +130,7 @@ final class ScanRun {
                 let known = Set(found.files + found.headers)
                 let files = found.files + found.headers + focus.files.filter { !known.contains($0) }.sorted()
                 let graph = outline(files, otherRevision: focus.otherRevision)
-                let focused = Set(graph.indices.filter { focus.files.contains(graph.paths[$0]) })
+                let focused = Set(graph.paths.indices.filter { focus.files.contains(graph.paths[$0]) })
                 outlined = graph.paths.count; definitions = graph.graph.definitionCount
                 return Dictionary(uniqueKeysWithValues: narrowing.map { _, rule, criteria in
                     (rule.id, Set(graph.graph.selectFiles(criteria, through: focused).map { graph.paths[$0] }))
@@ -164,7 +164,7 @@ final class ScanRun {
     /// The textual call graph of `files` (and of `otherRevision`'s versions of them, as further
     /// files of the same paths), with the path of each of its files. The kernel's own headers
     /// are added: their inline helpers release and poll for every driver.
-    private func outline(_ listed: [String], otherRevision: SourceOverlay?) -> (graph: CallGraph, paths: [String], indices: Range<Int>) {
+    private func outline(_ listed: [String], otherRevision: SourceOverlay?) -> (graph: CallGraph, paths: [String]) {
         var files = listed
         if let kernelRoot {
             let known = Set(files)
@@ -191,7 +191,7 @@ final class ScanRun {
             return (part, stamps, outlines)
         }
         var ahead = starts.first.map { start in Ahead { outlines(start) } }
-        for (position, _) in starts.enumerated() {
+        for position in starts.indices {
             guard let (part, stamps, outlined) = ahead?.value else { break }
             ahead = position + 1 < starts.count ? Ahead { [start = starts[position + 1]] in outlines(start) } : nil
             for (file, outline) in zip(part, outlined) { graph.add(path: file, outline: outline.outline); paths.append(file) }
@@ -200,12 +200,12 @@ final class ScanRun {
                 cache.storeTextFacts(family: "outline", identity: ResultCache.buildIdentity, fresh)
             }
         }
-        for path in (otherRevision?.files.keys).map(Array.init)?.sorted() ?? [] where path.hasSuffix(".c") || path.hasSuffix(".h") {
-            guard case .success(let source) = otherRevision!.read(path) else { continue }
+        for path in otherRevision?.files.keys.sorted() ?? [] where path.hasSuffix(".c") || path.hasSuffix(".h") {
+            guard let source = otherRevision?.files[path].map(SourceText.init(bytes:)) else { continue }
             graph.add(path: path, outline: CallOutline(source, isHeader: path.hasSuffix(".h")))
             paths.append(path)
         }
-        return (graph, paths, paths.indices)
+        return (graph, paths)
     }
 
     /// The files of a fact scope (`.c` files and headers), found once for the scans sharing state.
@@ -232,8 +232,7 @@ final class ScanRun {
             guard let arguments = try? setups.setup(for: files[i]).arguments, case .success(let source) = options.overlay.read(files[i]) else { return nil }
             return (files[i], arguments, source)
         }.compactMap { $0 }
-        let planned = sharedHeaders.plan(entries, architectureKey: { setups.architecture(for: $0) ?? "" },
-                                         identity: setups.configurationKey + "|" + ResultCache.buildIdentity)
+        let planned = sharedHeaders.plan(entries, configurationKey: { setups.configurationKey(for: $0) }, identity: ResultCache.buildIdentity)
         if !planned.toBuild.isEmpty {
             let builds = planned.toBuild.map { plan -> FileJob in
                 var job = FileJob(file: plan.prefix, pass: pass)
