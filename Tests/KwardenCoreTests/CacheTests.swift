@@ -69,6 +69,29 @@ final class CacheTests: XCTestCase {
         XCTAssertNil(ResultCache.Dependency.decode(list: Data("[{\"path\":\"x\"}]".utf8)))
     }
 
+    /// What a file's text answered is kept per rule and pass: a file asked in passes 2 and 3
+    /// keeps both answers (one row per file and family used to hold only the last pass's, so a
+    /// rescan found none of the earlier passes' answers), and a rescan adds none.
+    func testEvidenceTopicsAreKeptForEveryPassThatAskedThem() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-topics-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = ScanOptions(paths: [Repository.corpus], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
+        options.jobs = 2
+        options.cache = try ResultCache(directory: directory)
+        let first = try Scanner(options: options).run()
+        let cache = try ResultCache(directory: directory)
+        let family = { (pass: Int) in EvidencePlanner.topicsFamily(rule: "rcu-publish-without-sync", pass: pass) }
+        let (second, third) = (cache.textFactCount(family: family(2)), cache.textFactCount(family: family(3)))
+        XCTAssertGreaterThan(second, 0)
+        XCTAssertGreaterThan(third, 0)
+        let total = cache.textFactCount(family: EvidencePlanner.topicsFamily)
+        options.cache = try ResultCache(directory: directory)
+        let again = try Scanner(options: options).run()
+        XCTAssertEqual(again.findings.map(\.fingerprint), first.findings.map(\.fingerprint))
+        XCTAssertEqual(cache.textFactCount(family: family(2)), second)
+        XCTAssertEqual(cache.textFactCount(family: EvidencePlanner.topicsFamily), total)
+    }
+
     func testRescanReusesResultsAndReparsesOnlyWhatChanged() throws {
         let first = try scan()
         XCTAssertEqual(first.summary.filesFromCache, 0)

@@ -204,9 +204,12 @@ public final class ResultCache: @unchecked Sendable {
         return statistics
     }
 
-    /// How many text facts of `family` are stored.
+    /// How many text facts of `family`, or of its subfamilies (`family/…`), are stored.
     func textFactCount(family: String) -> Int {
-        (try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM text_facts WHERE family = ?", arguments: [family]) ?? 0 }) ?? 0
+        (try? database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM text_facts WHERE family = ? OR substr(family, 1, ?) = ?",
+                             arguments: [family, family.utf8.count + 1, family + "/"]) ?? 0
+        }) ?? 0
     }
 
     /// Removes what can never be used again — results whose file or headers changed or are gone,

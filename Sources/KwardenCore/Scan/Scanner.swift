@@ -379,7 +379,7 @@ final class EvidencePlanner {
         // A rule narrowed by the call graph parsed its chains in pass 1: evidence for it can
         // only be a chain file not parsed yet (another shard's).
         let admitted = asked.map { rule, _ in candidates.filter { file in chainFiles[rule].map { $0.contains(file) && !parsed.contains(file) } ?? true } }
-        for (index, topicsByRuleFile) in topics(asked: asked, admitted: admitted).enumerated() {
+        for (index, topicsByRuleFile) in topics(asked: asked, admitted: admitted, pass: pass).enumerated() {
             let rule = asked[index].rule
             for (file, topics) in topicsByRuleFile {
                 for (topic, rank) in topics { topicsOfFile[file, default: [:]]["\(rule)|\(topic)"] = max(rank, topicsOfFile[file]?["\(rule)|\(topic)"] ?? rank) }
@@ -405,11 +405,15 @@ final class EvidencePlanner {
 
     static let topicsFamily = "evidence-topics"
 
+    /// The cache keeps one fact per file and family: each rule's pass has a family of its own, or
+    /// the passes would overwrite each other's answers and a rescan would find only the last.
+    static func topicsFamily(rule: String, pass: Int) -> String { "\(topicsFamily)/\(rule)/\(pass)" }
+
     /// Per asked rule, the topics of its questions each of its admitted files may answer (files
     /// with none left out). A rescan usually asks the same questions again: what each file's text
-    /// answered is kept in the cache, per file (by its size and modification time) and per rule's
-    /// set of questions. Each file left to read is read once for all rules.
-    private func topics(asked: [(rule: String, questions: AskedQuestions)], admitted: [[String]]) -> [[String: [String: Int]]] {
+    /// answered is kept in the cache, per file (by its size and modification time), per rule and
+    /// pass, for the rule's set of questions. Each file left to read is read once for all rules.
+    private func topics(asked: [(rule: String, questions: AskedQuestions)], admitted: [[String]], pass: Int) -> [[String: [String: Int]]] {
         var found = [[String: [String: Int]]](repeating: [:], count: asked.count)
         let identities = asked.map { stableHash([$0.rule, $0.questions.encoded.base64EncodedString(), rulesIdentity]) }
         var unknown: [String: [Int]] = [:]
@@ -420,7 +424,7 @@ final class EvidencePlanner {
                 continue
             }
             let fileStamps = files.map { stamps[$0] ?? (options.overlay.contains($0) ? nil : FileStamp(path: $0)) }
-            let stored = cache.textFacts(family: Self.topicsFamily, identity: identities[index], for: files, stamps: fileStamps)
+            let stored = cache.textFacts(family: Self.topicsFamily(rule: asked[index].rule, pass: pass), identity: identities[index], for: files, stamps: fileStamps)
             for (position, file) in files.enumerated() {
                 if let stamp = fileStamps[position] { stamps[file] = stamp }
                 if let data = stored[position], let topics = try? JSONDecoder().decode([String: Int].self, from: data) {
@@ -441,7 +445,7 @@ final class EvidencePlanner {
             }
         }
         if let cache = options.cache {
-            for index in asked.indices { cache.storeTextFacts(family: Self.topicsFamily, identity: identities[index], fresh[index]) }
+            for index in asked.indices { cache.storeTextFacts(family: Self.topicsFamily(rule: asked[index].rule, pass: pass), identity: identities[index], fresh[index]) }
         }
         return found.map { $0.filter { !$0.value.isEmpty } }
     }
