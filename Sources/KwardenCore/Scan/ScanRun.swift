@@ -126,7 +126,7 @@ final class ScanRun {
             // the chains are the same, found once.
             let key = ([root, onlyArch ?? ""] + scope + ["--"] + options.excludes + ["--"] + narrowing.map(\.1.id)).joined(separator: "\n")
             selection = shared.chains(key: key) {
-                let found = scopeDiscovery(scope)
+                let found = shared.scopeFiles(scope, root: root, onlyArch: onlyArch, isKernelTree: kernelRoot != nil, excludes: options.excludes)
                 let known = Set(found.files + found.headers)
                 let files = found.files + found.headers + focus.files.filter { !known.contains($0) }.sorted()
                 let graph = outline(files, otherRevision: focus.otherRevision)
@@ -208,15 +208,6 @@ final class ScanRun {
         return (graph, paths)
     }
 
-    /// The files of a fact scope (`.c` files and headers), found once for the scans sharing state.
-    private func scopeDiscovery(_ scope: [String]) -> (files: [String], headers: [String]) {
-        let options = self.options, root = self.root, onlyArch = self.onlyArch, isKernelTree = kernelRoot != nil
-        let key = ([root, onlyArch ?? "", "\(isKernelTree)"] + scope + ["--"] + options.excludes).joined(separator: "\n")
-        return shared.discovery(key: key) {
-            let found = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: scope, root: root, isKernelTree: isKernelTree)
-            return (found.files, found.headers)
-        }
-    }
 
     func dryRunResult() -> ScanResult {
         ScanResult(root: root, findings: [], summary: summary, failures: failures,

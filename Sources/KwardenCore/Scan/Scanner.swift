@@ -459,12 +459,9 @@ final class EvidencePlanner {
         let made: IdentifierFileIndex
         if let scope = options.factScope {
             // Facts may live anywhere in the tree, not only in the files scanned for findings.
-            let key = ([root, onlyArch ?? "", "\(kernelRoot != nil)"] + scope + ["--"] + options.excludes).joined(separator: "\n")
-            indexed = shared.discovery(key: key) {
-                let found = SourceDiscovery(excludes: options.excludes, onlyArch: onlyArch).discover(paths: scope, root: root, isKernelTree: kernelRoot != nil)
-                return (found.files, found.headers)
-            }.files
-            made = shared.index(key: key, files: indexed, cache: options.cache)
+            let found = shared.scopeFiles(scope, root: root, onlyArch: onlyArch, isKernelTree: kernelRoot != nil, excludes: options.excludes)
+            indexed = found.files
+            made = shared.index(key: found.key, files: indexed, cache: options.cache)
         } else {
             indexed = texts.readableFiles
             made = IdentifierFileIndex(files: indexed, cache: options.cache)

@@ -50,13 +50,15 @@ public final class SharedScanState: @unchecked Sendable {
         return made
     }
 
-    /// The `.c` files and headers of a fact scope.
-    func discovery(key: String, make: () -> (files: [String], headers: [String])) -> (files: [String], headers: [String]) {
+    /// The `.c` files and headers of a fact scope, found once for the scans sharing this state;
+    /// `key` names the scope (its identifier index is kept under it too).
+    func scopeFiles(_ scope: [String], root: String, onlyArch: String?, isKernelTree: Bool, excludes: [String]) -> (key: String, files: [String], headers: [String]) {
+        let key = ([root, onlyArch ?? "", "\(isKernelTree)"] + scope + ["--"] + excludes).joined(separator: "\n")
         lock.lock(); defer { lock.unlock() }
-        if let known = scopes[key] { return known }
-        let made = make()
-        scopes[key] = made
-        return made
+        if let known = scopes[key] { return (key, known.files, known.headers) }
+        let found = SourceDiscovery(excludes: excludes, onlyArch: onlyArch).discover(paths: scope, root: root, isKernelTree: isKernelTree)
+        scopes[key] = (found.files, found.headers)
+        return (key, found.files, found.headers)
     }
 
     /// Per rule, the files on the call graph's chains through a gate's changed files. Made
