@@ -51,10 +51,12 @@ final class JobRunner {
         poolLock.lock(); idleWorkers.append(worker); poolLock.unlock()
     }
 
-    func run(_ jobs: [FileJob], phase: String) throws -> [FileOutcome] {
+    /// `lookedUp`: the caller found no kept outcome for any of `jobs` already (`lookups` with
+    /// `eitherSharing`): their keys are made, for storing, but not looked up again.
+    func run(_ jobs: [FileJob], phase: String, lookedUp: Bool = false) throws -> [FileOutcome] {
         guard !jobs.isEmpty else { return [] }
         // Outcomes still valid in the cache are taken from it; only the rest are parsed.
-        let found = lookups(jobs, eitherSharing: false)
+        let found = lookups(jobs, eitherSharing: false, query: !lookedUp)
         let keys = found.map(\.key)
         var outcomes = found.map(\.hit)
         // With an overlay (the gate: files read from git objects), an outcome is kept only if
@@ -135,8 +137,8 @@ final class JobRunner {
     /// ends parse many of the same files unchanged — in memory from the other end, under the
     /// cache's keys and on the same condition. `eitherSharing`: an outcome stored with or without
     /// the shared precompiled headers will do (they do not change what a file yields), for a
-    /// rescan that looks before planning them.
-    func lookups(_ jobs: [FileJob], eitherSharing: Bool) -> [(key: String?, hit: FileOutcome?)] {
+    /// rescan that looks before planning them. `query` false: the keys only.
+    func lookups(_ jobs: [FileJob], eitherSharing: Bool, query: Bool = true) -> [(key: String?, hit: FileOutcome?)] {
         let overlaid = Set(options.overlay.files.keys)
         let memo = options.shared
         guard options.cache != nil || memo != nil else { return jobs.map { _ in (nil, nil) } }
@@ -162,6 +164,7 @@ final class JobRunner {
             for variant in variants {
                 let key = ResultCache.key(job: job, content: content, configuration: configuration + "|" + arguments + variant)
                 if first == nil { first = key }
+                guard query else { break }
                 if let kept = memo?.outcome(key: key), !kept.dependencies.contains(where: { $0 != job.file && overlaid.contains($0) }) {
                     return (key, kept)
                 }

@@ -244,7 +244,7 @@ final class ScanRun {
         let kept = runner.lookups(files.map { FileJob(file: $0, pass: pass, questions: questions) }, eitherSharing: true).map(\.hit)
         let missing = files.indices.filter { kept[$0] == nil }
         guard !missing.isEmpty else { return kept.compactMap { $0 } }
-        let parsed = try runner.run(try jobs(missing.map { files[$0] }, pass: pass, questions: questions), phase: phase)
+        let parsed = try runner.run(try jobs(missing.map { files[$0] }, pass: pass, questions: questions), phase: phase, lookedUp: true)
         var outcomes = kept
         for (slot, index) in missing.enumerated() { outcomes[index] = parsed[slot] }
         return outcomes.compactMap { $0 }
