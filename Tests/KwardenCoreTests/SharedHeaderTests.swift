@@ -161,6 +161,37 @@ final class SharedHeaderGroupingTests: XCTestCase {
         XCTAssertEqual(headers.excludedByOwnMacros, 1)
     }
 
+    /// Files kept out by the same own symbols share a variant built with them; one that another
+    /// own symbol keeps from the variant too parses plainly.
+    func testFilesKeptOutByTheSameSymbolsShareAVariant() throws {
+        let headers = PrecompiledHeaders(cacheDirectory: nil)
+        let entry = { (name: String, configs: [String]) -> (file: String, arguments: [String], source: SourceText) in
+            ("/t/drivers/\(name).c", ["-I/t/include"] + configs.map { "-D\($0)=1" }, SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
+        }
+        let entries = [entry("one", ["CONFIG_DCB", "CONFIG_ONE"]), entry("two", ["CONFIG_DCB"]), entry("three", ["CONFIG_DCB", "CONFIG_THREE"]),
+                       entry("four", ["CONFIG_DCB"]), entry("five", []), entry("six", ["CONFIG_IOV"])]
+        let planned = headers.plan(entries, configurationKey: { _ in "x86" }, identity: "test")
+        let plan = try XCTUnwrap(planned.toBuild.first)
+        PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [], functions: [], macros: HeaderMacroFacts(identifiers: ["CONFIG_DCB", "CONFIG_IOV"])), of: plan.output)
+        XCTAssertTrue(headers.record(plan, failure: nil))
+
+        let variants = headers.planVariants(entries.map(\.file), planned: planned.assignment, identity: "test")
+        XCTAssertEqual(variants.toBuild.count, 1, "six alone forms no variant")
+        let variant = try XCTUnwrap(variants.toBuild.first)
+        XCTAssertEqual(variant.arguments, plan.arguments + ["-DCONFIG_DCB=1"])
+        XCTAssertEqual(Set(variants.assignment.keys), ["/t/drivers/one.c", "/t/drivers/two.c", "/t/drivers/three.c", "/t/drivers/four.c"])
+        PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [], functions: [], macros: HeaderMacroFacts(identifiers: ["CONFIG_DCB", "CONFIG_THREE"])), of: variant.output)
+        XCTAssertTrue(headers.record(variant, failure: nil))
+
+        XCTAssertEqual(headers.headerToUse(for: "/t/drivers/one.c", planned: variant.output), variant.output)
+        XCTAssertEqual(headers.headerToUse(for: "/t/drivers/two.c", planned: variant.output), variant.output)
+        XCTAssertNil(headers.headerToUse(for: "/t/drivers/three.c", planned: variant.output), "the variant's headers test CONFIG_THREE")
+        XCTAssertEqual(headers.headerToUse(for: "/t/drivers/five.c", planned: plan.output), plan.output)
+        XCTAssertNil(headers.headerToUse(for: "/t/drivers/six.c", planned: plan.output))
+        XCTAssertEqual(headers.filesWithVariants, 2)
+        XCTAssertEqual(headers.excludedByOwnMacros, 2)
+    }
+
     /// A build that failed is not tried again while the headers it read are unchanged; once one
     /// changes, it is.
     func testAFailedBuildIsRememberedUntilItsHeadersChange() throws {
@@ -234,5 +265,51 @@ final class PreprocessorTextTests: XCTestCase {
         other.add(Array("#define SPEED_10 (10)\n".utf8))
         facts.definitions.merge(other.definitions) { $0 == $1 ? $0 : HeaderMacroFacts.conflicting }
         XCTAssertTrue(facts.isAffected(by: "SPEED_10", definition: " 10"), "two headers disagree")
+    }
+}
+
+/// Files whose own Makefile gate a shared header tests (a driver's DCB files, built only with
+/// `CONFIG_…_DCB`) share a variant of their group's headers built with that symbol defined.
+final class SharedHeaderVariantTests: XCTestCase {
+    let tree = NSTemporaryDirectory() + "kwarden-pch-variant-" + UUID().uuidString
+
+    override func setUpWithError() throws {
+        var files = preparedKernelSkeleton.merging([
+            ".config": "# Linux/x86 6.1.0 Kernel Configuration\nCONFIG_X86=y\n",
+            "arch/x86/Kconfig": "config X86\n\tdef_bool y\n\nconfig RING_DCB\n\tbool \"Ring DCB\"\n",
+            "Kbuild": "obj-y += drivers/\n",
+            "drivers/Makefile": "obj-y += ring/\n",
+            "drivers/ring/Makefile": "obj-y += pick0.o pick1.o pick2.o pick3.o\nobj-$(CONFIG_RING_DCB) += dcb0.o dcb1.o dcb2.o dcb3.o\n",
+            "include/linux/types.h": "#ifndef _LINUX_TYPES_H\n#define _LINUX_TYPES_H\ntypedef unsigned int u32;\n#endif\n",
+            "include/linux/ring.h": "#ifndef _LINUX_RING_H\n#define _LINUX_RING_H\n#include <linux/types.h>\nstruct ring { u32 nr_queues; };\n#ifdef CONFIG_RING_DCB\nstruct ring_dcb { u32 nr_tcs; };\n#endif\n#endif\n",
+            "include/linux/bug.h": "#ifndef _LINUX_BUG_H\n#define _LINUX_BUG_H\n#define WARN_ON(x) ({ int __c = !!(x); __c; })\n#endif\n",
+        ]) { $1 }
+        for index in 0..<4 {
+            files["drivers/ring/pick\(index).c"] = "#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n\nu32 pick\(index)(struct ring *r, u32 hash)\n{\n\twhile (hash >= r->nr_queues)\n\t\thash -= r->nr_queues;\n\treturn hash;\n}\n"
+            // The struct exists only with the gate defined: read without it, the loop is not there.
+            files["drivers/ring/dcb\(index).c"] = "#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n\nu32 dcb\(index)(struct ring_dcb *d, u32 tc)\n{\n\twhile (tc >= d->nr_tcs)\n\t\ttc -= d->nr_tcs;\n\treturn tc;\n}\n"
+        }
+        try writeTree(files, under: tree)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: tree) }
+
+    func scan(shared: Bool) throws -> ScanResult {
+        var options = ScanOptions(paths: [tree + "/drivers"], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
+        options.jobs = 2
+        options.sharedHeaders = shared
+        return try Scanner(options: options).run()
+    }
+
+    func testFilesKeptOutByTheirOwnGateShareAVariantWithTheSameFindings() throws {
+        let plain = try scan(shared: false)
+        let shared = try scan(shared: true)
+        XCTAssertEqual(plain.findings.count, 8, "\(plain.findings.map(\.file)) \(plain.parseErrors)")
+        XCTAssertEqual(plain.summary.filesWithErrors, 0, "\(plain.parseErrors)")
+        XCTAssertEqual(shared.findings.map { "\($0.file):\($0.line) \($0.message)" }, plain.findings.map { "\($0.file):\($0.line) \($0.message)" })
+        XCTAssertEqual(shared.summary.filesWithErrors, 0, "the DCB files see their struct: \(shared.parseErrors)")
+        XCTAssertEqual(shared.summary.filesWithSharedHeaders, 8, "\(shared.notes)")
+        XCTAssertTrue(shared.notes.contains { $0.contains("4 files were given a variant") }, "\(shared.notes)")
+        XCTAssertFalse(shared.notes.contains { $0.contains("parsed without the shared precompiled headers") }, "\(shared.notes)")
     }
 }

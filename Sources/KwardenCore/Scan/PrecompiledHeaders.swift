@@ -44,6 +44,15 @@ final class PrecompiledHeaders {
     /// Per planned file, the `CONFIG_` symbols defined for it alone and the macros it defines
     /// before the shared headers would be read.
     private var ownMacros: [String: Set<EarlyMacro>] = [:]
+    /// Per planned file, its own `CONFIG_` symbols' `-D` arguments, by name.
+    private var ownDefines: [String: [String: String]] = [:]
+    /// Per planned precompiled header, how it is built: a variant of it with some files' own
+    /// symbols defined is built the same way.
+    private var recipes: [String: (arguments: [String], prefixText: String)] = [:]
+    /// Per variant, the symbols it was built with (they cannot keep a file that defines them out).
+    private var definedInVariant: [String: Set<String>] = [:]
+    /// Files parsed with a variant of their group's headers.
+    private(set) var filesWithVariants = 0
     /// Files whose own symbols a shared header mentions: parsed plainly.
     private(set) var excludedByOwnMacros = 0
     /// The macros that kept files from the shared headers, with how many files each kept.
@@ -75,17 +84,23 @@ final class PrecompiledHeaders {
     /// parsed with its Makefile gate defined). Those symbols are returned apart: a file may use
     /// headers precompiled without them only if none of those headers mentions them.
     static func sharedArguments(_ arguments: [String], file: String) -> (shared: [String], ownMacros: Set<String>) {
+        let split = splitArguments(arguments, file: file)
+        return (split.shared, Set(split.ownDefines.keys))
+    }
+
+    /// `sharedArguments`, with each own `CONFIG_` symbol's `-D` argument by name.
+    static func splitArguments(_ arguments: [String], file: String) -> (shared: [String], ownDefines: [String: String]) {
         let own = "-I" + (file as NSString).deletingLastPathComponent
-        var shared: [String] = [], macros: Set<String> = []
+        var shared: [String] = [], defines: [String: String] = [:]
         for argument in arguments {
             if argument.hasPrefix("-DKBUILD_") || argument.hasPrefix("-D__KBUILD_MODNAME") || argument == own { continue }
             if argument.hasPrefix("-DCONFIG_") {
-                macros.insert(String(argument.dropFirst(2).prefix { $0 != "=" }))
+                defines[String(argument.dropFirst(2).prefix { $0 != "=" })] = argument
                 continue
             }
             shared.append(argument)
         }
-        return (shared, macros)
+        return (shared, defines)
     }
 
     /// A macro a file defines or undefines before the kernel headers are read.
@@ -188,12 +203,13 @@ final class PrecompiledHeaders {
         var arguments: [String: [String]] = [:]
         var preambles: [String: Preamble] = [:]
         for entry in files {
-            let (shared, macros) = Self.sharedArguments(entry.arguments, file: entry.file)
+            let (shared, defines) = Self.splitArguments(entry.arguments, file: entry.file)
             let preamble = self.preamble(of: entry.source, file: entry.file)
             let key = stableHash([configurationKey(entry.file)] + shared)
             groups[key, default: []].append((entry.file, preamble.headers))
             arguments[key] = shared
-            ownMacros[entry.file] = Set(macros.map { EarlyMacro(name: $0, definition: nil) })
+            ownMacros[entry.file] = Set(defines.keys.map { EarlyMacro(name: $0, definition: nil) })
+            ownDefines[entry.file] = defines
             preambles[entry.file] = preamble
         }
         var toBuild: [Plan] = []
@@ -235,6 +251,7 @@ final class PrecompiledHeaders {
                 ownMacros[file, default: []].formUnion(preambles[file]?.macros(before: headers) ?? [])
             }
             plannedByGroup[key, default: []].append((output, headers))
+            recipes[output] = (arguments[key]!, prefixText)
             if built[output] != nil || Self.isFresh(output) { built[output] = output; continue }
             let prefix = directory + "/" + name + ".h"
             try? prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
@@ -248,15 +265,55 @@ final class PrecompiledHeaders {
     /// by a header it holds or defined there otherwise (the header could read differently with it).
     func headerToUse(for file: String, planned: String?) -> String? {
         guard let planned, let output = built[planned] else { return nil }
-        let macros = ownMacros[file] ?? []
-        let facts = macros.isEmpty ? HeaderMacroFacts() : Self.record(of: output).macros
-        let mentioned = Set(macros.filter { facts.isAffected(by: $0.name, definition: $0.definition) }.map(\.name))
+        let mentioned = macros(keeping: file, from: output)
+        if mentioned.isEmpty, definedInVariant[output] != nil { filesWithVariants += 1 }
         guard mentioned.isEmpty else {
             excludedByOwnMacros += 1
             for macro in mentioned { excludingMacros[macro, default: 0] += 1 }
             return nil
         }
         return output
+    }
+
+    /// The file's own macros that the built headers `output` use or define otherwise (those it
+    /// was built with excepted).
+    private func macros(keeping file: String, from output: String) -> Set<String> {
+        let macros = (ownMacros[file] ?? []).filter { !(definedInVariant[output]?.contains($0.name) ?? false) }
+        let facts = macros.isEmpty ? HeaderMacroFacts() : Self.record(of: output).macros
+        return Set(macros.filter { facts.isAffected(by: $0.name, definition: $0.definition) }.map(\.name))
+    }
+
+    /// Variants for files that their own `CONFIG_` symbols keep from their group's built headers
+    /// (a driver built only with `CONFIG_DCB`, which the networking headers test): the same
+    /// headers, built with those symbols defined as the files define them, shared by the files
+    /// that define the same ones — when at least `minimumGroup` do, or a variant is built already.
+    /// A macro a file defines in its text before the headers keeps it out still.
+    func planVariants(_ files: [String], planned: [String: String], identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
+        var groups: [String: (base: String, defines: [String], names: Set<String>, files: [String])] = [:]
+        for file in files {
+            guard let base = planned[file], built[base] != nil, recipes[base] != nil else { continue }
+            let mentioned = macros(keeping: file, from: base)
+            let defines = ownDefines[file] ?? [:]
+            guard !mentioned.isEmpty, mentioned.allSatisfy({ defines[$0] != nil }) else { continue }
+            let arguments = mentioned.sorted().map { defines[$0]! }
+            let name = stableHash([identity, (base as NSString).lastPathComponent] + arguments)
+            groups[name, default: (base, arguments, mentioned, [])].files.append(file)
+        }
+        var toBuild: [Plan] = []
+        var assignment: [String: String] = [:]
+        for (name, group) in groups.sorted(by: { $0.key < $1.key }) {
+            let output = directory + "/" + name + ".pch"
+            let known = built[output] != nil || Self.isFresh(output)
+            guard known || group.files.count >= Self.minimumGroup, Self.lastFailure(of: output) == nil, let recipe = recipes[group.base] else { continue }
+            definedInVariant[output] = group.names
+            recipes[output] = (recipe.arguments + group.defines, recipe.prefixText)
+            for file in group.files { assignment[file] = output }
+            if known { built[output] = output; continue }
+            let prefix = directory + "/" + name + ".h"
+            try? recipe.prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
+            toBuild.append(Plan(output: output, prefix: prefix, arguments: recipe.arguments + group.defines, representative: group.files[0]))
+        }
+        return (toBuild, assignment)
     }
 
     /// Records what building did: a failed build leaves its files to plain parses.

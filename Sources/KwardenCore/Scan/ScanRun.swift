@@ -223,18 +223,26 @@ final class ScanRun {
             guard let arguments = try? setups.setup(for: files[i]).arguments, case .success(let source) = options.overlay.read(files[i]) else { return nil }
             return (files[i], arguments, source)
         }.compactMap { $0 }
-        let planned = sharedHeaders.plan(entries, configurationKey: { setups.configurationKey(for: $0) }, identity: ResultCache.buildIdentity)
-        if !planned.toBuild.isEmpty {
-            let builds = planned.toBuild.map { plan -> FileJob in
+        func build(_ plans: [PrecompiledHeaders.Plan]) throws {
+            guard !plans.isEmpty else { return }
+            let builds = plans.map { plan -> FileJob in
                 var job = FileJob(file: plan.prefix, pass: pass)
                 job.precompile = PrecompileRequest(prefix: plan.prefix, output: plan.output, arguments: plan.arguments, representative: plan.representative)
                 return job
             }
-            for (plan, outcome) in zip(planned.toBuild, try runner.run(builds, phase: "precompiling shared headers")) {
+            for (plan, outcome) in zip(plans, try runner.run(builds, phase: "precompiling shared headers")) {
                 _ = sharedHeaders.record(plan, failure: outcome.failure)
             }
         }
-        return files.map { FileJob(file: $0, pass: pass, questions: questions, precompiledHeader: sharedHeaders.headerToUse(for: $0, planned: planned.assignment[$0])) }
+        let planned = sharedHeaders.plan(entries, configurationKey: { setups.configurationKey(for: $0) }, identity: ResultCache.buildIdentity)
+        try build(planned.toBuild)
+        // Files their own CONFIG_ symbols keep from their group's headers may share a variant.
+        let variants = sharedHeaders.planVariants(files, planned: planned.assignment, identity: ResultCache.buildIdentity)
+        try build(variants.toBuild)
+        return files.map { file in
+            let variant = variants.assignment[file].flatMap { sharedHeaders.built[$0] }
+            return FileJob(file: file, pass: pass, questions: questions, precompiledHeader: sharedHeaders.headerToUse(for: file, planned: variant ?? planned.assignment[file]))
+        }
     }
 
     /// Parses `files` in a pass. Outcomes kept from an earlier scan are taken first; only the
@@ -332,7 +340,8 @@ final class ScanRun {
                 notes.append("\(sharedHeaders.excludedByOwnMacros) file\(sharedHeaders.excludedByOwnMacros == 1 ? "" : "s") parsed without the shared precompiled headers: a CONFIG_ symbol defined for the file alone, or a macro it defines before its includes, is used in them or defined there otherwise (\(sharedHeaders.excludingMacros.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5).map { "\($0.key): \($0.value)" }.joined(separator: ", ")))")
             }
             if summary.filesWithSharedHeaders > 0 {
-                notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse")
+                let variants = sharedHeaders.filesWithVariants > 0 ? "; \(sharedHeaders.filesWithVariants) files were given a variant of their group's headers built with the CONFIG_ symbols of their own that kept them out" : ""
+                notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse\(variants)")
             }
         }
         if options.compileCommands != nil {
