@@ -192,6 +192,29 @@ final class SharedHeaderGroupingTests: XCTestCase {
         XCTAssertEqual(headers.excludedByOwnMacros, 2)
     }
 
+    /// The gate's second end shares the first end's plans: its few files take the headers built
+    /// for the first, where alone they would form no group and parse plainly.
+    func testAnotherScanSharingThePlansTakesTheHeadersBuiltForTheFirst() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-pch-plans-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let entry = { (name: String) -> (file: String, arguments: [String], source: SourceText) in
+            ("/t/drivers/\(name).c", ["-I/t/include"], SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
+        }
+        let plans = PrecompiledHeaderPlans()
+        let head = PrecompiledHeaders(cacheDirectory: directory, plans: plans)
+        let planned = head.plan(["one", "two", "three", "four"].map(entry), configurationKey: { _ in "x86" }, identity: "test")
+        let plan = try XCTUnwrap(planned.toBuild.first)
+        PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [], functions: []), of: plan.output)
+        XCTAssertTrue(head.record(plan, failure: nil))
+
+        let base = PrecompiledHeaders(cacheDirectory: directory, plans: plans)
+        let again = base.plan([entry("two")], configurationKey: { _ in "x86" }, identity: "test")
+        XCTAssertTrue(again.toBuild.isEmpty)
+        XCTAssertEqual(base.headerToUse(for: "/t/drivers/two.c", planned: again.assignment["/t/drivers/two.c"]), plan.output)
+        let alone = PrecompiledHeaders(cacheDirectory: directory).plan([entry("two")], configurationKey: { _ in "x86" }, identity: "test")
+        XCTAssertNil(alone.assignment["/t/drivers/two.c"], "without the plans, one file forms no group")
+    }
+
     /// A build that failed is not tried again while the headers it read are unchanged; once one
     /// changes, it is.
     func testAFailedBuildIsRememberedUntilItsHeadersChange() throws {

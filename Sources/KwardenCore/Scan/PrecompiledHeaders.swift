@@ -46,11 +46,8 @@ final class PrecompiledHeaders {
     private var ownMacros: [String: Set<EarlyMacro>] = [:]
     /// Per planned file, its own `CONFIG_` symbols' `-D` arguments, by name.
     private var ownDefines: [String: [String: String]] = [:]
-    /// Per planned precompiled header, how it is built: a variant of it with some files' own
-    /// symbols defined is built the same way.
-    private var recipes: [String: (arguments: [String], prefixText: String)] = [:]
-    /// Per variant, the symbols it was built with (they cannot keep a file that defines them out).
-    private var definedInVariant: [String: Set<String>] = [:]
+    /// What planning learned, kept for later passes and for another scan of the tree sharing it.
+    private let plans: PrecompiledHeaderPlans
     /// Files parsed with a variant of their group's headers.
     private(set) var filesWithVariants = 0
     /// Files whose own symbols a shared header mentions: parsed plainly.
@@ -58,13 +55,12 @@ final class PrecompiledHeaders {
     /// The macros that kept files from the shared headers, with how many files each kept.
     private(set) var excludingMacros: [String: Int] = [:]
     private(set) var built: [String: String] = [:]
-    /// Per group of flags, the precompiled headers planned for it so far (by an earlier pass):
-    /// a later pass's files of that group use them rather than parse plainly for want of company.
-    private var plannedByGroup: [String: [(output: String, headers: [String])]] = [:]
     private(set) var notes: [String] = []
 
     /// `cacheDirectory`: the result cache's; nil: a scratch directory removed with this object.
-    init(cacheDirectory: String?) {
+    /// `plans`: what an earlier scan of the tree into the same directory planned (the gate's other end).
+    init(cacheDirectory: String?, plans: PrecompiledHeaderPlans = PrecompiledHeaderPlans()) {
+        self.plans = plans
         if let cacheDirectory {
             directory = cacheDirectory + "/pch"
             temporary = false
@@ -219,9 +215,10 @@ final class PrecompiledHeaders {
             // that holds most of its headers, if any holds one.
             let members = everyMember.filter { member in
                 let mine = Set(member.headers)
-                guard let best = plannedByGroup[key]?.map({ (output: $0.output, headers: $0.headers, overlap: mine.intersection($0.headers).count) })
+                guard let best = plans.byGroup[key]?.map({ (output: $0.output, headers: $0.headers, overlap: mine.intersection($0.headers).count) })
                     .filter({ $0.overlap > 0 }).max(by: { $0.overlap < $1.overlap }) else { return true }
                 assignment[member.file] = best.output
+                if plans.built.contains(best.output) { built[best.output] = best.output }
                 ownMacros[member.file, default: []].formUnion(preambles[member.file]?.macros(before: best.headers) ?? [])
                 return false
             }
@@ -250,9 +247,9 @@ final class PrecompiledHeaders {
                 assignment[file] = output
                 ownMacros[file, default: []].formUnion(preambles[file]?.macros(before: headers) ?? [])
             }
-            plannedByGroup[key, default: []].append((output, headers))
-            recipes[output] = (arguments[key]!, prefixText)
-            if built[output] != nil || Self.isFresh(output) { built[output] = output; continue }
+            plans.byGroup[key, default: []].append((output, headers))
+            plans.recipes[output] = (arguments[key]!, prefixText)
+            if built[output] != nil || Self.isFresh(output) { built[output] = output; plans.built.insert(output); continue }
             let prefix = directory + "/" + name + ".h"
             try? prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
             toBuild.append(Plan(output: output, prefix: prefix, arguments: arguments[key]!, representative: users[0]))
@@ -266,7 +263,7 @@ final class PrecompiledHeaders {
     func headerToUse(for file: String, planned: String?) -> String? {
         guard let planned, let output = built[planned] else { return nil }
         let mentioned = macros(keeping: file, from: output)
-        if mentioned.isEmpty, definedInVariant[output] != nil { filesWithVariants += 1 }
+        if mentioned.isEmpty, plans.definedInVariant[output] != nil { filesWithVariants += 1 }
         guard mentioned.isEmpty else {
             excludedByOwnMacros += 1
             for macro in mentioned { excludingMacros[macro, default: 0] += 1 }
@@ -278,7 +275,7 @@ final class PrecompiledHeaders {
     /// The file's own macros that the built headers `output` use or define otherwise (those it
     /// was built with excepted).
     private func macros(keeping file: String, from output: String) -> Set<String> {
-        let macros = (ownMacros[file] ?? []).filter { !(definedInVariant[output]?.contains($0.name) ?? false) }
+        let macros = (ownMacros[file] ?? []).filter { !(plans.definedInVariant[output]?.contains($0.name) ?? false) }
         let facts = macros.isEmpty ? HeaderMacroFacts() : Self.record(of: output).macros
         return Set(macros.filter { facts.isAffected(by: $0.name, definition: $0.definition) }.map(\.name))
     }
@@ -291,7 +288,7 @@ final class PrecompiledHeaders {
     func planVariants(_ files: [String], planned: [String: String], identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
         var groups: [String: (base: String, defines: [String], names: Set<String>, files: [String])] = [:]
         for file in files {
-            guard let base = planned[file], built[base] != nil, recipes[base] != nil else { continue }
+            guard let base = planned[file], built[base] != nil, plans.recipes[base] != nil else { continue }
             let mentioned = macros(keeping: file, from: base)
             let defines = ownDefines[file] ?? [:]
             guard !mentioned.isEmpty, mentioned.allSatisfy({ defines[$0] != nil }) else { continue }
@@ -303,12 +300,12 @@ final class PrecompiledHeaders {
         var assignment: [String: String] = [:]
         for (name, group) in groups.sorted(by: { $0.key < $1.key }) {
             let output = directory + "/" + name + ".pch"
-            let known = built[output] != nil || Self.isFresh(output)
-            guard known || group.files.count >= Self.minimumGroup, Self.lastFailure(of: output) == nil, let recipe = recipes[group.base] else { continue }
-            definedInVariant[output] = group.names
-            recipes[output] = (recipe.arguments + group.defines, recipe.prefixText)
+            let known = built[output] != nil || plans.built.contains(output) || Self.isFresh(output)
+            guard known || group.files.count >= Self.minimumGroup, Self.lastFailure(of: output) == nil, let recipe = plans.recipes[group.base] else { continue }
+            plans.definedInVariant[output] = group.names
+            plans.recipes[output] = (recipe.arguments + group.defines, recipe.prefixText)
             for file in group.files { assignment[file] = output }
-            if known { built[output] = output; continue }
+            if known { built[output] = output; plans.built.insert(output); continue }
             let prefix = directory + "/" + name + ".h"
             try? recipe.prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
             toBuild.append(Plan(output: output, prefix: prefix, arguments: recipe.arguments + group.defines, representative: group.files[0]))
@@ -324,6 +321,7 @@ final class PrecompiledHeaders {
             return false
         }
         built[plan.output] = plan.output
+        plans.built.insert(plan.output)
         // Built anew (perhaps in another process): what was read of it before is stale.
         Self.recordLock.lock(); Self.records[plan.output] = nil; Self.recordLock.unlock()
         return true
@@ -391,4 +389,17 @@ final class PrecompiledHeaders {
         guard let failure = record.failure, record.headersUnchanged else { return nil }
         return failure
     }
+}
+
+/// What planning shared precompiled headers learned — per group of flags the headers planned
+/// (a later pass's files of that group use them rather than parse plainly for want of company),
+/// how each was built, the symbols each variant was built with, which are built — kept for the
+/// scan's later passes and for another scan of the same tree into the same directory (the
+/// gate's other end, whose few changed files then need no headers of their own).
+final class PrecompiledHeaderPlans: @unchecked Sendable {
+    var byGroup: [String: [(output: String, headers: [String])]] = [:]
+    var recipes: [String: (arguments: [String], prefixText: String)] = [:]
+    /// Per variant, the symbols it was built with (they cannot keep a file that defines them out).
+    var definedInVariant: [String: Set<String>] = [:]
+    var built: Set<String> = []
 }

@@ -46,8 +46,13 @@ final class ScanRun {
         }
         onlyArch = options.allArches ? nil : setups.primaryArch
         runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
-        sharedHeaders = kernelRoot != nil && options.sharedHeaders && !options.overlay.files.keys.contains { $0.hasSuffix(".h") }
-            ? PrecompiledHeaders(cacheDirectory: options.cache.map { ($0.path as NSString).deletingLastPathComponent } ?? options.shared?.scratchDirectory) : nil
+        if kernelRoot != nil && options.sharedHeaders && !options.overlay.files.keys.contains(where: { $0.hasSuffix(".h") }) {
+            let directory = options.cache.map { ($0.path as NSString).deletingLastPathComponent } ?? options.shared?.scratchDirectory
+            sharedHeaders = PrecompiledHeaders(cacheDirectory: directory,
+                                               plans: options.shared.map { $0.precompiledHeaderPlans(directory: directory ?? "") } ?? PrecompiledHeaderPlans())
+        } else {
+            sharedHeaders = nil
+        }
         sessions = options.rules.map { $0.session() }
         if let cache = options.cache { setups.loadFlags(from: cache) }
         if kernelRoot == nil { notes.append("not inside a kernel tree: flags from compile_flags.txt where present") }

@@ -14,6 +14,7 @@ public final class SharedScanState: @unchecked Sendable {
     private var chainSelections: [String: [String: Set<String>]] = [:]
     private var outcomes: [String: FileOutcome] = [:]
     private var scratch: String?
+    private var headerPlans: [String: PrecompiledHeaderPlans] = [:]
 
     public init() {}
 
@@ -39,6 +40,15 @@ public final class SharedScanState: @unchecked Sendable {
         let made = NSTemporaryDirectory() + "kwarden-shared-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: made, withIntermediateDirectories: true)
         scratch = made
+        return made
+    }
+
+    /// The shared precompiled headers planned so far into `directory`.
+    func precompiledHeaderPlans(directory: String) -> PrecompiledHeaderPlans {
+        lock.lock(); defer { lock.unlock() }
+        if let known = headerPlans[directory] { return known }
+        let made = PrecompiledHeaderPlans()
+        headerPlans[directory] = made
         return made
     }
 
