@@ -20,9 +20,11 @@ extension RcuPublishWithoutSync {
         // Publishes in this file.
         var publishers: Set<String> = []
         var publishedFields: Set<String> = []
-        for function in context.functions {
+        // Most files publish nothing: their functions are not walked for it.
+        let publishUses = context.macroUses.filter { publishMacros.contains($0.name) }
+        for function in publishUses.isEmpty ? [] : context.functions {
             guard let body = function.body else { continue }
-            for use in context.macroUses where publishMacros.contains(use.name) && function.declaration.cursor.extent.contains(use.range.start) {
+            for use in publishUses where function.declaration.cursor.extent.contains(use.range.start) {
                 let arguments = context.macroArguments(use)
                 guard arguments.count == 2, !isNullTokens(arguments[1]),
                       let field = field(of: use, arguments: arguments, in: body, context: context),
@@ -41,7 +43,9 @@ extension RcuPublishWithoutSync {
         // field (`dev->ops->setup(dev)`) is a call to every function stored in that field.
         var reaching = publishers.union(requestedCallees).union(requestedPointerFields)
         var calls: [(function: FunctionDefinition, call: Node, callee: String, direct: Cursor?)] = []
-        for function in context.functions {
+        // Nothing to reach (no publisher here, no callee asked about): no call or binding can
+        // be reported, so none is collected.
+        for function in reaching.isEmpty ? [] : context.functions {
             guard let body = function.body else { continue }
             for call in body.descendants(where: { $0.kind == .callExpr }) {
                 if let callee = call.referenced, callee.kind == .functionDecl {
@@ -51,7 +55,7 @@ extension RcuPublishWithoutSync {
                 }
             }
         }
-        let bindings = functionPointerBindings(in: context)
+        let bindings = reaching.isEmpty ? [] : functionPointerBindings(in: context)
         var waitedCache: [ObjectIdentifier: Bool] = [:]
         func waited(_ call: Node, _ function: FunctionDefinition) -> Bool {
             if let known = waitedCache[ObjectIdentifier(call)] { return known }
