@@ -150,6 +150,13 @@ public final class TranslationUnit {
         return buffer.withMemoryRebound(to: UInt8.self, capacity: size) { Array(UnsafeBufferPointer(start: $0, count: size)) }
     }
 
+    /// Whether a second `#include` of `path` would read nothing: an include guard or `#pragma
+    /// once` covers the whole file (false when the unit did not read it).
+    public func isIncludeGuarded(_ path: String) -> Bool {
+        guard let file = clang_getFile(raw, path) else { return false }
+        return clang_isFileMultipleIncludeGuarded(raw, file) != 0
+    }
+
     /// The most specific cursor at `offset` of `path` (nil when the unit did not read the file).
     public func cursor(inFile path: String, offset: Int) -> Cursor? {
         guard let file = clang_getFile(raw, path) else { return nil }

@@ -293,6 +293,7 @@ final class PreprocessorTextTests: XCTestCase {
 
 /// Files whose own Makefile gate a shared header tests (a driver's DCB files, built only with
 /// `CONFIG_…_DCB`) share a variant of their group's headers built with that symbol defined.
+/// A header without an include guard is left out of the precompiled prefix.
 final class SharedHeaderVariantTests: XCTestCase {
     let tree = NSTemporaryDirectory() + "kwarden-pch-variant-" + UUID().uuidString
 
@@ -306,11 +307,14 @@ final class SharedHeaderVariantTests: XCTestCase {
             "include/linux/types.h": "#ifndef _LINUX_TYPES_H\n#define _LINUX_TYPES_H\ntypedef unsigned int u32;\n#endif\n",
             "include/linux/ring.h": "#ifndef _LINUX_RING_H\n#define _LINUX_RING_H\n#include <linux/types.h>\nstruct ring { u32 nr_queues; };\n#ifdef CONFIG_RING_DCB\nstruct ring_dcb { u32 nr_tcs; };\n#endif\n#endif\n",
             "include/linux/bug.h": "#ifndef _LINUX_BUG_H\n#define _LINUX_BUG_H\n#define WARN_ON(x) ({ int __c = !!(x); __c; })\n#endif\n",
+            // No include guard (some kernel headers have none): precompiled and then included by
+            // the file again, its enum would be defined twice.
+            "include/linux/ring_modes.h": "/* ring modes */\nenum ring_mode { RING_FAST, RING_SLOW };\n",
         ]) { $1 }
         for index in 0..<4 {
-            files["drivers/ring/pick\(index).c"] = "#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n\nu32 pick\(index)(struct ring *r, u32 hash)\n{\n\twhile (hash >= r->nr_queues)\n\t\thash -= r->nr_queues;\n\treturn hash;\n}\n"
+            files["drivers/ring/pick\(index).c"] = "#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n#include <linux/ring_modes.h>\n\nu32 pick\(index)(struct ring *r, u32 hash)\n{\n\twhile (hash >= r->nr_queues)\n\t\thash -= r->nr_queues;\n\treturn hash;\n}\n"
             // The struct exists only with the gate defined: read without it, the loop is not there.
-            files["drivers/ring/dcb\(index).c"] = "#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n\nu32 dcb\(index)(struct ring_dcb *d, u32 tc)\n{\n\twhile (tc >= d->nr_tcs)\n\t\ttc -= d->nr_tcs;\n\treturn tc;\n}\n"
+            files["drivers/ring/dcb\(index).c"] = "#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n#include <linux/ring_modes.h>\n\nu32 dcb\(index)(struct ring_dcb *d, u32 tc)\n{\n\twhile (tc >= d->nr_tcs)\n\t\ttc -= d->nr_tcs;\n\treturn tc;\n}\n"
         }
         try writeTree(files, under: tree)
     }
@@ -330,7 +334,7 @@ final class SharedHeaderVariantTests: XCTestCase {
         XCTAssertEqual(plain.findings.count, 8, "\(plain.findings.map(\.file)) \(plain.parseErrors)")
         XCTAssertEqual(plain.summary.filesWithErrors, 0, "\(plain.parseErrors)")
         XCTAssertEqual(shared.findings.map { "\($0.file):\($0.line) \($0.message)" }, plain.findings.map { "\($0.file):\($0.line) \($0.message)" })
-        XCTAssertEqual(shared.summary.filesWithErrors, 0, "the DCB files see their struct: \(shared.parseErrors)")
+        XCTAssertEqual(shared.summary.filesWithErrors, 0, "the DCB files see their struct, and the unguarded header is read once: \(shared.parseErrors)")
         XCTAssertEqual(shared.summary.filesWithSharedHeaders, 8, "\(shared.notes)")
         XCTAssertTrue(shared.notes.contains { $0.contains("4 files were given a variant") }, "\(shared.notes)")
         XCTAssertFalse(shared.notes.contains { $0.contains("parsed without the shared precompiled headers") }, "\(shared.notes)")

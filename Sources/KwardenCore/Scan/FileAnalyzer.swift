@@ -79,7 +79,7 @@ public final class FileAnalyzer {
                     unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
                 } else {
                     outcome.usedPrecompiledHeader = true
-                    headerFunctions = PrecompiledHeaders.record(of: shared).functions
+                    headerFunctions = PrecompiledHeaders.functions(of: shared)
                 }
             } else {
                 unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
@@ -116,21 +116,38 @@ public final class FileAnalyzer {
             let unsaved = try setups.setup(for: request.representative).unsavedFiles + overlayUnsaved
             let temporary = request.output + "." + UUID().uuidString
             var built = try index.savePrecompiledHeader(request.prefix, arguments: request.arguments, unsavedFiles: unsaved, to: temporary)
+            var lines = ((try? String(contentsOfFile: request.prefix, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            // A prefix line naming a header without an include guard that holds code: the files
+            // that include it (why it is in the prefix) would read it twice (a redefinition where
+            // a plain parse has none), so it is left out. Such headers read through guarded ones
+            // (x-macro lists, a struct only `sched.h` includes) are read once either way.
+            func repeatable(_ unit: TranslationUnit) -> Set<String> {
+                let includers = unit.topLevelIncluders
+                var found = Set<String>()
+                for file in unit.includedFiles where file != request.prefix && !unit.isIncludeGuarded(file) {
+                    guard includers[file] == file, let bytes = unit.contents(of: file), PreprocessorText.holdsCode(bytes) else { continue }
+                    found.formUnion(lines.filter { culpritMatches($0, file) })
+                }
+                return found
+            }
+            var unguarded = repeatable(built.unit)
             // A header that only compiles inside a module (it uses KBUILD_MODNAME, say) or only
             // after others is left out, with whatever else brought the error in. Another header
             // of the prefix may bring the same one in once the first is gone: a few rounds.
-            for _ in 0..<PrecompiledHeaders.buildRounds where !built.errors.isEmpty {
+            for _ in 0..<PrecompiledHeaders.buildRounds where !built.errors.isEmpty || !unguarded.isEmpty {
                 let includers = built.unit.topLevelIncluders
                 let culprits = Set(built.errors.compactMap { includers[$0.position.file] })
-                let lines = ((try? String(contentsOfFile: request.prefix, encoding: .utf8)) ?? "").split(separator: "\n")
-                let kept = lines.filter { line in !culprits.contains { culpritMatches(String(line), $0) } }
-                guard !culprits.isEmpty, kept.count >= 2, kept.count < lines.count else { break }
+                let kept = lines.filter { line in !unguarded.contains(line) && !culprits.contains { culpritMatches(line, $0) } }
+                guard kept.count >= 2, kept.count < lines.count else { break }
+                lines = kept
                 try (kept.joined(separator: "\n") + "\n").write(toFile: request.prefix, atomically: true, encoding: .utf8)
                 built = try index.savePrecompiledHeader(request.prefix, arguments: request.arguments, unsavedFiles: unsaved, to: temporary)
+                unguarded = repeatable(built.unit)
             }
-            guard built.errors.isEmpty else {
+            guard built.errors.isEmpty, unguarded.isEmpty else {
                 try? FileManager.default.removeItem(atPath: temporary)
-                outcome.failure = "\(built.errors.count) error\(built.errors.count == 1 ? "" : "s") in the shared headers, first: \(built.errors[0].message)"
+                outcome.failure = built.errors.first.map { "\(built.errors.count) error\(built.errors.count == 1 ? "" : "s") in the shared headers, first: \($0.message)" }
+                    ?? "headers without an include guard in every prefix tried (\(unguarded.sorted().joined(separator: ", ")))"
                 // Kept with the headers it read: the next scan does not build it again while they are unchanged.
                 PrecompiledHeaders.save(PrecompiledHeaders.Record(files: built.unit.includedFiles, functions: [], failure: outcome.failure),
                                         of: request.output)

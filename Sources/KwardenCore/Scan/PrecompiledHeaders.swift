@@ -323,14 +323,17 @@ final class PrecompiledHeaders {
         built[plan.output] = plan.output
         plans.built.insert(plan.output)
         // Built anew (perhaps in another process): what was read of it before is stale.
-        Self.recordLock.lock(); Self.records[plan.output] = nil; Self.recordLock.unlock()
+        Self.recordLock.lock(); Self.records[plan.output] = nil; Self.functionLists[plan.output] = nil; Self.recordLock.unlock()
         return true
     }
 
     /// What is saved beside a precompiled header: the files it read (with their size and
     /// modification time: the cache's dependencies of every file parsed with it, and how a later
-    /// scan knows it is still valid) and the functions its headers define.
+    /// scan knows it is still valid) and the functions its headers define. The functions, which
+    /// only the parses need, are kept in a file of their own (`functionsFile`): planning reads
+    /// the rest of every record.
     struct Record: Codable {
+        enum CodingKeys: String, CodingKey { case files, stamps, macros, failure }
         var files: [String] = []
         var stamps: [ResultCache.Dependency] = []
         var functions: [SharedHeaderFunction] = []
@@ -352,11 +355,37 @@ final class PrecompiledHeaders {
     }
 
     static func recordFile(of output: String) -> String { output + ".record" }
+    static func functionsFile(of output: String) -> String { output + ".functions" }
 
     static func save(_ record: Record, of output: String) {
+        // The functions first: a record on disk names a complete build.
+        var text = ""
+        for function in record.functions {
+            text += "\(function.name)\t\(function.file)\t\(function.offset)\t\(function.identifiers.sorted().joined(separator: " "))\n"
+        }
+        try? Data(text.utf8).write(to: URL(fileURLWithPath: functionsFile(of: output)))
         if let data = try? JSONEncoder().encode(record) { try? data.write(to: URL(fileURLWithPath: recordFile(of: output))) }
-        recordLock.lock(); records[output] = record; recordLock.unlock()
+        recordLock.lock(); records[output] = record; functionLists[output] = record.functions; recordLock.unlock()
     }
+
+    /// The functions the headers of `output` define (read once per process).
+    static func functions(of output: String) -> [SharedHeaderFunction] {
+        recordLock.lock()
+        if let known = functionLists[output] { recordLock.unlock(); return known }
+        recordLock.unlock()
+        var functions: [SharedHeaderFunction] = []
+        if let data = FileManager.default.contents(atPath: functionsFile(of: output)) {
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+                let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+                guard fields.count == 4, let offset = Int(fields[2]) else { continue }
+                functions.append(SharedHeaderFunction(name: String(fields[0]), file: String(fields[1]), offset: offset,
+                                                      identifiers: Set(fields[3].split(separator: " ").map(String.init))))
+            }
+        }
+        recordLock.lock(); functionLists[output] = functions; recordLock.unlock()
+        return functions
+    }
+    nonisolated(unsafe) private static var functionLists: [String: [SharedHeaderFunction]] = [:]
 
     static func record(of output: String) -> Record {
         recordLock.lock()
@@ -377,7 +406,7 @@ final class PrecompiledHeaders {
 
     /// A precompiled header from an earlier scan whose headers are all unchanged.
     static func isFresh(_ output: String) -> Bool {
-        guard FileManager.default.fileExists(atPath: output) else { return false }
+        guard FileManager.default.fileExists(atPath: output), FileManager.default.fileExists(atPath: functionsFile(of: output)) else { return false }
         let record = readRecord(of: output)
         return record.failure == nil && record.headersUnchanged
     }

@@ -6,6 +6,15 @@ import RuleKit
 /// register named in a comment does not count), and is a macro a driver defines early defined
 /// the same way by a header (`#define SPEED_10 10` twice changes nothing)?
 enum PreprocessorText {
+    /// Whether the text holds code outside preprocessor directives (a header read twice would
+    /// declare it twice); a wrapper that only includes another header holds none.
+    static func holdsCode(_ bytes: [UInt8]) -> Bool {
+        logicalLines(bytes).contains { line in
+            guard let first = line.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0d && $0 != 0x0c }) else { return false }
+            return line[first] != 0x23
+        }
+    }
+
     /// The logical lines of `bytes`, each without its comments (a comment becomes one blank, as
     /// in translation phase 3) and with backslash-newlines removed. String and character literals
     /// are kept whole; one left open ends at its line's end.

@@ -255,7 +255,7 @@ public final class ResultCache: @unchecked Sendable {
             let output = directory + "/" + String(name.dropLast(".record".count))
             guard all || !(PrecompiledHeaders.isFresh(output) || PrecompiledHeaders.lastFailure(of: output) != nil) else { continue }
             let base = String(output.dropLast(4))
-            for file in [output, base + ".h", PrecompiledHeaders.recordFile(of: output)] { try? FileManager.default.removeItem(atPath: file) }
+            for file in [output, base + ".h", PrecompiledHeaders.recordFile(of: output), PrecompiledHeaders.functionsFile(of: output)] { try? FileManager.default.removeItem(atPath: file) }
         }
     }
 
