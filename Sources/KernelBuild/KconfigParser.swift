@@ -234,16 +234,18 @@ struct KconfigParser {
 
     private static func logicalLines(_ text: String) -> [String] {
         var lines: [String] = []
-        var pending = ""
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if raw.hasSuffix("\\") {
+        var pending: [UInt8] = []
+        // By bytes (a CRLF file's lines lose their CR too).
+        for var raw in text.utf8.split(separator: 0x0a, omittingEmptySubsequences: false) {
+            if raw.last == 0x0d { raw = raw.dropLast() }
+            if raw.last == 0x5c {
                 pending += raw.dropLast()
             } else {
-                lines.append(pending + raw)
-                pending = ""
+                lines.append(pending.isEmpty ? String(decoding: raw, as: UTF8.self) : String(decoding: pending + raw, as: UTF8.self))
+                pending.removeAll(keepingCapacity: true)
             }
         }
-        if !pending.isEmpty { lines.append(pending) }
+        if !pending.isEmpty { lines.append(String(decoding: pending, as: UTF8.self)) }
         return lines
     }
 
@@ -307,7 +309,7 @@ struct KconfigParser {
 
     /// Kconfig's preprocessor: `$(var)` and `$(func,args)`; anything that would run a command is empty.
     func expand(_ text: String, arguments: [String] = [], depth: Int = 0) -> String {
-        guard text.contains("$"), depth < 20 else { return text }
+        guard text.utf8.contains(0x24), depth < 20 else { return text }
         var result = ""
         var index = text.startIndex
         while index < text.endIndex {

@@ -83,7 +83,7 @@ public enum MakeSyntax {
     public static func configSymbol(ofSuffix suffix: String) -> String? {
         guard suffix.hasPrefix("$(CONFIG_"), suffix.hasSuffix(")") else { return nil }
         let symbol = suffix.dropFirst("$(CONFIG_".count).dropLast()
-        guard !symbol.contains("$"), !symbol.contains(" ") else { return nil }
+        guard !symbol.utf8.contains(0x24), !symbol.utf8.contains(0x20) else { return nil }
         return String(symbol)
     }
 
@@ -143,7 +143,7 @@ public struct MakeVariables: Sendable {
     }
 
     public func expand(_ text: String, config: KernelConfig, depth: Int = 0) -> String {
-        guard text.contains("$"), depth < 16 else { return text }
+        guard text.utf8.contains(0x24), depth < 16 else { return text }
         var result = ""
         var index = text.startIndex
         while index < text.endIndex {

@@ -343,7 +343,7 @@ struct DirectoryMakefile {
                                          "extra", "targets", "hostprogs", "userprogs", "header-test", "ccflags-remove",
                                          "asflags-remove", "subdir-asflags", "clean-files", "core", "drivers", "libs",
                                          "head", "mandatory", "generic", "generated", "userccflags", "always-y", "vdso"]
-            guard !base.isEmpty, !reserved.contains(base), !base.contains("$"), !base.hasPrefix("obj-"),
+            guard !base.isEmpty, !reserved.contains(base), !base.utf8.contains(0x24), !base.hasPrefix("obj-"),
                   !base.hasPrefix("hostprogs"), !base.hasPrefix("subdir-") else { return nil }
             return base
         }
