@@ -302,6 +302,25 @@ final class BuildContextTests: XCTestCase {
         XCTAssertTrue(other.contains("-I\(root)/arch/arm64/include"), "\(other)")
     }
 
+    /// Kconfig is read by lines and tokens of bytes: a continued line, quoted prompts, operators
+    /// and a CRLF file read as their LF twins do.
+    func testKconfigLinesAndTokensAsWrittenWithLFOrCRLF() throws {
+        let tree = try FakeKernelTree()
+        let text = "config RING\n\tbool \"Ring (fast) \\\"x\\\"\" if X86 && \\\n\t\t!RING_OFF\n\tdefault y if X86||RING_OFF!=y # comment\n\nconfig RING_OFF\n\tbool\n"
+        for (name, contents) in [("lf", text), ("crlf", text.replacingOccurrences(of: "\n", with: "\r\n"))] {
+            try tree.write("Kconfig.\(name)", contents)
+            var parser = KconfigParser(sourceRoot: tree.root, arch: "x86")
+            parser.parseFile("Kconfig.\(name)")
+            let ring = try XCTUnwrap(parser.model.symbols["RING"], name)
+            XCTAssertEqual(ring.type, .bool, name)
+            XCTAssertNotNil(parser.model.symbols["RING_OFF"], name)
+            XCTAssertEqual(ring.prompts, [KconfigExprParser.parse(["X86", "&&", "!", "RING_OFF"])], name)
+            XCTAssertEqual(ring.defaults.map(\.1), [KconfigExprParser.parse(["X86", "||", "RING_OFF", "!=", "y"])], name)
+        }
+        XCTAssertEqual(KconfigLexer.tokenize("A&&(B||!C) != \"q \\\" r\" <=D>=E & F # x"),
+                       ["A", "&&", "(", "B", "||", "!", "C", ")", "!=", "\"q \\\" r\"", "<=", "D", ">=", "E", "F"])
+    }
+
     func testFilesOutsideTheConfigurationGetTheirGateDefined() throws {
         let tree = try FakeKernelTree()
         try tree.write(".config", "# Linux/x86 6.1.42 Kernel Configuration\nCONFIG_64BIT=y\nCONFIG_TRACING=y\nCONFIG_MLX5_CORE=m\n")
