@@ -56,7 +56,7 @@ public final class CallGraph {
     private var directoryOfFile: [Int32] = []
     private var directories: [String: Int32] = [:]
     /// Per name: the directories calling it, up to one more than the hub limit.
-    private var callerDirectories: [Int32: [Int32]] = [:]
+    private var callerDirectories: [[Int32]] = []
     private let hubDirectories: Int
 
     public private(set) var fileCount = 0
@@ -70,6 +70,7 @@ public final class CallGraph {
         if let id = names[name] { return id }
         let id = Int32(names.count)
         names[name] = id
+        callerDirectories.append([])
         return id
     }
 
@@ -96,10 +97,9 @@ public final class CallGraph {
             for call in definition.calls {
                 let callee = intern(call)
                 callNames.append(callee)
-                var callers = callerDirectories[callee, default: []]
-                if callers.count <= hubDirectories && !callers.contains(directoryID) {
-                    callers.append(directoryID)
-                    callerDirectories[callee] = callers
+                // In place: a copy per call would cost more than the rest of the join.
+                if callerDirectories[Int(callee)].count <= hubDirectories && !callerDirectories[Int(callee)].contains(directoryID) {
+                    callerDirectories[Int(callee)].append(directoryID)
                 }
             }
             callOffsets.append(Int32(callNames.count))
@@ -131,7 +131,7 @@ public final class CallGraph {
         }
         var global: [Int32: [Int32]] = [:]
         for index in 0..<count where !localOfDefinition[index] { global[nameOfDefinition[index], default: []].append(Int32(index)) }
-        func isHub(_ name: Int32) -> Bool { (callerDirectories[name]?.count ?? 0) > hubDirectories }
+        func isHub(_ name: Int32) -> Bool { callerDirectories[Int(name)].count > hubDirectories }
 
         // A shared header helper is only its own body: a leaf lending its marks.
         func resolveGlobal(_ name: Int32, into targets: inout Set<Int32>) {
