@@ -293,7 +293,8 @@ final class PreprocessorTextTests: XCTestCase {
 
 /// Files whose own Makefile gate a shared header tests (a driver's DCB files, built only with
 /// `CONFIG_…_DCB`) share a variant of their group's headers built with that symbol defined.
-/// A header without an include guard is left out of the precompiled prefix.
+/// A header without an include guard is left out of the precompiled prefix, and a file whose own
+/// declarations clash with a shared header's is parsed plainly.
 final class SharedHeaderVariantTests: XCTestCase {
     let tree = NSTemporaryDirectory() + "kwarden-pch-variant-" + UUID().uuidString
 
@@ -310,9 +311,17 @@ final class SharedHeaderVariantTests: XCTestCase {
             // No include guard (some kernel headers have none): precompiled and then included by
             // the file again, its enum would be defined twice.
             "include/linux/ring_modes.h": "/* ring modes */\nenum ring_mode { RING_FAST, RING_SLOW };\n",
+            "include/linux/ring_stats.h": "#ifndef _LINUX_RING_STATS_H\n#define _LINUX_RING_STATS_H\nstruct ring_stats { u32 drops; };\n#endif\n",
         ]) { $1 }
         for index in 0..<4 {
             files["drivers/ring/pick\(index).c"] = "#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n#include <linux/ring_modes.h>\n\nu32 pick\(index)(struct ring *r, u32 hash)\n{\n\twhile (hash >= r->nr_queues)\n\t\thash -= r->nr_queues;\n\treturn hash;\n}\n"
+            if index < 3 {
+                // Most of the group include it, so the shared headers hold it.
+                files["drivers/ring/pick\(index).c"] = files["drivers/ring/pick\(index).c"]!.replacingOccurrences(of: "#include <linux/ring_modes.h>\n", with: "#include <linux/ring_modes.h>\n#include <linux/ring_stats.h>\n")
+            } else {
+                // Declares a struct of that name of its own: with the shared headers, a redefinition.
+                files["drivers/ring/pick\(index).c"] = files["drivers/ring/pick\(index).c"]!.replacingOccurrences(of: "\nu32 pick", with: "\nstruct ring_stats { int mine; };\n\nu32 pick")
+            }
             // The struct exists only with the gate defined: read without it, the loop is not there.
             files["drivers/ring/dcb\(index).c"] = "#include <linux/types.h>\n#include <linux/bug.h>\n#include <linux/ring.h>\n#include <linux/ring_modes.h>\n\nu32 dcb\(index)(struct ring_dcb *d, u32 tc)\n{\n\twhile (tc >= d->nr_tcs)\n\t\ttc -= d->nr_tcs;\n\treturn tc;\n}\n"
         }
@@ -335,8 +344,10 @@ final class SharedHeaderVariantTests: XCTestCase {
         XCTAssertEqual(plain.summary.filesWithErrors, 0, "\(plain.parseErrors)")
         XCTAssertEqual(shared.findings.map { "\($0.file):\($0.line) \($0.message)" }, plain.findings.map { "\($0.file):\($0.line) \($0.message)" })
         XCTAssertEqual(shared.summary.filesWithErrors, 0, "the DCB files see their struct, and the unguarded header is read once: \(shared.parseErrors)")
-        XCTAssertEqual(shared.summary.filesWithSharedHeaders, 8, "\(shared.notes)")
+        XCTAssertEqual(shared.summary.filesWithSharedHeaders, 7, "\(shared.notes)")
+        XCTAssertEqual(shared.summary.sharedHeaderFallbacks, 1, "pick3.c's own struct clashes with a shared header's: parsed plainly")
+        XCTAssertTrue(shared.notes.contains { $0.contains("pick3.c: parsed without the shared precompiled headers") && $0.contains("redefinition of 'ring_stats'") }, "\(shared.notes)")
         XCTAssertTrue(shared.notes.contains { $0.contains("4 files were given a variant") }, "\(shared.notes)")
-        XCTAssertFalse(shared.notes.contains { $0.contains("parsed without the shared precompiled headers") }, "\(shared.notes)")
+        XCTAssertFalse(shared.notes.contains { $0.contains("files parsed without the shared precompiled headers: a CONFIG_ symbol") }, "\(shared.notes)")
     }
 }

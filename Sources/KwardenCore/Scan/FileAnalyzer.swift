@@ -77,6 +77,11 @@ public final class FileAnalyzer {
                 if let rejection = unit.diagnostics.first(where: { $0.severity == .fatal && Self.isAboutPrecompiledHeader($0.message) }) {
                     outcome.precompiledHeaderFallback = rejection.message
                     unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
+                } else if let clash = unit.diagnostics.first(where: { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue && Self.isRedefinition($0.message) }) {
+                    // The shared headers hold headers of the group this file does not include,
+                    // and one declares what the file declares otherwise: parse as the file is.
+                    outcome.precompiledHeaderFallback = "a shared header clashes with the file's own declarations (\(clash.message))"
+                    unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
                 } else {
                     outcome.usedPrecompiledHeader = true
                     headerFunctions = PrecompiledHeaders.functions(of: shared)
@@ -101,6 +106,10 @@ public final class FileAnalyzer {
             outcome.failure = "\(error)"
         }
         return outcome
+    }
+
+    static func isRedefinition(_ message: String) -> Bool {
+        message.hasPrefix("redefinition of") || message.hasPrefix("conflicting types for") || message.hasPrefix("typedef redefinition")
     }
 
     static func isAboutPrecompiledHeader(_ message: String) -> Bool {
