@@ -49,6 +49,11 @@ public struct ErasedJudgement: Sendable {
     public var findings: [Finding]
     /// nil: the rule asks nothing more.
     public var questions: AskedQuestions?
+
+    public init(findings: [Finding] = [], questions: AskedQuestions? = nil) {
+        self.findings = findings
+        self.questions = questions
+    }
 }
 
 /// A rule's questions for one pass.

@@ -287,9 +287,14 @@ final class ScanRun {
         let planner = EvidencePlanner(options: options, root: root, onlyArch: onlyArch, kernelRoot: kernelRoot, shared: shared,
                                       discovered: discovery.files, texts: texts, parsed: Set(selected))
         planner.chainFiles = chainFiles
+        // A rule narrowed by the call graph whose chain files were all parsed in pass 1 can have
+        // no file admitted for its questions: it is not asked them (its judge runs once, at the end).
+        let settled = Set(chainFiles.filter { $0.value.filter { $0.hasSuffix(".c") }.allSatisfy(planner.parsed.contains) }.keys)
         var pass = 1
         while pass < 4 {
-            let judgements = sessions.map { $0.judge(.afterPass(pass)) }
+            let judgements = zip(options.rules, sessions).map { rule, session in
+                settled.contains(rule.id) ? ErasedJudgement(findings: [], questions: nil) : session.judge(.afterPass(pass))
+            }
             // Provisional findings of the first pass say where evidence is likeliest.
             if pass == 1 { planner.focus(on: judgements.flatMap(\.findings)) }
             let asked = zip(options.rules, judgements).compactMap { rule, judgement in judgement.questions.map { (rule.id, $0) } }
