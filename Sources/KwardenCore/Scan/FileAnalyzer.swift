@@ -68,26 +68,22 @@ public final class FileAnalyzer {
             abort()
         }
         do {
+            let plain = { [index, overlayUnsaved] in
+                try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
+            }
             var unit: TranslationUnit
             var headerFunctions: [SharedHeaderFunction] = []
             if let shared = job.precompiledHeader {
                 unit = try sharedHeaderIndex.parse(file: job.file, arguments: ["-include-pch", shared] + setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
-                // A precompiled header clang rejects (a header changed since, other flags) is a
-                // fatal error about it: parse again without.
-                if let rejection = unit.diagnostics.first(where: { $0.severity == .fatal && Self.isAboutPrecompiledHeader($0.message) }) {
-                    outcome.precompiledHeaderFallback = rejection.message
-                    unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
-                } else if let clash = unit.diagnostics.first(where: { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue && Self.isRedefinition($0.message) }) {
-                    // The shared headers hold headers of the group this file does not include,
-                    // and one declares what the file declares otherwise: parse as the file is.
-                    outcome.precompiledHeaderFallback = "a shared header clashes with the file's own declarations (\(clash.message))"
-                    unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
+                if let reason = Self.sharedHeadersFailed(unit.diagnostics) {
+                    outcome.precompiledHeaderFallback = reason
+                    unit = try plain()
                 } else {
                     outcome.usedPrecompiledHeader = true
                     headerFunctions = PrecompiledHeaders.functions(of: shared)
                 }
             } else {
-                unit = try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
+                unit = try plain()
             }
             let errors = unit.diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }
             outcome.errorCount = errors.count
@@ -106,6 +102,20 @@ public final class FileAnalyzer {
             outcome.failure = "\(error)"
         }
         return outcome
+    }
+
+    /// Why a parse with shared precompiled headers must be redone plainly, if it must: clang
+    /// rejected them (a header changed since, other flags: a fatal error about them), or one of
+    /// the group's headers the file does not include declares what the file declares otherwise
+    /// (a redefinition).
+    static func sharedHeadersFailed(_ diagnostics: [Diagnostic]) -> String? {
+        if let rejection = diagnostics.first(where: { $0.severity == .fatal && isAboutPrecompiledHeader($0.message) }) {
+            return rejection.message
+        }
+        if let clash = diagnostics.first(where: { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue && isRedefinition($0.message) }) {
+            return "a shared header clashes with the file's own declarations (\(clash.message))"
+        }
+        return nil
     }
 
     static func isRedefinition(_ message: String) -> Bool {
@@ -130,8 +140,7 @@ public final class FileAnalyzer {
             // that include it (why it is in the prefix) would read it twice (a redefinition where
             // a plain parse has none), so it is left out. Such headers read through guarded ones
             // (x-macro lists, a struct only `sched.h` includes) are read once either way.
-            func repeatable(_ unit: TranslationUnit) -> Set<String> {
-                let includers = unit.topLevelIncluders
+            func repeatable(_ unit: TranslationUnit, _ includers: [String: String]) -> Set<String> {
                 var found = Set<String>()
                 for file in unit.includedFiles where file != request.prefix && !unit.isIncludeGuarded(file) {
                     guard includers[file] == file, let bytes = unit.contents(of: file), PreprocessorText.holdsCode(bytes) else { continue }
@@ -139,19 +148,20 @@ public final class FileAnalyzer {
                 }
                 return found
             }
-            var unguarded = repeatable(built.unit)
+            var includers = built.unit.topLevelIncluders
+            var unguarded = repeatable(built.unit, includers)
             // A header that only compiles inside a module (it uses KBUILD_MODNAME, say) or only
             // after others is left out, with whatever else brought the error in. Another header
             // of the prefix may bring the same one in once the first is gone: a few rounds.
             for _ in 0..<PrecompiledHeaders.buildRounds where !built.errors.isEmpty || !unguarded.isEmpty {
-                let includers = built.unit.topLevelIncluders
                 let culprits = Set(built.errors.compactMap { includers[$0.position.file] })
                 let kept = lines.filter { line in !unguarded.contains(line) && !culprits.contains { culpritMatches(line, $0) } }
                 guard kept.count >= 2, kept.count < lines.count else { break }
                 lines = kept
                 try (kept.joined(separator: "\n") + "\n").write(toFile: request.prefix, atomically: true, encoding: .utf8)
                 built = try index.savePrecompiledHeader(request.prefix, arguments: request.arguments, unsavedFiles: unsaved, to: temporary)
-                unguarded = repeatable(built.unit)
+                includers = built.unit.topLevelIncluders
+                unguarded = repeatable(built.unit, includers)
             }
             guard built.errors.isEmpty, unguarded.isEmpty else {
                 try? FileManager.default.removeItem(atPath: temporary)

@@ -293,7 +293,7 @@ final class ScanRun {
         var pass = 1
         while pass < 4 {
             let judgements = zip(options.rules, sessions).map { rule, session in
-                settled.contains(rule.id) ? ErasedJudgement(findings: [], questions: nil) : session.judge(.afterPass(pass))
+                settled.contains(rule.id) ? ErasedJudgement() : session.judge(.afterPass(pass))
             }
             // Provisional findings of the first pass say where evidence is likeliest.
             if pass == 1 { planner.focus(on: judgements.flatMap(\.findings)) }
