@@ -53,6 +53,16 @@ final class FactSelectionTests: XCTestCase {
         XCTAssertTrue(notes.isEmpty)
     }
 
+    func testDirectoryTrieCountsTheComponentsAPathSharesWithItsNearestDirectory() {
+        let trie = DirectoryTrie(["/t/drivers/net/ethernet/intel/e1000e", "/t/drivers/net/wireless", "/t/net/core"])
+        XCTAssertEqual(trie.deepestSharedPrefix("/t/drivers/net/ethernet/intel/e1000e/netdev.c"), 6)
+        XCTAssertEqual(trie.deepestSharedPrefix("/t/drivers/net/ethernet/intel/igb/igb_main.c"), 5)
+        XCTAssertEqual(trie.deepestSharedPrefix("/t/drivers/net/wirelessx/a.c"), 3, "whole components only")
+        XCTAssertEqual(trie.deepestSharedPrefix("/t/net/core"), 3)
+        XCTAssertEqual(trie.deepestSharedPrefix("/u/net/core/dev.c"), 0)
+        XCTAssertEqual(DirectoryTrie([String]()).deepestSharedPrefix("/t/a.c"), 0)
+    }
+
     func testIdentifierIndexMatchesWholeIdentifiersAndRemembersWhatItSearched() throws {
         let directory = NSTemporaryDirectory() + "kwarden-index-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -122,8 +122,8 @@ extension Scanner {
         var lists: [[String]] = []
         for topic in byTopic.keys.sorted() {
             let files = byTopic[topic]!
-            let directories = near[topic].map(Set.init) ?? findingDirectories
-            let ranked = files.map { entry in (entry, directories.map { Self.sharedPrefix(entry.file, $0) }.max() ?? 0) }
+            let directories = DirectoryTrie(near[topic] ?? Array(findingDirectories))
+            let ranked = files.map { entry in (entry, directories.deepestSharedPrefix(entry.file)) }
                 .sorted { a, b in
                     if a.0.rank != b.0.rank { return a.0.rank > b.0.rank }
                     if a.1 != b.1 { return a.1 > b.1 }
@@ -145,9 +145,37 @@ extension Scanner {
         return ordered
     }
 
-    /// Number of leading path components two paths share.
-    static func sharedPrefix(_ a: String, _ b: String) -> Int {
-        zip(a.split(separator: "/"), b.split(separator: "/")).prefix { $0 == $1 }.count
+}
+
+/// Directories by their path components: how many leading components a path shares with the
+/// nearest of them, in one walk down the path (evidence ranks thousands of files against
+/// hundreds of directories).
+struct DirectoryTrie {
+    private final class Node { var children: [Substring: Node] = [:] }
+    private let root = Node()
+
+    init<S: Sequence>(_ directories: S) where S.Element == String {
+        for directory in directories {
+            var node = root
+            for component in directory.split(separator: "/") {
+                if let next = node.children[component] { node = next } else {
+                    let made = Node()
+                    node.children[component] = made
+                    node = made
+                }
+            }
+        }
+    }
+
+    /// The most leading path components `path` shares with one of the directories.
+    func deepestSharedPrefix(_ path: String) -> Int {
+        var node = root, depth = 0
+        for component in path.split(separator: "/") {
+            guard let next = node.children[component] else { break }
+            node = next
+            depth += 1
+        }
+        return depth
     }
 }
 
@@ -396,7 +424,8 @@ final class EvidencePlanner {
             // Topic-ranked files come in priority order already; the rest nearest to the findings
             // first: a driver's own teardown path is the likeliest evidence.
             let priority = Dictionary(uniqueKeysWithValues: files.enumerated().map { ($0.element, $0.offset) })
-            let ranked = files.map { file in (file, findingDirectories.map { Scanner.sharedPrefix(file, $0) }.max() ?? 0) }
+            let nearest = DirectoryTrie(findingDirectories)
+            let ranked = files.map { file in (file, nearest.deepestSharedPrefix(file)) }
             files = ranked.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : priority[$0.0]! < priority[$1.0]! }.prefix(options.maxFactFiles).map(\.0)
             notes.append("evidence pass \(pass): \(ranked.count) files may hold facts; parsed the \(options.maxFactFiles) nearest to the findings (--max-fact-files)")
         }
