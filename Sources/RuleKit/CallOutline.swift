@@ -36,18 +36,51 @@ public struct CallOutline: Sendable {
         return Data(text.utf8)
     }
 
+    /// Read back byte by byte: a rescan decodes the outlines of every file of the tree.
     public init?(encoded: Data) {
-        for line in String(decoding: encoded, as: UTF8.self).split(separator: "\n") {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            if fields.first == "D", fields.count == 5 {
-                definitions.append(Definition(name: String(fields[1]), isFileLocal: fields[2] == "1", calls: fields[4].split(separator: ",").map(String.init),
-                                              hasLoop: fields[3] == "1"))
-            } else if fields.first == "M", fields.count == 3 {
-                memberTargets[String(fields[1])] = fields[2].split(separator: ",").map(String.init)
-            } else {
-                return nil
+        let tab = UInt8(ascii: "\t"), newline = UInt8(ascii: "\n"), comma = UInt8(ascii: ",")
+        let decoded: Bool = encoded.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            let end = bytes.count
+            func text(_ start: Int, _ stop: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<stop]), as: UTF8.self) }
+            /// The comma-separated words of `start..<stop`, empty ones left out.
+            func words(_ start: Int, _ stop: Int) -> [String] {
+                var list: [String] = []
+                var from = start
+                for i in start...stop where i == stop || bytes[i] == comma {
+                    if i > from { list.append(text(from, i)) }
+                    from = i + 1
+                }
+                return list
             }
+            var line = 0
+            while line < end {
+                var lineEnd = line
+                while lineEnd < end && bytes[lineEnd] != newline { lineEnd += 1 }
+                defer { line = lineEnd + 1 }
+                guard lineEnd > line else { continue }
+                // The tab-separated fields of the line (at most 5).
+                var fields: [(Int, Int)] = []
+                var from = line
+                for i in line...lineEnd where i == lineEnd || bytes[i] == tab {
+                    fields.append((from, i))
+                    from = i + 1
+                    if fields.count > 5 { return false }
+                }
+                let kind = fields[0].1 - fields[0].0 == 1 ? bytes[fields[0].0] : 0
+                if kind == UInt8(ascii: "D"), fields.count == 5 {
+                    func flag(_ field: (Int, Int)) -> Bool { field.1 - field.0 == 1 && bytes[field.0] == UInt8(ascii: "1") }
+                    definitions.append(Definition(name: text(fields[1].0, fields[1].1), isFileLocal: flag(fields[2]),
+                                                  calls: words(fields[4].0, fields[4].1), hasLoop: flag(fields[3])))
+                } else if kind == UInt8(ascii: "M"), fields.count == 3 {
+                    memberTargets[text(fields[1].0, fields[1].1)] = words(fields[2].0, fields[2].1)
+                } else {
+                    return false
+                }
+            }
+            return true
         }
+        guard decoded else { return nil }
     }
 
     static let keywords: Set<String> = ["if", "for", "while", "do", "switch", "return", "sizeof", "typeof", "__typeof__",
