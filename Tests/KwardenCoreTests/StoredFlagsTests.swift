@@ -34,7 +34,9 @@ final class StoredFlagsTests: XCTestCase {
     /// architectures the scan set up before it (a rescan looks files up in another order).
     func testAFilesConfigurationKeyDoesNotDependOnOtherArchitectures() throws {
         let file = tree + "/drivers/ring/ring.c", armFile = tree + "/arch/arm64/kernel/setup.c"
-        try writeTree(["arch/arm64/Kconfig": "config ARM64\n\tdef_bool y\n", "arch/arm64/kernel/setup.c": "int arm_setup;\n"], under: tree)
+        // Prepared for x86: arm64's configuration comes from its Kconfig.
+        try writeTree(["arch/arm64/Kconfig": "config ARM64\n\tdef_bool y\n", "arch/arm64/kernel/setup.c": "int arm_setup;\n",
+                       "include/generated/autoconf.h": "/*\n * Automatically generated file; DO NOT EDIT.\n * Linux/x86 6.1.0 Kernel Configuration\n */\n"], under: tree)
         let (setups, _) = try provider()
         let before = setups.configurationKey(for: file)
         XCTAssertEqual(setups.architecture(for: armFile), "arm64")
@@ -62,6 +64,30 @@ final class StoredFlagsTests: XCTestCase {
         let (third, _) = try provider()
         XCTAssertEqual(third.filesWithStoredFlags, 0, "a Makefile they came from changed")
         XCTAssertTrue(try third.setup(for: file).arguments.contains("-DRING_LEVEL=2"))
+    }
+
+    /// A file of another architecture keeps its flags too, taken back once that architecture's
+    /// configuration is set up again and found the same.
+    func testAnotherArchitecturesFlagsComeBackUnderItsOwnConfiguration() throws {
+        let armFile = tree + "/arch/arm64/kernel/setup.c"
+        // Prepared for x86: arm64's configuration comes from its Kconfig.
+        try writeTree(["arch/arm64/Kconfig": "config ARM64\n\tdef_bool y\n", "arch/arm64/kernel/setup.c": "int arm_setup;\n",
+                       "include/generated/autoconf.h": "/*\n * Automatically generated file; DO NOT EDIT.\n * Linux/x86 6.1.0 Kernel Configuration\n */\n"], under: tree)
+        let (first, cache) = try provider()
+        let derived = try first.setup(for: armFile).arguments
+        XCTAssertTrue(derived.contains { $0.contains("aarch64") })
+        first.storeFlags(to: cache)
+
+        let (second, _) = try provider()
+        XCTAssertEqual(second.filesWithStoredFlags, 0, "not before arm64 is set up")
+        XCTAssertEqual(try second.setup(for: armFile).arguments, derived)
+        XCTAssertEqual(second.filesWithStoredFlags, 1)
+
+        // Another arm64 configuration: its flags are derived again.
+        try "config ARM64\n\tdef_bool y\nconfig ARM64_EXTRA\n\tdef_bool y\n".write(toFile: tree + "/arch/arm64/Kconfig", atomically: true, encoding: .utf8)
+        let (third, _) = try provider()
+        _ = try third.setup(for: armFile)
+        XCTAssertEqual(third.filesWithStoredFlags, 0)
     }
 
     func testAScanKeepsTheFlagsItDerived() throws {

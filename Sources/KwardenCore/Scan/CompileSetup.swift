@@ -65,6 +65,7 @@ public final class CompileSetupProvider: @unchecked Sendable {
         let made = try BuildContext(treeRoot: root, compileCommands: compileCommands, arch: arch)
         contexts[key] = made
         unsavedByArch[key] = made.synthesizedFiles.map { UnsavedFile(path: $0.path, contents: $0.contents) }
+        adoptStoredFlags(of: made)
         return made
     }
 
@@ -112,17 +113,32 @@ public final class CompileSetupProvider: @unchecked Sendable {
     // MARK: Flags kept across scans
 
     /// Deriving a file's flags walks the Makefiles and resolves its Kconfig gates: on a rescan
-    /// that was most of the work left. The flags of the primary architecture's files are kept in
-    /// the cache with the build files they came from, and taken back while none has changed.
+    /// that was most of the work left. The flags of every architecture's files are kept in the
+    /// cache with the build files they came from, and taken back while none has changed: the
+    /// primary architecture's under its configuration, another's once its own configuration is
+    /// set up again and found the same.
     struct StoredFlags: Codable {
         var buildFiles: [ResultCache.Dependency]
         /// Per file: "+" then what follows the common Kbuild flags, or "=" then every argument.
         var files: [String: [String]]
+        /// Files outside arch/ that only another architecture's Kconfig builds, with it.
+        var preferredArchs: [String: String]?
+        /// Other architectures' files, by architecture.
+        var otherArchs: [String: ArchitectureFlags]?
     }
+
+    struct ArchitectureFlags: Codable {
+        /// The architecture's configuration (`BuildContext.configurationKey`) they were derived under.
+        var configurationKey: String
+        var files: [String: [String]]
+    }
+
     static let flagsFamily = "compile-flags"
     /// The key stored flags are valid under (configuration, options, kwarden's build); set by `loadFlags`.
     private var flagsIdentity: String?
     private var loadedBuildFiles: [ResultCache.Dependency] = []
+    /// Other architectures' stored flags, taken when their configuration is set up and matches.
+    private var storedOtherArchs: [String: ArchitectureFlags] = [:]
     private var derivedSinceLoad = false
     /// Files whose flags came from the cache.
     public private(set) var filesWithStoredFlags = 0
@@ -144,33 +160,68 @@ public final class CompileSetupProvider: @unchecked Sendable {
         let common = primary.commonArguments
         lock.lock()
         for (file, coded) in stored.files where argumentsByFile[file] == nil {
-            guard let mark = coded.first else { continue }
-            argumentsByFile[file] = mark == "+" ? common + coded.dropFirst() : Array(coded.dropFirst())
+            guard let arguments = Self.decode(coded, common: common) else { continue }
+            argumentsByFile[file] = arguments
             preferredArchs[file] = .some(nil)
         }
+        for (file, arch) in stored.preferredArchs ?? [:] where preferredArchs[file] == nil { preferredArchs[file] = .some(arch) }
+        storedOtherArchs = stored.otherArchs ?? [:]
         filesWithStoredFlags = stored.files.count
         loadedBuildFiles = stored.buildFiles
+        // Architectures set up already (none but the primary, usually) take theirs now.
+        for (arch, context) in contexts where arch != (requestedArch ?? "") { adoptStoredFlags(of: context) }
         lock.unlock()
     }
 
-    /// Keeps the flags derived for the primary architecture's files, with the build files read.
+    /// Another architecture's stored flags, once its configuration is set up: kept only if it is
+    /// the configuration they were derived under. Called with the lock held.
+    private func adoptStoredFlags(of context: BuildContext) {
+        guard let stored = storedOtherArchs.removeValue(forKey: context.arch), stored.configurationKey == context.configurationKey else { return }
+        let common = context.commonArguments
+        for (file, coded) in stored.files where argumentsByFile[file] == nil {
+            guard let arguments = Self.decode(coded, common: common) else { continue }
+            argumentsByFile[file] = arguments
+            filesWithStoredFlags += 1
+        }
+    }
+
+    private static func encode(_ arguments: [String], common: [String]) -> [String] {
+        arguments.starts(with: common) ? ["+"] + arguments.dropFirst(common.count) : ["="] + arguments
+    }
+
+    private static func decode(_ coded: [String], common: [String]) -> [String]? {
+        guard let mark = coded.first else { return nil }
+        return mark == "+" ? common + coded.dropFirst() : Array(coded.dropFirst())
+    }
+
+    /// Keeps the flags derived for every architecture's files, with the build files read.
     func storeFlags(to cache: ResultCache) {
         guard let kernelRoot, let anchor = FileStamp(path: kernelRoot + "/Makefile") else { return }
         lock.lock()
-        let primary = contexts[requestedArch ?? ""], identity = flagsIdentity, derived = derivedSinceLoad
-        let computed = argumentsByFile, known = preferredArchs
+        let built = contexts, identity = flagsIdentity, derived = derivedSinceLoad
+        let computed = argumentsByFile, known = preferredArchs, pending = storedOtherArchs
         lock.unlock()
-        guard derived, let primary, let identity else { return }
-        let common = primary.commonArguments
-        var files: [String: [String]] = [:]
-        for (file, arguments) in computed where known[file] == .some(nil) || (known[file] == nil && architecture(for: file) == requestedArch) {
-            files[file] = arguments.starts(with: common) ? ["+"] + arguments.dropFirst(common.count) : ["="] + arguments
+        guard derived, let primary = built[requestedArch ?? ""], let identity else { return }
+        var stored = StoredFlags(buildFiles: [], files: [:], preferredArchs: [:], otherArchs: [:])
+        for (file, arguments) in computed {
+            let arch = known[file].map { $0 ?? primary.arch } ?? architecture(for: file) ?? primary.arch
+            if arch == primary.arch {
+                stored.files[file] = Self.encode(arguments, common: primary.commonArguments)
+                continue
+            }
+            guard let context = built.values.first(where: { $0.arch == arch }) else { continue }
+            if case .some(.some(let preferred)) = known[file] { stored.preferredArchs?[file] = preferred }
+            stored.otherArchs?[arch, default: ArchitectureFlags(configurationKey: context.configurationKey, files: [:])]
+                .files[file] = Self.encode(arguments, common: context.commonArguments)
         }
-        var paths = primary.buildFilesRead
-        paths.insert(kernelRoot + "/Makefile")
+        // Architectures this scan did not set up keep what an earlier scan stored for them.
+        for (arch, flags) in pending where stored.otherArchs?[arch] == nil { stored.otherArchs?[arch] = flags }
+        var paths: Set<String> = [kernelRoot + "/Makefile"]
+        for context in built.values { paths.formUnion(context.buildFilesRead) }
         var buildFiles = Dictionary(loadedBuildFiles.map { ($0.path, $0) }) { first, _ in first }
         for path in paths { buildFiles[path] = ResultCache.stamp(path) }
-        guard let data = try? JSONEncoder().encode(StoredFlags(buildFiles: buildFiles.values.sorted { $0.path < $1.path }, files: files)) else { return }
+        stored.buildFiles = buildFiles.values.sorted { $0.path < $1.path }
+        guard let data = try? JSONEncoder().encode(stored) else { return }
         // Filed under the top Makefile, whose stamp it carries (`cache prune` checks it).
         cache.storeTextFacts(family: Self.flagsFamily, identity: identity, [(kernelRoot + "/Makefile", anchor, data)])
         lock.lock(); derivedSinceLoad = false; lock.unlock()
