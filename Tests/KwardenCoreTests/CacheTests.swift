@@ -69,6 +69,27 @@ final class CacheTests: XCTestCase {
         XCTAssertNil(ResultCache.Dependency.decode(list: Data("[{\"path\":\"x\"}]".utf8)))
     }
 
+    /// A stored outcome is valid only while every file it read has the stamp it had, checked
+    /// line by line against the files on disk.
+    func testDependencyListsHoldOnlyWhileEveryFileKeepsItsStamp() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-deps-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = directory + "/a b.h", second = directory + "/tab\there.h"
+        try "int a;\n".write(toFile: first, atomically: true, encoding: .utf8)
+        try "int b;\n".write(toFile: second, atomically: true, encoding: .utf8)
+        let list = ResultCache.Dependency.encode(list: [try XCTUnwrap(ResultCache.stamp(first)), try XCTUnwrap(ResultCache.stamp(second))])
+        XCTAssertTrue(ResultCache.dependenciesHold(list, unless: [], stamps: ResultCache.StampMemo()))
+        XCTAssertTrue(ResultCache.dependenciesHold(Data(), unless: [], stamps: ResultCache.StampMemo()))
+        XCTAssertFalse(ResultCache.dependenciesHold(list, unless: [second], stamps: ResultCache.StampMemo()), "an overlaid file")
+        XCTAssertFalse(ResultCache.dependenciesHold(Data("12\t0.5\t\(first)\n".utf8), unless: [], stamps: ResultCache.StampMemo()), "another stamp")
+        XCTAssertFalse(ResultCache.dependenciesHold(Data("no tabs here\n".utf8), unless: [], stamps: ResultCache.StampMemo()))
+        try "int b, c;\n".write(toFile: second, atomically: true, encoding: .utf8)
+        XCTAssertFalse(ResultCache.dependenciesHold(list, unless: [], stamps: ResultCache.StampMemo()), "a changed file")
+        try FileManager.default.removeItem(atPath: first)
+        XCTAssertFalse(ResultCache.dependenciesHold(list, unless: [], stamps: ResultCache.StampMemo()), "a file gone")
+    }
+
     /// What a file's text answered is kept per rule and pass: a file asked in passes 2 and 3
     /// keeps both answers (one row per file and family used to hold only the last pass's, so a
     /// rescan found none of the earlier passes' answers), and a rescan adds none.

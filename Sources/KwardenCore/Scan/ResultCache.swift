@@ -42,6 +42,12 @@ public final class ResultCache: @unchecked Sendable {
                 """)
             // Identifier signatures were a table of their own before they became a text-facts family.
             try db.execute(sql: "DROP TABLE IF EXISTS signatures")
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS memos (
+                    name TEXT PRIMARY KEY,
+                    key TEXT NOT NULL,
+                    data BLOB NOT NULL)
+                """)
         }
     }
 
@@ -53,6 +59,14 @@ public final class ResultCache: @unchecked Sendable {
     func textFacts(family: String, identity: String, for paths: [String], stamps: [FileStamp?]) -> [Data?] {
         var stored: [String: (Int64, Double, Data)] = [:]
         try? database.read { db in
+            if paths.count < 2000 {
+                // A few files of a large family: each by its key, not the whole family.
+                let statement = try db.cachedStatement(sql: "SELECT size, modified, data FROM text_facts WHERE path = ? AND family = ? AND identity = ?")
+                for (path, stamp) in zip(paths, stamps) where stamp != nil {
+                    if let row = try Row.fetchOne(statement, arguments: [path, family, identity]) { stored[path] = (row["size"], row["modified"], row["data"]) }
+                }
+                return
+            }
             let rows = try Row.fetchCursor(db, sql: "SELECT path, size, modified, data FROM text_facts WHERE family = ? AND identity = ?",
                                            arguments: [family, identity])
             while let row = try rows.next() { stored[row["path"]] = (row["size"], row["modified"], row["data"]) }
@@ -70,6 +84,20 @@ public final class ResultCache: @unchecked Sendable {
             for entry in entries {
                 try statement.execute(arguments: [entry.path, family, identity, entry.stamp.size, entry.stamp.modified, entry.data])
             }
+        }
+    }
+
+    // MARK: What a whole scan derived from many files (the call graph's chains)
+
+    /// The value stored under `name` if it was made from the same inputs (`key`, a digest of
+    /// them). One value per name: a new one replaces it, so memos never pile up.
+    func memo(name: String, key: String) -> Data? {
+        try? database.read { db in try Data.fetchOne(db, sql: "SELECT data FROM memos WHERE name = ? AND key = ?", arguments: [name, key]) }
+    }
+
+    func storeMemo(name: String, key: String, data: Data) {
+        try? database.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO memos (name, key, data) VALUES (?, ?, ?)", arguments: [name, key, data])
         }
     }
 
@@ -96,9 +124,12 @@ public final class ResultCache: @unchecked Sendable {
         /// file (`size TAB modified TAB path`), not JSON.
         static func encode(list: [Dependency]) -> Data {
             var text = ""
-            for dependency in list { text += "\(dependency.size)\t\(dependency.modified)\t\(dependency.path)\n" }
+            for dependency in list { text += dependency.stampText + "\t\(dependency.path)\n" }
             return Data(text.utf8)
         }
+
+        /// `size TAB modified`: how a line of the list starts.
+        var stampText: String { "\(size)\t\(modified)" }
 
         static func decode(list data: Data) -> [Dependency]? {
             var list: [Dependency] = []
@@ -117,7 +148,10 @@ public final class ResultCache: @unchecked Sendable {
 
     /// Identifies this build of kwarden, so that a changed rule never reuses results of an older build
     /// (the version number alone does not change while rules are being developed).
+    /// `KWARDEN_BUILD_IDENTITY` stands in for it: for developers timing a rescan across rebuilds
+    /// that leave every rule's extraction as it was (a wrong claim reuses stale results).
     static let buildIdentity: String = {
+        if let given = ProcessInfo.processInfo.environment["KWARDEN_BUILD_IDENTITY"], !given.isEmpty { return given }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         guard let stamp = stamp(executable) else { return Kwarden.version }
         return "\(Kwarden.version)-\(stamp.size)-\(stamp.modified)"
@@ -140,25 +174,55 @@ public final class ResultCache: @unchecked Sendable {
     public func lookup(key: String, unless excluded: Set<String> = [], stamps: StampMemo? = nil) -> FileOutcome? {
         guard let row = try? database.read({ db in try Row.fetchOne(db, sql: "SELECT outcome, dependencies FROM results WHERE key = ?", arguments: [key]) }),
               let outcomeData: Data = row["outcome"], let dependencyData: Data = row["dependencies"],
-              let dependencies = Dependency.decode(list: dependencyData) else { return nil }
-        for dependency in dependencies where excluded.contains(dependency.path) || (stamps?.stamp(dependency.path) ?? ResultCache.stamp(dependency.path)) != dependency { return nil }
+              Self.dependenciesHold(dependencyData, unless: excluded, stamps: stamps ?? StampMemo()) else { return nil }
         return FileOutcome(cacheData: outcomeData)
+    }
+
+    /// Whether every file of an encoded dependency list (`Dependency.encode`) still has its
+    /// stamp and none is in `excluded`. A rescan checks hundreds of thousands of lines: each is
+    /// compared as text with the file's stamp in the same form, without parsing its numbers.
+    static func dependenciesHold(_ data: Data, unless excluded: Set<String>, stamps: StampMemo) -> Bool {
+        let tab = UInt8(ascii: "\t"), newline = UInt8(ascii: "\n")
+        return data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var line = 0
+            while line < bytes.count {
+                var end = line, secondTab = -1, tabs = 0
+                while end < bytes.count && bytes[end] != newline {
+                    if bytes[end] == tab && tabs < 2 { tabs += 1; if tabs == 2 { secondTab = end } }
+                    end += 1
+                }
+                defer { line = end + 1 }
+                if end == line { continue }
+                guard secondTab > line else { return false }
+                let path = String(decoding: UnsafeBufferPointer(rebasing: bytes[(secondTab + 1)..<end]), as: UTF8.self)
+                guard !excluded.contains(path), let current = stamps.stampText(path),
+                      current.count == secondTab - line,
+                      current.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress! + line, current.count) == 0 }) else { return false }
+            }
+            return true
+        }
     }
 
     /// Stamps of files, each taken once for a batch of lookups made at one moment.
     public final class StampMemo: @unchecked Sendable {
-        private var known: [String: Dependency?] = [:]
+        private var known: [String: (stamp: Dependency, text: [UInt8])?] = [:]
         private let lock = NSLock()
         public init() {}
 
-        func stamp(_ path: String) -> Dependency? {
+        private func entry(_ path: String) -> (stamp: Dependency, text: [UInt8])? {
             lock.lock()
             if let known = known[path] { lock.unlock(); return known }
             lock.unlock()
-            let taken = ResultCache.stamp(path)
+            let taken = ResultCache.stamp(path).map { ($0, Array($0.stampText.utf8)) }
             lock.lock(); known[path] = .some(taken); lock.unlock()
             return taken
         }
+
+        func stamp(_ path: String) -> Dependency? { entry(path)?.stamp }
+
+        /// The file's stamp as a dependency line starts with it (nil: the file is gone).
+        func stampText(_ path: String) -> [UInt8]? { entry(path)?.text }
     }
 
     public func store(key: String, outcome: FileOutcome) {
@@ -264,8 +328,43 @@ public final class ResultCache: @unchecked Sendable {
         try database.write { db in
             try db.execute(sql: "DELETE FROM results")
             try db.execute(sql: "DELETE FROM text_facts")
+            try db.execute(sql: "DELETE FROM memos")
         }
         try database.vacuum()
         pruneSharedHeaders(all: true)
+    }
+}
+
+/// A 128-bit digest of many parts (two independent 64-bit lanes), each part prefixed with its
+/// length so that no two sequences of parts run together: what a memo is keyed by.
+struct ContentDigest {
+    private var first: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var second: UInt64 = 0x9e37_79b9_7f4a_7c15
+
+    mutating func add(_ text: String) {
+        var text = text
+        text.withUTF8 { add(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func add(_ data: Data) { data.withUnsafeBytes { add(bytes: $0) } }
+
+    private mutating func add(bytes: UnsafeRawBufferPointer) {
+        var a = first, b = second
+        func mix(_ byte: UInt8) {
+            a = (a ^ UInt64(byte)) &* 0x100_0000_01b3
+            b = ((b ^ UInt64(byte)) &* 0xff51_afd7_ed55_8ccd)
+            b = (b << 29) | (b >> 35)
+        }
+        var length = UInt64(bytes.count)
+        for _ in 0..<8 { mix(UInt8(truncatingIfNeeded: length)); length >>= 8 }
+        for byte in bytes { mix(byte) }
+        first = a; second = b
+    }
+
+    var value: String {
+        [first, second].map { word in
+            let hex = String(word, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
     }
 }
