@@ -48,6 +48,25 @@ final class CallOutlineTests: XCTestCase {
         XCTAssertEqual(outline.memberTargets["start"], ["start_hw"])
     }
 
+    func testTheCacheEncodingReadsBackTheSameOutline() {
+        let original = CallOutline(definitions: [
+            .init(name: "stop_hw", isFileLocal: true, calls: ["rd32", "udelay"], hasLoop: true),
+            .init(name: "down", isFileLocal: false, calls: ["free_ring"], hasLoop: false),
+            .init(name: "CONSTANT", isFileLocal: true, calls: [], hasLoop: false),
+        ], memberTargets: ["stop": ["stop_hw", "stop_other"], "open": ["open_hw"]])
+        let decoded = CallOutline(encoded: original.encoded)
+        XCTAssertEqual(decoded?.definitions.map(\.name), ["stop_hw", "down"], "a body calling nothing is not kept")
+        XCTAssertEqual(decoded?.definitions.map(\.calls), [["rd32", "udelay"], ["free_ring"]])
+        XCTAssertEqual(decoded?.definitions.map(\.isFileLocal), [true, false])
+        XCTAssertEqual(decoded?.definitions.map(\.hasLoop), [true, false])
+        XCTAssertEqual(decoded?.memberTargets, original.memberTargets)
+        XCTAssertEqual(decoded?.encoded, original.encoded)
+        XCTAssertNotNil(CallOutline(encoded: Data()), "a file without definitions")
+        XCTAssertNil(CallOutline(encoded: Data("D\tname\t1\n".utf8)), "a short line is not an outline")
+        XCTAssertNil(CallOutline(encoded: Data("X\ta\tb\n".utf8)))
+        XCTAssertNil(CallOutline(encoded: Data("D\ta\t1\t0\tb\textra\n".utf8)))
+    }
+
     func testHeaderHelpersAreSeenByEveryIncluder() {
         let outline = outline("static inline void ring_free(struct ring *r)\n{\n\tdma_free_coherent(r->dev, r->size, r->desc, r->dma);\n}\n", header: true)
         XCTAssertEqual(outline.definitions.map(\.name), ["ring_free"])
@@ -164,5 +183,36 @@ final class CallGraphScanTests: XCTestCase {
         XCTAssertLessThan(narrowed.summary.filesParsed, plain.summary.filesParsed)
         XCTAssertEqual(plain.summary.filesSkippedByCallGraph, 0)
         XCTAssertTrue(narrowed.notes.contains { $0.hasPrefix("dma-free-after-failed-disable: ") && $0.contains("candidate chains") }, "\(narrowed.notes)")
+    }
+
+    /// The chains are kept in the cache under a digest of every outline: a rescan after an edit
+    /// that adds a call must choose them again, or the new chain's files are never parsed.
+    func testAKeptSelectionIsNotReusedOnceAnOutlineChanges() throws {
+        let base = NSTemporaryDirectory() + "kwarden-chains-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let source = Repository.corpus + "/dma-free-after-failed-disable/split_driver"
+        var files: [String: String] = [:]
+        for name in ["spl.h", "spl_hw.c", "spl_ring.c"] { files[name] = try String(contentsOfFile: source + "/" + name, encoding: .utf8) }
+        files["spl_main.c"] = "#include \"spl.h\"\n\nvoid spl_down(struct spl_priv *priv)\n{\n\tspl_hw_stop(priv);\n}\n"
+        // The corpus's kernel stand-in headers, as the corpus is parsed.
+        files["compile_flags.txt"] = "-std=gnu11\n-nostdinc\n-I\(Repository.corpus)/include\n-D__KERNEL__\n"
+        try writeTree(files, under: base + "/tree")
+        let cache = try ResultCache(directory: base + "/cache")
+        func scan() throws -> ScanResult {
+            var options = ScanOptions(paths: [base + "/tree"], rules: try RuleRegistry.load(only: ["dma-free-after-failed-disable"], rulesDirectory: Repository.rules))
+            options.jobs = 1
+            options.cache = cache
+            return try Scanner(options: options).run()
+        }
+        let before = try scan()
+        XCTAssertTrue(before.findings.isEmpty)
+        XCTAssertEqual(before.summary.filesWithErrors, 0)
+        XCTAssertTrue(try scan().findings.isEmpty, "the kept selection")
+        let main = base + "/tree/spl_main.c"
+        try "#include \"spl.h\"\n\nvoid spl_down(struct spl_priv *priv)\n{\n\tspl_hw_stop(priv);\n\tspl_ring_free_all(priv);\n}\n"
+            .write(toFile: main, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: main)
+        let after = try scan()
+        XCTAssertEqual(after.findings.map { "\(($0.file as NSString).lastPathComponent):\($0.line)" }, ["spl_main.c:6"], "\(after.notes)")
     }
 }

@@ -121,43 +121,33 @@ final class ScanRun {
     /// evidence comes from a wider scope (the gate: a few changed files against the whole tree)
     /// is narrowed only when told which files its chains must run through (`chainFocus`).
     private func narrowByCallGraph() {
-        let narrowing = options.rules.enumerated().compactMap { index, rule in rule.callGraphCriteria.map { (index, rule, $0) } }
+        let narrowing = options.rules.enumerated().compactMap { index, rule in rule.callGraphCriteria.map { (index: index, rule: rule, criteria: $0) } }
         guard options.callGraph, !narrowing.isEmpty, options.factScope == nil || options.chainFocus != nil else { return }
         let started = Date()
-        var outlined = 0, definitions = 0
-        let selection: [String: Set<String>]
+        let chains: ChainSelection
         if let focus = options.chainFocus, let scope = options.factScope {
             // Both ends of a gate outline the same files (the changed ones at both revisions):
             // the chains are the same, found once.
-            let key = ([root, onlyArch ?? ""] + scope + ["--"] + options.excludes + ["--"] + narrowing.map(\.1.id)).joined(separator: "\n")
-            selection = shared.chains(key: key) {
+            let key = ([root, onlyArch ?? ""] + scope + ["--"] + options.excludes + ["--"] + narrowing.map(\.rule.id)).joined(separator: "\n")
+            chains = shared.chains(key: key) {
                 let found = shared.scopeFiles(scope, root: root, onlyArch: onlyArch, isKernelTree: kernelRoot != nil, excludes: options.excludes)
                 let known = Set(found.files + found.headers)
                 let files = found.files + found.headers + focus.files.filter { !known.contains($0) }.sorted()
-                let graph = outline(files, otherRevision: focus.otherRevision)
-                let focused = Set(graph.paths.indices.filter { focus.files.contains(graph.paths[$0]) })
-                outlined = graph.paths.count; definitions = graph.graph.definitionCount
-                return Dictionary(uniqueKeysWithValues: narrowing.map { _, rule, criteria in
-                    (rule.id, Set(graph.graph.selectFiles(criteria, through: focused).map { graph.paths[$0] }))
-                })
+                return chainSelection(files, otherRevision: focus.otherRevision, focus: focus.files, narrowing: narrowing)
             }
         } else {
-            let graph = outline(texts.readableFiles + discovery.headers, otherRevision: nil)
-            outlined = graph.paths.count; definitions = graph.graph.definitionCount
-            selection = Dictionary(uniqueKeysWithValues: narrowing.map { _, rule, criteria in
-                (rule.id, Set(graph.graph.selectFiles(criteria).map { graph.paths[$0] }))
-            })
+            chains = chainSelection(texts.readableFiles + discovery.headers, otherRevision: nil, focus: nil, narrowing: narrowing)
         }
         let scanned = Set(discovery.files)
         for (index, rule, _) in narrowing {
             let before = texts.count(rule: index)
             // Files named one by one are parsed as asked.
-            let keep = selection[rule.id, default: []].union(discovery.named.filter { texts.isSelected($0, rule: index) })
+            let keep = Set(chains.files[rule.id] ?? []).union(discovery.named.filter { texts.isSelected($0, rule: index) })
             chainFiles[rule.id] = keep
             summary.filesSkippedByCallGraph += texts.restrict(rule: index, ruleCount: options.rules.count, to: keep)
             // Chain files outside the scanned paths (the gate's) are parsed in pass 1 too.
             chainFilesBeyondPaths.formUnion(keep.subtracting(scanned).filter { $0.hasSuffix(".c") })
-            let timing = outlined > 0 ? " (\(definitions) functions and macros in \(outlined) files, \(String(format: "%.1f", Date().timeIntervalSince(started))) s; --no-call-graph parses by text search alone)" : ""
+            let timing = chains.outlined > 0 ? " (\(chains.definitions) functions and macros in \(chains.outlined) files, \(String(format: "%.1f", Date().timeIntervalSince(started))) s; --no-call-graph parses by text search alone)" : ""
             if options.chainFocus != nil {
                 notes.append("\(rule.id): \(keep.filter { $0.hasSuffix(".c") }.count) files on candidate chains through the changed files parsed\(timing)")
             } else {
@@ -166,10 +156,16 @@ final class ScanRun {
         }
     }
 
-    /// The textual call graph of `files` (and of `otherRevision`'s versions of them, as further
-    /// files of the same paths), with the path of each of its files. The kernel's own headers
-    /// are added: their inline helpers release and poll for every driver.
-    private func outline(_ listed: [String], otherRevision: SourceOverlay?) -> (graph: CallGraph, paths: [String]) {
+    /// Per narrowed rule, the files on its candidate chains of the textual call graph of `listed`
+    /// (and of `otherRevision`'s versions of them, as further files of the same paths), through
+    /// one of `focus` when given. The kernel's own headers are added: their inline helpers
+    /// release and poll for every driver.
+    ///
+    /// The selection is kept in the cache under a digest of every file's outline and the rules'
+    /// criteria: a rescan whose edits change no outline (most edits inside a function body)
+    /// joins no graph; any other rescan joins it again from the kept outlines.
+    private func chainSelection(_ listed: [String], otherRevision: SourceOverlay?, focus: Set<String>?,
+                                narrowing: [(index: Int, rule: AnyRule, criteria: CallGraphCriteria)]) -> ChainSelection {
         var files = listed
         if let kernelRoot {
             let known = Set(files)
@@ -177,42 +173,63 @@ final class ScanRun {
         }
         options.progress.message("outlining \(files.count) files for the call graph")
         let overlay = options.overlay, cache = options.cache, jobs = options.jobs
-        let graph = CallGraph()
-        var paths: [String] = []
-        // In slices: outlines are large, the graph keeps them interned. Outlines of files
-        // unchanged since an earlier scan come from the cache. Joining a slice into the graph is
-        // serial: the next slice is outlined meanwhile.
-        let slice = 4096
-        let starts = Array(stride(from: 0, to: files.count, by: slice))
-        func outlines(_ start: Int) -> (part: [String], stamps: [FileStamp?], outlines: [(outline: CallOutline, fresh: Bool)]) {
-            let part = Array(files[start..<min(files.count, start + slice)])
-            let stamps = part.map { overlay.contains($0) ? nil : FileStamp(path: $0) }
-            let kept = cache?.textFacts(family: "outline", identity: ResultCache.buildIdentity, for: part, stamps: stamps)
-            let outlines = parallelMap(part.count, jobs: jobs) { i -> (outline: CallOutline, fresh: Bool) in
-                if let data = kept?[i], let outline = CallOutline(encoded: data) { return (outline, false) }
-                guard case .success(let source) = overlay.read(part[i]) else { return (CallOutline(), false) }
-                return (CallOutline(source, isHeader: part[i].hasSuffix(".h")), true)
-            }
-            return (part, stamps, outlines)
+        // Every file's outline, encoded: kept in the cache for files unchanged since an earlier
+        // scan, made (and kept) for the rest.
+        let stamps = files.map { overlay.contains($0) ? nil : FileStamp(path: $0) }
+        let kept = cache?.textFacts(family: "outline", identity: ResultCache.buildIdentity, for: files, stamps: stamps)
+        let made = parallelMap(files.count, jobs: jobs) { i -> (encoded: Data, fresh: Bool) in
+            if let data = kept?[i] { return (data, false) }
+            guard case .success(let source) = overlay.read(files[i]) else { return (Data(), false) }
+            return (CallOutline(source, isHeader: files[i].hasSuffix(".h")).encoded, true)
         }
-        var ahead = starts.first.map { start in Ahead { outlines(start) } }
-        for position in starts.indices {
-            guard let (part, stamps, outlined) = ahead?.value else { break }
-            ahead = position + 1 < starts.count ? Ahead { [start = starts[position + 1]] in outlines(start) } : nil
-            for (file, outline) in zip(part, outlined) { graph.add(path: file, outline: outline.outline); paths.append(file) }
-            if let cache {
-                let fresh = part.indices.compactMap { i in outlined[i].fresh ? stamps[i].map { (part[i], $0, outlined[i].outline.encoded) } : nil }
-                cache.storeTextFacts(family: "outline", identity: ResultCache.buildIdentity, fresh)
-            }
-        }
+        cache?.storeTextFacts(family: "outline", identity: ResultCache.buildIdentity,
+                              files.indices.compactMap { i in made[i].fresh ? stamps[i].map { (files[i], $0, made[i].encoded) } : nil })
+        var paths = files, encoded = made.map(\.encoded)
         for path in otherRevision?.files.keys.sorted() ?? [] where path.hasSuffix(".c") || path.hasSuffix(".h") {
-            guard let source = otherRevision?.files[path].map(SourceText.init(bytes:)) else { continue }
-            graph.add(path: path, outline: CallOutline(source, isHeader: path.hasSuffix(".h")))
+            guard let bytes = otherRevision?.files[path] else { continue }
             paths.append(path)
+            encoded.append(CallOutline(SourceText(bytes: bytes), isHeader: path.hasSuffix(".h")).encoded)
         }
-        return (graph, paths)
-    }
 
+        var digest = ContentDigest()
+        digest.add(ResultCache.buildIdentity)
+        for (_, rule, _) in narrowing { digest.add(rule.id); digest.add(SummaryCoding.encode(rule.metadata)) }
+        digest.add("focus")
+        for file in focus?.sorted() ?? [] { digest.add(file) }
+        digest.add("outlines")
+        for (path, data) in zip(paths, encoded) { digest.add(path); digest.add(data) }
+        let memoName = "call-graph-chains|" + stableHash([root, onlyArch ?? "", focus == nil ? "scan" : "gate"] + options.paths + ["--"] + (options.factScope ?? []))
+        if let data = cache?.memo(name: memoName, key: digest.value), let known = try? JSONDecoder().decode(ChainSelection.self, from: data) {
+            return known
+        }
+
+        // The graph, joined in slices: the next slice's outlines are decoded meanwhile (joining is serial).
+        let graph = CallGraph()
+        let slice = 4096
+        let starts = Array(stride(from: 0, to: paths.count, by: slice))
+        func decoded(_ start: Int) -> [CallOutline] {
+            let range = start..<min(paths.count, start + slice)
+            return parallelMap(range.count, jobs: jobs) { offset -> CallOutline in
+                let i = range.lowerBound + offset
+                if let outline = CallOutline(encoded: encoded[i]) { return outline }
+                guard case .success(let source) = overlay.read(paths[i]) else { return CallOutline() }
+                return CallOutline(source, isHeader: paths[i].hasSuffix(".h"))
+            }
+        }
+        var ahead = starts.first.map { start in Ahead { decoded(start) } }
+        for (position, start) in starts.enumerated() {
+            guard let outlines = ahead?.value else { break }
+            ahead = position + 1 < starts.count ? Ahead { [next = starts[position + 1]] in decoded(next) } : nil
+            for (offset, outline) in outlines.enumerated() { graph.add(path: paths[start + offset], outline: outline) }
+        }
+        let focused = focus.map { focus in Set(paths.indices.filter { focus.contains(paths[$0]) }) }
+        var selection = ChainSelection(outlined: paths.count, definitions: graph.definitionCount)
+        for (_, rule, criteria) in narrowing {
+            selection.files[rule.id] = Set(graph.selectFiles(criteria, through: focused).map { paths[$0] }).sorted()
+        }
+        if let data = try? JSONEncoder().encode(selection) { cache?.storeMemo(name: memoName, key: digest.value, data: data) }
+        return selection
+    }
 
     func dryRunResult() -> ScanResult {
         ScanResult(root: root, findings: [], summary: summary, failures: failures,
@@ -254,6 +271,7 @@ final class ScanRun {
     /// rest are planned into groups with shared precompiled headers (planning reads each file
     /// and its local headers: on a rescan, all but the changed files are kept).
     private func parse(_ files: [String], pass: Int, questions: [String: Data] = [:], phase: String) throws -> [FileOutcome] {
+        if options.cache != nil || options.shared != nil { options.progress.message("\(phase): looking up \(files.count) files' kept results") }
         let kept = runner.lookups(files.map { FileJob(file: $0, pass: pass, questions: questions) }, eitherSharing: true).map(\.hit)
         let missing = files.indices.filter { kept[$0] == nil }
         guard !missing.isEmpty else { return kept.compactMap { $0 } }
@@ -292,6 +310,7 @@ final class ScanRun {
         let settled = Set(chainFiles.filter { $0.value.filter { $0.hasSuffix(".c") }.allSatisfy(planner.parsed.contains) }.keys)
         var pass = 1
         while pass < 4 {
+            options.progress.message("judging after pass \(pass)")
             let judgements = zip(options.rules, sessions).map { rule, session in
                 settled.contains(rule.id) ? ErasedJudgement() : session.judge(.afterPass(pass))
             }
@@ -300,6 +319,7 @@ final class ScanRun {
             let asked = zip(options.rules, judgements).compactMap { rule, judgement in judgement.questions.map { (rule.id, $0) } }
             pass += 1
             guard !asked.isEmpty else { break }
+            options.progress.message("choosing the files of evidence pass \(pass)")
             let files = planner.files(answering: asked, pass: pass, notes: &notes)
             if files.isEmpty { continue }
             let questions = Dictionary(uniqueKeysWithValues: asked.map { ($0.0, $0.1.encoded) })
@@ -314,6 +334,7 @@ final class ScanRun {
     func report() -> ScanResult {
         let options = self.options, root = self.root, setups = self.setups
         if let cache = options.cache { setups.storeFlags(to: cache) }
+        options.progress.message("judging")
         var findings = sessions.flatMap { $0.judge(.final).findings }
         let inline = InlineSuppressions.apply(to: findings, overlay: options.overlay)
         findings = inline.kept
@@ -382,6 +403,14 @@ final class ScanRun {
         result.shard = options.shard
         return result
     }
+}
+
+/// Per rule narrowed by the call graph, the files on its candidate chains, and the size of the
+/// graph they were chosen from.
+struct ChainSelection: Codable {
+    var outlined: Int
+    var definitions: Int
+    var files: [String: [String]] = [:]
 }
 
 /// A value computed on another thread, ready when asked for.

@@ -11,7 +11,7 @@ public final class SharedScanState: @unchecked Sendable {
     private var setups: [String: CompileSetupProvider] = [:]
     private var scopes: [String: (files: [String], headers: [String])] = [:]
     private var indexes: [String: IdentifierFileIndex] = [:]
-    private var chainSelections: [String: [String: Set<String>]] = [:]
+    private var chainSelections: [String: ChainSelection] = [:]
     private var outcomes: [String: FileOutcome] = [:]
     private var scratch: String?
     private var headerPlans: [String: PrecompiledHeaderPlans] = [:]
@@ -73,7 +73,7 @@ public final class SharedScanState: @unchecked Sendable {
 
     /// Per rule, the files on the call graph's chains through a gate's changed files. Made
     /// outside the lock (making it takes the scope's discovery).
-    func chains(key: String, make: () -> [String: Set<String>]) -> [String: Set<String>] {
+    func chains(key: String, make: () -> ChainSelection) -> ChainSelection {
         lock.lock()
         if let known = chainSelections[key] { lock.unlock(); return known }
         lock.unlock()
