@@ -17,7 +17,7 @@ public final class AnyRule: @unchecked Sendable {
         preselectBody = { rule.preselect($0) }
         extractBody = { context, pass, encodedQuestions in
             let questions = encodedQuestions.flatMap { SummaryCoding.decode([R.Question].self, $0) } ?? []
-            return SummaryCoding.encode(rule.extract(context, ExtractRequest(pass: pass, questions: questions)))
+            return SummaryCoding.pack(rule.extract(context, ExtractRequest(pass: pass, questions: questions)))
         }
         let memo = DecodeMemo<R.Summary>()
         sessionBody = { TypedRuleSession(rule: rule, memo: memo) }
@@ -138,7 +138,7 @@ final class DecodeMemo<Summary: Decodable>: @unchecked Sendable {
         lock.lock()
         if let known = decoded[data] { lock.unlock(); return known }
         lock.unlock()
-        let values = SummaryCoding.decode([Summary].self, data) ?? []
+        let values = SummaryCoding.unpack([Summary].self, data) ?? []
         lock.lock(); decoded[data] = values; lock.unlock()
         return values
     }

@@ -117,4 +117,15 @@ public enum SummaryCoding {
     public static func decode<T: Decodable>(_ type: T.Type, _ data: Data) -> T? {
         try? JSONDecoder().decode(type, from: data)
     }
+
+    /// Summaries in the compact binary form: they are only ever read back by kwarden, and a
+    /// rescan decodes those of thousands of files (questions and metadata stay canonical JSON,
+    /// which keys and identities are made of).
+    public static func pack<T: Encodable>(_ value: T) -> Data {
+        (try? CompactEncoder().encode(value)) ?? Data()
+    }
+
+    public static func unpack<T: Decodable>(_ type: T.Type, _ data: Data) -> T? {
+        try? CompactDecoder().decode(type, from: data)
+    }
 }

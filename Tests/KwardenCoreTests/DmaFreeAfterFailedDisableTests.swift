@@ -451,5 +451,6 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         let data = SummaryCoding.encode([body])
         XCTAssertEqual(SummaryCoding.decode([DmaFunctionBody].self, data), [body])
         XCTAssertFalse(String(decoding: data, as: UTF8.self).contains("callee"), "no keys inside steps")
+        XCTAssertEqual(SummaryCoding.unpack([DmaFunctionBody].self, SummaryCoding.pack([body])), [body], "the form summaries travel and are kept in")
     }
 }

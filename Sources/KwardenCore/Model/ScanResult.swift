@@ -161,7 +161,8 @@ extension FileOutcome {
         self = outcome
     }
 
-    private static let cacheFormat: UInt8 = 1
+    /// 2: summaries in the compact binary form (`SummaryCoding.pack`).
+    private static let cacheFormat: UInt8 = 2
 }
 
 /// Something about a place in a file that the scan's report should mention.
