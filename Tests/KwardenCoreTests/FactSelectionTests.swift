@@ -80,6 +80,25 @@ final class FactSelectionTests: XCTestCase {
         XCTAssertEqual(index.files(naming: [], jobs: 2), [])
     }
 
+    /// What each file confirmed is kept in the cache per search while the file's stamp holds: a
+    /// rescan reads again only the files that changed.
+    func testIdentifierConfirmationsAreKeptUntilAFileChanges() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-index-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory + "/tree", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let files = ["a.c": "dev->num_queues = 0;\n", "b.c": "int num_queues_max;\n", "c.c": "x = num_queues + 1;\n"]
+        for (name, text) in files { try text.write(toFile: directory + "/tree/" + name, atomically: true, encoding: .utf8) }
+        let paths = files.keys.sorted().map { directory + "/tree/" + $0 }
+        let cache = try ResultCache(directory: directory + "/cache")
+        XCTAssertEqual(IdentifierFileIndex(files: paths, cache: cache).files(naming: ["num_queues"], jobs: 2), [paths[0], paths[2]])
+        XCTAssertEqual(cache.textFactCount(family: "identifier-confirmations"), 2, "the two files whose signature may name it")
+        XCTAssertEqual(IdentifierFileIndex(files: paths, cache: cache).files(naming: ["num_queues"], jobs: 2), [paths[0], paths[2]])
+        try "int nothing;\n".write(toFile: paths[0], atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: paths[0])
+        XCTAssertEqual(IdentifierFileIndex(files: paths, cache: cache).files(naming: ["num_queues"], jobs: 2), [paths[2]], "a.c changed")
+        XCTAssertEqual(IdentifierFileIndex(files: paths, cache: cache).files(naming: ["dev", "num_queues"], jobs: 1), [paths[2]], "another search")
+    }
+
     func testIdentifierSignatureHasNoFalseNegativesAndSkipsNumbers() {
         let text = "static int ring_wait(struct q *q) { q->num_queues = 0x1f; return -ETIMEDOUT; } /* comment_word */\n"
         let signature = IdentifierSignature(text: Array(text.utf8))

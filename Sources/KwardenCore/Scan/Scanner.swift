@@ -169,13 +169,23 @@ struct DirectoryTrie {
 
     /// The most leading path components `path` shares with one of the directories.
     func deepestSharedPrefix(_ path: String) -> Int {
+        // Component by component in place: no array of the path's components.
+        let utf8 = path.utf8
         var node = root, depth = 0
-        for component in path.split(separator: "/") {
-            guard let next = node.children[component] else { break }
-            node = next
-            depth += 1
+        var start = utf8.startIndex, index = utf8.startIndex
+        while true {
+            let atEnd = index == utf8.endIndex
+            if atEnd || utf8[index] == UInt8(ascii: "/") {
+                if index > start {
+                    guard let next = node.children[path[start..<index]] else { return depth }
+                    node = next
+                    depth += 1
+                }
+                if atEnd { return depth }
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
         }
-        return depth
     }
 }
 
@@ -444,7 +454,7 @@ final class EvidencePlanner {
     /// pass, for the rule's set of questions. Each file left to read is read once for all rules.
     private func topics(asked: [(rule: String, questions: AskedQuestions)], admitted: [[String]], pass: Int) -> [[String: [String: Int]]] {
         var found = [[String: [String: Int]]](repeating: [:], count: asked.count)
-        let identities = asked.map { stableHash([$0.rule, $0.questions.encoded.base64EncodedString(), rulesIdentity]) }
+        let identities = asked.map { stableHash([$0.rule, $0.questions.encoded.base64EncodedString(), rulesIdentity, Self.topicsFormat]) }
         var unknown: [String: [Int]] = [:]
         var stamps: [String: FileStamp] = [:]
         for (index, files) in admitted.enumerated() {
@@ -456,7 +466,7 @@ final class EvidencePlanner {
             let stored = cache.textFacts(family: Self.topicsFamily(rule: asked[index].rule, pass: pass), identity: identities[index], for: files, stamps: fileStamps)
             for (position, file) in files.enumerated() {
                 if let stamp = fileStamps[position] { stamps[file] = stamp }
-                if let data = stored[position], let topics = try? JSONDecoder().decode([String: Int].self, from: data) {
+                if let data = stored[position], let topics = Self.decodeTopics(data) {
                     found[index][file] = topics
                 } else {
                     unknown[file, default: []].append(index)
@@ -470,13 +480,44 @@ final class EvidencePlanner {
         for (file, answers) in computed {
             for answer in answers {
                 found[answer.index][file] = answer.topics
-                if let stamp = stamps[file], let data = try? JSONEncoder().encode(answer.topics) { fresh[answer.index].append((file, stamp, data)) }
+                if let stamp = stamps[file] { fresh[answer.index].append((file, stamp, Self.encodeTopics(answer.topics))) }
             }
         }
         if let cache = options.cache {
             for index in asked.indices { cache.storeTextFacts(family: Self.topicsFamily(rule: asked[index].rule, pass: pass), identity: identities[index], fresh[index]) }
         }
         return found.map { $0.filter { !$0.value.isEmpty } }
+    }
+
+    /// A file's topics as the cache keeps them: per topic, its rank (64-bit) and its length
+    /// (32-bit, little-endian) and bytes. A rescan reads tens of thousands of them.
+    static let topicsFormat = "topics-binary-1"
+
+    static func encodeTopics(_ topics: [String: Int]) -> Data {
+        var data = Data()
+        for topic in topics.keys.sorted() {
+            let bytes = Array(topic.utf8)
+            withUnsafeBytes(of: Int64(topics[topic]!).littleEndian) { data.append(contentsOf: $0) }
+            withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { data.append(contentsOf: $0) }
+            data.append(contentsOf: bytes)
+        }
+        return data
+    }
+
+    static func decodeTopics(_ data: Data) -> [String: Int]? {
+        data.withUnsafeBytes { raw -> [String: Int]? in
+            var topics: [String: Int] = [:], offset = 0
+            while offset < raw.count {
+                guard raw.count - offset >= 12 else { return nil }
+                let rank = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+                let count = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)))
+                offset += 12
+                guard raw.count - offset >= count else { return nil }
+                topics[String(decoding: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count)]), as: UTF8.self)] = Int(rank)
+                offset += count
+            }
+            return topics
+        }
     }
 
     /// The rules as configured (their lists decide what a text may answer) and kwarden's build.

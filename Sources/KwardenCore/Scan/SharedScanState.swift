@@ -121,6 +121,12 @@ final class IdentifierFileIndex: @unchecked Sendable {
         return result
     }
 
+    /// Each file's stamp, taken with its signature.
+    private var stamps: [FileStamp?] = []
+    /// How many searches this index made: a search's confirmations are kept in the cache under
+    /// its ordinal (a rescan asks the same identifiers in the same order).
+    private var searches = 0
+
     /// Signatures from the cache where still valid, computed (in parallel) for the rest.
     private func loadSignatures(jobs: Int) -> [IdentifierSignature?] {
         if let signatures { return signatures }
@@ -140,24 +146,50 @@ final class IdentifierFileIndex: @unchecked Sendable {
         }
         cache?.storeSignatures(fresh)
         signatures = loaded
+        self.stamps = stamps
         return loaded
     }
 
-    /// For each missing identifier, the files that name it: those whose signature may, confirmed by reading them.
+    /// For each missing identifier, the files that name it: those whose signature may, confirmed
+    /// by reading them. What a file confirmed is kept in the cache while its stamp holds.
     private func search(_ identifiers: [String], jobs: Int) {
         let files = self.files
         let signatures = loadSignatures(jobs: jobs)
         let hashes = identifiers.map(IdentifierSignature.hash(of:))
-        let hits = parallelMap(files.count, jobs: jobs) { i -> [Int] in
+        let maybe = parallelMap(files.count, jobs: jobs) { i -> [Int] in
             guard let signature = signatures[i] else { return [] }
-            let maybe = identifiers.indices.filter { hashes[$0].map(signature.mayContain) ?? true }
-            guard !maybe.isEmpty, case .success(let source) = TextIndex.read(files[i]) else { return [] }
-            let present = source.identifiersPresent(among: maybe.map { identifiers[$0] })
-            return maybe.filter { present.contains(identifiers[$0]) }
+            return identifiers.indices.filter { hashes[$0].map(signature.mayContain) ?? true }
         }
+        let candidates = files.indices.filter { !maybe[$0].isEmpty }
+        searches += 1
+        let family = "identifier-confirmations/\(searches)", identity = stableHash([IdentifierSignature.format] + identifiers)
+        let kept = cache?.textFacts(family: family, identity: identity, for: candidates.map { files[$0] }, stamps: candidates.map { stamps[$0] })
+        let matcher = IdentifierMatcher(identifiers)
+        let confirmed = parallelMap(candidates.count, jobs: jobs) { slot -> (present: [Int], fresh: Bool) in
+            if let data = kept?[slot] { return (IdentifierFileIndex.decodePositions(data), false) }
+            let i = candidates[slot]
+            guard case .success(let source) = TextIndex.read(files[i]) else { return ([], false) }
+            let present = matcher.present(in: source)
+            return (maybe[i].filter { present.contains(identifiers[$0]) }, true)
+        }
+        cache?.storeTextFacts(family: family, identity: identity, candidates.indices.compactMap { slot in
+            guard confirmed[slot].fresh, let stamp = stamps[candidates[slot]] else { return nil }
+            return (files[candidates[slot]], stamp, IdentifierFileIndex.encodePositions(confirmed[slot].present))
+        })
         var postings = [[Int32]](repeating: [], count: identifiers.count)
-        for (file, found) in hits.enumerated() { for k in found { postings[k].append(Int32(file)) } }
+        for (slot, file) in candidates.enumerated() { for k in confirmed[slot].present where k < identifiers.count { postings[k].append(Int32(file)) } }
         for (k, identifier) in identifiers.enumerated() { known[identifier] = postings[k] }
+    }
+
+    /// Positions in a search's identifier list, as little-endian 32-bit words.
+    static func encodePositions(_ positions: [Int]) -> Data {
+        var data = Data(capacity: positions.count * 4)
+        for position in positions { withUnsafeBytes(of: UInt32(position).littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    static func decodePositions(_ data: Data) -> [Int] {
+        data.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
     }
 }
 
