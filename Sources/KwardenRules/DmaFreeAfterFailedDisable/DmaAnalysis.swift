@@ -155,6 +155,24 @@ final class DmaAnalysis {
     private let fileNumbers: [Int]
     /// Per name, the bodies whose steps call it: whose summaries may change when its do.
     private let callersByName: [String: [Int]]
+    /// Per body, the names its steps call (each once) and the kinds of step it holds anywhere:
+    /// the fixpoints ask "does any step…" of every body in every round, answered without a walk.
+    private let calleesOfBody: [[String]]
+    private let kindsOfBody: [StepKinds]
+    /// Per body, the definitions each of its callees reaches (`definitions(of:from:)`), in
+    /// `calleesOfBody` order.
+    private var calleeTargets: [[[Int]]] = []
+
+    struct StepKinds: OptionSet {
+        let rawValue: UInt8
+        static let alloc = StepKinds(rawValue: 1)
+        static let poll = StepKinds(rawValue: 2)
+        static let write = StepKinds(rawValue: 4)
+        static let clearingWrite = StepKinds(rawValue: 8)
+        static let free = StepKinds(rawValue: 16)
+        static let writableFree = StepKinds(rawValue: 32)
+        static let pollMacroCall = StepKinds(rawValue: 64)
+    }
     private(set) var mayFail: [Int: DmaFailure] = [:]
     private(set) var swallows: [Int: DmaFailure] = [:]
     /// Functions that call a dropper of the failure and return normally without freeing: their
@@ -187,17 +205,36 @@ final class DmaAnalysis {
         var byName: [String: [Int]] = [:]
         var callerDirectories: [String: Set<String>] = [:]
         var callersByName: [String: [Int]] = [:]
+        var calleesOfBody: [[String]] = [], kindsOfBody: [StepKinds] = []
         for (index, body) in self.bodies.enumerated() {
             byName[body.name, default: []].append(index)
             let directory = (body.file as NSString).deletingLastPathComponent
             var callees = Set<String>()
+            var kinds: StepKinds = []
             body.steps.forEachNested { step in
-                guard case .call(let callee, _, _, _, _, _, _) = step else { return }
-                callees.insert(callee)
-                if callerDirectories[callee, default: []].count <= CallGraph.defaultHubDirectories { callerDirectories[callee, default: []].insert(directory) }
+                switch step {
+                case .alloc: kinds.insert(.alloc)
+                case .poll: kinds.insert(.poll)
+                case .write(let value, _, _, _):
+                    kinds.insert(.write)
+                    if case .clearing = value { kinds.insert(.clearingWrite) }
+                case .free(_, _, let access):
+                    kinds.insert(.free)
+                    if access == .writes { kinds.insert(.writableFree) }
+                case .call(let callee, _, _, _, _, _, _):
+                    callees.insert(callee)
+                    if vocabulary.pollMacros.contains(callee) { kinds.insert(.pollMacroCall) }
+                    if callerDirectories[callee, default: []].count <= CallGraph.defaultHubDirectories { callerDirectories[callee, default: []].insert(directory) }
+                default:
+                    break
+                }
             }
             for callee in callees { callersByName[callee, default: []].append(index) }
+            calleesOfBody.append(callees.sorted())
+            kindsOfBody.append(kinds)
         }
+        self.calleesOfBody = calleesOfBody
+        self.kindsOfBody = kindsOfBody
         self.byName = byName
         // Names called from more than `CallGraph.defaultHubDirectories` directories: shared
         // infrastructure (locking, scheduling, the networking core). A driver's chain does not run
@@ -214,6 +251,7 @@ final class DmaAnalysis {
             return numbers.count - 1
         }
         self.callersByName = callersByName
+        calleeTargets = self.bodies.indices.map { index in calleesOfBody[index].map { definitions(of: $0, from: index) } }
     }
 
     /// Decodes the rule's facts (each distinct one once per `memo`).
@@ -255,6 +293,16 @@ final class DmaAnalysis {
         Evidence(file: body.file, line: line, function: body.name, message: message)
     }
 
+    /// Whether a call of one of the body's callees reaches a definition in `found`.
+    private func callsInto(_ index: Int, _ found: Set<Int>) -> Bool {
+        calleeTargets[index].contains { $0.contains(where: found.contains) }
+    }
+
+    /// Whether one of the body's callees has a definition with an entry in `table`.
+    private func callsInto<T>(_ index: Int, _ table: [Int: T]) -> Bool {
+        calleeTargets[index].contains { $0.contains { table[$0] != nil } }
+    }
+
     func run(maxRounds: Int = 16) {
         computeFrees(maxRounds: maxRounds)
         computeStops(maxRounds: maxRounds)
@@ -287,21 +335,14 @@ final class DmaAnalysis {
     // MARK: Frees DMA memory (flow-insensitive)
 
     private func computeFrees(maxRounds: Int) {
-        allocates = closure { step, index, found in
-            if case .alloc = step { return true }
-            if case .call(let callee, _, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: found.contains) }
-            return false
-        }
-        waits = closure { step, index, found in
-            if case .poll = step { return true }
-            if case .call(let callee, _, _, _, _, _, _) = step {
-                return vocabulary.pollMacros.contains(callee) || definitions(of: callee, from: index).contains(where: found.contains)
-            }
-            return false
-        }
+        // A step that allocates, or a call of a function that does.
+        allocates = closure { index, found in kindsOfBody[index].contains(.alloc) || callsInto(index, found) }
+        waits = closure { index, found in !kindsOfBody[index].isDisjoint(with: [.poll, .pollMacroCall]) || callsInto(index, found) }
         for writable in [false, true] {
             var table: [Int: DmaChain] = [:]
             sweepToFixpoint(maxRounds: maxRounds) { index in
+                // Only a release of its own or a call of a function that releases gives one.
+                guard kindsOfBody[index].contains(writable ? .writableFree : .free) || callsInto(index, table) else { return false }
                 var scan = FreeScan()
                 guard let chain = firstFree(bodies[index].steps, caller: index, scan: &scan, table: table, writable: writable) ?? scan.waitingFree else { return false }
                 table[index] = chain
@@ -332,11 +373,11 @@ final class DmaAnalysis {
         }
     }
 
-    /// The functions with a step that `holds` (given the set found so far), through callees: to a fixpoint.
-    private func closure(maxRounds: Int = 16, _ holds: (DmaStep, Int, Set<Int>) -> Bool) -> Set<Int> {
+    /// The functions that `hold` (given the set found so far: through callees), to a fixpoint.
+    private func closure(maxRounds: Int = 16, _ holds: (Int, Set<Int>) -> Bool) -> Set<Int> {
         var found = Set<Int>()
         sweepToFixpoint(maxRounds: maxRounds) { index in
-            guard bodies[index].steps.containsNested({ holds($0, index, found) }) else { return false }
+            guard holds(index, found) else { return false }
             found.insert(index)
             return true
         }
@@ -432,13 +473,11 @@ final class DmaAnalysis {
             if containsWrite(bodies[index].steps) { writesDirectly.insert(index) }
         }
         // One round more than `maxRounds`: the first one finds the direct writers.
-        writesRegisters = closure(maxRounds: maxRounds + 1) { step, index, found in
-            if case .write = step { return true }
-            if case .call(let callee, _, _, _, _, _, _) = step { return definitions(of: callee, from: index).contains(where: found.contains) }
-            return false
-        }
+        writesRegisters = closure(maxRounds: maxRounds + 1) { index, found in kindsOfBody[index].contains(.write) || callsInto(index, found) }
         sweepToFixpoint(maxRounds: maxRounds) { index in
-            guard let stop = lastStop(bodies[index].steps, caller: index) else { return false }
+            // A stop comes from a clearing write, a write wrapper's call or a call of a function that stops.
+            guard kindsOfBody[index].contains(.clearingWrite) || callsInto(index, writers) || callsInto(index, stops),
+                  let stop = lastStop(bodies[index].steps, caller: index) else { return false }
             stops[index] = stop
             return true
         }
@@ -527,7 +566,10 @@ final class DmaAnalysis {
     }
 
     private func hasFailingStep(_ steps: [DmaStep], caller: Int) -> Bool {
-        steps.containsNested { step in
+        // Only a poll, or a call of a function with a failure summary, can fail.
+        guard !kindsOfBody[caller].isDisjoint(with: [.poll, .pollMacroCall]) || callsInto(caller, mayFail) || callsInto(caller, swallows)
+                || callsInto(caller, hides) else { return false }
+        return steps.containsNested { step in
             switch step {
             case .poll: return true
             case .call(let callee, _, _, _, _, _, _):
