@@ -58,15 +58,39 @@ public final class CompileSetupProvider: @unchecked Sendable {
     }
     private var preferredArchs: [String: String?] = [:]
 
+    /// Sets up the configurations of these architectures side by side (each resolves its own
+    /// Kconfig), before files of them are asked for one by one.
+    public func prepare(architectures: Set<String>) {
+        guard let kernelRoot else { return }
+        lock.lock()
+        let missing = architectures.filter { contexts[$0] == nil }.sorted()
+        lock.unlock()
+        guard missing.count > 1 else { return }
+        let compileCommands = self.compileCommands
+        let made = parallelMap(missing.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { index in
+            try? BuildContext(treeRoot: kernelRoot, compileCommands: compileCommands, arch: missing[index])
+        }
+        lock.lock(); defer { lock.unlock() }
+        for (arch, context) in zip(missing, made) where contexts[arch] == nil {
+            guard let context else { continue }
+            install(context, key: arch)
+        }
+    }
+
     private func context(forArch arch: String?, root: String) throws -> BuildContext {
         let key = arch ?? ""
         lock.lock(); defer { lock.unlock() }
         if let existing = contexts[key] { return existing }
         let made = try BuildContext(treeRoot: root, compileCommands: compileCommands, arch: arch)
-        contexts[key] = made
-        unsavedByArch[key] = made.synthesizedFiles.map { UnsavedFile(path: $0.path, contents: $0.contents) }
-        adoptStoredFlags(of: made)
+        install(made, key: key)
         return made
+    }
+
+    /// Called with the lock held.
+    private func install(_ context: BuildContext, key: String) {
+        contexts[key] = context
+        unsavedByArch[key] = context.synthesizedFiles.map { UnsavedFile(path: $0.path, contents: $0.contents) }
+        adoptStoredFlags(of: context)
     }
 
     /// For a scan with a compile database: whether `file` has its own entry there (nil without a

@@ -292,7 +292,9 @@ final class ScanRun {
     func checkSelectedFiles() throws {
         let setups = self.setups
         // Grouped by architecture, so that each worker sets up as few architectures as possible.
-        let byArch = selected.map { (arch: setups.architecture(for: $0) ?? "", file: $0) }.sorted { ($0.arch, $0.file) < ($1.arch, $1.file) }.map(\.file)
+        let archs = selected.map { (arch: setups.architecture(for: $0) ?? "", file: $0) }
+        setups.prepare(architectures: Set(archs.map(\.arch).filter { !$0.isEmpty }))
+        let byArch = archs.sorted { ($0.arch, $0.file) < ($1.arch, $1.file) }.map(\.file)
         outcomes = try parse(byArch, pass: 1, phase: "checking")
         collect(outcomes)
     }
