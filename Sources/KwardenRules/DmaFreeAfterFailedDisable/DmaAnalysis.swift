@@ -199,16 +199,23 @@ final class DmaAnalysis {
 
     init(bodies: [DmaFunctionBody], vocabulary: DmaVocabulary) {
         // A header's inline function is seen by every unit that includes it: keep one.
-        var seen = Set<String>()
-        self.bodies = bodies.filter { seen.insert("\($0.name)@\($0.file):\($0.line)").inserted }
+        struct Place: Hashable { let name: String, file: String, line: Int }
+        var seen = Set<Place>()
+        self.bodies = bodies.filter { seen.insert(Place(name: $0.name, file: $0.file, line: $0.line)).inserted }
         self.vocabulary = vocabulary
         var byName: [String: [Int]] = [:]
         var callerDirectories: [String: Set<String>] = [:]
         var callersByName: [String: [Int]] = [:]
         var calleesOfBody: [[String]] = [], kindsOfBody: [StepKinds] = []
+        var directories: [String: String] = [:]
         for (index, body) in self.bodies.enumerated() {
             byName[body.name, default: []].append(index)
-            let directory = (body.file as NSString).deletingLastPathComponent
+            // Bodies of one file come together: its directory is found once.
+            let directory = directories[body.file] ?? {
+                let made = (body.file as NSString).deletingLastPathComponent
+                directories[body.file] = made
+                return made
+            }()
             var callees = Set<String>()
             var kinds: StepKinds = []
             body.steps.forEachNested { step in
