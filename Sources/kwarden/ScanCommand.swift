@@ -254,6 +254,7 @@ struct ScanCommand: ParsableCommand {
         options.dryRun = dryRun
         options.shard = try shard.map { try Shard(parsing: $0) }
         let result: ScanResult
+        options.leavesMemoryToExit = true
         do { result = try Scanner(options: options).run() } catch {
             throw report.fail("\(error)", rules: metadata)
         }
