@@ -431,4 +431,46 @@ final class PrecompiledHeaderPlans: @unchecked Sendable {
     /// Per variant, the symbols it was built with (they cannot keep a file that defines them out).
     var definedInVariant: [String: Set<String>] = [:]
     var built: Set<String> = []
+
+    /// The plans as the result cache keeps them between scans.
+    struct Stored: Codable {
+        struct Planned: Codable { var output: String; var headers: [String] }
+        struct Recipe: Codable { var arguments: [String]; var prefixText: String }
+        var byGroup: [String: [Planned]]
+        var recipes: [String: Recipe]
+        var definedInVariant: [String: [String]]
+    }
+
+    var stored: Stored {
+        Stored(byGroup: byGroup.mapValues { $0.filter { built.contains($0.output) }.map { Stored.Planned(output: $0.output, headers: $0.headers) } }.filter { !$0.value.isEmpty },
+               recipes: recipes.filter { built.contains($0.key) }.mapValues { Stored.Recipe(arguments: $0.arguments, prefixText: $0.prefixText) },
+               definedInVariant: definedInVariant.filter { built.contains($0.key) }.mapValues { $0.sorted() })
+    }
+
+    /// Takes an earlier scan's plans whose precompiled headers are still fresh on disk (its
+    /// headers unchanged): a rescan's few changed files use them instead of parsing plainly for
+    /// want of company. Plans this scan made already come first.
+    func adopt(_ earlier: Stored) {
+        var fresh: [String: Bool] = [:]
+        func isFresh(_ output: String) -> Bool {
+            if let known = fresh[output] { return known }
+            let made = built.contains(output) || PrecompiledHeaders.isFresh(output)
+            fresh[output] = made
+            return made
+        }
+        for (group, planned) in earlier.byGroup {
+            let known = Set((byGroup[group] ?? []).map(\.output))
+            for plan in planned where !known.contains(plan.output) && isFresh(plan.output) {
+                byGroup[group, default: []].append((plan.output, plan.headers))
+                built.insert(plan.output)
+            }
+        }
+        for (output, recipe) in earlier.recipes where recipes[output] == nil && isFresh(output) {
+            recipes[output] = (recipe.arguments, recipe.prefixText)
+            built.insert(output)
+        }
+        for (output, names) in earlier.definedInVariant where definedInVariant[output] == nil && isFresh(output) {
+            definedInVariant[output] = Set(names)
+        }
+    }
 }

@@ -18,6 +18,9 @@ final class ScanRun {
     /// Headers precompiled once for groups of files (nil: outside a kernel tree, turned off, or
     /// headers at another revision than on disk — the gate).
     let sharedHeaders: PrecompiledHeaders?
+    /// Their plans, kept in the cache for the next scan (under `plansMemo`, beside the headers).
+    private let sharedHeaderPlans: PrecompiledHeaderPlans?
+    static let plansMemo = "shared-header-plans"
     let sessions: [RuleSession]
 
     var notes: [String] = []
@@ -48,10 +51,16 @@ final class ScanRun {
         runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
         if kernelRoot != nil && options.sharedHeaders && !options.overlay.files.keys.contains(where: { $0.hasSuffix(".h") }) {
             let directory = options.cache.map { ($0.path as NSString).deletingLastPathComponent } ?? options.shared?.scratchDirectory
-            sharedHeaders = PrecompiledHeaders(cacheDirectory: directory,
-                                               plans: options.shared.map { $0.precompiledHeaderPlans(directory: directory ?? "") } ?? PrecompiledHeaderPlans())
+            let plans = options.shared.map { $0.precompiledHeaderPlans(directory: directory ?? "") } ?? PrecompiledHeaderPlans()
+            if let cache = options.cache, let data = cache.memo(name: Self.plansMemo, key: ResultCache.buildIdentity),
+               let earlier = try? JSONDecoder().decode(PrecompiledHeaderPlans.Stored.self, from: data) {
+                plans.adopt(earlier)
+            }
+            sharedHeaders = PrecompiledHeaders(cacheDirectory: directory, plans: plans)
+            sharedHeaderPlans = plans
         } else {
             sharedHeaders = nil
+            sharedHeaderPlans = nil
         }
         sessions = options.rules.map { $0.session() }
         if let cache = options.cache { setups.loadFlags(from: cache) }
@@ -335,7 +344,12 @@ final class ScanRun {
     /// The judges' findings (minus those suppressed in the source), with the summary of the scan.
     func report() -> ScanResult {
         let options = self.options, root = self.root, setups = self.setups
-        if let cache = options.cache { setups.storeFlags(to: cache) }
+        if let cache = options.cache {
+            setups.storeFlags(to: cache)
+            if let plans = sharedHeaderPlans, let data = try? JSONEncoder().encode(plans.stored) {
+                cache.storeMemo(name: Self.plansMemo, key: ResultCache.buildIdentity, data: data)
+            }
+        }
         options.progress.message("judging")
         var findings = sessions.flatMap { $0.judge(.final).findings }
         let inline = InlineSuppressions.apply(to: findings, overlay: options.overlay)
