@@ -216,7 +216,7 @@ final class PrecompiledHeaders {
             let members = everyMember.filter { member in
                 let mine = Set(member.headers)
                 guard let best = plans.byGroup[key]?.map({ (output: $0.output, headers: $0.headers, overlap: mine.intersection($0.headers).count) })
-                    .filter({ $0.overlap > 0 }).max(by: { $0.overlap < $1.overlap }) else { return true }
+                    .filter({ $0.overlap > 0 && plans.isUsable($0.output) }).max(by: { $0.overlap < $1.overlap }) else { return true }
                 assignment[member.file] = best.output
                 if plans.built.contains(best.output) { built[best.output] = best.output }
                 ownMacros[member.file, default: []].formUnion(preambles[member.file]?.macros(before: best.headers) ?? [])
@@ -441,36 +441,48 @@ final class PrecompiledHeaderPlans: @unchecked Sendable {
         var definedInVariant: [String: [String]]
     }
 
+    /// What is built, or was taken from an earlier scan and not found stale.
     var stored: Stored {
-        Stored(byGroup: byGroup.mapValues { $0.filter { built.contains($0.output) }.map { Stored.Planned(output: $0.output, headers: $0.headers) } }.filter { !$0.value.isEmpty },
-               recipes: recipes.filter { built.contains($0.key) }.mapValues { Stored.Recipe(arguments: $0.arguments, prefixText: $0.prefixText) },
-               definedInVariant: definedInVariant.filter { built.contains($0.key) }.mapValues { $0.sorted() })
+        let kept = built.union(unverified)
+        return Stored(byGroup: byGroup.mapValues { $0.filter { kept.contains($0.output) }.map { Stored.Planned(output: $0.output, headers: $0.headers) } }.filter { !$0.value.isEmpty },
+                      recipes: recipes.filter { kept.contains($0.key) }.mapValues { Stored.Recipe(arguments: $0.arguments, prefixText: $0.prefixText) },
+                      definedInVariant: definedInVariant.filter { kept.contains($0.key) }.mapValues { $0.sorted() })
     }
 
-    /// Takes an earlier scan's plans whose precompiled headers are still fresh on disk (its
-    /// headers unchanged): a rescan's few changed files use them instead of parsing plainly for
-    /// want of company. Plans this scan made already come first.
+    /// Outputs taken from an earlier scan whose freshness is not checked yet (reading a record
+    /// costs more than most rescans use): each is checked when a file would take it.
+    private var unverified: Set<String> = []
+
+    /// Takes an earlier scan's plans: a rescan's few changed files use their group's headers
+    /// instead of parsing plainly for want of company, if those are still fresh on disk (their
+    /// headers unchanged). Plans this scan made already come first.
     func adopt(_ earlier: Stored) {
-        var fresh: [String: Bool] = [:]
-        func isFresh(_ output: String) -> Bool {
-            if let known = fresh[output] { return known }
-            let made = built.contains(output) || PrecompiledHeaders.isFresh(output)
-            fresh[output] = made
-            return made
-        }
         for (group, planned) in earlier.byGroup {
             let known = Set((byGroup[group] ?? []).map(\.output))
-            for plan in planned where !known.contains(plan.output) && isFresh(plan.output) {
+            for plan in planned where !known.contains(plan.output) && !built.contains(plan.output) {
                 byGroup[group, default: []].append((plan.output, plan.headers))
-                built.insert(plan.output)
+                unverified.insert(plan.output)
             }
         }
-        for (output, recipe) in earlier.recipes where recipes[output] == nil && isFresh(output) {
+        for (output, recipe) in earlier.recipes where recipes[output] == nil {
             recipes[output] = (recipe.arguments, recipe.prefixText)
+            if !built.contains(output) { unverified.insert(output) }
+        }
+        for (output, names) in earlier.definedInVariant where definedInVariant[output] == nil { definedInVariant[output] = Set(names) }
+    }
+
+    /// Whether a planned output may be used: planned by this scan, or taken from an earlier one
+    /// and still fresh (checked once; a stale one is dropped).
+    func isUsable(_ output: String) -> Bool {
+        guard unverified.contains(output) else { return true }
+        unverified.remove(output)
+        if PrecompiledHeaders.isFresh(output) {
             built.insert(output)
+            return true
         }
-        for (output, names) in earlier.definedInVariant where definedInVariant[output] == nil && isFresh(output) {
-            definedInVariant[output] = Set(names)
-        }
+        for group in byGroup.keys { byGroup[group]?.removeAll { $0.output == output } }
+        recipes[output] = nil
+        definedInVariant[output] = nil
+        return false
     }
 }
