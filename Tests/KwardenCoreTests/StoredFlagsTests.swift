@@ -90,6 +90,21 @@ final class StoredFlagsTests: XCTestCase {
         XCTAssertEqual(third.filesWithStoredFlags, 0)
     }
 
+    /// `--arch` in another spelling than the architecture's directory still names the primary one.
+    func testFlagsComeBackWhenTheArchitectureIsNamedAnotherWay() throws {
+        let file = tree + "/arch/x86/kernel/setup.c"
+        try writeTree(["arch/x86/kernel/setup.c": "int x86_setup;\n"], under: tree)
+        let cache = try ResultCache(directory: cacheDirectory)
+        let first = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: "x86_64")
+        first.loadFlags(from: cache)
+        let derived = try first.setup(for: file).arguments
+        first.storeFlags(to: cache)
+        let second = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: "x86_64")
+        second.loadFlags(from: cache)
+        XCTAssertEqual(second.filesWithStoredFlags, 1)
+        XCTAssertEqual(try second.setup(for: file).arguments, derived)
+    }
+
     func testAScanKeepsTheFlagsItDerived() throws {
         var options = ScanOptions(paths: [tree + "/drivers"], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
         options.cache = try ResultCache(directory: cacheDirectory)

@@ -228,14 +228,15 @@ public final class CompileSetupProvider: @unchecked Sendable {
         guard derived, let primary = built[requestedArch ?? ""], let identity else { return }
         var stored = StoredFlags(buildFiles: [], files: [:], preferredArchs: [:], otherArchs: [:])
         for (file, arguments) in computed {
-            let arch = known[file].map { $0 ?? primary.arch } ?? architecture(for: file) ?? primary.arch
-            if arch == primary.arch {
+            // The file's configuration, under the key it was set up by (`context(forArch:)`).
+            let key = known[file].map { $0 ?? (requestedArch ?? "") } ?? architecture(for: file) ?? ""
+            guard let context = built[key] else { continue }
+            if context === primary {
                 stored.files[file] = Self.encode(arguments, common: primary.commonArguments)
                 continue
             }
-            guard let context = built.values.first(where: { $0.arch == arch }) else { continue }
             if case .some(.some(let preferred)) = known[file] { stored.preferredArchs?[file] = preferred }
-            stored.otherArchs?[arch, default: ArchitectureFlags(configurationKey: context.configurationKey, files: [:])]
+            stored.otherArchs?[context.arch, default: ArchitectureFlags(configurationKey: context.configurationKey, files: [:])]
                 .files[file] = Self.encode(arguments, common: context.commonArguments)
         }
         // Architectures this scan did not set up keep what an earlier scan stored for them.
