@@ -4,7 +4,8 @@ import Foundation
 /// decodes the summaries of thousands of files, and JSON spent most of that time scanning text
 /// and matching keys. Each value is a tag byte and its payload; lengths and integers are LEB128
 /// varints; keyed containers keep their keys, sorted (as JSON's `sortedKeys`: the same value is
-/// the same bytes in every process).
+/// the same bytes in every process). Coding paths are not tracked (an array per value was a
+/// good part of decoding): an error names the type it expected, not where.
 enum CompactCoding {
     enum Tag: UInt8 {
         case null = 0, no, yes, integer, unsigned, double, string, array, keyed
@@ -172,19 +173,19 @@ private struct KeyedNodeEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol 
     mutating func encode(_ value: UInt32, forKey key: Key) throws { node.set(Scalar.unsigned(UInt64(value)), forKey: key.stringValue) }
     mutating func encode(_ value: UInt64, forKey key: Key) throws { node.set(Scalar.unsigned(value), forKey: key.stringValue) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        node.set(try NodeEncoder.encode(value, codingPath: codingPath + [key]), forKey: key.stringValue)
+        node.set(try NodeEncoder.encode(value, codingPath: codingPath), forKey: key.stringValue)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let nested = EncodedNode(.keyed([:]))
         node.set(nested, forKey: key.stringValue)
-        return KeyedEncodingContainer(KeyedNodeEncoder<NestedKey>(node: nested, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(KeyedNodeEncoder<NestedKey>(node: nested, codingPath: codingPath))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> UnkeyedEncodingContainer {
         let nested = EncodedNode(.array([]))
         node.set(nested, forKey: key.stringValue)
-        return UnkeyedNodeEncoder(node: nested, codingPath: codingPath + [key])
+        return UnkeyedNodeEncoder(node: nested, codingPath: codingPath)
     }
 
     mutating func superEncoder() -> Encoder { superEncoder(named: "super") }
@@ -398,15 +399,15 @@ private struct NodeDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     static func decode<T: Decodable>(_ type: T.Type, from node: DecodedNode, codingPath: [CodingKey]) throws -> T {
-        switch type {
-        case is String.Type: return try scalarString(node, codingPath) as! T
-        case is Int.Type: return try Int(scalarInteger(node, codingPath)) as! T
-        case is Bool.Type: return try scalarBool(node, codingPath) as! T
-        case is Data.Type:
+        // Metatypes compared, not cast: this runs for every value of every summary.
+        if type == String.self { return try scalarString(node, codingPath) as! T }
+        if type == Int.self { return try Int(scalarInteger(node, codingPath)) as! T }
+        if type == Bool.self { return try scalarBool(node, codingPath) as! T }
+        if type == Data.self {
             guard let data = Data(base64Encoded: try scalarString(node, codingPath)) else { throw mismatch(type, codingPath) }
             return data as! T
-        default: return try T(from: NodeDecoder(node: node, codingPath: codingPath))
         }
+        return try T(from: NodeDecoder(node: node, codingPath: codingPath))
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -496,28 +497,28 @@ private struct KeyedNodeDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
         if case .null = try value(key) { return true }
         return false
     }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try NodeDecoder.scalarBool(value(key), codingPath + [key]) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try NodeDecoder.scalarString(value(key), codingPath + [key]) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try NodeDecoder.scalarDouble(value(key), codingPath + [key]) }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { Float(try NodeDecoder.scalarDouble(value(key), codingPath + [key])) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try NodeDecoder.exactly(Int.self, value(key), codingPath + [key]) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try NodeDecoder.exactly(Int8.self, value(key), codingPath + [key]) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try NodeDecoder.exactly(Int16.self, value(key), codingPath + [key]) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try NodeDecoder.exactly(Int32.self, value(key), codingPath + [key]) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try NodeDecoder.exactly(Int64.self, value(key), codingPath + [key]) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try NodeDecoder.exactly(UInt.self, value(key), codingPath + [key]) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try NodeDecoder.exactly(UInt8.self, value(key), codingPath + [key]) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try NodeDecoder.exactly(UInt16.self, value(key), codingPath + [key]) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try NodeDecoder.exactly(UInt32.self, value(key), codingPath + [key]) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try NodeDecoder.exactly(UInt64.self, value(key), codingPath + [key]) }
-    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try NodeDecoder.decode(type, from: value(key), codingPath: codingPath + [key]) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try NodeDecoder.scalarBool(value(key), codingPath) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try NodeDecoder.scalarString(value(key), codingPath) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try NodeDecoder.scalarDouble(value(key), codingPath) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { Float(try NodeDecoder.scalarDouble(value(key), codingPath)) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try NodeDecoder.exactly(Int.self, value(key), codingPath) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try NodeDecoder.exactly(Int8.self, value(key), codingPath) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try NodeDecoder.exactly(Int16.self, value(key), codingPath) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try NodeDecoder.exactly(Int32.self, value(key), codingPath) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try NodeDecoder.exactly(Int64.self, value(key), codingPath) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try NodeDecoder.exactly(UInt.self, value(key), codingPath) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try NodeDecoder.exactly(UInt8.self, value(key), codingPath) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try NodeDecoder.exactly(UInt16.self, value(key), codingPath) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try NodeDecoder.exactly(UInt32.self, value(key), codingPath) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try NodeDecoder.exactly(UInt64.self, value(key), codingPath) }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try NodeDecoder.decode(type, from: value(key), codingPath: codingPath) }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        try NodeDecoder(node: value(key), codingPath: codingPath + [key]).container(keyedBy: type)
+        try NodeDecoder(node: value(key), codingPath: codingPath).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> UnkeyedDecodingContainer {
-        try NodeDecoder(node: value(key), codingPath: codingPath + [key]).unkeyedContainer()
+        try NodeDecoder(node: value(key), codingPath: codingPath).unkeyedContainer()
     }
 
     func superDecoder() throws -> Decoder {
@@ -525,7 +526,7 @@ private struct KeyedNodeDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
         return NodeDecoder(node: values[index], codingPath: codingPath)
     }
 
-    func superDecoder(forKey key: Key) throws -> Decoder { NodeDecoder(node: try value(key), codingPath: codingPath + [key]) }
+    func superDecoder(forKey key: Key) throws -> Decoder { NodeDecoder(node: try value(key), codingPath: codingPath) }
 }
 
 private struct UnkeyedNodeDecoder: UnkeyedDecodingContainer {
