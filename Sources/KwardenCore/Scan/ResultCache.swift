@@ -290,8 +290,7 @@ public final class ResultCache: @unchecked Sendable {
                 let key: String = row["key"]
                 if let cutoff, (row["stored"] as Double) < cutoff.timeIntervalSince1970 { deadResults.append(key); continue }
                 let data: Data = row["dependencies"]
-                guard let dependencies = Dependency.decode(list: data),
-                      dependencies.allSatisfy({ stamps.stamp($0.path) == $0 }) else { deadResults.append(key); continue }
+                guard Self.dependenciesHold(data, unless: [], stamps: stamps) else { deadResults.append(key); continue }
             }
             let facts = try Row.fetchCursor(db, sql: "SELECT path, family, size, modified FROM text_facts")
             while let row = try facts.next() {

@@ -325,7 +325,7 @@ final class DmaAnalysis {
             let before = [mayFail, swallows, hides].map { $0.mapValues(\.shape) }
             for index in bodies.indices where dirty[index] {
                 dirty[index] = false
-                guard hasFailingStep(bodies[index].steps, caller: index) else { continue }
+                guard hasFailingStep(index) else { continue }
                 let summaries = (mayFail[index], swallows[index], hides[index])
                 findings = []
                 evaluate(index)
@@ -557,7 +557,7 @@ final class DmaAnalysis {
     /// gathered body defines: the next pass looks for their definitions.
     func unresolvedCallees(ofPass pass: Int) -> Set<String> {
         var result = Set<String>()
-        for index in bodies.indices where bodies[index].pass == pass && hasFailingStep(bodies[index].steps, caller: index) {
+        for index in bodies.indices where bodies[index].pass == pass && hasFailingStep(index) {
             bodies[index].steps.forEachNested { step in
                 if case .call(let callee, _, _, _, _, _, _) = step, byName[callee] == nil, !vocabulary.pollMacros.contains(callee) { result.insert(callee) }
             }
@@ -572,19 +572,11 @@ final class DmaAnalysis {
         }
     }
 
-    private func hasFailingStep(_ steps: [DmaStep], caller: Int) -> Bool {
-        // Only a poll, or a call of a function with a failure summary, can fail.
-        guard !kindsOfBody[caller].isDisjoint(with: [.poll, .pollMacroCall]) || callsInto(caller, mayFail) || callsInto(caller, swallows)
-                || callsInto(caller, hides) else { return false }
-        return steps.containsNested { step in
-            switch step {
-            case .poll: return true
-            case .call(let callee, _, _, _, _, _, _):
-                return vocabulary.pollMacros.contains(callee) || lookup(mayFail, callee, from: caller) != nil
-                    || lookup(swallows, callee, from: caller) != nil || lookup(hides, callee, from: caller) != nil
-            default: return false
-            }
-        }
+    /// Whether a body holds a step that can fail: a poll, or a call of a poll macro or of a
+    /// function with a failure summary (all of which its kinds and callees tell without a walk).
+    private func hasFailingStep(_ index: Int) -> Bool {
+        !kindsOfBody[index].isDisjoint(with: [.poll, .pollMacroCall])
+            || callsInto(index, mayFail) || callsInto(index, swallows) || callsInto(index, hides)
     }
 
     // MARK: Paths through one function
