@@ -161,6 +161,44 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(try verdictsAndOutlines(), 11)
     }
 
+    /// An evidence pass's choice is kept for the next scan while every file whose stamp moved
+    /// still contributes what it did; a file that starts to hold a fact makes the pass choose again.
+    func testEvidencePassChoiceIsKeptOnlyWhileChangedFilesContributeTheSame() throws {
+        try "int pool_count(struct pool *p);\n".write(toFile: directory + "/d.c", atomically: true, encoding: .utf8)
+        let reset = directory + "/reset.c"
+        try "#include \"pool.h\"\nvoid pool_reset(struct pool *p)\n{\n\tp->nr = 1;\n}\n".write(toFile: reset, atomically: true, encoding: .utf8)
+        func evidence(_ result: ScanResult) -> [String] {
+            result.findings.flatMap { finding in finding.evidence.map { "\(finding.file): \($0.file):\($0.line) \($0.message)" } }.sorted()
+        }
+        let first = try scan()
+        XCTAssertEqual(first.findings.count, 4)
+        XCTAssertFalse(evidence(first).contains { $0.contains("reset.c") }, "\(evidence(first))")
+        let cache = try ResultCache(directory: cacheDirectory)
+        let kept = cache.memos(named: "evidence-pass|2|")
+        XCTAssertEqual(kept.count, 1)
+
+        // A change that leaves the file's topics as they were: the kept choice is used. (Seen by
+        // planting a choice no scan would make: no file at all.)
+        let planted = try XCTUnwrap(StoredPass(kept[0].data))
+        cache.storeMemo(name: kept[0].name, key: kept[0].key, data: StoredPass(files: [], notes: ["planted"], entries: planted.entries).data)
+        try touch(directory + "/d.c", "/* a comment */\nint pool_count(struct pool *p);\n")
+        let second = try scan()
+        XCTAssertTrue(second.notes.contains("planted"), "\(second.notes)")
+        XCTAssertEqual(second.findings.map(\.fingerprint), first.findings.map(\.fingerprint))
+
+        // reset.c now stores zero: its topics change, the pass chooses again and finds it, as a
+        // scan without the cache does.
+        try touch(reset, "#include \"pool.h\"\nvoid pool_reset(struct pool *p)\n{\n\tp->nr = 0;\n}\n")
+        let third = try scan()
+        XCTAssertFalse(third.notes.contains("planted"))
+        XCTAssertTrue(evidence(third).contains { $0.contains("reset.c") }, "\(evidence(third))")
+        var options = ScanOptions(paths: [directory], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
+        options.jobs = 2
+        let cold = try Scanner(options: options).run()
+        XCTAssertEqual(evidence(third), evidence(cold))
+        XCTAssertEqual(third.findings.map(\.fingerprint), cold.findings.map(\.fingerprint))
+    }
+
     private func verdictsAndOutlines() throws -> Int {
         let cache = try ResultCache(directory: cacheDirectory)
         return cache.textFactCount(family: "preselect") + cache.textFactCount(family: "outline")

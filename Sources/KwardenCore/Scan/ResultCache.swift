@@ -95,6 +95,14 @@ public final class ResultCache: @unchecked Sendable {
         try? database.read { db in try Data.fetchOne(db, sql: "SELECT data FROM memos WHERE name = ? AND key = ?", arguments: [name, key]) }
     }
 
+    /// The memos whose name starts with `prefix`.
+    func memos(named prefix: String) -> [(name: String, key: String, data: Data)] {
+        (try? database.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, key, data FROM memos WHERE substr(name, 1, ?) = ? ORDER BY name",
+                             arguments: [prefix.utf8.count, prefix]).map { ($0["name"], $0["key"], $0["data"]) }
+        }) ?? []
+    }
+
     func storeMemo(name: String, key: String, data: Data) {
         try? database.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO memos (name, key, data) VALUES (?, ?, ?)", arguments: [name, key, data])
@@ -359,6 +367,9 @@ struct ContentDigest {
         for byte in bytes { mix(byte) }
         first = a; second = b
     }
+
+    /// The two lanes folded into one word, for digests kept by the thousand.
+    var word: UInt64 { first ^ (second << 1 | second >> 63) }
 
     var value: String {
         [first, second].map { word in

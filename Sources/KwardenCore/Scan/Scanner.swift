@@ -420,18 +420,18 @@ final class EvidencePlanner {
         let reparse = pass > 2
         let index = self.index ?? makeIndex()
         let needles = Set(asked.flatMap(\.questions.needles))
+        let memo = passMemo(asked: asked, pass: pass, indexed: index.files)
+        if let memo, let kept = reuse(memo, asked: asked, needles: needles) {
+            notes += kept.notes
+            return kept.files
+        }
+        let notesBefore = notes.count
         let named = index.files(naming: needles, jobs: options.jobs).filter { !options.overlay.contains($0) }
         let candidates = named.union(liveCandidates).sorted()
-        let chainFiles = self.chainFiles, parsed = self.parsed
         var topicsOfFile: [String: [String: Int]] = [:]
-        // A rule narrowed by the call graph parsed its chains in pass 1: evidence for it can
-        // only be a chain file not parsed yet (another shard's).
-        let admitted = asked.map { rule, _ in candidates.filter { file in chainFiles[rule].map { $0.contains(file) && !parsed.contains(file) } ?? true } }
+        let admitted = asked.map { rule, _ in candidates.filter { admits(rule: rule, file: $0) } }
         for (index, topicsByRuleFile) in topics(asked: asked, admitted: admitted, pass: pass).enumerated() {
-            let rule = asked[index].rule
-            for (file, topics) in topicsByRuleFile {
-                for (topic, rank) in topics { topicsOfFile[file, default: [:]]["\(rule)|\(topic)"] = max(rank, topicsOfFile[file]?["\(rule)|\(topic)"] ?? rank) }
-            }
+            for (file, topics) in topicsByRuleFile { Self.merge(rule: asked[index].rule, topics: topics, into: &topicsOfFile[file, default: [:]]) }
         }
         let topicsByFile = candidates.compactMap { file in topicsOfFile[file].map { (file, $0) } }.filter { reparse || !parsed.contains($0.0) }
         var near: [String: [String]] = [:]
@@ -449,7 +449,117 @@ final class EvidencePlanner {
             files = ranked.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : priority[$0.0]! < priority[$1.0]! }.prefix(options.maxFactFiles).map(\.0)
             notes.append("evidence pass \(pass): \(ranked.count) files may hold facts; parsed the \(options.maxFactFiles) nearest to the findings (--max-fact-files)")
         }
+        if let memo { store(memo, files: files, notes: Array(notes[notesBefore...]), topicsOfFile: topicsOfFile) }
         return files
+    }
+
+    /// Whether a file may answer a rule's questions at all: a rule narrowed by the call graph
+    /// parsed its chains in pass 1, so its evidence can only be a chain file not parsed yet
+    /// (another shard's).
+    private func admits(rule: String, file: String) -> Bool {
+        chainFiles[rule].map { $0.contains(file) && !parsed.contains(file) } ?? true
+    }
+
+    /// One file's topics across the rules, as ranking weighs them: per rule and topic, the best rank.
+    private static func merge(rule: String, topics: [String: Int], into merged: inout [String: Int]) {
+        for (topic, rank) in topics { merged["\(rule)|\(topic)"] = max(rank, merged["\(rule)|\(topic)"] ?? rank) }
+    }
+
+    // MARK: Each pass's choice, kept for the next scan
+
+    /// A pass's choice depends on the questions, the planner's state and each file's topics; a
+    /// rescan after an edit asks the same questions of a tree where a few files changed. The
+    /// choice is kept under a digest of everything but the files' texts, with each tracked file's
+    /// stamp and a digest of what it contributed (its topics): a rescan re-reads only the files
+    /// whose stamps moved, and keeps the choice when each contributes what it did. (Not for
+    /// overlaid scans: a gate's ends differ in content on every push.)
+    struct PassMemo {
+        let name: String
+        let key: String
+        /// The indexed files, then the candidates outside the index, in a fixed order.
+        let tracked: [String]
+        let stamps: [FileStamp?]
+    }
+
+    /// More changed files than this and choosing afresh is cheaper than checking each.
+    static let passMemoMaxChanged = 256
+
+    private func passMemo(asked: [(rule: String, questions: AskedQuestions)], pass: Int, indexed: [String]) -> PassMemo? {
+        guard options.cache != nil, options.overlay.isEmpty else { return nil }
+        let live = liveCandidates.sorted()
+        let tracked = indexed + live
+        var digest = ContentDigest()
+        digest.add(Self.passMemoFormat)
+        digest.add(rulesIdentity)
+        digest.add(String(pass))
+        digest.add(String(options.maxFactFiles)); digest.add(String(options.maxFactFilesPerTopic))
+        for (rule, questions) in asked {
+            digest.add(rule); digest.add(questions.encoded)
+            for topic in questions.near.keys.sorted() { digest.add(topic); for directory in questions.near[topic]! { digest.add(directory) } }
+        }
+        digest.add("chains")
+        for rule in chainFiles.keys.sorted() { digest.add(rule); for file in chainFiles[rule]!.sorted() { digest.add(file) } }
+        digest.add("parsed"); for file in parsed.sorted() { digest.add(file) }
+        digest.add("near"); for directory in findingDirectories.sorted() { digest.add(directory) }
+        digest.add("indexed"); for file in indexed { digest.add(file) }
+        digest.add("live"); for file in live { digest.add(file) }
+        let name = "evidence-pass|\(pass)|" + stableHash([root, onlyArch ?? ""] + options.paths + ["--"] + (options.factScope ?? []))
+        let stamps = parallelMap(tracked.count, jobs: options.jobs) { FileStamp(path: tracked[$0]) }
+        return PassMemo(name: name, key: digest.value, tracked: tracked, stamps: stamps)
+    }
+
+    static let passMemoFormat = "evidence-pass-1"
+
+    /// The kept choice and its notes if every tracked file whose stamp moved still contributes
+    /// what it did.
+    private func reuse(_ memo: PassMemo, asked: [(rule: String, questions: AskedQuestions)], needles: Set<String>) -> (files: [String], notes: [String])? {
+        guard let data = options.cache?.memo(name: memo.name, key: memo.key), let kept = StoredPass(data), kept.entries.count == memo.tracked.count else { return nil }
+        var changed: [Int] = []
+        for (position, stamp) in memo.stamps.enumerated() where !kept.entries[position].matches(stamp) {
+            changed.append(position)
+            if changed.count > Self.passMemoMaxChanged { return nil }
+        }
+        if !changed.isEmpty {
+            let matcher = IdentifierMatcher(needles)
+            let now = parallelMap(changed.count, jobs: options.jobs) { slot in
+                Self.topicsDigest(self.contribution(of: memo.tracked[changed[slot]], asked: asked, needles: needles, matcher: matcher))
+            }
+            for (slot, position) in changed.enumerated() where now[slot] != kept.entries[position].topics { return nil }
+            var entries = kept.entries
+            for position in changed { entries[position] = StoredPass.Entry(stamp: memo.stamps[position], topics: kept.entries[position].topics) }
+            options.cache?.storeMemo(name: memo.name, key: memo.key, data: StoredPass(files: kept.files, notes: kept.notes, entries: entries).data)
+        }
+        return (kept.files, kept.notes)
+    }
+
+    private func store(_ memo: PassMemo, files: [String], notes: [String], topicsOfFile: [String: [String: Int]]) {
+        let entries = zip(memo.tracked, memo.stamps).map { file, stamp in StoredPass.Entry(stamp: stamp, topics: Self.topicsDigest(topicsOfFile[file])) }
+        options.cache?.storeMemo(name: memo.name, key: memo.key, data: StoredPass(files: files, notes: notes, entries: entries).data)
+    }
+
+    /// What one file contributes to a pass's choice, found the way `files(answering:)` finds it:
+    /// a candidate if it names one of the needles (as the index's signature and confirming read
+    /// see it) or lies outside the index, then its topics for each rule that admits it.
+    private func contribution(of file: String, asked: [(rule: String, questions: AskedQuestions)], needles: Set<String>, matcher: IdentifierMatcher) -> [String: Int]? {
+        let live = liveCandidates.contains(file)
+        guard case .success(let source) = options.overlay.read(file) else { return nil }
+        if !live {
+            let present = matcher.present(in: source)
+            guard !present.isEmpty else { return nil }
+            let signature = IdentifierSignature(text: source.bytes)
+            guard present.contains(where: { IdentifierSignature.hash(of: $0).map(signature.mayContain) ?? true }) else { return nil }
+        }
+        var merged: [String: Int] = [:]
+        for (rule, questions) in asked where admits(rule: rule, file: file) { Self.merge(rule: rule, topics: questions.topics(source), into: &merged) }
+        return merged.isEmpty ? nil : merged
+    }
+
+    /// 0 for no topics.
+    static func topicsDigest(_ topics: [String: Int]?) -> UInt64 {
+        guard let topics, !topics.isEmpty else { return 0 }
+        var digest = ContentDigest()
+        for topic in topics.keys.sorted() { digest.add(topic); digest.add(String(topics[topic]!)) }
+        return digest.word | 1
     }
 
     static let topicsFamily = "evidence-topics"
@@ -551,6 +661,70 @@ final class EvidencePlanner {
             .union(options.overlay.files.keys.filter { indexedSet.contains($0) })
         index = made
         return made
+    }
+}
+
+/// An evidence pass's kept choice (`EvidencePlanner.PassMemo`): per tracked file its stamp and
+/// the digest of its topics, 24 bytes each (a whole tree tracks some 25,000 files), then the
+/// chosen files and the notes the choice made, as JSON.
+struct StoredPass {
+    struct Entry {
+        /// -1: the file had no stamp (it could not be stat'ed).
+        let size: Int64
+        let modified: UInt64
+        let topics: UInt64
+
+        init(stamp: FileStamp?, topics: UInt64) {
+            size = stamp?.size ?? -1
+            modified = stamp?.modified.bitPattern ?? 0
+            self.topics = topics
+        }
+
+        init(size: Int64, modified: UInt64, topics: UInt64) { self.size = size; self.modified = modified; self.topics = topics }
+
+        func matches(_ stamp: FileStamp?) -> Bool {
+            guard let stamp else { return size == -1 }
+            return size == stamp.size && modified == stamp.modified.bitPattern
+        }
+    }
+
+    private struct Choice: Codable { var files: [String]; var notes: [String] }
+
+
+    let files: [String]
+    let notes: [String]
+    let entries: [Entry]
+
+    init(files: [String], notes: [String], entries: [Entry]) { self.files = files; self.notes = notes; self.entries = entries }
+
+    init?(_ data: Data) {
+        let parsed: (entries: [Entry], rest: Data)? = data.withUnsafeBytes { raw in
+            guard raw.count >= 8 else { return nil }
+            let count = Int(UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)))
+            guard count >= 0, count <= (raw.count - 8) / 24 else { return nil }
+            var entries: [Entry] = []
+            entries.reserveCapacity(count)
+            for position in 0..<count {
+                let offset = 8 + position * 24
+                entries.append(Entry(size: Int64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self)),
+                                     modified: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)),
+                                     topics: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self))))
+            }
+            return (entries, Data(raw[(8 + count * 24)...]))
+        }
+        guard let parsed, let choice = try? JSONDecoder().decode(Choice.self, from: parsed.rest) else { return nil }
+        entries = parsed.entries
+        files = choice.files
+        notes = choice.notes
+    }
+
+    var data: Data {
+        var data = Data(capacity: 8 + entries.count * 24)
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        append(UInt64(entries.count))
+        for entry in entries { append(entry.size); append(entry.modified); append(entry.topics) }
+        data.append((try? JSONEncoder().encode(Choice(files: files, notes: notes))) ?? Data())
+        return data
     }
 }
 
