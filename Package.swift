@@ -31,6 +31,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CClang", path: "Sources/CClang"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CGit2", path: "Sources/CGit2", pkgConfig: "libgit2",
                        providers: [.apt(["libgit2-dev"])]),
         .target(
@@ -64,7 +65,7 @@ let package = Package(
         ),
         .target(
             name: "KwardenCore",
-            dependencies: ["ClangKit", "KernelBuild", "RuleKit", "KwardenRules", .product(name: "Yams", package: "Yams"),
+            dependencies: ["ClangKit", "KernelBuild", "RuleKit", "KwardenRules", "CMalloc", .product(name: "Yams", package: "Yams"),
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
             linkerSettings: [.unsafeFlags(clangLinkFlags)]

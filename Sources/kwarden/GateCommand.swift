@@ -19,6 +19,7 @@ struct GateCommand: ParsableCommand {
     @OptionGroup var report: ReportOptionGroup
 
     func run() throws {
+        HeapTuning.keepFreedMemory()
         let root = URL(fileURLWithPath: repo).standardizedFileURL.path
         let prepared: ScanOptionGroup.PreparedScan
         do { prepared = try scan.prepare(paths: [root], quiet: report.quiet) } catch { throw report.fail("\(error)", rules: []) }

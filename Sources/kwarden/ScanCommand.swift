@@ -242,6 +242,7 @@ struct ScanCommand: ParsableCommand {
     }
 
     func run() throws {
+        HeapTuning.keepFreedMemory()
         let prepared: ScanOptionGroup.PreparedScan
         do { prepared = try scan.prepare(paths: paths, quiet: report.quiet) } catch { throw report.fail("\(error)", rules: []) }
         let metadata = prepared.rules.map(\.metadata)
@@ -308,6 +309,7 @@ struct WorkerCommand: ParsableCommand {
 
     func run() throws {
         WorkerLoop.exitWithParent()
+        HeapTuning.keepFreedMemory()
         let ids = rules.split(separator: ",").map(String.init)
         let lists = try config.map { try TreeConfiguration.load(path: $0).lists } ?? [:]
         let loaded = try RuleRegistry.load(only: ids, rulesDirectory: rulesDir, extraLists: lists)
