@@ -195,6 +195,20 @@ final class DmaFreeAfterFailedDisableTests: XCTestCase {
         XCTAssertTrue(finding.message.contains("dma_unmap_single"), finding.message)
     }
 
+    /// The rule's chain files are all parsed in pass 1, so its judgement is made from them alone:
+    /// the files other rules' evidence passes parse change nothing, whichever rules run with it.
+    func testFindingsDoNotDependOnTheOtherRulesEvidence() throws {
+        let alone = try scanCorpus([Repository.corpus], rules: ["dma-free-after-failed-disable"])
+        let together = try scanCorpus([Repository.corpus], rules: RuleRegistry.ids)
+        XCTAssertGreaterThan(together.summary.factFilesParsed, 0, "other rules gathered evidence")
+        func described(_ findings: [Finding]) -> [String] {
+            findings.filter { $0.rule == "dma-free-after-failed-disable" }
+                .map { "\($0.fingerprint) " + $0.evidence.map { "\($0.file):\($0.line)" }.joined(separator: ",") }.sorted()
+        }
+        XCTAssertFalse(described(alone.findings).isEmpty)
+        XCTAssertEqual(described(alone.findings), described(together.findings))
+    }
+
     // MARK: Is the poll a disable?
 
     /// A helper that only polls: a request to stop before it, if any, is its caller's.

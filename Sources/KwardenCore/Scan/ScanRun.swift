@@ -35,6 +35,13 @@ final class ScanRun {
     /// Chain files outside the scanned paths (a gate's), parsed in pass 1 with the scanned ones.
     private var chainFilesBeyondPaths: Set<String> = []
     private var factOutcomes: [FileOutcome] = []
+    /// Rules whose evidence is settled after pass 1 (narrowed by the call graph, every chain file
+    /// parsed): their final judgement is made from pass 1's summaries alone, on another thread
+    /// while the evidence passes run, and what those passes extract is not given to them.
+    private var settled: Set<String> = []
+    private var earlyJudgements: [String: ErasedJudgement] = [:]
+    private let earlyJudging = DispatchGroup()
+    private let earlyLock = NSLock()
 
     init(options: ScanOptions) throws {
         self.options = options
@@ -292,7 +299,7 @@ final class ScanRun {
 
     /// Hands each file's summaries to its rule's judge.
     private func collect(_ gathered: [FileOutcome]) {
-        for (rule, session) in zip(options.rules, sessions) {
+        for (rule, session) in zip(options.rules, sessions) where !settled.contains(rule.id) {
             session.add(all: gathered.compactMap { $0.summaries[rule.id] })
         }
     }
@@ -318,7 +325,13 @@ final class ScanRun {
         planner.chainFiles = chainFiles
         // A rule narrowed by the call graph whose chain files were all parsed in pass 1 can have
         // no file admitted for its questions: it is not asked them (its judge runs once, at the end).
-        let settled = Set(chainFiles.filter { $0.value.filter { $0.hasSuffix(".c") }.allSatisfy(planner.parsed.contains) }.keys)
+        settled = Set(chainFiles.filter { $0.value.filter { $0.hasSuffix(".c") }.allSatisfy(planner.parsed.contains) }.keys)
+        for (rule, session) in zip(options.rules, sessions) where settled.contains(rule.id) {
+            DispatchQueue.global().async(group: earlyJudging) { [earlyLock] in
+                let judgement = session.judge(.final)
+                earlyLock.lock(); self.earlyJudgements[rule.id] = judgement; earlyLock.unlock()
+            }
+        }
         var pass = 1
         while pass < 4 {
             options.progress.message("judging after pass \(pass)")
@@ -351,7 +364,8 @@ final class ScanRun {
             }
         }
         options.progress.message("judging")
-        var findings = sessions.flatMap { $0.judge(.final).findings }
+        earlyJudging.wait()
+        var findings = zip(options.rules, sessions).flatMap { rule, session in (earlyJudgements[rule.id] ?? session.judge(.final)).findings }
         let inline = InlineSuppressions.apply(to: findings, overlay: options.overlay)
         findings = inline.kept
         notes += inline.notes.map { RelativePath.make($0.file, root: root) + ":" + String($0.line) + ": " + $0.message }
