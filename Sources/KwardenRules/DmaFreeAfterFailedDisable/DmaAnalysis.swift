@@ -198,27 +198,36 @@ final class DmaAnalysis {
     private(set) var findings: [DmaFindingRecord] = []
 
     init(bodies: [DmaFunctionBody], vocabulary: DmaVocabulary) {
+        // Files numbered in one walk: bodies of one file come together, so most bodies compare
+        // their file with the previous body's instead of hashing the path.
+        var numbers: [String: Int] = [:]
+        var allFileNumbers: [Int] = []
+        allFileNumbers.reserveCapacity(bodies.count)
+        var previous: (file: String, number: Int)?
+        for body in bodies {
+            if let previous, previous.file == body.file { allFileNumbers.append(previous.number); continue }
+            let number = numbers[body.file] ?? numbers.count
+            numbers[body.file] = number
+            previous = (body.file, number)
+            allFileNumbers.append(number)
+        }
         // A header's inline function is seen by every unit that includes it: keep one.
-        struct Place: Hashable { let name: String, file: String, line: Int }
+        struct Place: Hashable { let file: Int, line: Int, name: String }
         var seen = Set<Place>()
-        self.bodies = bodies.filter { seen.insert(Place(name: $0.name, file: $0.file, line: $0.line)).inserted }
+        var unique: [Int] = []
+        unique.reserveCapacity(bodies.count)
+        for (index, body) in bodies.enumerated() where seen.insert(Place(file: allFileNumbers[index], line: body.line, name: body.name)).inserted {
+            unique.append(index)
+        }
+        self.bodies = unique.count == bodies.count ? bodies : unique.map { bodies[$0] }
+        fileNumbers = unique.count == bodies.count ? allFileNumbers : unique.map { allFileNumbers[$0] }
         self.vocabulary = vocabulary
-        var byName: [String: [Int]] = [:]
-        var callerDirectories: [String: Set<String>] = [:]
-        var callersByName: [String: [Int]] = [:]
-        var calleesOfBody: [[String]] = [], kindsOfBody: [StepKinds] = []
-        var directories: [String: String] = [:]
-        for (index, body) in self.bodies.enumerated() {
-            byName[body.name, default: []].append(index)
-            // Bodies of one file come together: its directory is found once.
-            let directory = directories[body.file] ?? {
-                let made = (body.file as NSString).deletingLastPathComponent
-                directories[body.file] = made
-                return made
-            }()
+        let kept = self.bodies
+        // Each body's callees and kinds of step, found on all cores: every step of every body is walked.
+        let scanned = Self.parallelMap(kept.count) { index -> (callees: [String], kinds: StepKinds) in
             var callees = Set<String>()
             var kinds: StepKinds = []
-            body.steps.forEachNested { step in
+            kept[index].steps.forEachNested { step in
                 switch step {
                 case .alloc: kinds.insert(.alloc)
                 case .poll: kinds.insert(.poll)
@@ -231,34 +240,71 @@ final class DmaAnalysis {
                 case .call(let callee, _, _, _, _, _, _):
                     callees.insert(callee)
                     if vocabulary.pollMacros.contains(callee) { kinds.insert(.pollMacroCall) }
-                    if callerDirectories[callee, default: []].count <= CallGraph.defaultHubDirectories { callerDirectories[callee, default: []].insert(directory) }
                 default:
                     break
                 }
             }
-            for callee in callees { callersByName[callee, default: []].append(index) }
-            calleesOfBody.append(callees.sorted())
-            kindsOfBody.append(kinds)
+            return (callees.sorted(), kinds)
         }
-        self.calleesOfBody = calleesOfBody
-        self.kindsOfBody = kindsOfBody
+        var byName: [String: [Int]] = [:], callersByName: [String: [Int]] = [:]
+        byName.reserveCapacity(kept.count)
+        callersByName.reserveCapacity(kept.count)
+        var callerDirectories: [String: Set<Int>] = [:]
+        var directoryOfFile: [Int: Int] = [:], directoryNumbers: [String: Int] = [:]
+        for (index, body) in kept.enumerated() {
+            byName[body.name, default: []].append(index)
+            let file = fileNumbers[index]
+            let directory = directoryOfFile[file] ?? {
+                let path = (body.file as NSString).deletingLastPathComponent
+                let number = directoryNumbers[path] ?? directoryNumbers.count
+                directoryNumbers[path] = number
+                directoryOfFile[file] = number
+                return number
+            }()
+            for callee in scanned[index].callees {
+                callersByName[callee, default: []].append(index)
+                if callerDirectories[callee, default: []].count <= CallGraph.defaultHubDirectories { callerDirectories[callee, default: []].insert(directory) }
+            }
+        }
+        calleesOfBody = scanned.map { $0.callees }
+        kindsOfBody = scanned.map { $0.kinds }
         self.byName = byName
         // Names called from more than `CallGraph.defaultHubDirectories` directories: shared
         // infrastructure (locking, scheduling, the networking core). A driver's chain does not run
         // through their bodies (a lock's slow path frees a task stack), only through header helpers.
         let shared = Set(callerDirectories.filter { $0.value.count > CallGraph.defaultHubDirectories }.keys)
-        let bodies = self.bodies
         visibleByName = Dictionary(uniqueKeysWithValues: byName.map { name, all in
-            (name, shared.contains(name) ? all.filter { bodies[$0].file.hasSuffix(".h") } : all.filter { !bodies[$0].isStatic || bodies[$0].file.hasSuffix(".h") })
+            (name, shared.contains(name) ? all.filter { kept[$0].file.hasSuffix(".h") } : all.filter { !kept[$0].isStatic || kept[$0].file.hasSuffix(".h") })
         })
-        var numbers: [String: Int] = [:]
-        fileNumbers = bodies.map { body in
-            if let known = numbers[body.file] { return known }
-            numbers[body.file] = numbers.count
-            return numbers.count - 1
-        }
         self.callersByName = callersByName
-        calleeTargets = self.bodies.indices.map { index in calleesOfBody[index].map { definitions(of: $0, from: index) } }
+        // On all cores, each with its own memo of what a name called from a file reaches.
+        let calleesOfBody = self.calleesOfBody, fileNumbers = self.fileNumbers, visibleByName = self.visibleByName
+        let chunks = ProcessInfo.processInfo.activeProcessorCount
+        let chunkSize = (kept.count + chunks - 1) / max(chunks, 1)
+        let targets = Self.parallelMap(chunks) { chunk -> [[[Int]]] in
+            var resolved: [CallSite: [Int]] = [:]
+            return (min(kept.count, chunk * chunkSize)..<min(kept.count, (chunk + 1) * chunkSize)).map { index in
+                calleesOfBody[index].map { callee in
+                    Self.definitions(of: callee, from: fileNumbers[index], byName: byName, visibleByName: visibleByName,
+                                     fileNumbers: fileNumbers, resolved: &resolved)
+                }
+            }
+        }
+        calleeTargets = targets.flatMap { $0 }
+    }
+
+    /// `body(i)` for i in 0..<count on every core, in order.
+    private static func parallelMap<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
+        var results = [T?](repeating: nil, count: count)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count))
+        results.withUnsafeMutableBufferPointer { slots in
+            let base = slots
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var i = worker
+                while i < count { base[i] = body(i); i += workers }
+            }
+        }
+        return results.map { $0! }
     }
 
     /// Decodes the rule's facts (each distinct one once per `memo`).
@@ -277,11 +323,15 @@ final class DmaAnalysis {
     /// Definitions a call from `caller` can reach: the caller's own file first (static helpers),
     /// else definitions visible from other files (not static, or inline in a header).
     private func definitions(of callee: String, from caller: Int) -> [Int] {
-        let site = CallSite(callee: callee, file: fileNumbers[caller])
+        Self.definitions(of: callee, from: fileNumbers[caller], byName: byName, visibleByName: visibleByName, fileNumbers: fileNumbers, resolved: &resolved)
+    }
+
+    private static func definitions(of callee: String, from file: Int, byName: [String: [Int]], visibleByName: [String: [Int]],
+                                    fileNumbers: [Int], resolved: inout [CallSite: [Int]]) -> [Int] {
+        let site = CallSite(callee: callee, file: file)
         if let known = resolved[site] { return known }
         var found: [Int] = []
         if let all = byName[callee] {
-            let file = site.file
             found = all.contains(where: { fileNumbers[$0] == file }) ? all.filter { fileNumbers[$0] == file } : visibleByName[callee] ?? []
         }
         resolved[site] = found
