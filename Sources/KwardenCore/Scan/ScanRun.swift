@@ -189,34 +189,41 @@ final class ScanRun {
         }
         options.progress.message("outlining \(files.count) files for the call graph")
         let overlay = options.overlay, cache = options.cache, jobs = options.jobs
-        // Every file's outline, encoded: kept in the cache for files unchanged since an earlier
-        // scan, made (and kept) for the rest.
-        let stamps = files.map { overlay.contains($0) ? nil : FileStamp(path: $0) }
-        let kept = cache?.textFacts(family: "outline", identity: ResultCache.buildIdentity, for: files, stamps: stamps)
-        let made = parallelMap(files.count, jobs: jobs) { i -> (encoded: Data, fresh: Bool) in
-            if let data = kept?[i] { return (data, false) }
-            guard case .success(let source) = overlay.read(files[i]) else { return (Data(), false) }
-            return (CallOutline(source, isHeader: files[i].hasSuffix(".h")).encoded, true)
+        // With a cache, every file's outline, encoded: kept for files unchanged since an earlier
+        // scan, made (and kept) for the rest. Without one, each is made from its file while the
+        // graph is joined, and never encoded.
+        var encoded = [Data?](repeating: nil, count: files.count)
+        if let cache {
+            let stamps = files.map { overlay.contains($0) ? nil : FileStamp(path: $0) }
+            let kept = cache.textFacts(family: "outline", identity: ResultCache.buildIdentity, for: files, stamps: stamps)
+            let made = parallelMap(files.count, jobs: jobs) { i -> (encoded: Data, fresh: Bool) in
+                if let data = kept[i] { return (data, false) }
+                guard case .success(let source) = overlay.read(files[i]) else { return (Data(), false) }
+                return (CallOutline(source, isHeader: files[i].hasSuffix(".h")).encoded, true)
+            }
+            cache.storeTextFacts(family: "outline", identity: ResultCache.buildIdentity,
+                                 files.indices.compactMap { i in made[i].fresh ? stamps[i].map { (files[i], $0, made[i].encoded) } : nil })
+            encoded = made.map(\.encoded)
         }
-        cache?.storeTextFacts(family: "outline", identity: ResultCache.buildIdentity,
-                              files.indices.compactMap { i in made[i].fresh ? stamps[i].map { (files[i], $0, made[i].encoded) } : nil })
-        var paths = files, encoded = made.map(\.encoded)
+        var paths = files
         for path in otherRevision?.files.keys.sorted() ?? [] where path.hasSuffix(".c") || path.hasSuffix(".h") {
             guard let bytes = otherRevision?.files[path] else { continue }
             paths.append(path)
             encoded.append(CallOutline(SourceText(bytes: bytes), isHeader: path.hasSuffix(".h")).encoded)
         }
 
+        let memoName = "call-graph-chains|" + stableHash([root, onlyArch ?? "", focus == nil ? "scan" : "gate"] + options.paths + ["--"] + (options.factScope ?? []))
         var digest = ContentDigest()
         digest.add(ResultCache.buildIdentity)
         for (_, rule, _) in narrowing { digest.add(rule.id); digest.add(SummaryCoding.encode(rule.metadata)) }
         digest.add("focus")
         for file in focus?.sorted() ?? [] { digest.add(file) }
-        digest.add("outlines")
-        for (path, data) in zip(paths, encoded) { digest.add(path); digest.add(data) }
-        let memoName = "call-graph-chains|" + stableHash([root, onlyArch ?? "", focus == nil ? "scan" : "gate"] + options.paths + ["--"] + (options.factScope ?? []))
-        if let data = cache?.memo(name: memoName, key: digest.value), let known = try? JSONDecoder().decode(ChainSelection.self, from: data) {
-            return known
+        if let cache {
+            digest.add("outlines")
+            for (path, data) in zip(paths, encoded) { digest.add(path); digest.add(data ?? Data()) }
+            if let data = cache.memo(name: memoName, key: digest.value), let known = try? JSONDecoder().decode(ChainSelection.self, from: data) {
+                return known
+            }
         }
 
         // The graph, joined in slices: the next slice's outlines are decoded meanwhile (joining is serial).
@@ -227,7 +234,7 @@ final class ScanRun {
             let range = start..<min(paths.count, start + slice)
             return parallelMap(range.count, jobs: jobs) { offset -> CallOutline in
                 let i = range.lowerBound + offset
-                if let outline = CallOutline(encoded: encoded[i]) { return outline }
+                if let data = encoded[i], let outline = CallOutline(encoded: data) { return outline }
                 guard case .success(let source) = overlay.read(paths[i]) else { return CallOutline() }
                 return CallOutline(source, isHeader: paths[i].hasSuffix(".h"))
             }
@@ -244,6 +251,9 @@ final class ScanRun {
             selection.files[rule.id] = Set(graph.selectFiles(criteria, through: focused).map { paths[$0] }).sorted()
         }
         if let data = try? JSONEncoder().encode(selection) { cache?.storeMemo(name: memoName, key: digest.value, data: data) }
+        // Taking a graph of the whole tree apart is a few hundred milliseconds: not on the way
+        // to parsing.
+        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(graph) {} }
         return selection
     }
 
