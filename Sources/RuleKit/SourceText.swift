@@ -42,13 +42,6 @@ public struct SourceText: Sendable {
         return false
     }
 
-    /// Which of `words` occur as whole C identifiers: `containsIdentifier` for each, in one pass
-    /// over the text when there are many (an evidence pass asks hundreds of names of each file).
-    public func identifiersPresent<Words: Collection>(among words: Words) -> Set<String> where Words.Element == String {
-        guard words.count > 4 else { return Set(words.filter(containsIdentifier)) }
-        return IdentifierMatcher(words).present(in: self)
-    }
-
     /// Every maximal run of identifier bytes: `containsIdentifier(w)` is `identifiers.contains(w)`.
     public var identifiers: Set<String> {
         var result = Set<String>()

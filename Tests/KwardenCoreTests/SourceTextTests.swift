@@ -33,7 +33,6 @@ final class SourceTextTests: XCTestCase {
                      "static", "ring", "r", "x", "absent_name", "_max", "1f"]
         let expected = Set(names.filter(text.containsIdentifier))
         XCTAssertEqual(expected, ["ring_free", "RING_FREE", "nr_queues_max", "dev_kfree_skb_any", "static", "r", "x", "x1f"])
-        XCTAssertEqual(text.identifiersPresent(among: names), expected)
         XCTAssertEqual(IdentifierMatcher(names).present(in: text), expected)
         XCTAssertTrue(IdentifierMatcher(["absent_name", "x"]).any(in: text))
         XCTAssertFalse(IdentifierMatcher(["absent_name", "1f", "ring", "_max"]).any(in: text))
