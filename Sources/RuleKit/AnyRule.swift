@@ -41,6 +41,9 @@ public final class AnyRule: @unchecked Sendable {
 public protocol RuleSession: AnyObject {
     /// Adds the summaries files contributed (as `AnyRule.extract` encoded them), in their order.
     func add(all encoded: [Data])
+    /// Decodes ahead, on all cores, summaries `add(all:)` will be given later (which keeps the
+    /// order summaries come in): a scan decodes kept summaries while a changed file is parsed.
+    func decodeAhead(_ encoded: [Data])
     func judge(_ stage: JudgeStage) -> ErasedJudgement
 }
 
@@ -109,14 +112,20 @@ final class TypedRuleSession<R: Rule>: RuleSession {
     }
 
     func add(all encoded: [Data]) {
-        // Decoding is most of a warm rescan's reading: spread over the cores.
+        for values in decodeAll(encoded) { summaries += values }
+    }
+
+    func decodeAhead(_ encoded: [Data]) { _ = decodeAll(encoded) }
+
+    /// Decoding is most of a warm rescan's reading: spread over the cores.
+    private func decodeAll(_ encoded: [Data]) -> [[R.Summary]] {
         var decoded = [[R.Summary]](repeating: [], count: encoded.count)
         let memo = self.memo
         decoded.withUnsafeMutableBufferPointer { slots in
             let base = slots
             DispatchQueue.concurrentPerform(iterations: encoded.count) { base[$0] = memo.decode(encoded[$0]) }
         }
-        for values in decoded { summaries += values }
+        return decoded
     }
 
     func judge(_ stage: JudgeStage) -> ErasedJudgement {

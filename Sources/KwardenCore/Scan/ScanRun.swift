@@ -301,6 +301,13 @@ final class ScanRun {
         let kept = runner.lookups(files.map { FileJob(file: $0, pass: pass, questions: questions) }, eitherSharing: true).map(\.hit)
         let missing = files.indices.filter { kept[$0] == nil }
         guard !missing.isEmpty else { return kept.compactMap { $0 } }
+        // The kept summaries are decoded while the rest are parsed.
+        let decoding = DispatchGroup()
+        for (rule, session) in zip(options.rules, sessions) where !settled.contains(rule.id) {
+            let encoded = kept.compactMap { $0?.summaries[rule.id] }
+            if !encoded.isEmpty { DispatchQueue.global().async(group: decoding) { session.decodeAhead(encoded) } }
+        }
+        defer { decoding.wait() }
         let parsed = try runner.run(try jobs(missing.map { files[$0] }, pass: pass, questions: questions), phase: phase, lookedUp: true)
         var outcomes = kept
         for (slot, index) in missing.enumerated() { outcomes[index] = parsed[slot] }
