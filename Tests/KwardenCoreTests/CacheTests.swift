@@ -199,6 +199,23 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(third.findings.map(\.fingerprint), cold.findings.map(\.fingerprint))
     }
 
+    /// An evidence job may leave settled rules out: their summaries are not extracted, and the
+    /// job's results are kept apart from a job's that extracts every rule.
+    func testSkippedRulesAreNotExtractedAndKeyTheirOwnResults() throws {
+        let rules = try RuleRegistry.load(rulesDirectory: Repository.rules)
+        let analyzer = FileAnalyzer(rules: rules, setups: try CompileSetupProvider(kernelRoot: nil, compileCommands: nil, arch: nil))
+        let full = FileJob(file: directory + "/a.c", pass: 2)
+        var skipping = full
+        skipping.skippedRules = ["dma-free-after-failed-disable"]
+        let all = analyzer.analyze(full), fewer = analyzer.analyze(skipping)
+        XCTAssertNil(all.failure)
+        XCTAssertEqual(Set(all.summaries.keys), Set(rules.map(\.id)))
+        XCTAssertEqual(Set(fewer.summaries.keys), Set(rules.map(\.id)).subtracting(["dma-free-after-failed-disable"]))
+        let content = Array("int x;".utf8)
+        XCTAssertNotEqual(ResultCache.key(job: full, content: content, configuration: ""), ResultCache.key(job: skipping, content: content, configuration: ""))
+        XCTAssertEqual(ResultCache.key(job: full, content: content, configuration: ""), ResultCache.key(job: FileJob(file: directory + "/a.c", pass: 2), content: content, configuration: ""))
+    }
+
     private func verdictsAndOutlines() throws -> Int {
         let cache = try ResultCache(directory: cacheDirectory)
         return cache.textFactCount(family: "preselect") + cache.textFactCount(family: "outline")

@@ -13,6 +13,9 @@ public struct FileJob: Codable, Sendable {
     public var precompiledHeader: String?
     /// Instead of analysing `file`: precompile the headers this prefix includes.
     public var precompile: PrecompileRequest?
+    /// Rules whose summaries this job need not extract: in an evidence pass, those settled after
+    /// pass 1 (their judgement is made from pass 1's files alone).
+    public var skippedRules: [String]?
 
     public init(file: String, pass: Int, questions: [String: Data] = [:], precompiledHeader: String? = nil) {
         self.file = file
@@ -93,7 +96,7 @@ public final class FileAnalyzer {
             // The headers read from the precompiled header count as read by this file.
             outcome.dependencies = unit.includedFiles + (outcome.usedPrecompiledHeader ? PrecompiledHeaders.record(of: job.precompiledHeader!).files : [])
             let context = FileContext(path: job.file, unit: unit, sharedHeaderFunctions: headerFunctions)
-            for rule in rules {
+            for rule in rules where !(job.skippedRules?.contains(rule.id) ?? false) {
                 outcome.summaries[rule.id] = rule.extract(context, pass: job.pass, questions: job.questions[rule.id])
             }
             outcome.notes = Set(context.tooDeep).map { FileNote(file: $0.at.file, line: $0.at.line, message: $0.message) }

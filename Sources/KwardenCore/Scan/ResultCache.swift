@@ -170,7 +170,8 @@ public final class ResultCache: @unchecked Sendable {
         // What a file contributes depends on the questions asked of it (each rule's, already in a
         // canonical encoding), taken in rule-id order: a key that changed from process to process
         // would never hit.
-        let requests = job.questions.keys.sorted().map { $0 + "=" + String(decoding: job.questions[$0]!, as: UTF8.self) }.joined(separator: "\n")
+        var requests = job.questions.keys.sorted().map { $0 + "=" + String(decoding: job.questions[$0]!, as: UTF8.self) }.joined(separator: "\n")
+        if let skipped = job.skippedRules, !skipped.isEmpty { requests += "\nskipped=" + skipped.sorted().joined(separator: ",") }
         let contentHash = stableHash([String(decoding: content, as: UTF8.self), String(content.count)])
         let reverseHash = stableHash([String(decoding: content.reversed(), as: UTF8.self)])
         return [contentHash, reverseHash, stableHash([job.file, String(job.pass), requests, configuration, buildIdentity])].joined(separator: "-")

@@ -266,7 +266,7 @@ final class ScanRun {
     /// (precompiled first where missing).
     private func jobs(_ files: [String], pass: Int, questions: [String: Data] = [:]) throws -> [FileJob] {
     let options = self.options, setups = self.setups
-        guard let sharedHeaders else { return files.map { FileJob(file: $0, pass: pass, questions: questions) } }
+        guard let sharedHeaders else { return files.map { fileJob($0, pass: pass, questions: questions) } }
         let entries = parallelMap(files.count, jobs: options.jobs) { i -> (file: String, arguments: [String], source: SourceText)? in
             guard let arguments = try? setups.setup(for: files[i]).arguments, case .success(let source) = options.overlay.read(files[i]) else { return nil }
             return (files[i], arguments, source)
@@ -289,8 +289,15 @@ final class ScanRun {
         try build(variants.toBuild)
         return files.map { file in
             let variant = variants.assignment[file].flatMap { sharedHeaders.built[$0] }
-            return FileJob(file: file, pass: pass, questions: questions, precompiledHeader: sharedHeaders.headerToUse(for: file, planned: variant ?? planned.assignment[file]))
+            return fileJob(file, pass: pass, questions: questions, precompiledHeader: sharedHeaders.headerToUse(for: file, planned: variant ?? planned.assignment[file]))
         }
+    }
+
+    /// The job that parses `file` in a pass: evidence passes skip the settled rules' extraction.
+    private func fileJob(_ file: String, pass: Int, questions: [String: Data], precompiledHeader: String? = nil) -> FileJob {
+        var job = FileJob(file: file, pass: pass, questions: questions, precompiledHeader: precompiledHeader)
+        if pass > 1 && !settled.isEmpty { job.skippedRules = settled.sorted() }
+        return job
     }
 
     /// Parses `files` in a pass. Outcomes kept from an earlier scan are taken first; only the
@@ -298,7 +305,7 @@ final class ScanRun {
     /// and its local headers: on a rescan, all but the changed files are kept).
     private func parse(_ files: [String], pass: Int, questions: [String: Data] = [:], phase: String) throws -> [FileOutcome] {
         if options.cache != nil || options.shared != nil { options.progress.message("\(phase): looking up \(files.count) files' kept results") }
-        let kept = runner.lookups(files.map { FileJob(file: $0, pass: pass, questions: questions) }, eitherSharing: true).map(\.hit)
+        let kept = runner.lookups(files.map { fileJob($0, pass: pass, questions: questions) }, eitherSharing: true).map(\.hit)
         let missing = files.indices.filter { kept[$0] == nil }
         guard !missing.isEmpty else { return kept.compactMap { $0 } }
         // The kept summaries are decoded while the rest are parsed.
