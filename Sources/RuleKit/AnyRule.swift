@@ -112,7 +112,10 @@ final class TypedRuleSession<R: Rule>: RuleSession {
     }
 
     func add(all encoded: [Data]) {
-        for values in decodeAll(encoded) { summaries += values }
+        let decoded = decodeAll(encoded)
+        // Grown once: a whole tree's summaries doubled into place touch their memory many times.
+        summaries.reserveCapacity(summaries.count + decoded.reduce(0) { $0 + $1.count })
+        for values in decoded { summaries += values }
     }
 
     func decodeAhead(_ encoded: [Data]) { _ = decodeAll(encoded) }

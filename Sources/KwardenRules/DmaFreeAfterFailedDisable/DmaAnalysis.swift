@@ -213,7 +213,7 @@ final class DmaAnalysis {
         }
         // A header's inline function is seen by every unit that includes it: keep one.
         struct Place: Hashable { let file: Int, line: Int, name: String }
-        var seen = Set<Place>()
+        var seen = Set<Place>(minimumCapacity: bodies.count)
         var unique: [Int] = []
         unique.reserveCapacity(bodies.count)
         for (index, body) in bodies.enumerated() where seen.insert(Place(file: allFileNumbers[index], line: body.line, name: body.name)).inserted {
