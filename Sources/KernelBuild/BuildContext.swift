@@ -47,7 +47,10 @@ public final class BuildContext: @unchecked Sendable {
     ///   - treeRoot: the kernel source root.
     ///   - compileCommands: path to a compile_commands.json, or nil for flags derived from Kbuild.
     ///   - arch: Kbuild ARCH/SRCARCH or a `uname -m` spelling; nil for the host's.
-    public init(treeRoot: String, compileCommands compileCommandsPath: String?, arch requestedArch: String?) throws {
+    /// `configurations`: where a configuration resolved through Kconfig is kept and taken back
+    /// while every file it was resolved from is unchanged.
+    public init(treeRoot: String, compileCommands compileCommandsPath: String?, arch requestedArch: String?,
+                configurations: ConfigurationStore? = nil) throws {
         let fm = FileManager.default
         let root = PathUtilities.absolute(treeRoot, relativeTo: fm.currentDirectoryPath)
         let missing = Self.missingTreeMarkers(root)
@@ -125,15 +128,21 @@ public final class BuildContext: @unchecked Sendable {
                 }
             }
             if source == "none" {
-                let model = resolver.parseModel()
-                kconfigModel = model
-                if let defconfig = architecture.defaultDefconfig(sourceRoot: root) {
-                    config = try resolver.resolve(defconfigPath: defconfig, model: model)
-                    source = String(defconfig.dropFirst(root.count + 1)) + " (resolved through Kconfig)"
+                let defconfig = architecture.defaultDefconfig(sourceRoot: root)
+                let name = ResolvedConfiguration.name(root: root, arch: archName, defconfig: defconfig)
+                if let data = configurations?.resolvedConfiguration(named: name),
+                   let kept = try? JSONDecoder().decode(ResolvedConfiguration.self, from: data), kept.holds {
+                    // The model is read again only if a file's Kconfig gate needs it (`GateClosure`).
+                    config = kept.config
                 } else {
-                    config = try resolver.resolve(defconfigPath: nil, model: model)
-                    source = "Kconfig defaults (arch has no defconfig)"
+                    let model = resolver.parseModel()
+                    kconfigModel = model
+                    config = try resolver.resolve(defconfigPath: defconfig, model: model)
+                    if let configurations, let data = try? JSONEncoder().encode(ResolvedConfiguration(config: config, model: model, defconfig: defconfig)) {
+                        configurations.keepResolvedConfiguration(data, named: name)
+                    }
                 }
+                source = defconfig.map { String($0.dropFirst(root.count + 1)) + " (resolved through Kconfig)" } ?? "Kconfig defaults (arch has no defconfig)"
             }
         }
         self.config = config

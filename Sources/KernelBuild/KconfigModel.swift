@@ -46,6 +46,9 @@ struct KconfigChoice {
 struct KconfigModel {
     /// The Kconfig files read, for knowing when what was derived from them is stale.
     var files: Set<String> = []
+    /// Sourced paths that did not exist, and directories `source` globs listed.
+    var missingFiles: Set<String> = []
+    var listedDirectories: Set<String> = []
     var symbols: [String: KconfigSymbol] = [:]
     var order: [String] = []
     var choices: [KconfigChoice] = []

@@ -14,6 +14,10 @@ struct KconfigParser {
     private var blockKinds: [String] = []
     private var currentChoice: Int?
     private(set) var parsedFiles = Set<String>()
+    /// Sourced paths that could not be read, and directories a `source` glob listed: what the
+    /// model was read from besides `parsedFiles` (a file appearing there would change it).
+    private(set) var missingFiles = Set<String>()
+    private(set) var listedDirectories = Set<String>()
 
     init(sourceRoot: String, arch: String) {
         self.sourceRoot = sourceRoot
@@ -32,29 +36,31 @@ struct KconfigParser {
         let path = relative.hasPrefix("/") ? relative : sourceRoot + "/" + relative
         let paths: [String]
         if path.contains("*") || path.contains("?") {
-            paths = Self.glob(path)
+            paths = Self.glob(path, listed: &listedDirectories)
         } else {
             paths = [path]
         }
         for file in paths {
             guard !parsedFiles.contains(file) else { continue }
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { missingFiles.insert(file); continue }
             parsedFiles.insert(file)
             parse(text: text, directory: (file as NSString).deletingLastPathComponent)
         }
     }
 
-    private static func glob(_ pattern: String) -> [String] {
+    private static func glob(_ pattern: String, listed: inout Set<String>) -> [String] {
         let directory = (pattern as NSString).deletingLastPathComponent
         let namePattern = (pattern as NSString).lastPathComponent
         if directory.contains("*") {
             // e.g. drivers/*/Kconfig: expand the directory part one level.
             let parent = (directory as NSString).deletingLastPathComponent
             let dirPattern = (directory as NSString).lastPathComponent
+            listed.insert(parent)
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
             return entries.sorted().filter { fnmatch(dirPattern, $0, 0) == 0 }
-                .flatMap { glob(parent + "/" + $0 + "/" + namePattern) }
+                .flatMap { glob(parent + "/" + $0 + "/" + namePattern, listed: &listed) }
         }
+        listed.insert(directory)
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return entries.sorted().filter { fnmatch(namePattern, $0, 0) == 0 }.map { directory + "/" + $0 }
     }

@@ -26,6 +26,8 @@ struct KconfigResolver {
         parser.parseFile("Kconfig")
         var model = parser.model
         model.files = parser.parsedFiles
+        model.missingFiles = parser.missingFiles
+        model.listedDirectories = parser.listedDirectories
         return model
     }
 

@@ -4,7 +4,7 @@ import Foundation
 /// and their rendering as Kconfig's `conf` writes `include/generated/autoconf.h` and
 /// `include/config/auto.conf`. The one `.config` reader: the scanner's build flags and the backport
 /// checker's not-built judgement both read configurations through it.
-public struct KernelConfig: Sendable, Hashable {
+public struct KernelConfig: Sendable, Hashable, Codable {
     /// Symbol name (without `CONFIG_`) → value as written in `.config`: `y`, `m`, a number,
     /// a hex number, or a double-quoted, backslash-escaped string. `n` symbols are absent.
     public private(set) var values: [String: String] = [:]

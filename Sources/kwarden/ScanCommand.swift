@@ -306,6 +306,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("extra-arg")) var extraArguments: [String] = []
     @Option(name: .customLong("config")) var config: String?
     @Option(name: .customLong("overlay")) var overlay: String?
+    @Option(name: .customLong("configurations-from")) var configurationsFrom: String?
 
     func run() throws {
         WorkerLoop.exitWithParent()
@@ -313,7 +314,8 @@ struct WorkerCommand: ParsableCommand {
         let ids = rules.split(separator: ",").map(String.init)
         let lists = try config.map { try TreeConfiguration.load(path: $0).lists } ?? [:]
         let loaded = try RuleRegistry.load(only: ids, rulesDirectory: rulesDir, extraLists: lists)
-        let setups = try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: compileCommands, arch: arch, extraArguments: extraArguments)
+        let setups = try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: compileCommands, arch: arch, extraArguments: extraArguments,
+                                              configurations: configurationsFrom.flatMap { KeptConfigurations(directory: $0) })
         let contents = try overlay.map { try SourceOverlay(contentsOf: $0) } ?? SourceOverlay()
         WorkerLoop.run(analyzer: FileAnalyzer(rules: loaded, setups: setups, overlay: contents))
     }

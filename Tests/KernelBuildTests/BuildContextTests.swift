@@ -148,6 +148,57 @@ final class BuildContextTests: XCTestCase {
         XCTAssertTrue(timeconst.contains("#if HZ != 1000\n"))
     }
 
+    /// A configuration resolved through Kconfig is kept and taken back while every Kconfig file,
+    /// globbed directory and missing sourced path it was read from, and the defconfig, is as it
+    /// was; a change to any of them resolves it again.
+    func testResolvedConfigurationIsKeptWhileItsKconfigFilesHold() throws {
+        final class Store: ConfigurationStore, @unchecked Sendable {
+            var kept: [String: Data] = [:]
+            var keeps = 0
+            func resolvedConfiguration(named name: String) -> Data? { kept[name] }
+            func keepResolvedConfiguration(_ data: Data, named name: String) { kept[name] = data; keeps += 1 }
+        }
+        let tree = try FakeKernelTree(arches: ["x86"])
+        try tree.write("Kconfig", "mainmenu \"Linux/$(ARCH) Kernel Configuration\"\nsource \"arch/$(SRCARCH)/Kconfig\"\nosource \"extra/Kconfig\"\nsource \"drivers/*/Kconfig\"\n")
+        try tree.write("arch/x86/Kconfig", "config X86\n\tdef_bool y\n\nconfig NET\n\tbool \"Networking\"\n\nconfig HZ\n\tint\n\tdefault 250\n")
+        try tree.write("drivers/a/Kconfig", "config DRV_A\n\tbool \"A\"\n\tdefault y\n")
+        try tree.write("arch/x86/configs/x86_64_defconfig", "CONFIG_NET=y\n")
+        let store = Store()
+        func context() throws -> (key: String, autoconf: String) {
+            let made = try BuildContext(treeRoot: tree.root, compileCommands: nil, arch: "x86_64", configurations: store)
+            return (made.configurationKey, try XCTUnwrap(synthesized(made, "include/generated/autoconf.h")))
+        }
+        let first = try context()
+        XCTAssertEqual(store.keeps, 1)
+        XCTAssertTrue(first.autoconf.contains("#define CONFIG_DRV_A 1\n"), first.autoconf)
+        let second = try context()
+        XCTAssertEqual(store.keeps, 1, "taken back, not resolved again")
+        XCTAssertEqual(second.key, first.key)
+        XCTAssertEqual(second.autoconf, first.autoconf)
+
+        // Each kind of input, changed, resolves the configuration again.
+        func touch(_ relative: String, _ contents: String) throws {
+            try tree.write(relative, contents)
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(Double(store.keeps) * 5)], ofItemAtPath: tree.path(relative))
+        }
+        try touch("arch/x86/Kconfig", "config X86\n\tdef_bool y\n\nconfig NET\n\tbool \"Networking\"\n\nconfig HZ\n\tint\n\tdefault 1000\n")
+        let third = try context()
+        XCTAssertEqual(store.keeps, 2)
+        XCTAssertTrue(third.autoconf.contains("#define CONFIG_HZ 1000\n"), third.autoconf)
+        try touch("extra/Kconfig", "config EXTRA\n\tdef_bool y\n")
+        XCTAssertTrue(try context().autoconf.contains("#define CONFIG_EXTRA 1\n"), "a sourced file that appears")
+        XCTAssertEqual(store.keeps, 3)
+        try touch("drivers/b/Kconfig", "config DRV_B\n\tdef_bool y\n")
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(60)], ofItemAtPath: tree.path("drivers"))
+        XCTAssertTrue(try context().autoconf.contains("#define CONFIG_DRV_B 1\n"), "a file a glob now finds")
+        XCTAssertEqual(store.keeps, 4)
+        try touch("arch/x86/configs/x86_64_defconfig", "# CONFIG_NET is not set\n")
+        XCTAssertFalse(try context().autoconf.contains("CONFIG_NET 1"), "the defconfig")
+        XCTAssertEqual(store.keeps, 5)
+        _ = try context()
+        XCTAssertEqual(store.keeps, 5)
+    }
+
     // MARK: asm-generic wrappers
 
     func testAsmWrappersAreGenericPlusMandatoryMinusArchProvided() throws {

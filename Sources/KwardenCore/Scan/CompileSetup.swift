@@ -14,6 +14,7 @@ public struct CompileSetup: Sendable {
 public final class CompileSetupProvider: @unchecked Sendable {
     public let kernelRoot: String?
     let compileCommands: String?
+    private let configurations: ConfigurationStore?
     let requestedArch: String?
     let extraArguments: [String]
     private var contexts: [String: BuildContext] = [:]
@@ -23,9 +24,12 @@ public final class CompileSetupProvider: @unchecked Sendable {
     private var argumentsByFile: [String: [String]] = [:]
     private let lock = NSLock()
 
-    public init(kernelRoot: String?, compileCommands: String?, arch: String?, extraArguments: [String] = []) throws {
+    /// `configurations`: where configurations resolved through Kconfig are kept between runs.
+    public init(kernelRoot: String?, compileCommands: String?, arch: String?, extraArguments: [String] = [],
+                configurations: ConfigurationStore? = nil) throws {
         self.kernelRoot = kernelRoot
         self.compileCommands = compileCommands
+        self.configurations = configurations
         self.requestedArch = arch
         self.extraArguments = extraArguments
         if let kernelRoot {
@@ -66,9 +70,9 @@ public final class CompileSetupProvider: @unchecked Sendable {
         let missing = architectures.filter { contexts[$0] == nil }.sorted()
         lock.unlock()
         guard missing.count > 1 else { return }
-        let compileCommands = self.compileCommands
+        let compileCommands = self.compileCommands, configurations = self.configurations
         let made = parallelMap(missing.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { index in
-            try? BuildContext(treeRoot: kernelRoot, compileCommands: compileCommands, arch: missing[index])
+            try? BuildContext(treeRoot: kernelRoot, compileCommands: compileCommands, arch: missing[index], configurations: configurations)
         }
         lock.lock(); defer { lock.unlock() }
         for (arch, context) in zip(missing, made) where contexts[arch] == nil {
@@ -81,7 +85,7 @@ public final class CompileSetupProvider: @unchecked Sendable {
         let key = arch ?? ""
         lock.lock(); defer { lock.unlock() }
         if let existing = contexts[key] { return existing }
-        let made = try BuildContext(treeRoot: root, compileCommands: compileCommands, arch: arch)
+        let made = try BuildContext(treeRoot: root, compileCommands: compileCommands, arch: arch, configurations: configurations)
         install(made, key: key)
         return made
     }

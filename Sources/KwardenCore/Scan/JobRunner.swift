@@ -190,6 +190,8 @@ final class JobRunner {
         if let arch = options.arch { arguments += ["--arch", arch] }
         if let compileCommands = options.compileCommands { arguments += ["--compile-commands", compileCommands] }
         for argument in options.extraArguments { arguments += ["--extra-arg=\(argument)"] }
+        // Workers take configurations resolved through Kconfig from the cache (and keep none).
+        if let cache = options.cache { arguments += ["--configurations-from", (cache.path as NSString).deletingLastPathComponent] }
         return arguments + options.workerArguments
     }
 }

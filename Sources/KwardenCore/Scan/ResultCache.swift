@@ -1,4 +1,5 @@
 import Foundation
+import KernelBuild
 import RuleKit
 import GRDB
 
@@ -378,4 +379,24 @@ struct ContentDigest {
             return String(repeating: "0", count: 16 - hex.count) + hex
         }.joined()
     }
+}
+
+/// Configurations resolved through Kconfig, kept as memos of this kwarden build.
+extension ResultCache: ConfigurationStore {
+    public func resolvedConfiguration(named name: String) -> Data? { memo(name: name, key: Self.buildIdentity) }
+    public func keepResolvedConfiguration(_ data: Data, named name: String) { storeMemo(name: name, key: Self.buildIdentity, data: data) }
+}
+
+/// A cache's kept configurations, read but never written: a worker's view (the scanning
+/// process keeps what it resolves; workers would only contend for the database).
+public struct KeptConfigurations: ConfigurationStore {
+    let cache: ResultCache
+
+    public init?(directory: String) {
+        guard let cache = try? ResultCache(directory: directory) else { return nil }
+        self.cache = cache
+    }
+
+    public func resolvedConfiguration(named name: String) -> Data? { cache.resolvedConfiguration(named: name) }
+    public func keepResolvedConfiguration(_ data: Data, named name: String) {}
 }

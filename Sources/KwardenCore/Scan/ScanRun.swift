@@ -52,7 +52,7 @@ final class ScanRun {
         let kernelRoot = self.kernelRoot
         setups = try shared.setups(key: setupKey.joined(separator: "\n")) {
             try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: options.compileCommands,
-                                     arch: options.arch, extraArguments: options.extraArguments)
+                                     arch: options.arch, extraArguments: options.extraArguments, configurations: options.cache)
         }
         onlyArch = options.allArches ? nil : setups.primaryArch
         runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
