@@ -224,7 +224,7 @@ final class DmaAnalysis {
         self.vocabulary = vocabulary
         let kept = self.bodies
         // Each body's callees and kinds of step, found on all cores: every step of every body is walked.
-        let scanned = Self.parallelMap(kept.count) { index -> (callees: [String], kinds: StepKinds) in
+        let scanned = parallelMap(kept.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { index -> (callees: [String], kinds: StepKinds) in
             var callees = Set<String>()
             var kinds: StepKinds = []
             kept[index].steps.forEachNested { step in
@@ -281,7 +281,7 @@ final class DmaAnalysis {
         let calleesOfBody = self.calleesOfBody, fileNumbers = self.fileNumbers, visibleByName = self.visibleByName
         let chunks = ProcessInfo.processInfo.activeProcessorCount
         let chunkSize = (kept.count + chunks - 1) / max(chunks, 1)
-        let targets = Self.parallelMap(chunks) { chunk -> [[[Int]]] in
+        let targets = parallelMap(chunks, jobs: chunks) { chunk -> [[[Int]]] in
             var resolved: [CallSite: [Int]] = [:]
             return (min(kept.count, chunk * chunkSize)..<min(kept.count, (chunk + 1) * chunkSize)).map { index in
                 calleesOfBody[index].map { callee in
@@ -291,20 +291,6 @@ final class DmaAnalysis {
             }
         }
         calleeTargets = targets.flatMap { $0 }
-    }
-
-    /// `body(i)` for i in 0..<count on every core, in order.
-    private static func parallelMap<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
-        var results = [T?](repeating: nil, count: count)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count))
-        results.withUnsafeMutableBufferPointer { slots in
-            let base = slots
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var i = worker
-                while i < count { base[i] = body(i); i += workers }
-            }
-        }
-        return results.map { $0! }
     }
 
     /// Decodes the rule's facts (each distinct one once per `memo`).
