@@ -511,9 +511,10 @@ final class DmaAnalysis {
     // MARK: Stops the hardware (flow-insensitive)
 
     private func computeStops(maxRounds: Int) {
-        for index in bodies.indices {
+        // Only a body with a write step can write a parameter or write directly.
+        for index in bodies.indices where kindsOfBody[index].contains(.write) {
             if let written = firstWrittenParameter(bodies[index].steps) { writers[index] = written }
-            if containsWrite(bodies[index].steps) { writesDirectly.insert(index) }
+            writesDirectly.insert(index)
         }
         // One round more than `maxRounds`: the first one finds the direct writers.
         writesRegisters = closure(maxRounds: maxRounds + 1) { index, found in kindsOfBody[index].contains(.write) || callsInto(index, found) }
@@ -524,10 +525,6 @@ final class DmaAnalysis {
             stops[index] = stop
             return true
         }
-    }
-
-    private func containsWrite(_ steps: [DmaStep]) -> Bool {
-        steps.containsNested { if case .write = $0 { return true }; return false }
     }
 
     /// The argument a call of a write wrapper gives as the value to write; nil for other callees.
@@ -594,9 +591,7 @@ final class DmaAnalysis {
     func unresolvedCallees(ofPass pass: Int) -> Set<String> {
         var result = Set<String>()
         for index in bodies.indices where bodies[index].pass == pass && hasFailingStep(index) {
-            bodies[index].steps.forEachNested { step in
-                if case .call(let callee, _, _, _, _, _, _) = step, byName[callee] == nil, !vocabulary.pollMacros.contains(callee) { result.insert(callee) }
-            }
+            for callee in calleesOfBody[index] where byName[callee] == nil && !vocabulary.pollMacros.contains(callee) { result.insert(callee) }
         }
         return result
     }
