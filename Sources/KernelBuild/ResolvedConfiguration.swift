@@ -14,20 +14,12 @@ public protocol ConfigurationStore: Sendable {
 struct ResolvedConfiguration: Codable {
     struct Input: Codable, Equatable {
         let path: String
-        /// -1: absent.
-        let size: Int64
-        let modified: Double
+        /// nil: absent.
+        let stamp: FileStamp?
 
         init(path: String) {
             self.path = path
-            var info = stat()
-            if stat(path, &info) == 0 {
-                size = Int64(info.st_size)
-                modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1_000_000_000
-            } else {
-                size = -1
-                modified = 0
-            }
+            stamp = FileStamp(path: path)
         }
     }
 

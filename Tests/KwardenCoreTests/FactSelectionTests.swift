@@ -1,5 +1,6 @@
 import XCTest
 @testable import KwardenCore
+import KernelBuild
 @testable import KwardenRules
 @testable import RuleKit
 

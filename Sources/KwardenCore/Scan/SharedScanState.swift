@@ -1,4 +1,5 @@
 import Foundation
+import KernelBuild
 import RuleKit
 
 /// What several scans of one tree on disk can share — the gate scans the same work tree at base
@@ -190,19 +191,6 @@ final class IdentifierFileIndex: @unchecked Sendable {
 
     static func decodePositions(_ data: Data) -> [Int] {
         data.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
-    }
-}
-
-/// Size and modification time of a file (stat(2)): whether a stored signature still holds.
-struct FileStamp: Equatable {
-    let size: Int64
-    let modified: Double
-
-    init?(path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        size = Int64(info.st_size)
-        modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1_000_000_000
     }
 }
 
