@@ -504,9 +504,12 @@ final class EvidencePlanner {
         digest.add("indexed"); for file in indexed { digest.add(file) }
         digest.add("live"); for file in live { digest.add(file) }
         let name = "evidence-pass|\(pass)|" + stableHash([root, onlyArch ?? ""] + options.paths + ["--"] + (options.factScope ?? []))
-        let stamps = parallelMap(tracked.count, jobs: options.jobs) { FileStamp(path: tracked[$0]) }
-        return PassMemo(name: name, key: digest.value, tracked: tracked, stamps: stamps)
+        // Taken once per scan: every pass tracks the same files.
+        if trackedStamps?.files != tracked { trackedStamps = (tracked, parallelMap(tracked.count, jobs: options.jobs) { FileStamp(path: tracked[$0]) }) }
+        return PassMemo(name: name, key: digest.value, tracked: tracked, stamps: trackedStamps!.stamps)
     }
+
+    private var trackedStamps: (files: [String], stamps: [FileStamp?])?
 
     static let passMemoFormat = "evidence-pass-1"
 
