@@ -169,6 +169,8 @@ public final class TranslationUnit {
     /// Top-level cursors, including preprocessing entities (macro expansions and definitions):
     /// visited once, since every rule walks them (tens of thousands in a unit without shared headers).
     public private(set) lazy var topLevel: [Cursor] = cursor.children
+    /// See `macroExpansionsByFile`.
+    var macroExpansionGroups: [CXFile: [CXCursor]]?
 
     /// The tokens of a source range, as written (a macro use is its name and arguments, not its expansion).
     public func tokens(in range: SourceRange) -> [Token] {
@@ -280,23 +282,32 @@ extension TranslationUnit {
     /// Macro uses written in `file` (recorded because units are parsed with a detailed preprocessing record).
     public func macroUses(inFile file: String) -> [MacroUse] {
         guard let target = clang_getFile(raw, file) else { return [] }
-        // Filtered inside the visit, by file handle: a unit holds tens of thousands of
-        // preprocessing entities, mostly in headers, and naming each one's file costs more than the visit.
-        var search = (target: target, found: [CXCursor]())
-        withUnsafeMutablePointer(to: &search) { pointer in
-            _ = clang_visitChildren(clang_getTranslationUnitCursor(raw), { child, _, data in
-                guard clang_getCursorKind(child) == CXCursor_MacroExpansion else { return CXChildVisit_Continue }
-                let search = data!.assumingMemoryBound(to: (target: CXFile, found: [CXCursor]).self)
-                var file: CXFile?
-                clang_getFileLocation(clang_getRangeStart(clang_getCursorExtent(child)), &file, nil, nil, nil)
-                if let file, clang_File_isEqual(file, search.pointee.target) != 0 { search.pointee.found.append(child) }
-                return CXChildVisit_Continue
-            }, pointer)
-        }
-        return search.found.map { raw in
+        let groups = macroExpansionsByFile
+        var found: [CXCursor] = []
+        if let direct = groups[target] { found = direct } else if let same = groups.first(where: { clang_File_isEqual($0.key, target) != 0 }) { found = same.value }
+        return found.map { raw in
             let use = Cursor(raw)
             return MacroUse(name: use.spelling, range: use.extent)
         }
+    }
+}
+
+extension TranslationUnit {
+    /// The unit's macro expansions grouped by the file they are written in, from one pass over
+    /// its top-level cursors: a unit holds tens of thousands of preprocessing entities, mostly in
+    /// headers, and rules ask for the uses of several files (the main file, headers whose inline
+    /// functions they read). Keyed by libclang's file handle: naming each entity's file would
+    /// cost more than the pass.
+    var macroExpansionsByFile: [CXFile: [CXCursor]] {
+        if let known = macroExpansionGroups { return known }
+        var groups: [CXFile: [CXCursor]] = [:]
+        for cursor in topLevel where clang_getCursorKind(cursor.raw) == CXCursor_MacroExpansion {
+            var file: CXFile?
+            clang_getFileLocation(clang_getRangeStart(clang_getCursorExtent(cursor.raw)), &file, nil, nil, nil)
+            if let file { groups[file, default: []].append(cursor.raw) }
+        }
+        macroExpansionGroups = groups
+        return groups
     }
 }
 
