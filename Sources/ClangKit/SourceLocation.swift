@@ -1,4 +1,10 @@
 import CClang
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A position in a file, resolved to where the code appears in the file being read
 /// (for macro-expanded code: where the macro is used).
@@ -36,7 +42,7 @@ extension SourcePosition {
         var file: CXFile?
         var line: UInt32 = 0, column: UInt32 = 0, offset: UInt32 = 0
         resolve(location, &file, &line, &column, &offset)
-        let name = file.map { consume(clang_getFileName($0)) } ?? ""
+        let name = file.map(FileNames.name) ?? ""
         self.init(file: name, line: Int(line), column: Int(column), offset: Int(offset))
     }
 
@@ -54,5 +60,33 @@ extension SourceRange {
     init(_ range: CXSourceRange) {
         start = SourcePosition(clang_getRangeStart(range))
         end = SourcePosition(clang_getRangeEnd(range))
+    }
+}
+
+/// File names as Swift strings, made once per file rather than once per location: rules ask for
+/// the positions of most nodes, and each new string cost an allocation and a UTF-8 check. Keyed
+/// by the address of libclang's own copy of the name, checked against the text (a later unit may
+/// reuse the address for another file).
+enum FileNames {
+    private static let known = Mutex<[UnsafeRawPointer: (text: UnsafeMutablePointer<CChar>, name: String)]>([:])
+
+    static func name(_ file: CXFile) -> String {
+        let string = clang_getFileName(file)
+        defer { clang_disposeString(string) }
+        guard let cString = clang_getCString(string) else { return "" }
+        let key = UnsafeRawPointer(cString)
+        return known.withLock { known in
+            if let entry = known[key] {
+                if strcmp(entry.text, cString) == 0 { return entry.name }
+                free(entry.text)
+            }
+            if known.count >= 4096 {
+                for entry in known.values { free(entry.text) }
+                known.removeAll(keepingCapacity: true)
+            }
+            let name = String(cString: cString)
+            known[key] = (strdup(cString)!, name)
+            return name
+        }
     }
 }

@@ -4,7 +4,10 @@
 public final class Node {
     public let cursor: Cursor
     public private(set) var children: [Node] = []
-    public private(set) weak var parent: Node?
+    /// Unowned, not weak: a weak reference moves every parent's reference count into a side
+    /// table, which made each retain and release of a node several times slower. A parent
+    /// outlives its children while its tree is used (the root holds them all).
+    public private(set) unowned var parent: Node?
     public let kind: CursorKind
     public let unit: TranslationUnit
     /// Position in the parent's children.
@@ -47,7 +50,8 @@ public final class Node {
     }
 
     public var spelling: String { cursor.spelling }
-    public var position: SourcePosition { cursor.expansionPosition }
+    /// Kept: rules ask for most nodes' positions, several times.
+    public private(set) lazy var position: SourcePosition = cursor.expansionPosition
     public var type: TypeInfo { cursor.type }
     public var referenced: Cursor? { cursor.referenced }
     public var integerValue: Int64? { cursor.integerValue }
