@@ -110,6 +110,19 @@ extension FileContext {
         }
     }
 
+    /// The tree of a function definition the unit holds (the file's own or a header's), built
+    /// once for every rule that asks about a callee: the file's own functions have theirs in
+    /// `functions` already.
+    public func definitionTree(_ cursor: Cursor) -> Node {
+        if headerCache.definitionTrees.isEmpty {
+            for function in functions { headerCache.definitionTrees[function.declaration.cursor] = function.declaration }
+        }
+        if let known = headerCache.definitionTrees[cursor] { return known }
+        let tree = Node.tree(of: cursor, in: unit)
+        headerCache.definitionTrees[cursor] = tree
+        return tree
+    }
+
     /// Function definitions from headers (static inline helpers) whose text mentions one of `names`
     /// as an identifier. Every unit that includes a header sees them: callers dedupe their facts.
     /// Those of shared precompiled headers come from the record made when they were built (the
@@ -172,6 +185,8 @@ final class HeaderCache {
     var definitions: [(Cursor, SourceRange)]?
     /// Header functions' trees, built once for every rule that asks (nil: nested too deep).
     var trees: [Cursor: FunctionDefinition?] = [:]
+    /// Trees of definitions asked for by cursor (see `definitionTree`).
+    var definitionTrees: [Cursor: Node] = [:]
 }
 
 /// A function defined in a shared precompiled header, as recorded when it was built: where its

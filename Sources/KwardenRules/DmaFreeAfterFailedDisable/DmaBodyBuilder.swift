@@ -117,7 +117,7 @@ final class DmaBodyBuilder {
         if let known = readerCache[name] { return known }
         readerCache[name] = false
         guard let definition = call.referenced?.definition, definition.kind == .functionDecl else { return false }
-        let tree = Node.tree(of: definition, in: call.unit)
+        let tree = context.definitionTree(definition)
         let calls = tree.descendants(where: { $0.kind == .callExpr })
         let loops = tree.descendants(where: { $0.kind == .forStmt || $0.kind == .whileStmt || $0.kind == .doStmt })
         let result = loops.isEmpty && calls.count <= 4 && calls.contains { names(ofCall: $0).contains(where: vocabulary.registerReads.contains) }
@@ -139,13 +139,18 @@ final class DmaBodyBuilder {
     /// Names of the macros whose use starts where `node` was expanded.
     func macroNames(at node: Node) -> [String] {
         let position = node.position
-        if macroNamesByOffset[position.file] == nil {
-            var table: [Int: [String]] = [:]
-            for use in context.macroUses(inFile: position.file) { table[use.range.start.offset, default: []].append(use.name) }
-            macroNamesByOffset[position.file] = table
+        // Asked for nearly every node, mostly of one file: its table is kept at hand.
+        if position.file != lastMacroFile.file {
+            if macroNamesByOffset[position.file] == nil {
+                var table: [Int: [String]] = [:]
+                for use in context.macroUses(inFile: position.file) { table[use.range.start.offset, default: []].append(use.name) }
+                macroNamesByOffset[position.file] = table
+            }
+            lastMacroFile = (position.file, macroNamesByOffset[position.file] ?? [:])
         }
-        return macroNamesByOffset[position.file]?[position.offset] ?? []
+        return lastMacroFile.table[position.offset] ?? []
     }
+    private var lastMacroFile: (file: String, table: [Int: [String]]) = ("", [:])
 
     /// A call's own name and the names of macros that produced it (dma_unmap_single → dma_unmap_single_attrs).
     func names(ofCall node: Node) -> [String] {
@@ -605,7 +610,7 @@ final class DmaBodyBuilder {
         if let known = writerCache[name] { return known }
         writerCache[name] = .some(nil)
         guard let definition = call.referenced?.definition, definition.kind == .functionDecl else { return nil }
-        let tree = Node.tree(of: definition, in: call.unit)
+        let tree = context.definitionTree(definition)
         let parameters = tree.children.filter { $0.kind == .parmDecl }.map(\.spelling)
         var result: Int?
         if tree.descendants(where: { $0.kind == .forStmt || $0.kind == .whileStmt || $0.kind == .doStmt }).isEmpty {

@@ -406,7 +406,7 @@ extension RcuPublishWithoutSync {
                 let span = definition.extent
                 // Build the helper's tree only when a read macro is written inside it.
                 if !readers.uses(inFile: span.start.file, from: span.start.offset, to: span.end.offset).isEmpty {
-                    let tree = Node.tree(of: definition, in: condition.unit)
+                    let tree = context.definitionTree(definition)
                     for exit in tree.descendants(where: { $0.kind == .returnStmt }) {
                         guard let value = exit.children.first(where: { $0.kind.isExpression }) else { continue }
                         found += reads(in: value, context: context, depth: 1, readers: readers).map { ($0.0, $0.1) }
