@@ -307,6 +307,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("config")) var config: String?
     @Option(name: .customLong("overlay")) var overlay: String?
     @Option(name: .customLong("configurations-from")) var configurationsFrom: String?
+    @Option(name: .customLong("configurations-dir")) var configurationsDirectory: String?
 
     func run() throws {
         WorkerLoop.exitWithParent()
@@ -315,7 +316,8 @@ struct WorkerCommand: ParsableCommand {
         let lists = try config.map { try TreeConfiguration.load(path: $0).lists } ?? [:]
         let loaded = try RuleRegistry.load(only: ids, rulesDirectory: rulesDir, extraLists: lists)
         let setups = try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: compileCommands, arch: arch, extraArguments: extraArguments,
-                                              configurations: configurationsFrom.flatMap { KeptConfigurations(directory: $0) })
+                                              configurations: configurationsFrom.flatMap { KeptConfigurations(directory: $0) }
+                                                ?? configurationsDirectory.map { ScratchConfigurations(directory: $0, writable: false) })
         let contents = try overlay.map { try SourceOverlay(contentsOf: $0) } ?? SourceOverlay()
         WorkerLoop.run(analyzer: FileAnalyzer(rules: loaded, setups: setups, overlay: contents))
     }

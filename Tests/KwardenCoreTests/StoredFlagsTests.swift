@@ -45,6 +45,54 @@ final class StoredFlagsTests: XCTestCase {
         XCTAssertEqual(setups.configurationKey(for: file), before)
     }
 
+    /// A worker process takes a file's setup as the scanning process derived it (sent with the
+    /// job), instead of walking the Makefiles again: here the Makefile changed after the scan
+    /// derived the flags, and the worker still parses with the scan's.
+    func testAWorkerTakesTheSetupTheScanDerived() throws {
+        let file = tree + "/drivers/ring/ring.c"
+        let scan = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: nil)
+        let derived = try XCTUnwrap(scan.derivedSetup(for: file))
+        XCTAssertTrue(derived.arguments.contains("-DRING_LEVEL=1"), "\(derived.arguments)")
+        XCTAssertTrue(derived.knowsArch)
+        XCTAssertNil(derived.preferredArch)
+        var job = FileJob(file: file, pass: 1)
+        job.setups = [file: derived]
+        let sent = try JSONDecoder().decode(FileJob.self, from: JSONEncoder().encode(job))
+
+        try "ccflags-y += -DRING_LEVEL=2\nobj-y += ring.o\n".write(toFile: tree + "/drivers/ring/Makefile", atomically: true, encoding: .utf8)
+        let worker = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: nil)
+        for (path, setup) in sent.setups ?? [:] { worker.adopt(setup, for: path) }
+        XCTAssertEqual(try worker.setup(for: file).arguments, derived.arguments)
+        XCTAssertNil(worker.architecture(for: file))
+        let unsent = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: nil)
+        XCTAssertTrue(try unsent.setup(for: file).arguments.contains("-DRING_LEVEL=2"), "derived afresh without the job's setup")
+    }
+
+    /// Without a cache, the configuration the scan resolved through Kconfig is kept in its scratch
+    /// directory, where its workers (which only read) take it back.
+    func testWorkersTakeTheScansConfigurationFromItsScratchDirectory() throws {
+        try FileManager.default.removeItem(atPath: tree + "/include/generated/autoconf.h")
+        let scratch = base + "/scratch/configurations"
+        let scan = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: nil,
+                                            configurations: ScratchConfigurations(directory: scratch, writable: true))
+        XCTAssertEqual(scan.scratchConfigurationsDirectory, scratch)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: scratch)
+        XCTAssertEqual(kept.count, 1, "the unprepared tree's configuration, resolved through Kconfig")
+
+        let elsewhere = base + "/other/configurations"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        let lone = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: nil,
+                                            configurations: ScratchConfigurations(directory: elsewhere, writable: false))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: elsewhere), [], "a worker keeps nothing")
+
+        let worker = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: nil,
+                                              configurations: ScratchConfigurations(directory: scratch, writable: false))
+        let file = tree + "/drivers/ring/ring.c"
+        XCTAssertEqual(worker.configurationKey(for: file), scan.configurationKey(for: file))
+        XCTAssertEqual(lone.configurationKey(for: file), scan.configurationKey(for: file))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch), kept)
+    }
+
     func testFlagsComeBackUntilAMakefileChanges() throws {
         let file = tree + "/drivers/ring/ring.c"
         let (first, cache) = try provider()

@@ -9,6 +9,15 @@ public struct CompileSetup: Sendable {
     public var unsavedFiles: [UnsavedFile]
 }
 
+/// A file's flags and the architecture it is parsed for, as the scanning process derived them.
+public struct DerivedSetup: Codable, Sendable {
+    public var arguments: [String]
+    /// Another architecture the file needs (nil: the scan's own).
+    public var preferredArch: String?
+    /// Whether `preferredArch` was derived (files under arch/ take theirs from their path).
+    public var knowsArch: Bool
+}
+
 /// Where flags come from: the kernel's Kbuild (with or without a build, or a compile_commands.json),
 /// or — outside a kernel tree — a clang `compile_flags.txt` beside or above the file.
 public final class CompileSetupProvider: @unchecked Sendable {
@@ -136,6 +145,29 @@ public final class CompileSetupProvider: @unchecked Sendable {
             return CompileSetup(arguments: arguments, unsavedFiles: unsaved)
         }
         return CompileSetup(arguments: plainArguments(for: file) + extraArguments, unsavedFiles: [])
+    }
+
+    // MARK: Setups handed to workers
+
+    /// Where a scan without a cache keeps its resolved configurations for its workers.
+    public var scratchConfigurationsDirectory: String? { (configurations as? ScratchConfigurations)?.directory }
+
+    /// What the scanning process derived of a file's setup. A worker takes it instead of walking
+    /// the Makefiles and the Kconfig gates again: that walk (an index of the tree's Kbuild files,
+    /// the architecture a driver needs) cost each worker process most of a second before its first
+    /// parse. Nil outside a kernel tree, where nothing is costly to derive.
+    public func derivedSetup(for file: String) -> DerivedSetup? {
+        guard kernelRoot != nil, (try? setup(for: file)) != nil else { return nil }
+        lock.lock(); defer { lock.unlock() }
+        guard let arguments = argumentsByFile[file] else { return nil }
+        return DerivedSetup(arguments: arguments, preferredArch: preferredArchs[file] ?? nil, knowsArch: preferredArchs[file] != nil)
+    }
+
+    /// Takes a setup the scanning process derived (see `derivedSetup`).
+    public func adopt(_ derived: DerivedSetup, for file: String) {
+        lock.lock(); defer { lock.unlock() }
+        if argumentsByFile[file] == nil { argumentsByFile[file] = derived.arguments }
+        if derived.knowsArch, preferredArchs[file] == nil { preferredArchs[file] = .some(derived.preferredArch) }
     }
 
     // MARK: Flags kept across scans

@@ -16,6 +16,9 @@ public struct FileJob: Codable, Sendable {
     /// Rules whose summaries this job need not extract: in an evidence pass, those settled after
     /// pass 1 (their judgement is made from pass 1's files alone).
     public var skippedRules: [String]?
+    /// The setups of the files this job parses (the file, or a prefix's representative), as the
+    /// scanning process derived them; a worker process takes them instead of deriving them again.
+    public var setups: [String: DerivedSetup]?
 
     public init(file: String, pass: Int, questions: [String: Data] = [:], precompiledHeader: String? = nil) {
         self.file = file
@@ -55,6 +58,7 @@ public final class FileAnalyzer {
     }
 
     private func analyzeHere(_ job: FileJob) -> FileOutcome {
+        for (file, derived) in job.setups ?? [:] { setups.adopt(derived, for: file) }
         if let request = job.precompile { return precompile(request, job: job) }
         var outcome = FileOutcome(file: job.file)
         guard overlay.contains(job.file) || FileManager.default.isReadableFile(atPath: job.file) else {

@@ -97,7 +97,11 @@ final class JobRunner {
                     return
                 }
                 let encoder = JSONEncoder(), decoder = JSONDecoder()
-                while let (index, job) = queue.next() {
+                while let (index, queued) = queue.next() {
+                    var job = queued
+                    var derived: [String: DerivedSetup] = [:]
+                    for file in job.precompile.map({ [$0.representative] }) ?? [job.file] { derived[file] = setups.derivedSetup(for: file) }
+                    if !derived.isEmpty { job.setups = derived }
                     var outcome = FileOutcome(file: job.file)
                     let reply = worker.exchange((try? encoder.encode(job)) ?? Data(), timeout: options.perFileTimeout,
                                                 memoryLimit: options.maxMemoryMiB.map { $0 << 20 })
@@ -192,6 +196,7 @@ final class JobRunner {
         for argument in options.extraArguments { arguments += ["--extra-arg=\(argument)"] }
         // Workers take configurations resolved through Kconfig from the cache (and keep none).
         if let cache = options.cache { arguments += ["--configurations-from", (cache.path as NSString).deletingLastPathComponent] }
+        else if let scratch = setups.scratchConfigurationsDirectory { arguments += ["--configurations-dir", scratch] }
         return arguments + options.workerArguments
     }
 }

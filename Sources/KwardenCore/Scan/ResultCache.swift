@@ -400,3 +400,27 @@ public struct KeptConfigurations: ConfigurationStore {
     public func resolvedConfiguration(named name: String) -> Data? { cache.resolvedConfiguration(named: name) }
     public func keepResolvedConfiguration(_ data: Data, named name: String) {}
 }
+
+/// Configurations resolved by a scan without a cache, kept as files in its scratch directory for
+/// the scan's worker processes (which only read them): each would otherwise read the Kconfig
+/// tree of its architecture again, most of a second before its first parse.
+public struct ScratchConfigurations: ConfigurationStore {
+    public let directory: String
+    let writable: Bool
+
+    public init(directory: String, writable: Bool) {
+        self.directory = directory
+        self.writable = writable
+        if writable { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+    }
+
+    private func path(of name: String) -> String { directory + "/" + stableHash([name]) }
+
+    public func resolvedConfiguration(named name: String) -> Data? { FileManager.default.contents(atPath: path(of: name)) }
+
+    public func keepResolvedConfiguration(_ data: Data, named name: String) {
+        guard writable else { return }
+        try? data.write(to: URL(fileURLWithPath: path(of: name)), options: .atomic)
+    }
+}
+

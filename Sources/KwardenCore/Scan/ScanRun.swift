@@ -50,9 +50,12 @@ final class ScanRun {
         shared = options.shared ?? SharedScanState()
         let setupKey = [kernelRoot ?? "", options.compileCommands ?? "", options.arch ?? ""] + options.extraArguments
         let kernelRoot = self.kernelRoot
+        // Without a cache, configurations are kept for the scan's workers in its scratch directory.
+        let configurations: ConfigurationStore? = options.cache
+            ?? kernelRoot.map { [shared] _ in ScratchConfigurations(directory: shared.scratchDirectory + "/configurations", writable: true) }
         setups = try shared.setups(key: setupKey.joined(separator: "\n")) {
             try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: options.compileCommands,
-                                     arch: options.arch, extraArguments: options.extraArguments, configurations: options.cache)
+                                            arch: options.arch, extraArguments: options.extraArguments, configurations: configurations)
         }
         onlyArch = options.allArches ? nil : setups.primaryArch
         runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
