@@ -77,6 +77,26 @@ final class SharedHeaderTests: XCTestCase {
         XCTAssertEqual(shared.summary.filesWithErrors, plain.summary.filesWithErrors)
     }
 
+    /// A scan without a cache leaves nothing in the temporary directory, even when it leaves its
+    /// memory to the process's exit (as the command line does, which runs no deinitializer): the
+    /// shared headers it built and the configurations it kept for its workers are in a scratch
+    /// directory it removes itself.
+    func testAScanWithoutACacheRemovesItsScratchDirectory() throws {
+        let own = (tree as NSString).lastPathComponent
+        func scratch() throws -> Set<String> {
+            Set(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+                .filter { ($0.hasPrefix("kwarden-shared-") || $0.hasPrefix("kwarden-pch-")) && $0 != own })
+        }
+        let before = try scratch()
+        var options = ScanOptions(paths: [tree + "/drivers"], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
+        options.jobs = 2
+        options.sharedHeaders = true
+        options.leavesMemoryToExit = true
+        let result = try Scanner(options: options).run()
+        XCTAssertEqual(result.summary.filesWithSharedHeaders, 9, "the shared headers were built: \(result.notes)")
+        XCTAssertEqual(try scratch(), before)
+    }
+
     func testAStaleSharedHeaderIsRebuiltOrFallsBackWithTheSameFindings() throws {
         let cacheDirectory = tree + "-cache"
         defer { try? FileManager.default.removeItem(atPath: cacheDirectory) }

@@ -60,8 +60,8 @@ final class ScanRun {
         onlyArch = options.allArches ? nil : setups.primaryArch
         runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
         if kernelRoot != nil && options.sharedHeaders && !options.overlay.files.keys.contains(where: { $0.hasSuffix(".h") }) {
-            let directory = options.cache.map { ($0.path as NSString).deletingLastPathComponent } ?? options.shared?.scratchDirectory
-            let plans = options.shared.map { $0.precompiledHeaderPlans(directory: directory ?? "") } ?? PrecompiledHeaderPlans()
+            let directory = options.cache.map { ($0.path as NSString).deletingLastPathComponent } ?? shared.scratchDirectory
+            let plans = options.shared.map { $0.precompiledHeaderPlans(directory: directory) } ?? PrecompiledHeaderPlans()
             if let cache = options.cache, let data = cache.memo(name: Self.plansMemo, key: ResultCache.buildIdentity),
                let earlier = try? JSONDecoder().decode(PrecompiledHeaderPlans.Stored.self, from: data) {
                 plans.adopt(earlier)

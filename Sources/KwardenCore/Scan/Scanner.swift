@@ -92,6 +92,9 @@ public final class Scanner {
     public func run() throws -> ScanResult {
         guard !options.paths.isEmpty else { throw ScanError.nothingToScan("no paths to scan") }
         let run = try ScanRun(options: options)
+        // A scan that owns its shared state removes its scratch directory itself: the state may be
+        // left to the process's exit, which runs no deinitializer.
+        defer { if options.shared == nil { run.shared.removeScratchDirectory() } }
         try run.discover()
         run.preselect()
         if options.dryRun { return run.dryRunResult() }

@@ -19,8 +19,12 @@ public final class SharedScanState: @unchecked Sendable {
 
     public init() {}
 
-    deinit {
+    deinit { removeScratchDirectory() }
+
+    func removeScratchDirectory() {
+        lock.lock(); defer { lock.unlock() }
         if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+        scratch = nil
     }
 
     /// A file's outcome under its cache key, as an earlier scan parsed it.
