@@ -29,6 +29,7 @@ public struct SourcePosition: Hashable, Sendable, Comparable, CustomStringConver
 public struct SourceRange: Hashable, Sendable {
     public let start: SourcePosition
     public let end: SourcePosition
+    public init(start: SourcePosition, end: SourcePosition) { self.start = start; self.end = end }
     public func contains(_ p: SourcePosition) -> Bool {
         p.file == start.file && p.offset >= start.offset && p.offset <= end.offset
     }

@@ -1,4 +1,5 @@
 import CClang
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -164,6 +165,52 @@ public final class TranslationUnit {
         return cursor.isValid ? cursor : nil
     }
 
+    /// The most specific cursor at each offset of `path`, located as `location(in:path:offset:)`
+    /// does. Such a location is not mapped into macro argument expansions as
+    /// `cursor(inFile:offset:)`'s is: a caller that finds the wrong cursor asks that one again.
+    public func cursors(inFile path: String, offsets: [Int]) -> [Cursor?] {
+        guard let file = clang_getFile(raw, path) else { return offsets.map { _ in nil } }
+        return offsets.map { offset in
+            let cursor = Cursor(clang_getCursor(raw, location(in: file, path: path, offset: offset)))
+            return cursor.isValid ? cursor : nil
+        }
+    }
+
+    /// The location at `offset` of a file the unit read. libclang looks a file up by walking the
+    /// unit's source entries, deserialising a precompiled header's as it goes: one lookup per
+    /// header function, and per token range in a header, made that walk the largest cost of the
+    /// rules that read headers. Here the location is the start of the file moved by the offset
+    /// (libclang's locations are offsets into the file's range), and a file's start is found
+    /// once per unit and remembered across units (units parsed with the same precompiled header
+    /// place its files alike). Every location made so is checked to resolve to that file and
+    /// offset, and looked up the slow way otherwise.
+    func location(in file: CXFile, path: String, offset: Int) -> CXSourceLocation {
+        func resolves(_ location: CXSourceLocation, to offset: Int) -> Bool {
+            var found: CXFile?
+            var resolved: UInt32 = 0
+            clang_getFileLocation(location, &found, nil, nil, &resolved)
+            return found != nil && clang_File_isEqual(found, file) != 0 && Int(resolved) == offset
+        }
+        let start: CXSourceLocation
+        if let known = fileStarts[path] { start = known } else {
+            var remembered = clang_getRangeStart(clang_getCursorExtent(clang_getTranslationUnitCursor(raw)))
+            if let known = Self.rememberedStarts.withLock({ $0[path] }) { remembered.int_data = known }
+            if !resolves(remembered, to: 0) {
+                remembered = clang_getLocationForOffset(raw, file, 0)
+                Self.rememberedStarts.withLock { $0[path] = remembered.int_data }
+            }
+            fileStarts[path] = remembered
+            start = remembered
+        }
+        var location = start
+        location.int_data = start.int_data &+ UInt32(truncatingIfNeeded: offset)
+        return resolves(location, to: offset) ? location : clang_getLocationForOffset(raw, file, UInt32(offset))
+    }
+    /// Where each file asked about starts in this unit.
+    private var fileStarts: [String: CXSourceLocation] = [:]
+    /// Per file, where it started in the last unit that looked it up.
+    private static let rememberedStarts = Mutex<[String: UInt32]>([:])
+
     public var errorCount: Int { diagnostics.filter { $0.severity.rawValue >= Diagnostic.Severity.error.rawValue }.count }
 
     /// Top-level cursors, including preprocessing entities (macro expansions and definitions):
@@ -185,8 +232,8 @@ public final class TranslationUnit {
         let extent: CXSourceRange
         if let cursorExtent { extent = cursorExtent } else if let range {
             guard let file = clang_getFile(raw, range.start.file) else { return [] }
-            extent = clang_getRange(clang_getLocationForOffset(raw, file, UInt32(range.start.offset)),
-                                    clang_getLocationForOffset(raw, file, UInt32(range.end.offset)))
+            extent = clang_getRange(location(in: file, path: range.start.file, offset: range.start.offset),
+                                    location(in: file, path: range.start.file, offset: range.end.offset))
         } else { return [] }
         return tokenize(extent)
     }
@@ -202,8 +249,7 @@ public final class TranslationUnit {
         if let known = tokensByFile[file] { all = known } else {
             var size = 0
             if let handle = clang_getFile(raw, file), clang_getFileContents(raw, handle, &size) != nil {
-                all = tokenize(clang_getRange(clang_getLocationForOffset(raw, handle, 0),
-                                              clang_getLocationForOffset(raw, handle, UInt32(size))))
+                all = tokenize(clang_getRange(location(in: handle, path: file, offset: 0), location(in: handle, path: file, offset: size)))
             } else { all = [] }
             tokensByFile[file] = all
         }

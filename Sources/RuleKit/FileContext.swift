@@ -130,15 +130,26 @@ extension FileContext {
     public func headerFunctions(mentioning names: Set<String>) -> [FunctionDefinition] {
         guard !names.isEmpty else { return [] }
         var result: [FunctionDefinition] = []
-        for function in sharedHeaderFunctions where !names.isDisjoint(with: function.identifiers) {
-            guard var cursor = unit.cursor(inFile: function.file, offset: function.offset) else { continue }
-            // The cursor at the name may be a part of the declaration: climb to it.
-            for _ in 0..<3 where !(cursor.kind == .functionDecl && cursor.spelling == function.name) {
+        // The cursor at the name may be a part of the declaration: climb to it.
+        func definition(at start: Cursor?, named name: String) -> Cursor? {
+            guard var cursor = start else { return nil }
+            for _ in 0..<3 where !(cursor.kind == .functionDecl && cursor.spelling == name) {
                 guard let parent = cursor.semanticParent else { break }
                 cursor = parent
             }
-            guard cursor.kind == .functionDecl, cursor.spelling == function.name, cursor.isDefinition else { continue }
-            if let definition = headerFunction(cursor) { result.append(definition) }
+            return cursor.kind == .functionDecl && cursor.spelling == name && cursor.isDefinition ? cursor : nil
+        }
+        let wanted = sharedHeaderFunctions.filter { !names.isDisjoint(with: $0.identifiers) }
+        var found = [Cursor?](repeating: nil, count: wanted.count)
+        // Looked up file by file (see `TranslationUnit.cursors`), in the order they were recorded.
+        for (file, indices) in Dictionary(grouping: wanted.indices, by: { wanted[$0].file }) {
+            for (index, cursor) in zip(indices, unit.cursors(inFile: file, offsets: indices.map { wanted[$0].offset })) {
+                found[index] = definition(at: cursor, named: wanted[index].name)
+                    ?? definition(at: unit.cursor(inFile: file, offset: wanted[index].offset), named: wanted[index].name)
+            }
+        }
+        for cursor in found {
+            if let cursor, let definition = headerFunction(cursor) { result.append(definition) }
         }
         let matcher = IdentifierMatcher(names)
         for (cursor, extent) in headerDefinitions {
