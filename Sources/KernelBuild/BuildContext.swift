@@ -231,6 +231,9 @@ public final class BuildContext: @unchecked Sendable {
         compileCommands?.entry(for: PathUtilities.absolute(file, relativeTo: FileManager.default.currentDirectoryPath)) != nil
     }
 
+    /// Builds, ahead of the first file's flags, what deriving them needs.
+    public func prepareFileQueries() { makefiles.prepare() }
+
     /// Another arch to parse `file` with, when it is outside this configuration because its
     /// Makefile gate needs symbols only that arch's Kconfig defines (drivers/macintosh on x86
     /// → powerpc). nil when this arch is right, or no arch clang can target would do better.

@@ -77,6 +77,15 @@ final class GateClosure: @unchecked Sendable {
         return loaded
     }
 
+    /// Reads the Kconfig model and every arch's symbols now, as the first file with a closed gate
+    /// would (for a scan that keeps no flags, whose otherwise idle core can do it meanwhile).
+    func prepare() {
+        lock.lock()
+        defer { lock.unlock() }
+        _ = loadModel()
+        _ = archSymbols()
+    }
+
     /// The arch whose Kconfig defines what `gates` need but this arch's Kconfig does not
     /// (`obj-$(CONFIG_PPC_PMAC) += macintosh/` on x86), if one arch clang can target does.
     func foreignArch(requiredBy gates: [String], currentArch: String) -> String? {

@@ -57,6 +57,13 @@ final class MakefileFlags: @unchecked Sendable {
         return built
     }
 
+    /// Builds what the first file's flags need (the index of the tree's Kbuild files, the
+    /// Kconfig model for gates) ahead of it.
+    func prepare() {
+        _ = kbuildIndex
+        gateClosure.prepare()
+    }
+
     /// What the Makefiles say about one file, before Kconfig is consulted.
     private struct Placement {
         var flags: [String] = []

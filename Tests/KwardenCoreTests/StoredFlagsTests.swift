@@ -68,6 +68,18 @@ final class StoredFlagsTests: XCTestCase {
         XCTAssertTrue(try unsent.setup(for: file).arguments.contains("-DRING_LEVEL=2"), "derived afresh without the job's setup")
     }
 
+    /// What a scan without a cache builds ahead, on its idle core, changes no file's flags.
+    func testFlagsAreTheSameWhenTheirIndexIsBuiltAhead() throws {
+        let file = tree + "/drivers/ring/ring.c"
+        let ahead = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: nil)
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            if index == 0 { ahead.prepareFileQueries() } else { _ = try? ahead.setup(for: file) }
+        }
+        let plain = try CompileSetupProvider(kernelRoot: tree, compileCommands: nil, arch: nil)
+        XCTAssertEqual(try ahead.setup(for: file).arguments, try plain.setup(for: file).arguments)
+        XCTAssertTrue(try ahead.setup(for: file).arguments.contains("-DRING_LEVEL=1"))
+    }
+
     /// Without a cache, the configuration the scan resolved through Kconfig is kept in its scratch
     /// directory, where its workers (which only read) take it back.
     func testWorkersTakeTheScansConfigurationFromItsScratchDirectory() throws {

@@ -147,6 +147,13 @@ public final class CompileSetupProvider: @unchecked Sendable {
         return CompileSetup(arguments: plainArguments(for: file) + extraArguments, unsavedFiles: [])
     }
 
+    /// Builds, ahead of the first file's flags, what deriving any file's needs (see
+    /// `BuildContext.prepareFileQueries`).
+    public func prepareFileQueries() {
+        guard let kernelRoot, let primary = try? context(forArch: requestedArch, root: kernelRoot) else { return }
+        primary.prepareFileQueries()
+    }
+
     // MARK: Setups handed to workers
 
     /// Where a scan without a cache keeps its resolved configurations for its workers.

@@ -423,4 +423,3 @@ public struct ScratchConfigurations: ConfigurationStore {
         try? data.write(to: URL(fileURLWithPath: path(of: name)), options: .atomic)
     }
 }
-

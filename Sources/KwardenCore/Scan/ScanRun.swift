@@ -55,7 +55,7 @@ final class ScanRun {
             ?? kernelRoot.map { [shared] _ in ScratchConfigurations(directory: shared.scratchDirectory + "/configurations", writable: true) }
         setups = try shared.setups(key: setupKey.joined(separator: "\n")) {
             try CompileSetupProvider(kernelRoot: kernelRoot, compileCommands: options.compileCommands,
-                                            arch: options.arch, extraArguments: options.extraArguments, configurations: configurations)
+                                     arch: options.arch, extraArguments: options.extraArguments, configurations: configurations)
         }
         onlyArch = options.allArches ? nil : setups.primaryArch
         runner = JobRunner(options: options, setups: setups, kernelRoot: kernelRoot)
@@ -248,6 +248,9 @@ final class ScanRun {
             ahead = position + 1 < starts.count ? Ahead { [next = starts[position + 1]] in decoded(next) } : nil
             for (offset, outline) in outlines.enumerated() { graph.add(path: paths[start + offset], outline: outline) }
         }
+        // Choosing the chain files is serial: without a cache (where no flags are kept), the
+        // other core builds meanwhile what the chain files' flags will need.
+        if cache == nil, kernelRoot != nil { DispatchQueue.global(qos: .utility).async { [setups] in setups.prepareFileQueries() } }
         let focused = focus.map { focus in Set(paths.indices.filter { focus.contains(paths[$0]) }) }
         var selection = ChainSelection(outlined: paths.count, definitions: graph.definitionCount)
         for (_, rule, criteria) in narrowing {
