@@ -81,6 +81,32 @@ final class FactSelectionTests: XCTestCase {
         XCTAssertEqual(index.files(naming: [], jobs: 2), [])
     }
 
+    /// Signatures made ahead on a background thread, all or some of them, give the same answers:
+    /// the first search takes what is done and makes the rest.
+    func testSignaturesMadeAheadGiveTheSameAnswers() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-index-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var paths: [String] = []
+        for index in 0..<400 {
+            let path = directory + "/f\(index).c"
+            try (index % 7 == 0 ? "dev->num_queues = \(index);\n" : "int other\(index);\n").write(toFile: path, atomically: true, encoding: .utf8)
+            paths.append(path)
+        }
+        let expected = Set(paths.enumerated().filter { $0.offset % 7 == 0 }.map(\.element))
+        let whole = IdentifierFileIndex(files: paths)
+        whole.prepareSignatures()
+        XCTAssertEqual(whole.files(naming: ["num_queues"], jobs: 2), expected)
+        // Searched while the signatures are being made.
+        let racing = IdentifierFileIndex(files: paths)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { racing.prepareSignatures(); done.signal() }
+        XCTAssertEqual(racing.files(naming: ["num_queues"], jobs: 2), expected)
+        done.wait()
+        XCTAssertEqual(racing.files(naming: ["num_queues", "other3"], jobs: 2), expected.union([paths[3]]))
+        XCTAssertEqual(IdentifierFileIndex(files: paths).files(naming: ["num_queues"], jobs: 2), expected)
+    }
+
     /// What each file confirmed is kept in the cache per search while the file's stamp holds: a
     /// rescan reads again only the files that changed.
     func testIdentifierConfirmationsAreKeptUntilAFileChanges() throws {

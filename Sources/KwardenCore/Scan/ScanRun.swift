@@ -122,6 +122,7 @@ final class ScanRun {
         }
         failures += texts.unreadable
         narrowByCallGraph()
+        prepareIndexMeanwhile()
         let notUTF8 = texts.notUTF8.count
         if notUTF8 > 0 { notes.append("\(notUTF8) file\(notUTF8 == 1 ? " is" : "s are") not valid UTF-8 (parsed as bytes): \(texts.notUTF8.prefix(5).map { RelativePath.make($0, root: root) }.joined(separator: ", "))\(notUTF8 > 5 ? ", …" : "")") }
         selected = texts.firstSelection + chainFilesBeyondPaths.sorted()
@@ -133,6 +134,15 @@ final class ScanRun {
             selected = shard.share(of: selected.map { RelativePath.make($0, root: root) }).map { selected[$0] }
             notes.append("shard \(shard): \(selected.count) of \(selectedSet.count) preselected files")
         }
+    }
+
+    /// Without a cache, the identifier index of a wider fact scope (the gate's whole tree) makes
+    /// its files' signatures on a background thread while the scan's own files are parsed.
+    private func prepareIndexMeanwhile() {
+        guard options.cache == nil, let scope = options.factScope else { return }
+        let found = shared.scopeFiles(scope, root: root, onlyArch: onlyArch, isKernelTree: kernelRoot != nil, excludes: options.excludes)
+        let index = shared.index(key: found.key, files: found.files, cache: nil)
+        DispatchQueue.global(qos: .utility).async { index.prepareSignatures() }
     }
 
     /// Rules that follow chains across functions parse the files on the candidate chains of the

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import KernelBuild
 import RuleKit
 
@@ -132,12 +133,33 @@ final class IdentifierFileIndex: @unchecked Sendable {
     /// its ordinal (a rescan asks the same identifiers in the same order).
     private var searches = 0
 
-    /// Signatures from the cache where still valid, computed (in parallel) for the rest.
+    /// Signatures made ahead (`prepareSignatures`), in the files' order, and whether to stop.
+    private let ahead = Mutex<(signatures: [IdentifierSignature?], started: Bool, stop: Bool)>(([], false, false))
+
+    /// Without a cache to take them from, makes the files' signatures one after another ahead of
+    /// the first search, on a core the scan leaves idle meanwhile (a gate's shared headers are
+    /// built by one worker); that search takes what is done and makes the rest itself.
+    func prepareSignatures() {
+        guard cache == nil, ahead.withLock({ state in defer { state.started = true }; return !state.started }) else { return }
+        for file in files {
+            guard !ahead.withLock({ $0.stop }) else { return }
+            var signature: IdentifierSignature?
+            if case .success(let source) = TextIndex.read(file) { signature = IdentifierSignature(text: source.bytes) }
+            ahead.withLock { state in if !state.stop { state.signatures.append(signature) } }
+        }
+    }
+
+    /// Signatures from the cache where still valid (or made ahead), computed (in parallel) for the rest.
     private func loadSignatures(jobs: Int) -> [IdentifierSignature?] {
         if let signatures { return signatures }
         let files = self.files
         let stamps = files.map(FileStamp.init(path:))
         var loaded = cache?.signatures(for: files, stamps: stamps) ?? [IdentifierSignature?](repeating: nil, count: files.count)
+        let madeAhead = ahead.withLock { state -> [IdentifierSignature?] in
+            state.stop = true
+            return state.signatures
+        }
+        for (index, signature) in madeAhead.enumerated() where loaded[index] == nil { loaded[index] = signature }
         let pending = files.indices.filter { loaded[$0] == nil && stamps[$0] != nil }
         let computed = parallelMap(pending.count, jobs: jobs) { i -> IdentifierSignature? in
             guard case .success(let source) = TextIndex.read(files[pending[i]]) else { return nil }
