@@ -4,7 +4,8 @@
 #   prepared    - a copy after `make defconfig && make prepare`
 # and prints wall time, files considered/parsed, parse-error rate and findings.
 #
-# Usage: bench/scan-linux.sh [--with-coccinelle] [--jobs N] [--arch ARCH] [--only unprepared|prepared]
+# Usage: bench/scan-linux.sh [--with-coccinelle] [--jobs N] [--arch ARCH] [--only unprepared|prepared|slice]
+#                            (--only slice: no main scan, only the --slice part side by side)
 #                            (--with-coccinelle: also time Coccinelle with bench/cocci/*.cocci, one
 #                             semantic patch per rule, over the same part of the tree, and print ratios)
 #                            [--rules LIST|all]   (default: subtract-loop-zero-divisor, the rule the
