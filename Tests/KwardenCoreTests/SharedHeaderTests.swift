@@ -311,6 +311,49 @@ final class PreprocessorTextTests: XCTestCase {
         facts.definitions.merge(other.definitions) { $0 == $1 ? $0 : HeaderMacroFacts.conflicting }
         XCTAssertTrue(facts.isAffected(by: "SPEED_10", definition: " 10"), "two headers disagree")
     }
+
+    /// A function-like macro changes only what could invoke it: a name followed by `(`, on a
+    /// directive line, or inside the arguments of one of the headers' macros. A struct field or a
+    /// parameter of that name is left alone (`#define port_name(p) ...` in a driver that names
+    /// no port before the kernel headers).
+    func testAFunctionLikeMacroAffectsOnlyWhatCouldInvokeIt() {
+        var facts = HeaderMacroFacts()
+        facts.add(Array("""
+        #define WARN_ON(x) ({ int __c = !!(x); __c; })
+        #define ALIAS WARN_ON
+        struct port { const char *port_name; int is_legacy; int tail; int lanes; int head; };
+        int port_register(struct port *p, const char *port_label, int (*pick)(int));
+        static inline int port_check(struct port *p)
+        {
+        	WARN_ON(p->tail > 4);
+        	ALIAS(p->lanes);
+        	return p->head + port_index (p) + sizeof(p->is_legacy);
+        }
+        #ifdef port_debug
+        #endif
+
+        """.utf8))
+        XCTAssertTrue(facts.isAffected(by: "port_name", definition: " 1"), "an object-like macro changes any use")
+        XCTAssertNil(facts.expandable, "not settled yet: every use counts")
+        XCTAssertTrue(facts.isAffected(by: "port_name", definition: "(p) p"))
+        facts.settle()
+        XCTAssertFalse(facts.isAffected(by: "port_name", definition: "(p) p"), "a field")
+        XCTAssertFalse(facts.isAffected(by: "port_label", definition: "(p) p"), "a parameter")
+        XCTAssertFalse(facts.isAffected(by: "is_legacy", definition: "(t) t"), "inside sizeof, not a macro")
+        XCTAssertFalse(facts.isAffected(by: "head", definition: "(r) r"))
+        XCTAssertTrue(facts.isAffected(by: "head", definition: " 1"), "object-like")
+        XCTAssertTrue(facts.isAffected(by: "tail", definition: "(r) r"), "an argument of a header's macro")
+        XCTAssertTrue(facts.isAffected(by: "lanes", definition: "(r) r"), "an argument of a macro that names another")
+        XCTAssertTrue(facts.isAffected(by: "port_index", definition: "(p) p"), "called, across a blank")
+        XCTAssertTrue(facts.isAffected(by: "port_check", definition: "(p) p"), "a function of that name")
+        XCTAssertTrue(facts.isAffected(by: "port_debug", definition: "(p) p"), "tested")
+        XCTAssertTrue(facts.isAffected(by: "__c", definition: "(x) x"), "in a macro's replacement")
+        XCTAssertFalse(facts.isAffected(by: "unused", definition: "(x) x"))
+        // Kept with the shared headers' record, and read back.
+        let decoded = try? JSONDecoder().decode(HeaderMacroFacts.self, from: JSONEncoder().encode(facts))
+        XCTAssertEqual(decoded?.expandable, facts.expandable)
+        XCTAssertEqual(decoded?.isAffected(by: "port_name", definition: "(p) p"), false)
+    }
 }
 
 /// Files whose own Makefile gate a shared header tests (a driver's DCB files, built only with

@@ -182,6 +182,7 @@ public final class FileAnalyzer {
             let files = built.unit.includedFiles
             var macros = HeaderMacroFacts()
             for file in files { if let bytes = built.unit.contents(of: file) { macros.add(bytes) } }
+            macros.settle()
             PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit), macros: macros),
                                     of: request.output)
             // Renamed into place whole: a concurrent reader never sees half a file.

@@ -99,18 +99,32 @@ enum PreprocessorText {
 /// could change how they read: the identifiers their code uses (comments excluded; a `#define`'s
 /// own name excluded, its replacement included) and each macro's definition.
 struct HeaderMacroFacts: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey { case identifiers, definitions, expandable }
     var identifiers: Set<String> = []
     /// Macro → canonical definition; a macro defined differently by two headers maps to `conflicting`.
     var definitions: [String: String] = [:]
     static let conflicting = "\u{0}"
+    /// The identifiers a function-like macro of that name could change (set by `settle`; nil in
+    /// facts recorded before it existed): those followed by `(`, those on a directive line (a
+    /// macro's replacement, `#ifdef`, `#undef`), and those inside the parentheses of a use of one
+    /// of the headers' macros (whose replacement may call its argument). Elsewhere — a struct
+    /// field, a parameter's name — a function-like macro of the name is not expanded.
+    var expandable: Set<String>?
+    /// While headers are added: what `settle` needs.
+    var onDirectiveOrCalled: Set<String> = []
+    var enclosedBy: [String: Set<String>] = [:]
 
     mutating func add(_ bytes: [UInt8]) {
         // The code that counts as a use, line by line, read for identifiers once.
         var code: [UInt8] = []
         code.reserveCapacity(bytes.count)
+        var plain: [UInt8] = []
+        plain.reserveCapacity(bytes.count)
         for line in PreprocessorText.logicalLines(bytes) {
+            let isDirective = line.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0d && $0 != 0x0c }) == 0x23
             if let directive = PreprocessorText.macroDirective(line), let definition = directive.definition {
                 code += directive.rest
+                onDirectiveOrCalled.formUnion(SourceText(bytes: Array(directive.rest)).identifiers)
                 if let known = definitions[directive.name], known != definition {
                     definitions[directive.name] = Self.conflicting
                 } else {
@@ -118,16 +132,69 @@ struct HeaderMacroFacts: Codable, Sendable, Equatable {
                 }
             } else {
                 code += line
+                if isDirective { onDirectiveOrCalled.formUnion(SourceText(bytes: line).identifiers) } else { plain += line; plain.append(0x0a) }
             }
             code.append(0x0a)
         }
         identifiers.formUnion(SourceText(bytes: code).identifiers)
+        noteContexts(plain)
+    }
+
+    /// For each identifier of code outside directives: whether `(` follows it, and otherwise the
+    /// identifiers before the parentheses it is in.
+    private mutating func noteContexts(_ code: [UInt8]) {
+        var openers: [String?] = []
+        var i = 0
+        let n = code.count
+        while i < n {
+            let b = code[i]
+            if b == 0x22 || b == 0x27 {                       // a literal: skipped whole
+                i += 1
+                while i < n && code[i] != b && code[i] != 0x0a { if code[i] == 0x5c { i += 1 }; i += 1 }
+                i += 1
+                continue
+            }
+            if SourceText.isIdentifierByte(b) {
+                var j = i + 1
+                while j < n && SourceText.isIdentifierByte(code[j]) { j += 1 }
+                if b >= 0x30 && b <= 0x39 { i = j; continue }  // a number
+                let word = String(decoding: code[i..<j], as: UTF8.self)
+                var k = j
+                while k < n && (code[k] == 0x20 || code[k] == 0x09 || code[k] == 0x0a || code[k] == 0x0d || code[k] == 0x0c) { k += 1 }
+                if k < n && code[k] == 0x28 {
+                    onDirectiveOrCalled.insert(word)
+                    openers.append(word)
+                    i = k + 1
+                    continue
+                }
+                let enclosing = openers.compactMap { $0 }
+                if !enclosing.isEmpty { enclosedBy[word, default: []].formUnion(enclosing) }
+                i = j
+                continue
+            }
+            if b == 0x28 { openers.append(nil) } else if b == 0x29, !openers.isEmpty { openers.removeLast() }
+            i += 1
+        }
+    }
+
+    /// Once every header is added: which identifiers a function-like macro would change.
+    mutating func settle() {
+        var found = onDirectiveOrCalled
+        for (identifier, openers) in enclosedBy where !found.contains(identifier) {
+            if openers.contains(where: { definitions[$0] != nil }) { found.insert(identifier) }
+        }
+        expandable = found
+        onDirectiveOrCalled = []
+        enclosedBy = [:]
     }
 
     /// Whether a macro a file defines as `definition` (nil: undefines it, or its definition is
     /// unknown) before these headers are read could change them: they use it, or define it otherwise.
     func isAffected(by name: String, definition: String?) -> Bool {
-        if identifiers.contains(name) { return true }
+        if let definition, definition.hasPrefix("("), let expandable {
+            // A function-like macro changes only what could invoke it.
+            if expandable.contains(name) { return true }
+        } else if identifiers.contains(name) { return true }
         guard let defined = definitions[name] else { return false }
         return defined != definition
     }
