@@ -65,29 +65,41 @@ extension SourceRange {
 }
 
 /// File names as Swift strings, made once per file rather than once per location: rules ask for
-/// the positions of most nodes, and each new string cost an allocation and a UTF-8 check. Keyed
-/// by the address of libclang's own copy of the name, checked against the text (a later unit may
-/// reuse the address for another file).
+/// the positions of most nodes, and each new string cost an allocation and a UTF-8 check.
 enum FileNames {
-    private static let known = Mutex<[UnsafeRawPointer: (text: UnsafeMutablePointer<CChar>, name: String)]>([:])
+    private static let interned = Mutex(CStringInterner(capacity: 4096))
 
     static func name(_ file: CXFile) -> String {
         let string = clang_getFileName(file)
         defer { clang_disposeString(string) }
         guard let cString = clang_getCString(string) else { return "" }
+        return interned.withLock { $0.name(of: cString) }
+    }
+}
+
+/// Swift strings for C strings, kept by the C string's address and checked against its text (a
+/// later translation unit may reuse the address for another file's name); at most `capacity`
+/// are kept, all dropped when full.
+struct CStringInterner {
+    let capacity: Int
+    private var known: [UnsafeRawPointer: (text: UnsafeMutablePointer<CChar>, name: String)] = [:]
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func name(of cString: UnsafePointer<CChar>) -> String {
         let key = UnsafeRawPointer(cString)
-        return known.withLock { known in
-            if let entry = known[key] {
-                if strcmp(entry.text, cString) == 0 { return entry.name }
-                free(entry.text)
-            }
-            if known.count >= 4096 {
-                for entry in known.values { free(entry.text) }
-                known.removeAll(keepingCapacity: true)
-            }
-            let name = String(cString: cString)
-            known[key] = (strdup(cString)!, name)
-            return name
+        if let entry = known[key] {
+            if strcmp(entry.text, cString) == 0 { return entry.name }
+            // Another name at the same address: the entry goes (its copy freed once, here).
+            free(entry.text)
+            known[key] = nil
         }
+        if known.count >= capacity {
+            for entry in known.values { free(entry.text) }
+            known.removeAll(keepingCapacity: true)
+        }
+        let name = String(cString: cString)
+        known[key] = (strdup(cString)!, name)
+        return name
     }
 }
