@@ -68,6 +68,24 @@ final class StoredFlagsTests: XCTestCase {
         XCTAssertTrue(try unsent.setup(for: file).arguments.contains("-DRING_LEVEL=2"), "derived afresh without the job's setup")
     }
 
+    /// A worker reads its scan's kept configurations without writing to the cache, and opens
+    /// none where there is no cache.
+    func testWorkersReadKeptConfigurationsWithoutWriting() throws {
+        let cache = try ResultCache(directory: cacheDirectory)
+        cache.keepResolvedConfiguration(Data("resolved".utf8), named: "kconfig-resolved|x86")
+        let database = cacheDirectory + "/results.sqlite"
+        let before = try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int
+        let worker = try XCTUnwrap(KeptConfigurations(directory: cacheDirectory))
+        XCTAssertEqual(worker.resolvedConfiguration(named: "kconfig-resolved|x86"), Data("resolved".utf8))
+        XCTAssertNil(worker.resolvedConfiguration(named: "kconfig-resolved|arm64"))
+        worker.keepResolvedConfiguration(Data("other".utf8), named: "kconfig-resolved|arm64")
+        XCTAssertNil(cache.resolvedConfiguration(named: "kconfig-resolved|arm64"), "a worker keeps nothing")
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int, before)
+        let missing = base + "/no-cache-here"
+        XCTAssertNil(KeptConfigurations(directory: missing))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing), "nothing made where there is no cache")
+    }
+
     /// What a scan without a cache builds ahead, on its idle core, changes no file's flags.
     func testFlagsAreTheSameWhenTheirIndexIsBuiltAhead() throws {
         let file = tree + "/drivers/ring/ring.c"

@@ -18,6 +18,15 @@ public final class ResultCache: @unchecked Sendable {
         return (environment["HOME"] ?? NSTemporaryDirectory()) + "/.cache/kwarden"
     }
 
+    /// Opens an existing cache only to read it (a worker's view of its scan's cache): no schema
+    /// statement, no write lock, and nothing made when there is no cache.
+    public init(readingOnly directory: String) throws {
+        path = directory + "/results.sqlite"
+        var configuration = Configuration()
+        configuration.readonly = true
+        database = try DatabaseQueue(path: path, configuration: configuration)
+    }
+
     public init(directory: String = ResultCache.defaultDirectory) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = directory + "/results.sqlite"
@@ -393,7 +402,7 @@ public struct KeptConfigurations: ConfigurationStore {
     let cache: ResultCache
 
     public init?(directory: String) {
-        guard let cache = try? ResultCache(directory: directory) else { return nil }
+        guard let cache = try? ResultCache(readingOnly: directory) else { return nil }
         self.cache = cache
     }
 
