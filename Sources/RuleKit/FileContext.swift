@@ -110,9 +110,9 @@ extension FileContext {
         }
     }
 
-    /// The tree of a function definition the unit holds (the file's own or a header's), built
-    /// once for every rule that asks about a callee: the file's own functions have theirs in
-    /// `functions` already.
+    /// The tree of a declaration the unit holds (a callee's definition, the file's own or a
+    /// header's; a variable's initializer), built once for every rule that asks and kept while
+    /// the context lives: the file's own functions have theirs in `functions` already.
     public func definitionTree(_ cursor: Cursor) -> Node {
         if headerCache.definitionTrees.isEmpty {
             for function in functions { headerCache.definitionTrees[function.declaration.cursor] = function.declaration }

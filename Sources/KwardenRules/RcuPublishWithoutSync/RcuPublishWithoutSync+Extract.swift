@@ -126,7 +126,8 @@ extension RcuPublishWithoutSync {
         let defined = Set(context.functions.map(\.name))
         var result: [Binding] = []
         for cursor in context.unit.topLevel where cursor.isInMainFile && (cursor.kind == .varDecl || (cursor.kind == .functionDecl && cursor.isDefinition)) {
-            let tree = Node.tree(of: cursor, in: context.unit)
+            // Held by the context while its nodes' parents are walked (and shared with the other rules).
+            let tree = context.definitionTree(cursor)
             for reference in tree.descendants(where: { $0.kind == .declRefExpr }) {
                 guard let function = reference.referenced, function.kind == .functionDecl, defined.contains(function.spelling) else { continue }
                 var node = reference
