@@ -28,7 +28,7 @@ public final class FileContext {
     /// Function definitions written in the main file (not in headers), but those nested too deep.
     public lazy var functions: [FunctionDefinition] = unit.topLevel.compactMap { cursor in
         guard cursor.kind == .functionDecl, cursor.isDefinition, cursor.isInMainFile else { return nil }
-        return analysable(cursor)
+        return analysable(cursor, tree: Node.tree(of: cursor, in: unit))
     }
 
     /// A function left out because its code nests deeper than `Node.maximumDepth`.
@@ -43,8 +43,7 @@ public final class FileContext {
     public private(set) var tooDeep: [TooDeep] = []
 
     /// The function's definition, or nil (noted in `tooDeep`) when its tree had to be cut.
-    private func analysable(_ cursor: Cursor) -> FunctionDefinition? {
-        let tree = Node.tree(of: cursor, in: unit)
+    private func analysable(_ cursor: Cursor, tree: Node) -> FunctionDefinition? {
         if let cut = tree.tooDeepAt {
             tooDeep.append(TooDeep(function: cursor.spelling, at: cut))
             return nil
@@ -161,10 +160,11 @@ extension FileContext {
         return result
     }
 
-    /// A header function's definition, its tree built once for every rule that asks.
+    /// A header function's definition, its tree built once for every rule that asks (the same
+    /// tree `definitionTree` gives for it as a callee).
     private func headerFunction(_ cursor: Cursor) -> FunctionDefinition? {
         if let known = headerCache.trees[cursor] { return known }
-        let definition = analysable(cursor)
+        let definition = analysable(cursor, tree: definitionTree(cursor))
         headerCache.trees[cursor] = .some(definition)
         return definition
     }
