@@ -164,10 +164,9 @@ public final class CompileSetupProvider: @unchecked Sendable {
     /// the architecture a driver needs) cost each worker process most of a second before its first
     /// parse. Nil outside a kernel tree, where nothing is costly to derive.
     public func derivedSetup(for file: String) -> DerivedSetup? {
-        guard kernelRoot != nil, (try? setup(for: file)) != nil else { return nil }
+        guard kernelRoot != nil, let derived = try? setup(for: file) else { return nil }
         lock.lock(); defer { lock.unlock() }
-        guard let arguments = argumentsByFile[file] else { return nil }
-        return DerivedSetup(arguments: arguments, preferredArch: preferredArchs[file] ?? nil, knowsArch: preferredArchs[file] != nil)
+        return DerivedSetup(arguments: derived.arguments, preferredArch: preferredArchs[file] ?? nil, knowsArch: preferredArchs[file] != nil)
     }
 
     /// Takes a setup the scanning process derived (see `derivedSetup`).
