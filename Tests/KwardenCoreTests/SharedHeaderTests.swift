@@ -158,6 +158,10 @@ extension SharedHeaderTests {
 }
 
 final class SharedHeaderGroupingTests: XCTestCase {
+    /// Where the shared headers planned without a cache go (a scan's scratch directory), removed after each test.
+    let scratch = NSTemporaryDirectory() + "kwarden-pch-plans-" + UUID().uuidString
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: scratch) }
+
     func testFilesOfDifferentDriversShareFlagsButNotTheirOwnConfigSymbols() {
         let args = ["-nostdinc", "-I/t/include", "-DCONFIG_IGB=1", "-DCONFIG_IGB_HWMON=1", "-I/t/drivers/igb",
                     "-DKBUILD_MODNAME=\"igb\"", "-DKBUILD_BASENAME=\"igb_main\"", "-D__KBUILD_MODNAME=kmod_igb", "-std=gnu11"]
@@ -167,7 +171,7 @@ final class SharedHeaderGroupingTests: XCTestCase {
     }
 
     func testAFileWhoseOwnSymbolAHeaderMentionsIsParsedPlainly() throws {
-        let headers = PrecompiledHeaders(cacheDirectory: nil)
+        let headers = PrecompiledHeaders(in: scratch)
         let entry = { (name: String, config: String) -> (file: String, arguments: [String], source: SourceText) in
             ("/t/drivers/\(name).c", ["-I/t/include", "-D\(config)=1"], SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
         }
@@ -186,7 +190,7 @@ final class SharedHeaderGroupingTests: XCTestCase {
     /// Files kept out by the same own symbols share a variant built with them; one that another
     /// own symbol keeps from the variant too parses plainly.
     func testFilesKeptOutByTheSameSymbolsShareAVariant() throws {
-        let headers = PrecompiledHeaders(cacheDirectory: nil)
+        let headers = PrecompiledHeaders(in: scratch)
         let entry = { (name: String, configs: [String]) -> (file: String, arguments: [String], source: SourceText) in
             ("/t/drivers/\(name).c", ["-I/t/include"] + configs.map { "-D\($0)=1" }, SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
         }
@@ -223,17 +227,17 @@ final class SharedHeaderGroupingTests: XCTestCase {
             ("/t/drivers/\(name).c", ["-I/t/include"], SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
         }
         let plans = PrecompiledHeaderPlans()
-        let head = PrecompiledHeaders(cacheDirectory: directory, plans: plans)
+        let head = PrecompiledHeaders(in: directory, plans: plans)
         let planned = head.plan(["one", "two", "three", "four"].map(entry), configurationKey: { _ in "x86" }, identity: "test")
         let plan = try XCTUnwrap(planned.toBuild.first)
         PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [], functions: []), of: plan.output)
         XCTAssertTrue(head.record(plan, failure: nil))
 
-        let base = PrecompiledHeaders(cacheDirectory: directory, plans: plans)
+        let base = PrecompiledHeaders(in: directory, plans: plans)
         let again = base.plan([entry("two")], configurationKey: { _ in "x86" }, identity: "test")
         XCTAssertTrue(again.toBuild.isEmpty)
         XCTAssertEqual(base.headerToUse(for: "/t/drivers/two.c", planned: again.assignment["/t/drivers/two.c"]), plan.output)
-        let alone = PrecompiledHeaders(cacheDirectory: directory).plan([entry("two")], configurationKey: { _ in "x86" }, identity: "test")
+        let alone = PrecompiledHeaders(in: directory).plan([entry("two")], configurationKey: { _ in "x86" }, identity: "test")
         XCTAssertNil(alone.assignment["/t/drivers/two.c"], "without the plans, one file forms no group")
     }
 
@@ -248,13 +252,13 @@ final class SharedHeaderGroupingTests: XCTestCase {
         let entries = ["one", "two", "three", "four"].map { name -> (file: String, arguments: [String], source: SourceText) in
             ("/t/drivers/\(name).c", ["-I/t/include"], SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
         }
-        let first = PrecompiledHeaders(cacheDirectory: directory)
+        let first = PrecompiledHeaders(in: directory)
         let planned = first.plan(entries, configurationKey: { _ in "x86" }, identity: "test")
         let plan = try XCTUnwrap(planned.toBuild.first)
         PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [header], functions: [], failure: "1 error in the shared headers"), of: plan.output)
         XCTAssertFalse(first.record(plan, failure: "1 error in the shared headers"))
 
-        let second = PrecompiledHeaders(cacheDirectory: directory)
+        let second = PrecompiledHeaders(in: directory)
         let again = second.plan(entries, configurationKey: { _ in "x86" }, identity: "test")
         XCTAssertTrue(again.toBuild.isEmpty, "not built again")
         XCTAssertTrue(again.assignment.isEmpty, "its files parse plainly")
@@ -262,7 +266,7 @@ final class SharedHeaderGroupingTests: XCTestCase {
 
         try "int a, b;\n".write(toFile: header, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: header)
-        let third = PrecompiledHeaders(cacheDirectory: directory)
+        let third = PrecompiledHeaders(in: directory)
         XCTAssertEqual(third.plan(entries, configurationKey: { _ in "x86" }, identity: "test").toBuild.map(\.output), [plan.output], "a header changed: built again")
     }
 }

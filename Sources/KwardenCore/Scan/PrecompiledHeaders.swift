@@ -13,7 +13,7 @@ import RuleKit
 ///
 /// The precompiled headers live in the result cache's directory, keyed by the flags, the headers
 /// and kwarden's build, and are rebuilt when a header they read changed; without a cache they
-/// live in a scratch directory for the scan.
+/// live in the scan's scratch directory.
 final class PrecompiledHeaders {
     /// A group needs this many files for its headers to be precompiled (a build costs about as
     /// much as parsing one or two files).
@@ -40,7 +40,6 @@ final class PrecompiledHeaders {
     }
 
     let directory: String
-    private let temporary: Bool
     /// Per planned file, the `CONFIG_` symbols defined for it alone and the macros it defines
     /// before the shared headers would be read.
     private var ownMacros: [String: Set<EarlyMacro>] = [:]
@@ -57,22 +56,13 @@ final class PrecompiledHeaders {
     private(set) var built: [String: String] = [:]
     private(set) var notes: [String] = []
 
-    /// `cacheDirectory`: the result cache's; nil: a scratch directory removed with this object.
-    /// `plans`: what an earlier scan of the tree into the same directory planned (the gate's other end).
-    init(cacheDirectory: String?, plans: PrecompiledHeaderPlans = PrecompiledHeaderPlans()) {
+    /// `parent`: the result cache's directory, or the scan's scratch directory (which the scan
+    /// removes). `plans`: what an earlier scan of the tree into the same directory planned (the
+    /// gate's other end).
+    init(in parent: String, plans: PrecompiledHeaderPlans = PrecompiledHeaderPlans()) {
         self.plans = plans
-        if let cacheDirectory {
-            directory = cacheDirectory + "/pch"
-            temporary = false
-        } else {
-            directory = NSTemporaryDirectory() + "kwarden-pch-" + UUID().uuidString
-            temporary = true
-        }
+        directory = parent + "/pch"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        if temporary { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     /// A file's flags without what only it (or its driver) has: its directory's `-I`, its module's

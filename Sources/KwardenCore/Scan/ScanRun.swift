@@ -66,7 +66,7 @@ final class ScanRun {
                let earlier = try? JSONDecoder().decode(PrecompiledHeaderPlans.Stored.self, from: data) {
                 plans.adopt(earlier)
             }
-            sharedHeaders = PrecompiledHeaders(cacheDirectory: directory, plans: plans)
+            sharedHeaders = PrecompiledHeaders(in: directory, plans: plans)
             sharedHeaderPlans = plans
         } else {
             sharedHeaders = nil
