@@ -140,8 +140,7 @@ final class ScanRun {
     /// its files' signatures on a background thread while the scan's own files are parsed.
     private func prepareIndexMeanwhile() {
         guard options.cache == nil, let scope = options.factScope else { return }
-        let found = shared.scopeFiles(scope, root: root, onlyArch: onlyArch, isKernelTree: kernelRoot != nil, excludes: options.excludes)
-        let index = shared.index(key: found.key, files: found.files, cache: nil)
+        let index = shared.scopeIndex(scope, root: root, onlyArch: onlyArch, isKernelTree: kernelRoot != nil, excludes: options.excludes, cache: nil)
         DispatchQueue.global(qos: .utility).async { index.prepareSignatures() }
     }
 

@@ -655,9 +655,8 @@ final class EvidencePlanner {
         let made: IdentifierFileIndex
         if let scope = options.factScope {
             // Facts may live anywhere in the tree, not only in the files scanned for findings.
-            let found = shared.scopeFiles(scope, root: root, onlyArch: onlyArch, isKernelTree: kernelRoot != nil, excludes: options.excludes)
-            indexed = found.files
-            made = shared.index(key: found.key, files: indexed, cache: options.cache)
+            made = shared.scopeIndex(scope, root: root, onlyArch: onlyArch, isKernelTree: kernelRoot != nil, excludes: options.excludes, cache: options.cache)
+            indexed = made.files
         } else {
             indexed = texts.readableFiles
             made = IdentifierFileIndex(files: indexed, cache: options.cache)

@@ -89,11 +89,15 @@ public final class SharedScanState: @unchecked Sendable {
         return made
     }
 
-    func index(key: String, files: [String], cache: ResultCache?) -> IdentifierFileIndex {
+    /// The identifier index of a scope's files (`scopeFiles`), made once for every scan and
+    /// pass that asks.
+    func scopeIndex(_ scope: [String], root: String, onlyArch: String?, isKernelTree: Bool, excludes: [String],
+                    cache: ResultCache?) -> IdentifierFileIndex {
+        let found = scopeFiles(scope, root: root, onlyArch: onlyArch, isKernelTree: isKernelTree, excludes: excludes)
         lock.lock(); defer { lock.unlock() }
-        if let known = indexes[key] { return known }
-        let made = IdentifierFileIndex(files: files, cache: cache)
-        indexes[key] = made
+        if let known = indexes[found.key] { return known }
+        let made = IdentifierFileIndex(files: found.files, cache: cache)
+        indexes[found.key] = made
         return made
     }
 }
@@ -143,8 +147,7 @@ final class IdentifierFileIndex: @unchecked Sendable {
         guard cache == nil, ahead.withLock({ state in defer { state.started = true }; return !state.started }) else { return }
         for file in files {
             guard !ahead.withLock({ $0.stop }) else { return }
-            var signature: IdentifierSignature?
-            if case .success(let source) = TextIndex.read(file) { signature = IdentifierSignature(text: source.bytes) }
+            let signature = IdentifierSignature(file: file)
             ahead.withLock { state in if !state.stop { state.signatures.append(signature) } }
         }
     }
@@ -161,10 +164,7 @@ final class IdentifierFileIndex: @unchecked Sendable {
         }
         for (index, signature) in madeAhead.enumerated() where loaded[index] == nil { loaded[index] = signature }
         let pending = files.indices.filter { loaded[$0] == nil && stamps[$0] != nil }
-        let computed = parallelMap(pending.count, jobs: jobs) { i -> IdentifierSignature? in
-            guard case .success(let source) = TextIndex.read(files[pending[i]]) else { return nil }
-            return IdentifierSignature(text: source.bytes)
-        }
+        let computed = parallelMap(pending.count, jobs: jobs) { IdentifierSignature(file: files[pending[$0]]) }
         var fresh: [(path: String, stamp: FileStamp, signature: IdentifierSignature)] = []
         for (slot, index) in pending.enumerated() {
             guard let signature = computed[slot] else { continue }
@@ -251,6 +251,12 @@ struct IdentifierSignature {
                 IdentifierSignature.positions(hash, bitCount) { words[Int($0 >> 6)] |= 1 << ($0 & 63) }
             }
         }
+    }
+
+    /// The signature of a file on disk (nil when it cannot be read).
+    init?(file: String) {
+        guard case .success(let source) = TextIndex.read(file) else { return nil }
+        self.init(text: source.bytes)
     }
 
     init(data: Data) {
