@@ -11,6 +11,10 @@ final class GateClosure: @unchecked Sendable {
     private var model: KconfigModel?
     private var referencedBy: [String: [String]] = [:]
     private var cache: [[String]: [String]] = [:]
+    /// Per symbol, the symbols whose value may change with it (`referencedBy`, and choices).
+    private var dependents: [String: Set<String>] = [:]
+    private var baseValueTable: KconfigEvaluator.Values?
+    private var indexed = false
     private var readFiles = Set<String>()
 
     /// The Kconfig files read so far (the model's, and every arch's when another arch was looked for).
@@ -27,19 +31,30 @@ final class GateClosure: @unchecked Sendable {
     }
 
     /// `-D` flags for `gates`, the symbols they require (`depends on`), and the symbols that
-    /// change when those are forced to y.
+    /// change when those are forced to y. Evaluated outside the lock (files of many gates are set
+    /// up in parallel), from the configuration's own values wherever forcing cannot reach.
     func defines(forcing gates: [String]) -> [String] {
         let key = gates.sorted()
         lock.lock()
-        defer { lock.unlock() }
-        if let cached = cache[key] { return cached }
+        if let cached = cache[key] { lock.unlock(); return cached }
         let model = loadModel()
+        let base = baseValues(model)
+        let referencedBy = self.referencedBy, dependents = self.dependents
+        lock.unlock()
         let required = requirements(of: key, model: model)
         var forced = resolver.compilerSymbols()
         for symbol in required { forced[symbol] = "y" }
-        var evaluator = KconfigEvaluator(model: model, user: config.choices, forced: forced)
+        // Only what depends on a forced symbol can change; the rest keeps the configuration's values.
+        var recompute = Set(required)
+        var queue = required
+        while let name = queue.popLast() {
+            for next in dependents[name] ?? [] where recompute.insert(next).inserted { queue.append(next) }
+        }
+        let recomputeChoices = Set(model.choices.indices.filter { model.choices[$0].members.contains(where: recompute.contains) })
+        var evaluator = KconfigEvaluator(model: model, user: config.choices, forced: forced,
+                                         settled: KconfigEvaluator.Settled(values: base, recompute: recompute, recomputeChoices: recomputeChoices))
         var result = required.filter { !config.isEnabled($0) }.map { "-DCONFIG_\($0)=1" }
-        for name in downstream(of: required) where config.value(name) == nil && !required.contains(name) {
+        for name in downstream(of: required, referencedBy: referencedBy, order: model.order) where config.value(name) == nil && !required.contains(name) {
             guard let value = evaluator.writtenValue(name) else { continue }
             switch value {
             case "y": result.append("-DCONFIG_\(name)=1")
@@ -47,12 +62,23 @@ final class GateClosure: @unchecked Sendable {
             default: result.append("-DCONFIG_\(name)=\(value)")
             }
         }
+        lock.lock()
         cache[key] = result
+        lock.unlock()
         return result
     }
 
+    /// Every symbol's value with nothing forced but the compiler's facts, evaluated once.
+    private func baseValues(_ model: KconfigModel) -> KconfigEvaluator.Values {
+        if let baseValueTable { return baseValueTable }
+        var evaluator = KconfigEvaluator(model: model, user: config.choices, forced: resolver.compilerSymbols())
+        let values = evaluator.settledValues()
+        baseValueTable = values
+        return values
+    }
+
     private func loadModel() -> KconfigModel {
-        if let model, !referencedBy.isEmpty { return model }
+        if let model, indexed { return model }
         let loaded = model ?? resolver.parseModel()
         model = loaded
         readFiles.formUnion(loaded.files)
@@ -74,6 +100,22 @@ final class GateClosure: @unchecked Sendable {
             for reference in referenced where reference != name { index[reference, default: []].insert(name) }
         }
         referencedBy = index.mapValues { $0.sorted() }
+        // What may change also follows the conditions of `select` and `imply` (`select A if B`:
+        // A changes with B), and a choice's members depend on what its dependency and defaults
+        // name and on each other (which member is picked). Not for what is written.
+        for (name, symbol) in loaded.symbols {
+            var conditions = Set<String>()
+            for (_, condition) in symbol.selectedBy + symbol.impliedBy { collect(condition, into: &conditions) }
+            for reference in conditions where reference != name { index[reference, default: []].insert(name) }
+        }
+        for choice in loaded.choices {
+            var referenced = Set(choice.members)
+            collect(choice.dependency, into: &referenced)
+            for (member, condition) in choice.defaults { referenced.insert(member); collect(condition, into: &referenced) }
+            for reference in referenced { index[reference, default: []].formUnion(choice.members) }
+        }
+        dependents = index
+        indexed = true
         return loaded
     }
 
@@ -82,7 +124,7 @@ final class GateClosure: @unchecked Sendable {
     func prepare() {
         lock.lock()
         defer { lock.unlock() }
-        _ = loadModel()
+        _ = baseValues(loadModel())
         _ = archSymbols()
     }
 
@@ -163,24 +205,24 @@ final class GateClosure: @unchecked Sendable {
             guard seen.insert(name).inserted else { continue }
             result.append(name)
             guard let symbol = model.symbols[name], let dependency = symbol.dependencies.first else { continue }
-            queue += needed(dependency)
+            queue += needed(dependency, model: model)
         }
         return result
     }
 
-    private func needed(_ expression: KconfigExpr) -> [String] {
+    private func needed(_ expression: KconfigExpr, model: KconfigModel) -> [String] {
         switch expression {
         case .symbol(let name):
             // Only what a user could switch on: a prompt-less symbol such as X86_32 states a
             // fact about the arch or the config, and forcing it would contradict the rest.
-            guard let symbol = model?.symbols[name], !symbol.prompts.isEmpty, !config.isEnabled(name) else { return [] }
+            guard let symbol = model.symbols[name], !symbol.prompts.isEmpty, !config.isEnabled(name) else { return [] }
             return [name]
         case .and(let left, let right):
-            return needed(left) + needed(right)
+            return needed(left, model: model) + needed(right, model: model)
         case .or(let left, let right):
             let options = [left, right]
             if options.contains(where: { satisfied($0) }) { return [] }
-            return needed(left)
+            return needed(left, model: model)
         default:
             return []
         }
@@ -199,7 +241,7 @@ final class GateClosure: @unchecked Sendable {
 
     /// Symbols reachable from `gates` through references, in Kconfig order; bounded so a gate
     /// near the root of the dependency graph does not re-evaluate all of Kconfig.
-    private func downstream(of gates: [String]) -> [String] {
+    private func downstream(of gates: [String], referencedBy: [String: [String]], order: [String]) -> [String] {
         var seen = Set(gates)
         var queue = gates
         var position = 0
@@ -207,6 +249,6 @@ final class GateClosure: @unchecked Sendable {
             for next in referencedBy[queue[position]] ?? [] where seen.insert(next).inserted { queue.append(next) }
             position += 1
         }
-        return (model?.order ?? []).filter { seen.contains($0) }
+        return order.filter { seen.contains($0) }
     }
 }

@@ -443,6 +443,67 @@ final class BuildContextTests: XCTestCase {
         XCTAssertTrue(context.notes.contains { $0.hasPrefix("5 file(s) not built by this configuration") }, "\(context.notes)")
     }
 
+    /// A forced gate changes more than the symbols that name it: `select A if B` changes A with
+    /// B, and a choice's default condition changes which member is picked. Those must be
+    /// evaluated anew, not taken from the configuration's own values.
+    func testGateClosureFollowsSelectConditionsAndChoiceDefaults() throws {
+        let tree = try FakeKernelTree()
+        try tree.write(".config", "# Linux/x86 6.1.42 Kernel Configuration\nCONFIG_64BIT=y\nCONFIG_X86=y\n")
+        try tree.write("Kbuild", "obj-y += kernel/\n")
+        try tree.write("kernel/Makefile", "obj-$(CONFIG_FTRACE) += ftrace.o\nobj-y += core.o\n")
+        try tree.write("arch/x86/Kconfig", """
+            config X86
+            \tdef_bool y
+            \tselect HAVE_GRAPH if DYNAMIC_FTRACE
+
+            config 64BIT
+            \tdef_bool y
+
+            config HAVE_GRAPH
+            \tbool
+
+            config FTRACE
+            \tbool "Function tracer"
+
+            config DYNAMIC_FTRACE
+            \tbool "Patch call sites"
+            \tdepends on FTRACE
+            \tdefault y
+
+            config GRAPH
+            \tbool "Graph tracer"
+            \tdepends on HAVE_GRAPH && FTRACE
+            \tdefault y
+
+            choice
+            \tprompt "Clock"
+            \tdefault CLOCK_JIFFIES if !FTRACE
+            \tdefault CLOCK_TSC
+
+            config CLOCK_JIFFIES
+            \tbool "jiffies"
+
+            config CLOCK_TSC
+            \tbool "tsc"
+
+            endchoice
+
+            config TSC_STAMPS
+            \tbool "Stamp with the tsc"
+            \tdepends on CLOCK_TSC && FTRACE
+            \tdefault y
+
+            """)
+        let context = try BuildContext(treeRoot: tree.root, compileCommands: nil, arch: "x86")
+        func defines(_ file: String) -> [String] {
+            context.arguments(for: tree.path(file)).filter { $0.hasPrefix("-DCONFIG_") }
+        }
+        XCTAssertEqual(defines("kernel/core.c"), [])
+        // GRAPH needs HAVE_GRAPH, which X86 selects only once DYNAMIC_FTRACE is on; TSC_STAMPS
+        // needs the clock choice to fall to CLOCK_TSC, which it does only with FTRACE on.
+        XCTAssertEqual(defines("kernel/ftrace.c"), ["-DCONFIG_FTRACE=1", "-DCONFIG_DYNAMIC_FTRACE=1", "-DCONFIG_GRAPH=1", "-DCONFIG_TSC_STAMPS=1"])
+    }
+
     func testPreferredArchForFilesOnlyAnotherArchBuilds() throws {
         let tree = try FakeKernelTree(arches: ["x86", "powerpc", "alpha"])
         try tree.write(".config", "# Linux/x86 6.1.42 Kernel Configuration\nCONFIG_X86=y\n")
