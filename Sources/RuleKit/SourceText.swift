@@ -73,14 +73,33 @@ public struct SourceText: Sendable {
 public struct IdentifierMatcher: Sendable {
     private let names: [String]
     private let needles: [[UInt8]]
-    private let byHash: [UInt64: [Int]]
+    /// An open-addressing table of the needles by hash (linear probing, a power of two at least
+    /// four times their number): slot i holds a needle's hash and its index + 1 (0: empty). Most
+    /// identifiers of a text are no needle; the first probe of an empty slot says so, without the
+    /// hashing and the array copy of a dictionary lookup.
+    private let slotHashes: [UInt64]
+    private let slotNeedles: [Int32]
 
     public init<Words: Sequence>(_ words: Words) where Words.Element == String {
         names = Array(Set(words)).sorted()
         needles = names.map { Array($0.utf8) }
-        var byHash: [UInt64: [Int]] = [:]
-        for (index, needle) in needles.enumerated() { byHash[needle.reduce(Self.seed, Self.step), default: []].append(index) }
-        self.byHash = byHash
+        var size = 16
+        while size < needles.count * 4 { size <<= 1 }
+        var hashes = [UInt64](repeating: 0, count: size)
+        var indices = [Int32](repeating: 0, count: size)
+        for (index, needle) in needles.enumerated() {
+            let hash = needle.reduce(Self.seed, Self.step)
+            var slot = Self.slot(hash, mask: size - 1)
+            while indices[slot] != 0 { slot = (slot + 1) & (size - 1) }
+            hashes[slot] = hash
+            indices[slot] = Int32(index + 1)
+        }
+        slotHashes = hashes
+        slotNeedles = indices
+    }
+
+    @inline(__always) private static func slot(_ hash: UInt64, mask: Int) -> Int {
+        Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
     }
 
     /// The names that occur in `source`.
@@ -100,28 +119,45 @@ public struct IdentifierMatcher: Sendable {
 
     /// Calls `found` with each occurrence's name index until it returns false.
     private func scan(_ source: SourceText, range: Range<Int>? = nil, _ found: (Int) -> Bool) {
-        guard !byHash.isEmpty else { return }
+        guard !needles.isEmpty else { return }
+        let mask = slotNeedles.count - 1
         source.bytes.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
-            let bounds = (range ?? 0..<buffer.count).clamped(to: 0..<buffer.count)
-            var i = bounds.lowerBound
-            let end = bounds.upperBound
-            while i < end {
-                guard SourceText.isIdentifierByte(buffer[i]) else { i += 1; continue }
-                let start = i
-                var hash = Self.seed
-                while i < end, SourceText.isIdentifierByte(buffer[i]) {
-                    hash = Self.step(hash, buffer[i])
-                    i += 1
+            slotHashes.withUnsafeBufferPointer { hashes in
+            slotNeedles.withUnsafeBufferPointer { indices in
+            Self.identifierBytes.withUnsafeBufferPointer { isIdentifier in
+                let bounds = (range ?? 0..<buffer.count).clamped(to: 0..<buffer.count)
+                var i = bounds.lowerBound
+                let end = bounds.upperBound
+                while i < end {
+                    guard isIdentifier[Int(buffer[i])] != 0 else { i += 1; continue }
+                    let start = i
+                    var hash = Self.seed
+                    while i < end, isIdentifier[Int(buffer[i])] != 0 {
+                        hash = Self.step(hash, buffer[i])
+                        i += 1
+                    }
+                    var slot = Self.slot(hash, mask: mask)
+                    while indices[slot] != 0 {
+                        if hashes[slot] == hash {
+                            let candidate = Int(indices[slot]) - 1
+                            if needles[candidate].count == i - start,
+                               needles[candidate].withUnsafeBufferPointer({ memcmp($0.baseAddress!, base + start, i - start) == 0 }),
+                               !found(candidate) {
+                                return
+                            }
+                        }
+                        slot = (slot + 1) & mask
+                    }
                 }
-                guard let candidates = byHash[hash] else { continue }
-                for candidate in candidates where needles[candidate].count == i - start
-                    && needles[candidate].withUnsafeBufferPointer({ memcmp($0.baseAddress!, base + start, i - start) == 0 }) {
-                    if !found(candidate) { return }
-                }
+            }
+            }
             }
         }
     }
+
+    /// Per byte, 1 when it may be part of a C identifier (`SourceText.isIdentifierByte`).
+    private static let identifierBytes: [UInt8] = (0..<256).map { SourceText.isIdentifierByte(UInt8($0)) ? 1 : 0 }
 
     /// FNV-1a over an identifier's bytes: start from `seed`, one `step` per byte (the evidence
     /// index's signatures hash identifiers the same way).

@@ -39,4 +39,19 @@ final class SourceTextTests: XCTestCase {
         XCTAssertEqual(IdentifierMatcher(names).present(in: SourceText("")), [])
         XCTAssertEqual(IdentifierMatcher(["end"]).present(in: SourceText("the end")), ["end"])
     }
+
+    /// Hundreds of names share the matcher's table (probe chains cross each other): every name
+    /// is found exactly where a whole-word search finds it, in the whole text and in a range.
+    func testMatcherWithManyNamesAgreesWithWholeWordSearch() {
+        var lines: [String] = []
+        for i in 0..<400 { lines.append("static int q\(i)_len = rx\(i * 7 % 113) + tx_\(i % 37)(ring\(i));") }
+        let text = SourceText(lines.joined(separator: "\n"))
+        let names = (0..<300).flatMap { ["q\($0)_len", "rx\($0)", "tx_\($0)", "ring\($0 * 3)", "absent\($0)"] }
+        let matcher = IdentifierMatcher(names)
+        XCTAssertEqual(matcher.present(in: text), Set(names.filter(text.containsIdentifier)))
+        XCTAssertEqual(matcher.present(in: text).count, 300 + 113 + 37 + 134)
+        let firstLine = 0..<lines[0].utf8.count
+        XCTAssertTrue(IdentifierMatcher(["tx_0"]).any(in: text, range: firstLine))
+        XCTAssertFalse(IdentifierMatcher(["tx_1", "q1_len"]).any(in: text, range: firstLine))
+    }
 }
