@@ -12,6 +12,14 @@ public final class Node {
     public let unit: TranslationUnit
     /// Position in the parent's children.
     public private(set) var indexInParent: Int = 0
+    /// The tree's root (itself for a root): it keeps every node of the tree in depth-first order.
+    private unowned var root: Node?
+    /// Every node below the root, depth first in source order (set on the root only): a node's
+    /// descendants are the run `preorderIndex + 1 ..< subtreeEnd` of it, read without a stack.
+    private var preorder: [Node] = []
+    /// This node's place in its root's `preorder` (the root: -1), and the place after its last descendant.
+    private var preorderIndex: Int32 = -1
+    private var subtreeEnd: Int32 = 0
 
     init(cursor: Cursor, unit: TranslationUnit, parent: Node?) {
         self.cursor = cursor
@@ -31,8 +39,16 @@ public final class Node {
     /// Builds the tree under `cursor`, at most `maximumDepth` levels deep.
     public static func tree(of cursor: Cursor, in unit: TranslationUnit) -> Node {
         let root = Node(cursor: cursor, unit: unit, parent: nil)
+        root.root = root
+        var preorder: [Node] = []
+        // Depth first in source order: a node is numbered when it is popped, its children pushed
+        // last first.
         var stack: [(node: Node, depth: Int)] = [(root, 0)]
         while let (node, depth) = stack.popLast() {
+            if node !== root {
+                node.preorderIndex = Int32(preorder.count)
+                preorder.append(node)
+            }
             let children = node.cursor.children
             if depth == maximumDepth {
                 if root.tooDeepAt == nil, !children.isEmpty { root.tooDeepAt = node.position }
@@ -41,11 +57,18 @@ public final class Node {
             let kids = children.enumerated().map { offset, child -> Node in
                 let kid = Node(cursor: child, unit: unit, parent: node)
                 kid.indexInParent = offset
+                kid.root = root
                 return kid
             }
             node.children = kids
-            stack.append(contentsOf: kids.map { ($0, depth + 1) })
+            stack.append(contentsOf: kids.reversed().map { ($0, depth + 1) })
         }
+        // Children come after their parent: the last child's end is the parent's.
+        for node in preorder.reversed() {
+            node.subtreeEnd = node.children.last?.subtreeEnd ?? node.preorderIndex + 1
+        }
+        root.subtreeEnd = root.children.last?.subtreeEnd ?? 0
+        root.preorder = preorder
         return root
     }
 
@@ -137,20 +160,15 @@ public final class Node {
     }
 
     /// All nodes below this one, depth first, in source order.
+    /// Read off the root's depth-first list: rules call this for most statements they reduce,
+    /// and a walk with a stack of its own retained and released every node twice.
     public func descendants(where predicate: (Node) -> Bool = { _ in true }) -> [Node] {
         var result: [Node] = []
-        var stack: [Node] = []
-        stack.reserveCapacity(32)
-        // Pushed last child first, by index: rules call this for every statement they reduce.
-        func pushChildren(of node: Node) {
-            let kids = node.children
-            var index = kids.count - 1
-            while index >= 0 { stack.append(kids[index]); index -= 1 }
-        }
-        pushChildren(of: self)
-        while let node = stack.popLast() {
-            if predicate(node) { result.append(node) }
-            pushChildren(of: node)
+        guard let root else { return result }
+        let start = Int(preorderIndex) + 1, end = Int(subtreeEnd)
+        guard start < end else { return result }
+        root.preorder.withUnsafeBufferPointer { nodes in
+            for index in start..<end where predicate(nodes[index]) { result.append(nodes[index]) }
         }
         return result
     }
