@@ -67,15 +67,19 @@ public struct AskedQuestions: Sendable {
     public let needles: Set<String>
     /// Per topic, the directories nearest to which candidates are taken first.
     public let near: [String: [String]]
+    /// Per topic, the files that answered it already (`Judgement.answeredIn`).
+    public let answeredIn: [String: Set<String>]
     private let topicsBody: @Sendable (SourceText) -> [String: Int]
 
-    init<Q: RuleQuestion>(_ questions: [Q], near: [String: [String]], mayAnswer: @escaping @Sendable ([Q], SourceText, Set<String>) -> [Q: Int]) {
+    init<Q: RuleQuestion>(_ questions: [Q], near: [String: [String]], answeredIn: [String: Set<String>] = [:],
+                          mayAnswer: @escaping @Sendable ([Q], SourceText, Set<String>) -> [Q: Int]) {
         // Canonical order: the same questions are the same bytes in every process.
         let ordered = Dictionary(questions.map { (String(decoding: SummaryCoding.encode($0), as: UTF8.self), $0) }, uniquingKeysWith: { first, _ in first })
             .sorted { $0.key < $1.key }.map(\.value)
         encoded = SummaryCoding.encode(ordered)
         needles = Set(ordered.flatMap(\.needles))
         self.near = near
+        self.answeredIn = answeredIn.filter { !$0.value.isEmpty }
         // Built once: an evidence pass asks hundreds of names of thousands of files.
         let matcher = IdentifierMatcher(needles)
         // A file can answer only questions whose needles it names (`RuleQuestion.needles`): the
@@ -99,6 +103,11 @@ public struct AskedQuestions: Sendable {
     /// The topics a file with this text may answer, each with its rank ("" for questions without a
     /// topic: never capped).
     public func topics(_ source: SourceText) -> [String: Int] { topicsBody(source) }
+
+    /// `topics` of the file at `path` without those it answered already.
+    public func unanswered(_ topics: [String: Int], of path: String) -> [String: Int] {
+        answeredIn.isEmpty ? topics : topics.filter { !(answeredIn[$0.key]?.contains(path) ?? false) }
+    }
 }
 
 final class TypedRuleSession<R: Rule>: RuleSession {
@@ -136,7 +145,7 @@ final class TypedRuleSession<R: Rule>: RuleSession {
         guard stage != .final, !judgement.questions.isEmpty else { return ErasedJudgement(findings: judgement.findings, questions: nil) }
         let rule = self.rule
         return ErasedJudgement(findings: judgement.findings,
-                               questions: AskedQuestions(judgement.questions, near: judgement.near) { rule.mayAnswer($0, $1, naming: $2) })
+                               questions: AskedQuestions(judgement.questions, near: judgement.near, answeredIn: judgement.answeredIn) { rule.mayAnswer($0, $1, naming: $2) })
     }
 }
 

@@ -76,11 +76,15 @@ public struct Judgement<Question: RuleQuestion>: Sendable {
     public var questions: [Question]
     /// Per topic, the directories its findings are in: that topic's nearest candidates come first.
     public var near: [String: [String]]
+    /// Per topic, the files whose summaries already hold its whole answer (parsed in an earlier
+    /// pass with what makes them answer it): they are not parsed again for it.
+    public var answeredIn: [String: Set<String>]
 
-    public init(findings: [Finding] = [], questions: [Question] = [], near: [String: [String]] = [:]) {
+    public init(findings: [Finding] = [], questions: [Question] = [], near: [String: [String]] = [:], answeredIn: [String: Set<String>] = [:]) {
         self.findings = findings
         self.questions = questions
         self.near = near
+        self.answeredIn = answeredIn
     }
 }
 

@@ -182,3 +182,80 @@ final class RcuGateShapeTests: XCTestCase {
         XCTAssertEqual(try tree.scan("rcu-publish-without-sync").findings.count, 0)
     }
 }
+
+/// Evidence passes follow an unwaited publish up its callers, file by file. A file is parsed for a
+/// callee only while it may add to what is known: once its calls of that callee were followed, it
+/// is not parsed for it again; and a file that only binds a function to a function-pointer field
+/// (`.setup = fn`) holds no call through the field.
+final class RcuEvidencePassTests: XCTestCase {
+    private let mode = """
+    #include <kcorpus-net.h>
+    struct mode { int n; };
+    struct xdev { struct mode __rcu *mode; spinlock_t lock; unsigned long rx; };
+
+    void xdev_receive(struct xdev *d)
+    {
+    \tif (rcu_access_pointer(d->mode))
+    \t\tspin_lock(&d->lock);
+    }
+
+    int xdev_set_mode(struct xdev *d, struct mode *m)
+    {
+    \trcu_assign_pointer(d->mode, m);
+    \treturn 0;
+    }
+
+    """
+
+    func testEachCallerFileIsParsedOnceUpTheChain() throws {
+        let tree = try NetScratchTree()
+        try tree.write("mode.c", mode)
+        // Neither names an RCU primitive (nor the field): found only by the evidence passes, one
+        // level each.
+        try tree.write("glue.c", """
+        #include <kcorpus-net.h>
+        struct xdev;
+        int xdev_set_mode(struct xdev *d, void *cfg);
+
+        int glue_setup(struct xdev *d, void *cfg)
+        {
+        \treturn xdev_set_mode(d, cfg);
+        }
+
+        """)
+        try tree.write("top.c", """
+        #include <kcorpus-net.h>
+        struct xdev;
+        int glue_setup(struct xdev *d, void *cfg);
+
+        int top_start(struct xdev *d, void *cfg)
+        {
+        \treturn glue_setup(d, cfg);
+        }
+
+        """)
+        let result = try tree.scan("rcu-publish-without-sync")
+        XCTAssertEqual(result.findings.map(\.function), ["top_start"], "the outermost caller without a wait")
+        // glue.c is asked about xdev_set_mode and, once it is known to reach it, about
+        // glue_setup: it answered both when first parsed.
+        XCTAssertEqual(result.summary.factFilesParsed, 2, "glue.c and top.c, each parsed once")
+    }
+
+    func testOnlyFilesUsingAFunctionPointerFieldMayCallThroughIt() {
+        let rule = RcuPublishWithoutSync(metadata: try! RuleRegistry.load(only: ["rcu-publish-without-sync"], rulesDirectory: Repository.rules)[0].metadata)
+        let question = RcuPublishWithoutSync.Question.pointerField("xdev_ops.setup")
+        func answers(_ text: String) -> Bool {
+            let source = SourceText(text)
+            return rule.mayAnswer([question], source, naming: source.identifiers).keys.contains(question)
+        }
+        XCTAssertFalse(answers("static const struct xdev_ops ops = {\n\t.setup = my_setup,\n};\n"), "a binding is no call")
+        XCTAssertFalse(answers("ops->setup = my_setup;\n"))
+        XCTAssertFalse(answers("int setup(void);\n"), "named, but not as a member")
+        XCTAssertTrue(answers("err = d->ops->setup(d);\n"))
+        XCTAssertTrue(answers("err = (*ops.setup)(d);\n"))
+        XCTAssertTrue(answers("err = INDIRECT_CALL_1(ops -> setup, my_setup, d);\n"))
+        XCTAssertTrue(answers(".setup = my_setup,\n\tif (ops->setup == NULL)\n"), "a comparison is a use")
+        // Callees need only be named.
+        XCTAssertTrue(rule.mayAnswer([.callee("setup")], SourceText("int setup(void);"), naming: ["setup"]).keys.contains(.callee("setup")))
+    }
+}

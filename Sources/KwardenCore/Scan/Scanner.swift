@@ -434,7 +434,10 @@ final class EvidencePlanner {
         var topicsOfFile: [String: [String: Int]] = [:]
         let admitted = asked.map { rule, _ in candidates.filter { admits(rule: rule, file: $0) } }
         for (index, topicsByRuleFile) in topics(asked: asked, admitted: admitted, pass: pass).enumerated() {
-            for (file, topics) in topicsByRuleFile { Self.merge(rule: asked[index].rule, topics: topics, into: &topicsOfFile[file, default: [:]]) }
+            for (file, topics) in topicsByRuleFile {
+                let unanswered = asked[index].questions.unanswered(topics, of: file)
+                if !unanswered.isEmpty { Self.merge(rule: asked[index].rule, topics: unanswered, into: &topicsOfFile[file, default: [:]]) }
+            }
         }
         let topicsByFile = candidates.compactMap { file in topicsOfFile[file].map { (file, $0) } }.filter { reparse || !parsed.contains($0.0) }
         var near: [String: [String]] = [:]
@@ -499,6 +502,7 @@ final class EvidencePlanner {
         for (rule, questions) in asked {
             digest.add(rule); digest.add(questions.encoded)
             for topic in questions.near.keys.sorted() { digest.add(topic); for directory in questions.near[topic]! { digest.add(directory) } }
+            for topic in questions.answeredIn.keys.sorted() { digest.add(topic); for file in questions.answeredIn[topic]!.sorted() { digest.add(file) } }
         }
         digest.add("chains")
         for rule in chainFiles.keys.sorted() { digest.add(rule); for file in chainFiles[rule]!.sorted() { digest.add(file) } }
@@ -514,7 +518,7 @@ final class EvidencePlanner {
 
     private var trackedStamps: (files: [String], stamps: [FileStamp?])?
 
-    static let passMemoFormat = "evidence-pass-1"
+    static let passMemoFormat = "evidence-pass-2"
 
     /// The kept choice and its notes if every tracked file whose stamp moved still contributes
     /// what it did.
@@ -556,7 +560,9 @@ final class EvidencePlanner {
             guard present.contains(where: { IdentifierSignature.hash(of: $0).map(signature.mayContain) ?? true }) else { return nil }
         }
         var merged: [String: Int] = [:]
-        for (rule, questions) in asked where admits(rule: rule, file: file) { Self.merge(rule: rule, topics: questions.topics(source), into: &merged) }
+        for (rule, questions) in asked where admits(rule: rule, file: file) {
+            Self.merge(rule: rule, topics: questions.unanswered(questions.topics(source), of: file), into: &merged)
+        }
         return merged.isEmpty ? nil : merged
     }
 

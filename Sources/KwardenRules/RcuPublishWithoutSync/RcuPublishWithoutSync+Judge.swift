@@ -48,7 +48,26 @@ extension RcuPublishWithoutSync {
             }
         }
         let questions = fields.sorted().map(Question.field) + open.sorted().map(Question.callee) + pointerFields.sorted().map(Question.pointerField)
-        return Judgement(questions: questions, near: near)
+        // Where a function (or a function-pointer field) was among those `extract` follows when
+        // the file was parsed — it publishes there without a wait, a call there reaches it
+        // without one, or a call of it or a binding to it was recorded, which happens only for
+        // what is followed — every call of it there was followed, up the file's own callers:
+        // asking that file about it again would gather the same facts.
+        var reachedIn: [String: Set<String>] = [:]
+        for fact in facts {
+            switch fact.kind {
+            case .publish: if let publish = fact.publish, !publish.waited { reachedIn[fact.function, default: []].insert(fact.file) }
+            case .call:
+                reachedIn[fact.key, default: []].insert(fact.file)
+                if let call = fact.call, !call.waited { reachedIn[fact.function, default: []].insert(fact.file) }
+            case .bind: reachedIn[fact.key, default: []].insert(fact.file)
+            case .gate: break
+            }
+        }
+        var answeredIn: [String: Set<String>] = [:]
+        for function in open { if let files = reachedIn[function] { answeredIn[Question.callee(function).topic!] = files } }
+        for field in pointerFields { if let files = reachedIn[Self.indirectPrefix + field] { answeredIn[Question.pointerField(field).topic!] = files } }
+        return Judgement(questions: questions, near: near, answeredIn: answeredIn)
     }
 
     // MARK: Joining

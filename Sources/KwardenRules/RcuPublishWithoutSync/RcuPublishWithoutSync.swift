@@ -89,8 +89,8 @@ public struct RcuPublishWithoutSync: Rule {
         }
         /// Each asked field, callee and function-pointer field is its own topic, so that in a
         /// whole-tree scan each gets the files nearest to where it was seen rather than the first
-        /// files of the tree. (A file may answer a question when it names its identifier: the
-        /// rules' default `mayAnswer`.)
+        /// files of the tree. (A file may answer a question when it names its identifier, and a
+        /// function-pointer field's when it uses the name as a member: see `mayAnswer`.)
         public var topic: String? {
             switch self {
             case .field(let key): return "field:" + key
@@ -102,4 +102,40 @@ public struct RcuPublishWithoutSync: Rule {
 
     /// Key of a call summary for a call through a function-pointer field.
     static let indirectPrefix = "field:"
+
+    /// A file may answer a question when it names its identifier. For a function-pointer field
+    /// it must also use the name as a member other than by storing into it: a call through the
+    /// field is written `ops->name(…)`, `(*ops->name)(…)` or `ops->name` handed to a macro, while
+    /// the files that only bind a function to it (`.name = fn`) hold no call. Fields of common
+    /// names (`probe`, `resume`) are named by thousands of files, most of them drivers binding
+    /// their own functions.
+    public func mayAnswer(_ questions: [Question], _ source: SourceText, naming named: Set<String>) -> [Question: Int] {
+        var answered: [Question: Int] = [:]
+        for question in questions where named.contains(question.name) {
+            if case .pointerField = question, !Self.usesMember(question.name, in: source) { continue }
+            answered[question] = 0
+        }
+        return answered
+    }
+
+    /// Whether `name` occurs as a whole identifier after `->` or `.` and is not assigned there
+    /// (`= ` after it, but not `==`).
+    static func usesMember(_ name: String, in source: SourceText) -> Bool {
+        let needle = Array(name.utf8), bytes = source.bytes
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d }
+        var from = 0
+        while let at = source.firstIndex(of: needle, from: from) {
+            from = at + 1
+            let end = at + needle.count
+            guard at == 0 || !SourceText.isIdentifierByte(bytes[at - 1]), end == bytes.count || !SourceText.isIdentifierByte(bytes[end]) else { continue }
+            var before = at - 1
+            while before >= 0, isSpace(bytes[before]) { before -= 1 }
+            guard before >= 0, bytes[before] == UInt8(ascii: ".") || (bytes[before] == UInt8(ascii: ">") && before > 0 && bytes[before - 1] == UInt8(ascii: "-")) else { continue }
+            var after = end
+            while after < bytes.count, isSpace(bytes[after]) { after += 1 }
+            let assigned = after < bytes.count && bytes[after] == UInt8(ascii: "=") && !(after + 1 < bytes.count && bytes[after + 1] == UInt8(ascii: "="))
+            if !assigned { return true }
+        }
+        return false
+    }
 }
