@@ -31,7 +31,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CClang", path: "Sources/CClang"),
-        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .systemLibrary(name: "CLibc", path: "Sources/CLibc"),
         .systemLibrary(name: "CGit2", path: "Sources/CGit2", pkgConfig: "libgit2",
                        providers: [.apt(["libgit2-dev"])]),
         .target(
@@ -52,7 +52,7 @@ let package = Package(
         // file context rules see, metadata, findings and the C-expression helpers.
         .target(
             name: "RuleKit",
-            dependencies: ["ClangKit", .product(name: "Yams", package: "Yams")],
+            dependencies: ["ClangKit", "CLibc", .product(name: "Yams", package: "Yams")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
             linkerSettings: [.unsafeFlags(clangLinkFlags)]
         ),
@@ -65,7 +65,7 @@ let package = Package(
         ),
         .target(
             name: "KwardenCore",
-            dependencies: ["ClangKit", "KernelBuild", "RuleKit", "KwardenRules", "CMalloc", .product(name: "Yams", package: "Yams"),
+            dependencies: ["ClangKit", "KernelBuild", "RuleKit", "KwardenRules", "CLibc", .product(name: "Yams", package: "Yams"),
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])],
             linkerSettings: [.unsafeFlags(clangLinkFlags)]

@@ -1,4 +1,5 @@
 import Foundation
+import CLibc
 /// A file's raw bytes for textual preselection; no encoding is assumed.
 public struct SourceText: Sendable {
     public let bytes: [UInt8]
@@ -8,23 +9,16 @@ public struct SourceText: Sendable {
     /// Whether `needle` occurs anywhere (plain byte search).
     public func contains(_ needle: String) -> Bool { firstIndex(of: Array(needle.utf8), from: 0) != nil }
 
-    /// memchr finds candidates for the first byte (vectorised in libc), memcmp checks the rest:
-    /// evidence passes run this over every file of a tree for each name asked about.
+    /// libc's memmem (a two-way search, vectorised): evidence passes run this over every file of
+    /// a tree for each name asked about, and a name's first letter is in most lines.
     public func firstIndex(of needle: [UInt8], from start: Int) -> Int? {
-        guard let first = needle.first, needle.count <= bytes.count, start >= 0 else { return nil }
-        let last = bytes.count - needle.count
-        guard start <= last else { return nil }
+        guard !needle.isEmpty, needle.count <= bytes.count, start >= 0 else { return nil }
+        guard start <= bytes.count - needle.count else { return nil }
         return bytes.withUnsafeBufferPointer { buffer -> Int? in
             needle.withUnsafeBufferPointer { pattern -> Int? in
-                guard let base = buffer.baseAddress, let patternBase = pattern.baseAddress else { return nil }
-                var i = start
-                while i <= last {
-                    guard let hit = memchr(base + i, Int32(first), last - i + 1) else { return nil }
-                    let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                    if memcmp(base + at, patternBase, needle.count) == 0 { return at }
-                    i = at + 1
-                }
-                return nil
+                guard let base = buffer.baseAddress, let patternBase = pattern.baseAddress,
+                      let hit = memmem(base + start, buffer.count - start, patternBase, pattern.count) else { return nil }
+                return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
             }
         }
     }

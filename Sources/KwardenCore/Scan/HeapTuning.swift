@@ -1,5 +1,5 @@
-#if canImport(CMalloc)
-import CMalloc
+#if canImport(CLibc)
+import CLibc
 #endif
 
 /// Asks the C allocator to keep the memory a scanning process frees, for the process's next use.
@@ -13,7 +13,7 @@ import CMalloc
 /// what changes is that memory is not given back between waves, only at exit.
 public enum HeapTuning {
     public static func keepFreedMemory() {
-        #if canImport(CMalloc)
+        #if canImport(CLibc)
         // Never trim the heap's top; grow it 64 MiB at a time; map on their own only blocks of
         // 32 MiB or more (glibc's ceiling for this setting), so that large buffers are reused too.
         _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
