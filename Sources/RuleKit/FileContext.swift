@@ -17,9 +17,9 @@ public final class FileContext {
     let headerCache = HeaderCache()
 
     /// Function definitions of the shared precompiled headers the unit was parsed with.
-    public let sharedHeaderFunctions: [SharedHeaderFunction]
+    public let sharedHeaderFunctions: SharedHeaderFunctions
 
-    public init(path: String, unit: TranslationUnit, sharedHeaderFunctions: [SharedHeaderFunction] = []) {
+    public init(path: String, unit: TranslationUnit, sharedHeaderFunctions: SharedHeaderFunctions = SharedHeaderFunctions([])) {
         self.path = path
         self.unit = unit
         self.sharedHeaderFunctions = sharedHeaderFunctions
@@ -138,7 +138,7 @@ extension FileContext {
             }
             return cursor.kind == .functionDecl && cursor.spelling == name && cursor.isDefinition ? cursor : nil
         }
-        let wanted = sharedHeaderFunctions.filter { !names.isDisjoint(with: $0.identifiers) }
+        let wanted = sharedHeaderFunctions.mentioning(names)
         var found = [Cursor?](repeating: nil, count: wanted.count)
         // Looked up file by file (see `TranslationUnit.cursors`), in the order they were recorded.
         for (file, indices) in Dictionary(grouping: wanted.indices, by: { wanted[$0].file }) {
@@ -202,6 +202,32 @@ final class HeaderCache {
 
 /// A function defined in a shared precompiled header, as recorded when it was built: where its
 /// name is, and the identifiers its text holds.
+/// The functions one set of shared precompiled headers defines. Every file parsed with them asks
+/// which of them mention a rule's names, with the same names (a rule's vocabulary): each answer
+/// is kept, so that thousands of functions' identifier sets are not searched again for each file.
+public final class SharedHeaderFunctions: @unchecked Sendable {
+    public let all: [SharedHeaderFunction]
+    private var answers: [Set<String>: [SharedHeaderFunction]] = [:]
+    private let lock = NSLock()
+
+    public init(_ all: [SharedHeaderFunction]) { self.all = all }
+
+    /// Those that name one of `names`, in their order.
+    public func mentioning(_ names: Set<String>) -> [SharedHeaderFunction] {
+        lock.lock()
+        if let known = answers[names] { lock.unlock(); return known }
+        lock.unlock()
+        let found = all.filter { !names.isDisjoint(with: $0.identifiers) }
+        lock.lock()
+        // Rules ask with a few fixed vocabularies; per-file name sets (fields a file publishes)
+        // must not pile up in a long-lived worker.
+        if answers.count >= 64 { answers.removeAll(keepingCapacity: true) }
+        answers[names] = found
+        lock.unlock()
+        return found
+    }
+}
+
 public struct SharedHeaderFunction: Codable, Sendable {
     public let name: String
     public let file: String

@@ -420,3 +420,21 @@ final class SharedHeaderVariantTests: XCTestCase {
         XCTAssertFalse(shared.notes.contains { $0.contains("files parsed without the shared precompiled headers: a CONFIG_ symbol") }, "\(shared.notes)")
     }
 }
+
+/// The shared headers' functions that mention a rule's names: the same answer for every file
+/// that asks with the same names, in the headers' order, from a kept answer after the first.
+final class SharedHeaderFunctionsTests: XCTestCase {
+    func testFunctionsMentioningNamesAreFoundInOrderAndKeptPerNameSet() {
+        let list = SharedHeaderFunctions([
+            SharedHeaderFunction(name: "ring_free", file: "a.h", offset: 10, identifiers: ["dma_free_coherent", "ring"]),
+            SharedHeaderFunction(name: "ring_stop", file: "a.h", offset: 90, identifiers: ["writel", "ring"]),
+            SharedHeaderFunction(name: "mode_get", file: "b.h", offset: 5, identifiers: ["rcu_dereference", "mode"]),
+        ])
+        XCTAssertEqual(list.mentioning(["ring"]).map(\.name), ["ring_free", "ring_stop"])
+        XCTAssertEqual(list.mentioning(["mode", "dma_free_coherent"]).map(\.name), ["ring_free", "mode_get"])
+        XCTAssertEqual(list.mentioning(["absent"]).map(\.name), [])
+        // Many different name sets (a file's own fields) never change an answer.
+        for index in 0..<200 { XCTAssertEqual(list.mentioning(["field\(index)", "writel"]).map(\.name), ["ring_stop"]) }
+        XCTAssertEqual(list.mentioning(["ring"]).map(\.name), ["ring_free", "ring_stop"])
+    }
+}

@@ -79,7 +79,7 @@ public final class FileAnalyzer {
                 try index.parse(file: job.file, arguments: setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
             }
             var unit: TranslationUnit
-            var headerFunctions: [SharedHeaderFunction] = []
+            var headerFunctions = SharedHeaderFunctions([])
             if let shared = job.precompiledHeader {
                 unit = try sharedHeaderIndex.parse(file: job.file, arguments: ["-include-pch", shared] + setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
                 if let reason = Self.sharedHeadersFailed(unit.diagnostics) {

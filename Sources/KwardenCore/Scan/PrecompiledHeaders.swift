@@ -355,11 +355,11 @@ final class PrecompiledHeaders {
         }
         try? Data(text.utf8).write(to: URL(fileURLWithPath: functionsFile(of: output)))
         if let data = try? JSONEncoder().encode(record) { try? data.write(to: URL(fileURLWithPath: recordFile(of: output))) }
-        recordLock.lock(); records[output] = record; functionLists[output] = record.functions; recordLock.unlock()
+        recordLock.lock(); records[output] = record; functionLists[output] = SharedHeaderFunctions(record.functions); recordLock.unlock()
     }
 
     /// The functions the headers of `output` define (read once per process).
-    static func functions(of output: String) -> [SharedHeaderFunction] {
+    static func functions(of output: String) -> SharedHeaderFunctions {
         recordLock.lock()
         if let known = functionLists[output] { recordLock.unlock(); return known }
         recordLock.unlock()
@@ -372,10 +372,11 @@ final class PrecompiledHeaders {
                                                       identifiers: Set(fields[3].split(separator: " ").map(String.init))))
             }
         }
-        recordLock.lock(); functionLists[output] = functions; recordLock.unlock()
-        return functions
+        let list = SharedHeaderFunctions(functions)
+        recordLock.lock(); functionLists[output] = list; recordLock.unlock()
+        return list
     }
-    nonisolated(unsafe) private static var functionLists: [String: [SharedHeaderFunction]] = [:]
+    nonisolated(unsafe) private static var functionLists: [String: SharedHeaderFunctions] = [:]
 
     static func record(of output: String) -> Record {
         recordLock.lock()
