@@ -390,11 +390,13 @@ final class DmaBodyBuilder {
 
     /// A loop that reads a register and waits between reads: a bounded poll of hardware state.
     private func isRegisterPoll(_ loop: Node) -> Bool {
-        let calls = loop.descendants(where: { $0.kind == .callExpr }).map(names(ofCall:))
-        let polled = loop.descendants(where: { $0.kind.isExpression }).contains { !macroNames(at: $0).filter(vocabulary.registerReads.contains).isEmpty }
-        return (polled || calls.contains { $0.contains(where: vocabulary.registerReads.contains) }
-                || loop.descendants(where: { $0.kind == .callExpr }).contains(where: isRegisterReader))
-            && calls.contains { $0.contains(where: vocabulary.delays.contains) }
+        let callNodes = loop.descendants(where: { $0.kind == .callExpr })
+        let calls = callNodes.map(names(ofCall:))
+        // Most loops wait for nothing: asked first, before the macros behind every expression.
+        guard calls.contains(where: { $0.contains(where: vocabulary.delays.contains) }) else { return false }
+        return calls.contains { $0.contains(where: vocabulary.registerReads.contains) }
+            || loop.descendants(where: { $0.kind.isExpression }).contains { macroNames(at: $0).contains(where: vocabulary.registerReads.contains) }
+            || callNodes.contains(where: isRegisterReader)
     }
 
     // MARK: Direction
