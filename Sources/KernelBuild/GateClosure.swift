@@ -11,9 +11,6 @@ final class GateClosure: @unchecked Sendable {
     private var model: KconfigModel?
     private var referencedBy: [String: [String]] = [:]
     private var cache: [[String]: [String]] = [:]
-    /// Per symbol, the symbols whose value may change with it (`referencedBy`, and choices).
-    private var dependents: [String: Set<String>] = [:]
-    private var baseValueTable: KconfigEvaluator.Values?
     private var indexed = false
     private var readFiles = Set<String>()
 
@@ -31,28 +28,19 @@ final class GateClosure: @unchecked Sendable {
     }
 
     /// `-D` flags for `gates`, the symbols they require (`depends on`), and the symbols that
-    /// change when those are forced to y. Evaluated outside the lock (files of many gates are set
-    /// up in parallel), from the configuration's own values wherever forcing cannot reach.
+    /// change when those are forced to y. Evaluated outside the lock: the files of many gates are
+    /// set up in parallel, and each gate set takes milliseconds to evaluate.
     func defines(forcing gates: [String]) -> [String] {
         let key = gates.sorted()
         lock.lock()
         if let cached = cache[key] { lock.unlock(); return cached }
         let model = loadModel()
-        let base = baseValues(model)
-        let referencedBy = self.referencedBy, dependents = self.dependents
+        let referencedBy = self.referencedBy
         lock.unlock()
         let required = requirements(of: key, model: model)
         var forced = resolver.compilerSymbols()
         for symbol in required { forced[symbol] = "y" }
-        // Only what depends on a forced symbol can change; the rest keeps the configuration's values.
-        var recompute = Set(required)
-        var queue = required
-        while let name = queue.popLast() {
-            for next in dependents[name] ?? [] where recompute.insert(next).inserted { queue.append(next) }
-        }
-        let recomputeChoices = Set(model.choices.indices.filter { model.choices[$0].members.contains(where: recompute.contains) })
-        var evaluator = KconfigEvaluator(model: model, user: config.choices, forced: forced,
-                                         settled: KconfigEvaluator.Settled(values: base, recompute: recompute, recomputeChoices: recomputeChoices))
+        var evaluator = KconfigEvaluator(model: model, user: config.choices, forced: forced)
         var result = required.filter { !config.isEnabled($0) }.map { "-DCONFIG_\($0)=1" }
         for name in downstream(of: required, referencedBy: referencedBy, order: model.order) where config.value(name) == nil && !required.contains(name) {
             guard let value = evaluator.writtenValue(name) else { continue }
@@ -66,15 +54,6 @@ final class GateClosure: @unchecked Sendable {
         cache[key] = result
         lock.unlock()
         return result
-    }
-
-    /// Every symbol's value with nothing forced but the compiler's facts, evaluated once.
-    private func baseValues(_ model: KconfigModel) -> KconfigEvaluator.Values {
-        if let baseValueTable { return baseValueTable }
-        var evaluator = KconfigEvaluator(model: model, user: config.choices, forced: resolver.compilerSymbols())
-        let values = evaluator.settledValues()
-        baseValueTable = values
-        return values
     }
 
     private func loadModel() -> KconfigModel {
@@ -100,21 +79,6 @@ final class GateClosure: @unchecked Sendable {
             for reference in referenced where reference != name { index[reference, default: []].insert(name) }
         }
         referencedBy = index.mapValues { $0.sorted() }
-        // What may change also follows the conditions of `select` and `imply` (`select A if B`:
-        // A changes with B), and a choice's members depend on what its dependency and defaults
-        // name and on each other (which member is picked). Not for what is written.
-        for (name, symbol) in loaded.symbols {
-            var conditions = Set<String>()
-            for (_, condition) in symbol.selectedBy + symbol.impliedBy { collect(condition, into: &conditions) }
-            for reference in conditions where reference != name { index[reference, default: []].insert(name) }
-        }
-        for choice in loaded.choices {
-            var referenced = Set(choice.members)
-            collect(choice.dependency, into: &referenced)
-            for (member, condition) in choice.defaults { referenced.insert(member); collect(condition, into: &referenced) }
-            for reference in referenced { index[reference, default: []].formUnion(choice.members) }
-        }
-        dependents = index
         indexed = true
         return loaded
     }
@@ -124,7 +88,7 @@ final class GateClosure: @unchecked Sendable {
     func prepare() {
         lock.lock()
         defer { lock.unlock() }
-        _ = baseValues(loadModel())
+        _ = loadModel()
         _ = archSymbols()
     }
 

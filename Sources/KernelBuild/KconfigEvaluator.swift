@@ -14,45 +14,12 @@ struct KconfigEvaluator {
 
     /// Values that win over everything (facts about the toolchain, not choices).
     let forced: [String: String]
-    /// Values taken as settled for every symbol and choice outside `Settled.recompute`.
-    private let settled: Settled?
 
-    /// Every value of one evaluation: see `settledValues()`.
-    struct Values {
-        fileprivate var tristates: [String: Int] = [:]
-        fileprivate var strings: [String: String?] = [:]
-        fileprivate var choices: [Int: String?] = [:]
-    }
-
-    /// What an evaluation that forces more symbols takes from one that forced fewer: a symbol
-    /// none of whose references (transitively) is forced anew has the value it had, so only
-    /// `recompute` (the newly forced symbols and everything that depends on them) is evaluated.
-    struct Settled {
-        var values: Values
-        var recompute: Set<String>
-        var recomputeChoices: Set<Int>
-    }
-
-    init(model: KconfigModel, user: [String: String], forced: [String: String] = [:], settled: Settled? = nil) {
+    init(model: KconfigModel, user: [String: String], forced: [String: String] = [:]) {
         self.model = model
         self.user = user
         self.forced = forced
-        self.settled = settled
         modulesEnabled = user["MODULES"].map { $0 == "y" } ?? true
-    }
-
-    /// Evaluates every symbol and choice of the model, and returns all their values.
-    mutating func settledValues() -> Values {
-        for name in model.order {
-            guard let symbol = model.symbols[name] else { continue }
-            switch symbol.type {
-            case .bool, .tristate: _ = tristate(name)
-            case .int, .hex, .string: _ = stringValue(name)
-            case .unknown: break
-            }
-        }
-        for index in model.choices.indices { _ = choiceSelection(index) }
-        return Values(tristates: tristateCache, strings: stringCache, choices: choiceCache)
     }
 
     /// The value conf writes to .config for `name`, or nil when it writes none (or `n`).
@@ -106,7 +73,6 @@ struct KconfigEvaluator {
     mutating func tristate(_ name: String) -> Int {
         if let constant = Self.tristateConstant(name) { return constant }
         if let cached = tristateCache[name] { return cached }
-        if let settled, !settled.recompute.contains(name), let known = settled.values.tristates[name] { return known }
         guard let symbol = model.symbols[name], symbol.type == .bool || symbol.type == .tristate else { return 0 }
         if let forcedValue = forced[name], let constant = Self.tristateConstant(forcedValue) { return constant }
         guard inProgress.insert(name).inserted else { return 0 }   // Kconfig forbids cycles; be safe anyway
@@ -145,7 +111,6 @@ struct KconfigEvaluator {
     /// else the first visible member.
     private mutating func choiceSelection(_ index: Int) -> String? {
         if let cached = choiceCache[index] { return cached }
-        if let settled, !settled.recomputeChoices.contains(index), let known = settled.values.choices[index] { return known }
         choiceCache[index] = .some(nil)   // guards recursion through members' dependencies
         let choice = model.choices[index]
         var selected: String?
@@ -180,7 +145,6 @@ struct KconfigEvaluator {
             break
         }
         if let cached = stringCache[name] { return cached }
-        if let settled, !settled.recompute.contains(name), let known = settled.values.strings[name] { return known }
         if let forcedValue = forced[name] { return KconfigParser.unquote(forcedValue) }
         guard inProgress.insert(name).inserted else { return nil }
         defer { inProgress.remove(name) }

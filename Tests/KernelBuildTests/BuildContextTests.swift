@@ -444,8 +444,8 @@ final class BuildContextTests: XCTestCase {
     }
 
     /// A forced gate changes more than the symbols that name it: `select A if B` changes A with
-    /// B, and a choice's default condition changes which member is picked. Those must be
-    /// evaluated anew, not taken from the configuration's own values.
+    /// B, and a choice's default condition changes which member is picked; what depends on
+    /// those changes too.
     func testGateClosureFollowsSelectConditionsAndChoiceDefaults() throws {
         let tree = try FakeKernelTree()
         try tree.write(".config", "# Linux/x86 6.1.42 Kernel Configuration\nCONFIG_64BIT=y\nCONFIG_X86=y\n")
