@@ -200,8 +200,6 @@ final class HeaderCache {
     var definitionTrees: [Cursor: Node] = [:]
 }
 
-/// A function defined in a shared precompiled header, as recorded when it was built: where its
-/// name is, and the identifiers its text holds.
 /// The functions one set of shared precompiled headers defines. Every file parsed with them asks
 /// which of them mention a rule's names, with the same names (a rule's vocabulary): each answer
 /// is kept, so that thousands of functions' identifier sets are not searched again for each file.
@@ -228,6 +226,8 @@ public final class SharedHeaderFunctions: @unchecked Sendable {
     }
 }
 
+/// A function defined in a shared precompiled header, as recorded when it was built: where its
+/// name is, and the identifiers its text holds.
 public struct SharedHeaderFunction: Codable, Sendable {
     public let name: String
     public let file: String
