@@ -25,15 +25,23 @@ public struct SourceText: Sendable {
 
     /// Whether `word` occurs as a whole C identifier.
     public func containsIdentifier(_ word: String) -> Bool {
+        var found = false
+        forEachIdentifier(word) { _ in found = true; return false }
+        return found
+    }
+
+    /// Calls `body` with the byte range of each occurrence of `word` as a whole C identifier, in
+    /// order, until it returns false.
+    public func forEachIdentifier(_ word: String, _ body: (Range<Int>) -> Bool) {
         let needle = Array(word.utf8)
         var from = 0
         while let at = firstIndex(of: needle, from: from) {
+            let end = at + needle.count
             let before = at > 0 ? bytes[at - 1] : 0x20
-            let after = at + needle.count < bytes.count ? bytes[at + needle.count] : 0x20
-            if !SourceText.isIdentifierByte(before) && !SourceText.isIdentifierByte(after) { return true }
+            let after = end < bytes.count ? bytes[end] : 0x20
+            if !SourceText.isIdentifierByte(before) && !SourceText.isIdentifierByte(after), !body(at..<end) { return }
             from = at + 1
         }
-        return false
     }
 
     /// Every maximal run of identifier bytes: `containsIdentifier(w)` is `identifiers.contains(w)`.

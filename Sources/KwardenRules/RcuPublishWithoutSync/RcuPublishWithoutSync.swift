@@ -121,21 +121,19 @@ public struct RcuPublishWithoutSync: Rule {
     /// Whether `name` occurs as a whole identifier after `->` or `.` and is not assigned there
     /// (`= ` after it, but not `==`).
     static func usesMember(_ name: String, in source: SourceText) -> Bool {
-        let needle = Array(name.utf8), bytes = source.bytes
+        let bytes = source.bytes
         func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d }
-        var from = 0
-        while let at = source.firstIndex(of: needle, from: from) {
-            from = at + 1
-            let end = at + needle.count
-            guard at == 0 || !SourceText.isIdentifierByte(bytes[at - 1]), end == bytes.count || !SourceText.isIdentifierByte(bytes[end]) else { continue }
-            var before = at - 1
+        var used = false
+        source.forEachIdentifier(name) { occurrence in
+            var before = occurrence.lowerBound - 1
             while before >= 0, isSpace(bytes[before]) { before -= 1 }
-            guard before >= 0, bytes[before] == UInt8(ascii: ".") || (bytes[before] == UInt8(ascii: ">") && before > 0 && bytes[before - 1] == UInt8(ascii: "-")) else { continue }
-            var after = end
+            guard before >= 0, bytes[before] == UInt8(ascii: ".") || (bytes[before] == UInt8(ascii: ">") && before > 0 && bytes[before - 1] == UInt8(ascii: "-")) else { return true }
+            var after = occurrence.upperBound
             while after < bytes.count, isSpace(bytes[after]) { after += 1 }
             let assigned = after < bytes.count && bytes[after] == UInt8(ascii: "=") && !(after + 1 < bytes.count && bytes[after + 1] == UInt8(ascii: "="))
-            if !assigned { return true }
+            used = !assigned
+            return !used
         }
-        return false
+        return used
     }
 }
