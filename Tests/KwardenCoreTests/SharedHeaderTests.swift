@@ -316,6 +316,29 @@ final class PreprocessorTextTests: XCTestCase {
         XCTAssertTrue(facts.isAffected(by: "SPEED_10", definition: " 10"), "two headers disagree")
     }
 
+    /// A macro's parameters are its own names: `MEMBER` defined by a file before the headers does
+    /// not change `#define offsetofend(TYPE, MEMBER)`, though what the replacement calls still counts.
+    func testAMacroParameterIsNotAUseOfTheName() {
+        var facts = HeaderMacroFacts()
+        facts.add(Array("""
+        #define offsetofend(TYPE, MEMBER) (offsetof(TYPE, MEMBER) + sizeof_field(TYPE, MEMBER))
+        #define pr_fmt(fmt, args...) KBUILD_MODNAME ": " fmt, ## args
+        #define stringify(x) #x
+
+        """.utf8))
+        XCTAssertFalse(facts.isAffected(by: "MEMBER", definition: " field"), "a parameter")
+        XCTAssertFalse(facts.isAffected(by: "TYPE", definition: " int"), "a parameter")
+        XCTAssertFalse(facts.isAffected(by: "args", definition: " 1"), "a named variadic parameter")
+        XCTAssertFalse(facts.isAffected(by: "x", definition: " 1"), "a stringified parameter")
+        XCTAssertTrue(facts.isAffected(by: "offsetof", definition: "(t, m) 0"), "called in the replacement")
+        XCTAssertTrue(facts.isAffected(by: "sizeof_field", definition: " 0"))
+        XCTAssertTrue(facts.isAffected(by: "KBUILD_MODNAME", definition: " \"drv\""), "used in the replacement")
+        XCTAssertTrue(facts.isAffected(by: "offsetofend", definition: " 0"), "defined otherwise")
+        facts.settle()
+        XCTAssertFalse(facts.isAffected(by: "MEMBER", definition: "(a) a"))
+        XCTAssertTrue(facts.isAffected(by: "offsetof", definition: "(t, m) 0"))
+    }
+
     /// A function-like macro changes only what could invoke it: a name followed by `(`, on a
     /// directive line, or inside the arguments of one of the headers' macros. A struct field or a
     /// parameter of that name is left alone (`#define port_name(p) ...` in a driver that names

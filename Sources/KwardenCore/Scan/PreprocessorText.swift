@@ -123,8 +123,9 @@ struct HeaderMacroFacts: Codable, Sendable, Equatable {
         for line in PreprocessorText.logicalLines(bytes) {
             let isDirective = line.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0d && $0 != 0x0c }) == 0x23
             if let directive = PreprocessorText.macroDirective(line), let definition = directive.definition {
-                code += directive.rest
-                onDirectiveOrCalled.formUnion(SourceText(bytes: Array(directive.rest)).identifiers)
+                let replacement = Self.withoutParameters(directive.rest)
+                code += replacement
+                onDirectiveOrCalled.formUnion(SourceText(bytes: replacement).identifiers)
                 if let known = definitions[directive.name], known != definition {
                     definitions[directive.name] = Self.conflicting
                 } else {
@@ -138,6 +139,44 @@ struct HeaderMacroFacts: Codable, Sendable, Equatable {
         }
         identifiers.formUnion(SourceText(bytes: code).identifiers)
         noteContexts(plain)
+    }
+
+    /// A function-like macro's parameter list and replacement with its parameters blanked out: in
+    /// `#define offsetofend(TYPE, MEMBER) ...MEMBER...` the names are the macro's own, and a
+    /// macro a file defines as `MEMBER` cannot change the definition (the parameter shadows it).
+    static func withoutParameters(_ rest: ArraySlice<UInt8>) -> [UInt8] {
+        var bytes = Array(rest)
+        guard bytes.first == 0x28, let close = bytes.firstIndex(of: 0x29) else { return bytes }
+        var parameters = Set<[UInt8]>()
+        var i = 1
+        while i < close {
+            if SourceText.isIdentifierByte(bytes[i]) {
+                let start = i
+                while i < close && SourceText.isIdentifierByte(bytes[i]) { i += 1 }
+                parameters.insert(Array(bytes[start..<i]))
+            } else {
+                i += 1
+            }
+        }
+        for j in 0...close { bytes[j] = 0x20 }
+        guard !parameters.isEmpty else { return bytes }
+        i = close + 1
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 0x22 || b == 0x27 {                       // a literal: left as it is
+                i += 1
+                while i < bytes.count && bytes[i] != b { if bytes[i] == 0x5c { i += 1 }; i += 1 }
+                i += 1
+                continue
+            }
+            guard SourceText.isIdentifierByte(b) else { i += 1; continue }
+            let start = i
+            while i < bytes.count && SourceText.isIdentifierByte(bytes[i]) { i += 1 }
+            if !(b >= 0x30 && b <= 0x39), parameters.contains(Array(bytes[start..<i])) {
+                for j in start..<i { bytes[j] = 0x20 }
+            }
+        }
+        return bytes
     }
 
     /// For each identifier of code outside directives: whether `(` follows it, and otherwise the
