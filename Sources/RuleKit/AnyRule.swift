@@ -69,7 +69,7 @@ public struct AskedQuestions: Sendable {
     public let near: [String: [String]]
     /// Per topic, the files that answered it already (`Judgement.answeredIn`).
     public let answeredIn: [String: Set<String>]
-    private let topicsBody: @Sendable (SourceText) -> [String: Int]
+    private let topicsBody: @Sendable (SourceText, Set<String>?) -> [String: Int]
 
     init<Q: RuleQuestion>(_ questions: [Q], near: [String: [String]], answeredIn: [String: Set<String>] = [:],
                           mayAnswer: @escaping @Sendable ([Q], SourceText, Set<String>) -> [Q: Int]) {
@@ -87,9 +87,10 @@ public struct AskedQuestions: Sendable {
         var questionsByNeedle: [String: [Int]] = [:]
         for (index, question) in ordered.enumerated() { for needle in Set(question.needles) { questionsByNeedle[needle, default: []].append(index) } }
         let byNeedle = questionsByNeedle
-        topicsBody = { source in
+        let asked = needles
+        topicsBody = { source, present in
             var topics: [String: Int] = [:]
-            let named = matcher.present(in: source)
+            let named = present.map { $0.intersection(asked) } ?? matcher.present(in: source)
             guard !named.isEmpty else { return topics }
             let candidates = Set(named.flatMap { byNeedle[$0] ?? [] }).sorted().map { ordered[$0] }
             for (question, rank) in mayAnswer(candidates, source, named) {
@@ -102,7 +103,11 @@ public struct AskedQuestions: Sendable {
 
     /// The topics a file with this text may answer, each with its rank ("" for questions without a
     /// topic: never capped).
-    public func topics(_ source: SourceText) -> [String: Int] { topicsBody(source) }
+    public func topics(_ source: SourceText) -> [String: Int] { topicsBody(source, nil) }
+
+    /// `topics`, given the identifiers the file is known to name (an identifier index found them
+    /// in this very text): the text is not searched for the needles again.
+    public func topics(_ source: SourceText, naming present: Set<String>) -> [String: Int] { topicsBody(source, present) }
 
     /// `topics` of the file at `path` without those it answered already.
     public func unanswered(_ topics: [String: Int], of path: String) -> [String: Int] {

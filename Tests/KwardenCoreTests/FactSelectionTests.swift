@@ -73,6 +73,9 @@ final class FactSelectionTests: XCTestCase {
         let index = IdentifierFileIndex(files: files.keys.sorted().map { directory + "/" + $0 })
         XCTAssertEqual(index.files(naming: ["num_queues"], jobs: 2), [directory + "/a.c", directory + "/c.c"],
                        "num_queues_max is another identifier")
+        XCTAssertEqual(IdentifierFileIndex(files: files.keys.sorted().map { directory + "/" + $0 }).presence(of: ["num_queues", "dev", "num_queues_max"], jobs: 2),
+                       [directory + "/a.c": ["num_queues", "dev"], directory + "/b.c": ["num_queues_max"], directory + "/c.c": ["num_queues"]],
+                       "each file with the identifiers it names")
         // Known identifiers are answered from memory; new ones read the files again.
         try "int nothing;\n".write(toFile: directory + "/a.c", atomically: true, encoding: .utf8)
         XCTAssertEqual(index.files(naming: ["num_queues"], jobs: 2), [directory + "/a.c", directory + "/c.c"])

@@ -429,11 +429,12 @@ final class EvidencePlanner {
             return kept.files
         }
         let notesBefore = notes.count
-        let named = index.files(naming: needles, jobs: options.jobs).filter { !options.overlay.contains($0) }
-        let candidates = named.union(liveCandidates).sorted()
+        // The index confirmed which needles each file names: topics need not search for them again.
+        let presence = index.presence(of: needles, jobs: options.jobs).filter { !options.overlay.contains($0.key) }
+        let candidates = Set(presence.keys).union(liveCandidates).sorted()
         var topicsOfFile: [String: [String: Int]] = [:]
         let admitted = asked.map { rule, _ in candidates.filter { admits(rule: rule, file: $0) } }
-        for (index, topicsByRuleFile) in topics(asked: asked, admitted: admitted, pass: pass).enumerated() {
+        for (index, topicsByRuleFile) in topics(asked: asked, admitted: admitted, pass: pass, presence: presence).enumerated() {
             for (file, topics) in topicsByRuleFile {
                 let unanswered = asked[index].questions.unanswered(topics, of: file)
                 if !unanswered.isEmpty { Self.merge(rule: asked[index].rule, topics: unanswered, into: &topicsOfFile[file, default: [:]]) }
@@ -584,7 +585,9 @@ final class EvidencePlanner {
     /// with none left out). A rescan usually asks the same questions again: what each file's text
     /// answered is kept in the cache, per file (by its size and modification time), per rule and
     /// pass, for the rule's set of questions. Each file left to read is read once for all rules.
-    private func topics(asked: [(rule: String, questions: AskedQuestions)], admitted: [[String]], pass: Int) -> [[String: [String: Int]]] {
+    /// `presence`: for files of the identifier index, the needles each names.
+    private func topics(asked: [(rule: String, questions: AskedQuestions)], admitted: [[String]], pass: Int,
+                        presence: [String: Set<String>] = [:]) -> [[String: [String: Int]]] {
         var found = [[String: [String: Int]]](repeating: [:], count: asked.count)
         let identities = asked.map { stableHash([$0.rule, $0.questions.encoded.base64EncodedString(), rulesIdentity, Self.topicsFormat]) }
         var unknown: [String: [Int]] = [:]
@@ -606,7 +609,10 @@ final class EvidencePlanner {
             }
         }
         let computed = TextIndex(unreadFiles: unknown.keys.sorted(), overlay: options.overlay).collect { file, source in
-            (unknown[file] ?? []).map { (index: $0, topics: asked[$0].questions.topics(source)) }
+            (unknown[file] ?? []).map { index in
+                let questions = asked[index].questions
+                return (index: index, topics: presence[file].map { questions.topics(source, naming: $0) } ?? questions.topics(source))
+            }
         }
         var fresh = [[(path: String, stamp: FileStamp, data: Data)]](repeating: [], count: asked.count)
         for (file, answers) in computed {

@@ -121,14 +121,20 @@ final class IdentifierFileIndex: @unchecked Sendable {
         self.cache = cache
     }
 
-    /// Files on disk naming at least one of `identifiers` as a whole identifier.
-    func files(naming identifiers: Set<String>, jobs: Int) -> Set<String> {
+    /// Files on disk naming at least one of `identifiers` as a whole identifier, each with those
+    /// it names.
+    func presence(of identifiers: Set<String>, jobs: Int) -> [String: Set<String>] {
         lock.lock(); defer { lock.unlock() }
         let missing = identifiers.filter { known[$0] == nil }.sorted()
         if !missing.isEmpty { search(missing, jobs: jobs) }
-        var result = Set<String>()
-        for identifier in identifiers { for index in known[identifier]! { result.insert(files[Int(index)]) } }
+        var result: [String: Set<String>] = [:]
+        for identifier in identifiers { for index in known[identifier]! { result[files[Int(index)], default: []].insert(identifier) } }
         return result
+    }
+
+    /// Files on disk naming at least one of `identifiers` as a whole identifier.
+    func files(naming identifiers: Set<String>, jobs: Int) -> Set<String> {
+        Set(presence(of: identifiers, jobs: jobs).keys)
     }
 
     /// Each file's stamp, taken with its signature.
