@@ -218,6 +218,39 @@ final class SharedHeaderGroupingTests: XCTestCase {
         XCTAssertEqual(headers.excludedByOwnMacros, 2)
     }
 
+    /// The CONFIG_ symbols every file of a group defines alike (one driver directory's Makefile
+    /// gate) are built into the group's headers: none of the files is kept out by them, and no
+    /// variant is built. A later pass's file of the same flags without them does not take those
+    /// headers; a file that also has a symbol of its own the headers test still gets a variant.
+    func testSymbolsAGroupSharesAreBuiltIntoItsHeaders() throws {
+        let headers = PrecompiledHeaders(in: scratch)
+        let entry = { (name: String, configs: [String]) -> (file: String, arguments: [String], source: SourceText) in
+            ("/t/drivers/wl/\(name).c", ["-I/t/include"] + configs.map { "-D\($0)=1" }, SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
+        }
+        let gate = ["CONFIG_WLAN", "CONFIG_WEXT"]
+        let entries = [entry("one", gate), entry("two", gate), entry("three", gate + ["CONFIG_THREE"]), entry("four", gate + ["CONFIG_FOUR"])]
+        let planned = headers.plan(entries, configurationKey: { _ in "x86" }, identity: "test")
+        let plan = try XCTUnwrap(planned.toBuild.first)
+        XCTAssertEqual(planned.toBuild.count, 1)
+        XCTAssertEqual(plan.arguments, ["-I/t/include", "-DCONFIG_WEXT=1", "-DCONFIG_WLAN=1"], "what all four define alike")
+        PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [], functions: [], macros: HeaderMacroFacts(identifiers: ["CONFIG_WLAN", "CONFIG_WEXT", "CONFIG_FOUR"])), of: plan.output)
+        XCTAssertTrue(headers.record(plan, failure: nil))
+
+        let variants = headers.planVariants(entries.map(\.file), planned: planned.assignment, identity: "test")
+        XCTAssertTrue(variants.toBuild.isEmpty, "four alone forms no variant; the others need none")
+        for name in ["one", "two", "three"] {
+            XCTAssertEqual(headers.headerToUse(for: "/t/drivers/wl/\(name).c", planned: planned.assignment["/t/drivers/wl/\(name).c"]), plan.output, name)
+        }
+        XCTAssertNil(headers.headerToUse(for: "/t/drivers/wl/four.c", planned: planned.assignment["/t/drivers/wl/four.c"]), "the headers test CONFIG_FOUR")
+
+        // A later pass: a file of the same flags outside the gate, and one inside it.
+        let later = headers.plan([entry("outside", []), entry("inside", gate)], configurationKey: { _ in "x86" }, identity: "test")
+        XCTAssertNil(later.assignment["/t/drivers/wl/outside.c"], "built with symbols it does not define")
+        XCTAssertNil(headers.headerToUse(for: "/t/drivers/wl/outside.c", planned: plan.output))
+        XCTAssertEqual(later.assignment["/t/drivers/wl/inside.c"], plan.output)
+        XCTAssertEqual(headers.headerToUse(for: "/t/drivers/wl/inside.c", planned: later.assignment["/t/drivers/wl/inside.c"]), plan.output)
+    }
+
     /// The gate's second end shares the first end's plans: its few files take the headers built
     /// for the first, where alone they would form no group and parse plainly.
     func testAnotherScanSharingThePlansTakesTheHeadersBuiltForTheFirst() throws {
@@ -439,7 +472,7 @@ final class SharedHeaderVariantTests: XCTestCase {
         XCTAssertEqual(shared.summary.filesWithSharedHeaders, 7, "\(shared.notes)")
         XCTAssertEqual(shared.summary.sharedHeaderFallbacks, 1, "pick3.c's own struct clashes with a shared header's: parsed plainly")
         XCTAssertTrue(shared.notes.contains { $0.contains("pick3.c: parsed without the shared precompiled headers") && $0.contains("redefinition of 'ring_stats'") }, "\(shared.notes)")
-        XCTAssertTrue(shared.notes.contains { $0.contains("4 files were given a variant") }, "\(shared.notes)")
+        XCTAssertTrue(shared.notes.contains { $0.contains("4 files took headers built with CONFIG_ symbols of their own") }, "\(shared.notes)")
         XCTAssertFalse(shared.notes.contains { $0.contains("files parsed without the shared precompiled headers: a CONFIG_ symbol") }, "\(shared.notes)")
     }
 }

@@ -206,7 +206,8 @@ final class PrecompiledHeaders {
             let members = everyMember.filter { member in
                 let mine = Set(member.headers)
                 guard let best = plans.byGroup[key]?.map({ (output: $0.output, headers: $0.headers, overlap: mine.intersection($0.headers).count) })
-                    .filter({ $0.overlap > 0 && plans.isUsable($0.output) }).max(by: { $0.overlap < $1.overlap }) else { return true }
+                    .filter({ $0.overlap > 0 && builtAlike(member.file, $0.output) && plans.isUsable($0.output) })
+                    .max(by: { $0.overlap < $1.overlap }) else { return true }
                 assignment[member.file] = best.output
                 if plans.built.contains(best.output) { built[best.output] = best.output }
                 ownMacros[member.file, default: []].formUnion(preambles[member.file]?.macros(before: best.headers) ?? [])
@@ -223,11 +224,20 @@ final class PrecompiledHeaders {
             for member in members { for header in member.headers where chosen.contains(header) && !headers.contains(header) { headers.append(header) } }
             guard headers.count >= 2 else { continue }
             let prefixText = headers.map { "#include <\($0)>\n" }.joined()
-            let name = stableHash([identity, key, prefixText])
-            let output = directory + "/" + name + ".pch"
             // Only files that include at least one of the headers use them.
             let users = members.filter { !Set($0.headers).isDisjoint(with: headers) }.map(\.file)
             guard users.count >= Self.minimumGroup else { continue }
+            // The CONFIG_ symbols every user defines alike (the Makefile gate of a driver's
+            // directory, outside the configuration) are built in: the headers that test them
+            // then keep none of the users out, and no variant is needed for them.
+            var common = ownDefines[users[0]] ?? [:]
+            for file in users.dropFirst() where !common.isEmpty {
+                let mine = ownDefines[file] ?? [:]
+                common = common.filter { mine[$0.key] == $0.value }
+            }
+            let commonArguments = common.keys.sorted().map { common[$0]! }
+            let name = stableHash([identity, key, prefixText] + commonArguments)
+            let output = directory + "/" + name + ".pch"
             // A build that failed on these same headers fails again: those files parse plainly.
             if let failure = Self.lastFailure(of: output) {
                 notes.append("shared precompiled headers could not be built (\(failure), in an earlier scan; the headers are unchanged); those files are parsed plainly")
@@ -238,11 +248,12 @@ final class PrecompiledHeaders {
                 ownMacros[file, default: []].formUnion(preambles[file]?.macros(before: headers) ?? [])
             }
             plans.byGroup[key, default: []].append((output, headers))
-            plans.recipes[output] = (arguments[key]!, prefixText)
+            plans.recipes[output] = (arguments[key]! + commonArguments, prefixText)
+            if !common.isEmpty { plans.definedInVariant[output] = Set(common.keys) }
             if built[output] != nil || Self.isFresh(output) { built[output] = output; plans.built.insert(output); continue }
             let prefix = directory + "/" + name + ".h"
             try? prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
-            toBuild.append(Plan(output: output, prefix: prefix, arguments: arguments[key]!, representative: users[0]))
+            toBuild.append(Plan(output: output, prefix: prefix, arguments: arguments[key]! + commonArguments, representative: users[0]))
         }
         return (toBuild, assignment)
     }
@@ -251,7 +262,7 @@ final class PrecompiledHeaders {
     /// for the file alone, or a macro its text defines before its last kernel include, is used
     /// by a header it holds or defined there otherwise (the header could read differently with it).
     func headerToUse(for file: String, planned: String?) -> String? {
-        guard let planned, let output = built[planned] else { return nil }
+        guard let planned, let output = built[planned], builtAlike(file, output) else { return nil }
         let mentioned = macros(keeping: file, from: output)
         if mentioned.isEmpty, plans.definedInVariant[output] != nil { filesWithVariants += 1 }
         guard mentioned.isEmpty else {
@@ -260,6 +271,17 @@ final class PrecompiledHeaders {
             return nil
         }
         return output
+    }
+
+    /// Whether `output` was built with no `CONFIG_` symbol that `file` does not define the same
+    /// way (a later pass's file of the group, outside the gate its first files shared).
+    private func builtAlike(_ file: String, _ output: String) -> Bool {
+        guard let recipe = plans.recipes[output] else { return true }
+        let mine = ownDefines[file] ?? [:]
+        return recipe.arguments.allSatisfy { argument in
+            guard argument.hasPrefix("-DCONFIG_") else { return true }
+            return mine[String(argument.dropFirst(2).prefix { $0 != "=" })] == argument
+        }
     }
 
     /// The file's own macros that the built headers `output` use or define otherwise (those it
@@ -292,7 +314,7 @@ final class PrecompiledHeaders {
             let output = directory + "/" + name + ".pch"
             let known = built[output] != nil || plans.built.contains(output) || Self.isFresh(output)
             guard known || group.files.count >= Self.minimumGroup, Self.lastFailure(of: output) == nil, let recipe = plans.recipes[group.base] else { continue }
-            plans.definedInVariant[output] = group.names
+            plans.definedInVariant[output] = group.names.union(plans.definedInVariant[group.base] ?? [])
             plans.recipes[output] = (recipe.arguments + group.defines, recipe.prefixText)
             for file in group.files { assignment[file] = output }
             if known { built[output] = output; plans.built.insert(output); continue }
@@ -419,7 +441,8 @@ final class PrecompiledHeaders {
 final class PrecompiledHeaderPlans: @unchecked Sendable {
     var byGroup: [String: [(output: String, headers: [String])]] = [:]
     var recipes: [String: (arguments: [String], prefixText: String)] = [:]
-    /// Per variant, the symbols it was built with (they cannot keep a file that defines them out).
+    /// Per output built with `CONFIG_` symbols of its files (a variant, or the symbols a whole
+    /// group defines alike), those symbols: they cannot keep a file that defines them out.
     var definedInVariant: [String: Set<String>] = [:]
     var built: Set<String> = []
 

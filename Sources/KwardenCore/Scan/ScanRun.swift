@@ -440,7 +440,7 @@ final class ScanRun {
                 notes.append("\(sharedHeaders.excludedByOwnMacros) file\(sharedHeaders.excludedByOwnMacros == 1 ? "" : "s") parsed without the shared precompiled headers: a CONFIG_ symbol defined for the file alone, or a macro it defines before its includes, is used in them or defined there otherwise (\(sharedHeaders.excludingMacros.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5).map { "\($0.key): \($0.value)" }.joined(separator: ", ")))")
             }
             if summary.filesWithSharedHeaders > 0 {
-                let variants = sharedHeaders.filesWithVariants > 0 ? "; \(sharedHeaders.filesWithVariants) files were given a variant of their group's headers built with the CONFIG_ symbols of their own that kept them out" : ""
+                let variants = sharedHeaders.filesWithVariants > 0 ? "; \(sharedHeaders.filesWithVariants) files took headers built with CONFIG_ symbols of their own that the headers test (symbols their whole group defines alike, or a variant's)" : ""
                 notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse\(variants)")
             }
         }
