@@ -278,10 +278,7 @@ final class PrecompiledHeaders {
     private func builtAlike(_ file: String, _ output: String) -> Bool {
         guard let recipe = plans.recipes[output] else { return true }
         let mine = ownDefines[file] ?? [:]
-        return recipe.arguments.allSatisfy { argument in
-            guard argument.hasPrefix("-DCONFIG_") else { return true }
-            return mine[String(argument.dropFirst(2).prefix { $0 != "=" })] == argument
-        }
+        return Self.splitArguments(recipe.arguments, file: file).ownDefines.allSatisfy { mine[$0.key] == $0.value }
     }
 
     /// The file's own macros that the built headers `output` use or define otherwise (those it
