@@ -114,6 +114,8 @@ public struct FileOutcome: Codable, Sendable {
     public var usedPrecompiledHeader = false
     /// Why the shared precompiled headers were not used after all.
     public var precompiledHeaderFallback: String?
+    /// Why its driver's precompiled headers were set aside for the kernel headers' alone.
+    public var driverHeadersSetAside: String?
     /// Code of the file left unanalysed, and why (reported as notes).
     public var notes: [FileNote] = []
 

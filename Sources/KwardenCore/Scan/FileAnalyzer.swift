@@ -11,6 +11,9 @@ public struct FileJob: Codable, Sendable {
     public var questions: [String: Data]
     /// Shared precompiled headers to parse the file with (a fallback to a plain parse is automatic).
     public var precompiledHeader: String?
+    /// When `precompiledHeader` is a driver's headers chained to the kernel's: the kernel
+    /// headers' own, taken instead if the chain reads otherwise (more errors).
+    public var kernelHeader: String?
     /// Instead of analysing `file`: precompile the headers this prefix includes.
     public var precompile: PrecompileRequest?
     /// Rules whose summaries this job need not extract: in an evidence pass, those settled after
@@ -35,6 +38,8 @@ public struct PrecompileRequest: Codable, Sendable {
     public var output: String
     public var arguments: [String]
     public var representative: String
+    /// For a driver's headers: the kernel headers' precompiled header they are chained to.
+    public var base: String?
 }
 
 /// Parses files and runs rules on them. One per thread: it owns a libclang index.
@@ -80,14 +85,29 @@ public final class FileAnalyzer {
             }
             var unit: TranslationUnit
             var headerFunctions = SharedHeaderFunctions([])
-            if let shared = job.precompiledHeader {
-                unit = try sharedHeaderIndex.parse(file: job.file, arguments: ["-include-pch", shared] + setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
-                if let reason = Self.sharedHeadersFailed(unit.diagnostics) {
-                    outcome.precompiledHeaderFallback = reason
+            var used = job.precompiledHeader
+            if let shared = used {
+                let withShared = { [sharedHeaderIndex, overlayUnsaved] (header: String) in
+                    try sharedHeaderIndex.parse(file: job.file, arguments: ["-include-pch", header] + setup.arguments, unsavedFiles: setup.unsavedFiles + overlayUnsaved)
+                }
+                unit = try withShared(shared)
+                if let failed = Self.sharedHeadersFailed(unit.diagnostics) {
+                    outcome.precompiledHeaderFallback = failed
                     unit = try plain()
+                    used = nil
                 } else {
+                    // A driver's chained headers that leave errors the kernel headers alone do not
+                    // (a chain that reads otherwise than the file's own text) are set aside.
+                    if let kernel = job.kernelHeader, unit.errorCount > 0 {
+                        let alone = try withShared(kernel)
+                        if Self.sharedHeadersFailed(alone.diagnostics) == nil, alone.errorCount < unit.errorCount {
+                            outcome.driverHeadersSetAside = "its driver's precompiled headers left \(unit.errorCount) errors, the kernel's alone \(alone.errorCount)"
+                            unit = alone
+                            used = kernel
+                        }
+                    }
                     outcome.usedPrecompiledHeader = true
-                    headerFunctions = PrecompiledHeaders.functions(of: shared)
+                    headerFunctions = PrecompiledHeaders.functions(of: used ?? shared)
                 }
             } else {
                 unit = try plain()
@@ -98,7 +118,7 @@ public final class FileAnalyzer {
                 outcome.firstError = "\(first.position.file.isEmpty ? job.file : first.position.file):\(first.position.line): \(first.message)"
             }
             // The headers read from the precompiled header count as read by this file.
-            outcome.dependencies = unit.includedFiles + (outcome.usedPrecompiledHeader ? PrecompiledHeaders.record(of: job.precompiledHeader!).files : [])
+            outcome.dependencies = unit.includedFiles + (used.map { PrecompiledHeaders.record(of: $0).files } ?? [])
             let context = FileContext(path: job.file, unit: unit, sharedHeaderFunctions: headerFunctions)
             for rule in rules where !(job.skippedRules?.contains(rule.id) ?? false) {
                 outcome.summaries[rule.id] = rule.extract(context, pass: job.pass, questions: job.questions[rule.id])
@@ -137,6 +157,7 @@ public final class FileAnalyzer {
     private lazy var sharedHeaderIndex = ClangIndex(excludeDeclarationsFromPCH: true)
 
     private func precompile(_ request: PrecompileRequest, job: FileJob) -> FileOutcome {
+        if let base = request.base { return precompileDriverHeaders(request, on: base, job: job) }
         var outcome = FileOutcome(file: job.file)
         do {
             let unsaved = try setups.setup(for: request.representative).unsavedFiles + overlayUnsaved
@@ -186,6 +207,54 @@ public final class FileAnalyzer {
             PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit), macros: macros),
                                     of: request.output)
             // Renamed into place whole: a concurrent reader never sees half a file.
+            _ = rename(temporary, request.output)
+            outcome.dependencies = files
+        } catch {
+            outcome.failure = "\(error)"
+        }
+        return outcome
+    }
+
+    /// Builds a driver's headers on top of the kernel headers' precompiled header `base` (a
+    /// chained precompiled header). Its record holds the kernel headers' files and functions as
+    /// well as its own, and `base` itself: rebuilt, it makes this one stale.
+    ///
+    /// libclang 14 loses a macro of `base` from the chain when the driver's headers use its name
+    /// otherwise (a member called `list_entry` makes `list_entry()` undefined for every file
+    /// parsed with the chain): each of the kernel headers' macros is pushed and popped after the
+    /// driver's headers, which records its definition again in this one. (A file whose parse
+    /// with the chain still finds more errors than with `base` alone takes `base`.)
+    private func precompileDriverHeaders(_ request: PrecompileRequest, on base: String, job: FileJob) -> FileOutcome {
+        var outcome = FileOutcome(file: job.file)
+        do {
+            let kernel = PrecompiledHeaders.record(of: base)
+            let header = ((try? String(contentsOfFile: request.prefix, encoding: .utf8)) ?? "").split(separator: "\n").first.map(String.init) ?? ""
+            // The kernel headers' macros, and those of the command line they were built with.
+            let commandLine = request.arguments.filter { $0.hasPrefix("-D") }.map { String($0.dropFirst(2).prefix { $0 != "=" }) }
+            let reassert = Set(kernel.macros.definitions.keys).union(commandLine).sorted().map { "#pragma push_macro(\"\($0)\")\n#pragma pop_macro(\"\($0)\")\n" }.joined()
+            try (header + "\n" + reassert).write(toFile: request.prefix, atomically: true, encoding: .utf8)
+            let unsaved = try setups.setup(for: request.representative).unsavedFiles + overlayUnsaved
+            let temporary = request.output + "." + UUID().uuidString
+            let built = try sharedHeaderIndex.savePrecompiledHeader(request.prefix, arguments: ["-include-pch", base] + request.arguments,
+                                                                    unsavedFiles: unsaved, to: temporary)
+            let kernelFiles = Set(kernel.files)
+            let own = built.unit.includedFiles.filter { !kernelFiles.contains($0) && $0 != request.prefix }
+            let driverHeader = header.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
+            // A driver header without an include guard would be read again by every file that includes it.
+            let failure = built.errors.first.map { "\(built.errors.count) error\(built.errors.count == 1 ? "" : "s") in the driver's headers, first: \($0.message)" }
+                ?? (built.unit.isIncludeGuarded(driverHeader) ? nil : "\(driverHeader) has no include guard")
+            if let failure {
+                try? FileManager.default.removeItem(atPath: temporary)
+                outcome.failure = failure
+                PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [base] + own, functions: [], failure: failure), of: request.output)
+                return outcome
+            }
+            var macros = HeaderMacroFacts()
+            for file in own { if let bytes = built.unit.contents(of: file) { macros.add(bytes) } }
+            macros.settle()
+            let functions = PrecompiledHeaders.functions(of: base).all + SharedHeaderFunction.record(built.unit)
+            let files = kernel.files + [base] + own
+            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: functions, macros: macros), of: request.output)
             _ = rename(temporary, request.output)
             outcome.dependencies = files
         } catch {

@@ -37,6 +37,8 @@ final class PrecompiledHeaders {
         let arguments: [String]
         /// A file of the group, for the generated headers its architecture supplies in memory.
         let representative: String
+        /// For a driver's headers: the kernel headers' precompiled header they are built on.
+        var base: String? = nil
     }
 
     let directory: String
@@ -45,10 +47,16 @@ final class PrecompiledHeaders {
     private var ownMacros: [String: Set<EarlyMacro>] = [:]
     /// Per planned file, its own `CONFIG_` symbols' `-D` arguments, by name.
     private var ownDefines: [String: [String: String]] = [:]
+    /// Per planned file, its module's names (`-DKBUILD_MODNAME=…`): a driver's headers may use them.
+    private var moduleDefines: [String: [String]] = [:]
+    /// Per planned file, what its text and its driver's headers do before the kernel headers.
+    private var preambles: [String: Preamble] = [:]
     /// What planning learned, kept for later passes and for another scan of the tree sharing it.
     private let plans: PrecompiledHeaderPlans
     /// Files parsed with a variant of their group's headers.
     private(set) var filesWithVariants = 0
+    /// Files parsed with their driver's headers precompiled on top of the kernel's.
+    private(set) var filesWithDriverHeaders = 0
     /// Files whose own symbols a shared header mentions: parsed plainly.
     private(set) var excludedByOwnMacros = 0
     /// The macros that kept files from the shared headers, with how many files each kept.
@@ -104,6 +112,9 @@ final class PrecompiledHeaders {
         /// Macros it (or a `"…"` header it includes) defines or undefines, each with the number of
         /// `<…>` includes before it.
         var macros: [(macro: EarlyMacro, after: Int)] = []
+        /// The first `"…"` header the file itself includes, if it includes it outside any `#if`
+        /// and it is found: with the number of `<…>` includes and of macros before it.
+        var firstLocal: (path: String, headersBefore: Int, macrosBefore: Int)?
 
         /// The macros defined before one of `shared` is included: with the shared headers read
         /// first, such a header that uses one of them (or defines it otherwise) could read
@@ -119,12 +130,15 @@ final class PrecompiledHeaders {
         }
     }
 
-    /// Directives of one file in order: a macro defined or undefined, a `<…>` include, a `"…"` include.
-    enum Directive { case macro(EarlyMacro), system(String), local(String) }
+    /// Directives of one file in order: a macro defined or undefined, a `<…>` include, a `"…"`
+    /// include (and whether it is inside an `#if`); `firstLocal` marks where a file's first
+    /// `"…"` header begins once its headers are read in place.
+    enum Directive { case macro(EarlyMacro), system(String), local(String, conditional: Bool), firstLocal(String) }
 
     /// Comments are not read: an include or a definition commented out is not there.
     static func directives(_ source: SourceText) -> [Directive] {
         var result: [Directive] = []
+        var depth = 0
         for bytes in PreprocessorText.logicalLines(source.bytes) {
             if let macro = PreprocessorText.macroDirective(bytes) {
                 if !harmlessEarlyMacros.contains(macro.name) { result.append(.macro(EarlyMacro(name: macro.name, definition: macro.definition))) }
@@ -134,11 +148,13 @@ final class PrecompiledHeaders {
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             guard trimmed.hasPrefix("#") else { continue }
             let directive = trimmed.dropFirst().drop { $0 == " " || $0 == "\t" }
+            if directive.hasPrefix("if") { depth += 1; continue }
+            if directive.hasPrefix("endif") { depth = max(0, depth - 1); continue }
             guard directive.hasPrefix("include") else { continue }
             if let open = directive.firstIndex(of: "<"), let close = directive[open...].firstIndex(of: ">") {
                 result.append(.system(String(directive[directive.index(after: open)..<close])))
             } else if let open = directive.firstIndex(of: "\""), let close = directive[directive.index(after: open)...].firstIndex(of: "\"") {
-                result.append(.local(String(directive[directive.index(after: open)..<close])))
+                result.append(.local(String(directive[directive.index(after: open)..<close]), conditional: depth > 0))
             }
         }
         return result
@@ -160,11 +176,15 @@ final class PrecompiledHeaders {
     func preamble(of source: SourceText, file: String) -> Preamble {
         var sequence: [Directive] = []
         var visited: Set<String> = []
+        var sawLocal = false
         func expand(_ directives: [Directive], directory: String, depth: Int) {
             for directive in directives {
-                guard case .local(let name) = directive else { sequence.append(directive); continue }
+                guard case .local(let name, let conditional) = directive else { sequence.append(directive); continue }
                 let path = URL(fileURLWithPath: directory + "/" + name).standardizedFileURL.path
+                let first = depth == 0 && !sawLocal
+                sawLocal = sawLocal || depth == 0
                 guard depth < 8, visited.insert(path).inserted, let inner = localDirectives(path) else { continue }
+                if first && !conditional { sequence.append(.firstLocal(path)) }
                 expand(inner, directory: (path as NSString).deletingLastPathComponent, depth: depth + 1)
             }
         }
@@ -174,6 +194,7 @@ final class PrecompiledHeaders {
             switch directive {
             case .system(let header): preamble.headers.append(header)
             case .macro(let macro): preamble.macros.append((macro, preamble.headers.count))
+            case .firstLocal(let path): preamble.firstLocal = (path, preamble.headers.count, preamble.macros.count)
             case .local: break
             }
         }
@@ -187,7 +208,6 @@ final class PrecompiledHeaders {
               identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
         var groups: [String: [(file: String, headers: [String])]] = [:]
         var arguments: [String: [String]] = [:]
-        var preambles: [String: Preamble] = [:]
         for entry in files {
             let (shared, defines) = Self.splitArguments(entry.arguments, file: entry.file)
             let preamble = self.preamble(of: entry.source, file: entry.file)
@@ -196,6 +216,7 @@ final class PrecompiledHeaders {
             arguments[key] = shared
             ownMacros[entry.file] = Set(defines.keys.map { EarlyMacro(name: $0, definition: nil) })
             ownDefines[entry.file] = defines
+            moduleDefines[entry.file] = entry.arguments.filter(Self.isModuleDefine)
             preambles[entry.file] = preamble
         }
         var toBuild: [Plan] = []
@@ -322,10 +343,112 @@ final class PrecompiledHeaders {
         return (toBuild, assignment)
     }
 
+    static func isModuleDefine(_ argument: String) -> Bool {
+        argument.hasPrefix("-DKBUILD_MODNAME=") || argument.hasPrefix("-D__KBUILD_MODNAME=") || argument.hasPrefix("-DKBUILD_MODFILE=")
+    }
+
+    /// Drivers' own headers, precompiled on top of the kernel's: most files of a driver begin with
+    /// its main header (`"ice.h"`), which reads hundreds of kilobytes of the driver's own headers
+    /// — most of what is left of a parse once the kernel headers are shared. Files with the same
+    /// kernel headers (`base`: the precompiled header each will use), the same first `"…"`
+    /// header, directory and module share one built from that header alone, chained to the
+    /// kernel headers' (a build costs about one parse of that header). A file takes part only
+    /// where the chained headers read as they would in its own order: its first `"…"` include is
+    /// outside any `#if`, and each `<…>` header it includes before that one is among those the
+    /// kernel headers' build read (it is read before the driver's header either way).
+    func planDriverHeaders(_ files: [String], base: [String: String], identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
+        var groups: [String: (base: String, header: String, directory: String, files: [String])] = [:]
+        for file in files {
+            guard let kernel = base[file], plans.recipes[kernel] != nil, let preamble = preambles[file], let first = preamble.firstLocal else { continue }
+            let read = Self.headerNames(readBy: kernel)
+            guard preamble.headers.prefix(first.headersBefore).allSatisfy(read.contains) else { continue }
+            let directory = (file as NSString).deletingLastPathComponent
+            let module = moduleDefines[file] ?? []
+            let name = stableHash([identity, (kernel as NSString).lastPathComponent, first.path, directory] + module)
+            groups[name, default: (kernel, first.path, directory, [])].files.append(file)
+        }
+        var toBuild: [Plan] = []
+        var assignment: [String: String] = [:]
+        for (key, group) in groups.sorted(by: { $0.key < $1.key }) {
+            guard let recipe = plans.recipes[group.base] else { continue }
+            // The CONFIG_ symbols every file defines alike (the driver's own gate) are built in,
+            // as for a group's kernel headers.
+            let builtIn = Self.splitArguments(recipe.arguments, file: group.files[0]).ownDefines
+            var common = (ownDefines[group.files[0]] ?? [:]).filter { builtIn[$0.key] == nil }
+            for file in group.files.dropFirst() where !common.isEmpty {
+                let mine = ownDefines[file] ?? [:]
+                common = common.filter { mine[$0.key] == $0.value }
+            }
+            let commonArguments = common.keys.sorted().map { common[$0]! }
+            let arguments = recipe.arguments + commonArguments + (moduleDefines[group.files[0]] ?? []) + ["-I" + group.directory]
+            let output = directory + "/" + stableHash([key] + commonArguments) + ".pch"
+            let known = built[output] != nil || plans.built.contains(output) || Self.isFresh(output)
+            guard known || group.files.count >= Self.minimumGroup, Self.lastFailure(of: output) == nil else { continue }
+            let prefixText = "#include \"\(group.header)\"\n"
+            plans.recipes[output] = (arguments, prefixText)
+            plans.driverHeaderBase[output] = group.base
+            plans.definedInVariant[output] = Set(common.keys).union(plans.definedInVariant[group.base] ?? [])
+            for file in group.files { assignment[file] = output }
+            if known { built[output] = output; plans.built.insert(output); continue }
+            let prefix = (output as NSString).deletingPathExtension + ".h"
+            try? prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
+            toBuild.append(Plan(output: output, prefix: prefix, arguments: arguments, representative: group.files[0], base: group.base))
+        }
+        return (toBuild, assignment)
+    }
+
+    /// The driver's headers `file` is to use, once built, on top of its kernel headers `base`
+    /// (which it takes otherwise): none when the file's module differs, or a `CONFIG_` symbol of
+    /// its own or a macro it defines before its first `"…"` include is used or defined otherwise
+    /// by the driver's headers or the kernel's.
+    func driverHeaderToUse(for file: String, planned: String?, base: String) -> String {
+        guard let planned, let output = built[planned], plans.driverHeaderBase[output] == base, builtAlike(file, output),
+              let recipe = plans.recipes[output], let preamble = preambles[file], let first = preamble.firstLocal else { return base }
+        let module = Set(moduleDefines[file] ?? [])
+        guard recipe.arguments.filter(Self.isModuleDefine).allSatisfy(module.contains) else { return base }
+        let defined = plans.definedInVariant[output] ?? []
+        var early = Set((ownDefines[file] ?? [:]).keys.filter { !defined.contains($0) }.map { EarlyMacro(name: $0, definition: nil) })
+        var byName: [String: EarlyMacro] = [:]
+        for (macro, _) in preamble.macros.prefix(first.macrosBefore) {
+            byName[macro.name] = byName[macro.name] == nil ? macro : EarlyMacro(name: macro.name, definition: nil)
+        }
+        early.formUnion(byName.values)
+        let driverFacts = Self.record(of: output).macros, kernelFacts = Self.record(of: base).macros
+        guard !early.contains(where: { driverFacts.isAffected(by: $0.name, definition: $0.definition)
+            || (!defined.contains($0.name) && kernelFacts.isAffected(by: $0.name, definition: $0.definition)) }) else { return base }
+        filesWithDriverHeaders += 1
+        return output
+    }
+
+    /// The names (`linux/list.h`, `asm/io.h`) under which a build's files can be included.
+    static func headerNames(readBy output: String) -> Set<String> {
+        namesLock.lock()
+        if let known = headerNamesByOutput[output] { namesLock.unlock(); return known }
+        namesLock.unlock()
+        var names = Set<String>()
+        for path in record(of: output).files {
+            var rest = Substring(path)
+            while let range = rest.range(of: "/include/") {
+                rest = rest[range.upperBound...]
+                var name = rest
+                names.insert(String(name))
+                for prefix in ["generated/", "uapi/"] where name.hasPrefix(prefix) {
+                    name = name.dropFirst(prefix.count)
+                    names.insert(String(name))
+                }
+            }
+        }
+        namesLock.lock(); headerNamesByOutput[output] = names; namesLock.unlock()
+        return names
+    }
+    nonisolated(unsafe) private static var headerNamesByOutput: [String: Set<String>] = [:]
+    private static let namesLock = NSLock()
+
     /// Records what building did: a failed build leaves its files to plain parses.
     func record(_ plan: Plan, failure: String?) -> Bool {
         if let failure {
-            notes.append("shared precompiled headers could not be built (\(failure)); those files are parsed plainly")
+            notes.append(plan.base == nil ? "shared precompiled headers could not be built (\(failure)); those files are parsed plainly"
+                         : "a driver's own headers could not be precompiled (\(failure)); its files take the kernel headers' alone")
             try? FileManager.default.removeItem(atPath: plan.output)
             return false
         }
@@ -441,6 +564,8 @@ final class PrecompiledHeaderPlans: @unchecked Sendable {
     /// Per output built with `CONFIG_` symbols of its files (a variant, or the symbols a whole
     /// group defines alike), those symbols: they cannot keep a file that defines them out.
     var definedInVariant: [String: Set<String>] = [:]
+    /// Per driver's headers, the kernel headers' precompiled header they are chained to.
+    var driverHeaderBase: [String: String] = [:]
     var built: Set<String> = []
 
     /// The plans as the result cache keeps them between scans.
@@ -450,6 +575,7 @@ final class PrecompiledHeaderPlans: @unchecked Sendable {
         var byGroup: [String: [Planned]]
         var recipes: [String: Recipe]
         var definedInVariant: [String: [String]]
+        var driverHeaderBase: [String: String]?
     }
 
     /// What is built, or was taken from an earlier scan and not found stale.
@@ -457,7 +583,8 @@ final class PrecompiledHeaderPlans: @unchecked Sendable {
         let kept = built.union(unverified)
         return Stored(byGroup: byGroup.mapValues { $0.filter { kept.contains($0.output) }.map { Stored.Planned(output: $0.output, headers: $0.headers) } }.filter { !$0.value.isEmpty },
                       recipes: recipes.filter { kept.contains($0.key) }.mapValues { Stored.Recipe(arguments: $0.arguments, prefixText: $0.prefixText) },
-                      definedInVariant: definedInVariant.filter { kept.contains($0.key) }.mapValues { $0.sorted() })
+                      definedInVariant: definedInVariant.filter { kept.contains($0.key) }.mapValues { $0.sorted() },
+                      driverHeaderBase: driverHeaderBase.filter { kept.contains($0.key) })
     }
 
     /// Outputs taken from an earlier scan whose freshness is not checked yet (reading a record
@@ -480,6 +607,7 @@ final class PrecompiledHeaderPlans: @unchecked Sendable {
             if !built.contains(output) { unverified.insert(output) }
         }
         for (output, names) in earlier.definedInVariant where definedInVariant[output] == nil { definedInVariant[output] = Set(names) }
+        for (output, base) in earlier.driverHeaderBase ?? [:] where driverHeaderBase[output] == nil { driverHeaderBase[output] = base }
     }
 
     /// Whether a planned output may be used: planned by this scan, or taken from an earlier one
@@ -494,6 +622,7 @@ final class PrecompiledHeaderPlans: @unchecked Sendable {
         for group in byGroup.keys { byGroup[group]?.removeAll { $0.output == output } }
         recipes[output] = nil
         definedInVariant[output] = nil
+        driverHeaderBase[output] = nil
         return false
     }
 }

@@ -290,7 +290,8 @@ final class ScanRun {
             guard !plans.isEmpty else { return }
             let builds = plans.map { plan -> FileJob in
                 var job = FileJob(file: plan.prefix, pass: pass)
-                job.precompile = PrecompileRequest(prefix: plan.prefix, output: plan.output, arguments: plan.arguments, representative: plan.representative)
+                job.precompile = PrecompileRequest(prefix: plan.prefix, output: plan.output, arguments: plan.arguments, representative: plan.representative,
+                                                   base: plan.base)
                 return job
             }
             for (plan, outcome) in zip(plans, try runner.run(builds, phase: "precompiling shared headers")) {
@@ -302,9 +303,19 @@ final class ScanRun {
         // Files their own CONFIG_ symbols keep from their group's headers may share a variant.
         let variants = sharedHeaders.planVariants(files, planned: planned.assignment, identity: ResultCache.buildIdentity)
         try build(variants.toBuild)
-        return files.map { file in
+        var kernelHeaders: [String: String] = [:]
+        for file in files {
             let variant = variants.assignment[file].flatMap { sharedHeaders.built[$0] }
-            return fileJob(file, pass: pass, questions: questions, precompiledHeader: sharedHeaders.headerToUse(for: file, planned: variant ?? planned.assignment[file]))
+            kernelHeaders[file] = sharedHeaders.headerToUse(for: file, planned: variant ?? planned.assignment[file])
+        }
+        // Then each driver's own headers, on top of the kernel headers its files took.
+        let drivers = sharedHeaders.planDriverHeaders(files, base: kernelHeaders, identity: ResultCache.buildIdentity)
+        try build(drivers.toBuild)
+        return files.map { file in
+            let header = kernelHeaders[file].map { sharedHeaders.driverHeaderToUse(for: file, planned: drivers.assignment[file], base: $0) }
+            var job = fileJob(file, pass: pass, questions: questions, precompiledHeader: header)
+            if header != kernelHeaders[file] { job.kernelHeader = kernelHeaders[file] }
+            return job
         }
     }
 
@@ -413,6 +424,7 @@ final class ScanRun {
         // Summary and failures.
         var parseErrors: [ParseErrorReport] = []
         var countedFiles = Set<String>()
+        var driverHeadersSetAside = 0
         for outcome in outcomes {
             if let failure = outcome.failure {
                 failures.append(FileFailure(file: RelativePath.make(outcome.file, root: root), reason: failure))
@@ -425,6 +437,10 @@ final class ScanRun {
             if let fallback = outcome.precompiledHeaderFallback {
                 summary.sharedHeaderFallbacks += 1
                 if summary.sharedHeaderFallbacks <= 3 { notes.append("\(RelativePath.make(outcome.file, root: root)): parsed without the shared precompiled headers: \(fallback)") }
+            }
+            if let setAside = outcome.driverHeadersSetAside {
+                driverHeadersSetAside += 1
+                if driverHeadersSetAside <= 3 { notes.append("\(RelativePath.make(outcome.file, root: root)): parsed with the kernel's shared headers alone: \(setAside)") }
             }
             if outcome.errorCount > 0 {
                 summary.filesWithErrors += 1
@@ -441,7 +457,9 @@ final class ScanRun {
             }
             if summary.filesWithSharedHeaders > 0 {
                 let variants = sharedHeaders.filesWithVariants > 0 ? "; \(sharedHeaders.filesWithVariants) files took headers built with CONFIG_ symbols of their own that the headers test (symbols their whole group defines alike, or a variant's)" : ""
-                notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse\(variants)")
+                let setAside = driverHeadersSetAside > 0 ? " (\(driverHeadersSetAside) set them aside: they left errors the kernel's alone do not)" : ""
+                let drivers = sharedHeaders.filesWithDriverHeaders > 0 ? "; \(sharedHeaders.filesWithDriverHeaders) files took their driver's own headers precompiled on top of the kernel's\(setAside)" : ""
+                notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse\(variants)\(drivers)")
             }
         }
         if options.compileCommands != nil {
