@@ -129,6 +129,64 @@ extension FileContext {
     public func headerFunctions(mentioning names: Set<String>) -> [FunctionDefinition] {
         guard !names.isEmpty else { return [] }
         var result: [FunctionDefinition] = []
+        for cursor in resolve(sharedHeaderFunctions.mentioning(names)) {
+            if let cursor, let definition = headerFunction(cursor) { result.append(definition) }
+        }
+        return result + unsharedHeaderFunctions(mentioning: names)
+    }
+
+    /// What a rule makes of each shared-header function that mentions one of `names`, in their
+    /// order: made once per set of shared headers and `key` (the rule, its pass) in a process,
+    /// and taken by every later file parsed with them — unless `make` says it read something
+    /// of the file's own (then made again for each file), or the file itself defines one of the
+    /// functions whose definitions the making looked up (`consulted`: a callee found in the
+    /// shared headers, or nowhere, in the file it was made for).
+    public func sharedHeaderFacts<Fact>(mentioning names: Set<String>, key: String,
+                                        make: (FunctionDefinition) -> (fact: Fact?, consulted: Set<String>, ownFacts: Bool)) -> [Fact] {
+        let wanted = sharedHeaderFunctions.mentioning(names)
+        guard !wanted.isEmpty else { return [] }
+        let keys = wanted.map { key + "|" + $0.file + "|" + String($0.offset) }
+        let own = definedFunctionNames
+        var made = keys.map { key -> SharedHeaderFunctions.Made? in
+            guard let kept = sharedHeaderFunctions.made(key), kept.consulted.isDisjoint(with: own) else { return nil }
+            return kept
+        }
+        let missing = made.indices.filter { made[$0] == nil }
+        for (index, cursor) in zip(missing, resolve(missing.map { wanted[$0] })) {
+            guard let cursor else { made[index] = SharedHeaderFunctions.Made(fact: nil, consulted: [], cut: nil); continue }
+            let before = tooDeep.count
+            guard let definition = headerFunction(cursor) else {
+                made[index] = SharedHeaderFunctions.Made(fact: nil, consulted: [], cut: tooDeep.count > before ? tooDeep.last : headerCache.cuts[cursor])
+                sharedHeaderFunctions.keep(made[index]!, key: keys[index])
+                continue
+            }
+            let result = make(definition)
+            made[index] = SharedHeaderFunctions.Made(fact: result.fact, consulted: result.consulted, cut: nil)
+            if !result.ownFacts && result.consulted.isDisjoint(with: own) { sharedHeaderFunctions.keep(made[index]!, key: keys[index]) }
+        }
+        var facts: [Fact] = []
+        let madeHere = Set(missing)
+        for (index, entry) in made.enumerated() {
+            guard let entry else { continue }
+            // A function cut for nesting too deep is noted for every file, as when it is made.
+            if let cut = entry.cut, !madeHere.contains(index) { tooDeep.append(cut) }
+            if let fact = entry.fact as? Fact { facts.append(fact) }
+        }
+        return facts
+    }
+
+    /// The names of the functions this unit defines itself (in the file and in headers read
+    /// without shared precompiled headers).
+    public var definedFunctionNames: Set<String> {
+        if let known = headerCache.definedNames { return known }
+        let names = Set(unit.topLevel.lazy.filter { $0.kind == .functionDecl && $0.isDefinition }.map(\.spelling))
+        headerCache.definedNames = names
+        return names
+    }
+
+    /// The cursors of shared-header functions' definitions, looked up file by file (see
+    /// `TranslationUnit.cursors`); nil where none is found.
+    private func resolve(_ wanted: [SharedHeaderFunction]) -> [Cursor?] {
         // The cursor at the name may be a part of the declaration: climb to it.
         func definition(at start: Cursor?, named name: String) -> Cursor? {
             guard var cursor = start else { return nil }
@@ -138,18 +196,21 @@ extension FileContext {
             }
             return cursor.kind == .functionDecl && cursor.spelling == name && cursor.isDefinition ? cursor : nil
         }
-        let wanted = sharedHeaderFunctions.mentioning(names)
         var found = [Cursor?](repeating: nil, count: wanted.count)
-        // Looked up file by file (see `TranslationUnit.cursors`), in the order they were recorded.
         for (file, indices) in Dictionary(grouping: wanted.indices, by: { wanted[$0].file }) {
             for (index, cursor) in zip(indices, unit.cursors(inFile: file, offsets: indices.map { wanted[$0].offset })) {
                 found[index] = definition(at: cursor, named: wanted[index].name)
                     ?? definition(at: unit.cursor(inFile: file, offset: wanted[index].offset), named: wanted[index].name)
             }
         }
-        for cursor in found {
-            if let cursor, let definition = headerFunction(cursor) { result.append(definition) }
-        }
+        return found
+    }
+
+    /// Header functions the unit read itself (not from shared precompiled headers) whose text
+    /// mentions one of `names`.
+    public func unsharedHeaderFunctions(mentioning names: Set<String>) -> [FunctionDefinition] {
+        guard !names.isEmpty else { return [] }
+        var result: [FunctionDefinition] = []
         let matcher = IdentifierMatcher(names)
         for (cursor, extent) in headerDefinitions {
             guard let text = headerText(extent.start.file), extent.start.offset < extent.end.offset,
@@ -164,7 +225,9 @@ extension FileContext {
     /// tree `definitionTree` gives for it as a callee).
     private func headerFunction(_ cursor: Cursor) -> FunctionDefinition? {
         if let known = headerCache.trees[cursor] { return known }
+        let before = tooDeep.count
         let definition = analysable(cursor, tree: definitionTree(cursor))
+        if tooDeep.count > before { headerCache.cuts[cursor] = tooDeep.last }
         headerCache.trees[cursor] = .some(definition)
         return definition
     }
@@ -198,6 +261,10 @@ final class HeaderCache {
     var trees: [Cursor: FunctionDefinition?] = [:]
     /// Trees of definitions asked for by cursor (see `definitionTree`).
     var definitionTrees: [Cursor: Node] = [:]
+    /// Header functions left out for nesting too deep, with where their trees were cut.
+    var cuts: [Cursor: FileContext.TooDeep] = [:]
+    /// See `definedFunctionNames`.
+    var definedNames: Set<String>?
 }
 
 /// The functions one set of shared precompiled headers defines. Every file parsed with them asks
@@ -209,6 +276,26 @@ public final class SharedHeaderFunctions: @unchecked Sendable {
     private let lock = NSLock()
 
     public init(_ all: [SharedHeaderFunction]) { self.all = all }
+
+    /// What a rule made of one of these functions (see `FileContext.sharedHeaderFacts`).
+    struct Made {
+        let fact: Any?
+        /// The callees whose definitions the making looked up.
+        let consulted: Set<String>
+        /// Where the function's tree was cut, if it nests too deep.
+        let cut: FileContext.TooDeep?
+    }
+    private var madeByKey: [String: Made] = [:]
+
+    func made(_ key: String) -> Made? {
+        lock.lock(); defer { lock.unlock() }
+        return madeByKey[key]
+    }
+
+    func keep(_ made: Made, key: String) {
+        lock.lock(); defer { lock.unlock() }
+        madeByKey[key] = made
+    }
 
     /// Those that name one of `names`, in their order.
     public func mentioning(_ names: Set<String>) -> [SharedHeaderFunction] {

@@ -16,7 +16,16 @@ final class DmaBodyBuilder {
         self.vocabulary = vocabulary
     }
 
+    /// While a body is reduced: the callees whose definitions it looked up (a driver's register
+    /// read or write function), and whether it read what the file does elsewhere (its control
+    /// bits, its ops bindings). A shared header's function reduced without either reads the same
+    /// in every file parsed with those headers.
+    private(set) var consultedCallees: Set<String> = []
+    private(set) var readFileFacts = false
+
     func body(of function: FunctionDefinition, pass: Int) -> DmaFunctionBody? {
+        consultedCallees = []
+        readFileFacts = false
         guard let body = function.body else { return nil }
         synthetic = 0
         let parameters = function.parameters.map { $0.type.isInteger ? $0.spelling : "" }
@@ -108,12 +117,19 @@ final class DmaBodyBuilder {
         return bindings.mapValues { $0.sorted() }
     }()
 
+    /// Notes that what follows reads the file's own facts; always true.
+    private func readsFileFacts() -> Bool {
+        readFileFacts = true
+        return true
+    }
+
     private var readerCache: [String: Bool] = [:]
 
     /// A driver's own register read function (`u32 foo_rd(priv, reg) { return readl(priv->io + reg); }`,
     /// one level, defined in this unit): its calls read a register, whatever it is called.
     func isRegisterReader(_ call: Node) -> Bool {
         guard call.kind == .callExpr, let name = call.calleeName, !name.isEmpty else { return false }
+        consultedCallees.insert(name)
         if let known = readerCache[name] { return known }
         readerCache[name] = false
         guard let definition = call.referenced?.definition, definition.kind == .functionDecl else { return false }
@@ -327,7 +343,7 @@ final class DmaBodyBuilder {
         while arguments.last == .other { arguments.removeLast() }
         let texts = node.arguments.map(Self.text)
         // `info->rx_ring_free(ring)`: the functions this file stores in that field of the ops struct.
-        if let field = node.referenced, field.kind == .fieldDecl, let bound = opsBindings[(field.recordName ?? "") + "." + field.spelling], !bound.isEmpty {
+        if let field = node.referenced, field.kind == .fieldDecl, readsFileFacts(), let bound = opsBindings[(field.recordName ?? "") + "." + field.spelling], !bound.isEmpty {
             let calls = bound.map { DmaStep.call(callee: $0, line: line, target: target, arguments: arguments, texts: texts) }
             return steps + [calls.dropFirst().reduce(calls[0]) { .branch(condition: DmaCondition(polarity: [:]), then: [$1], otherwise: [$0]) }]
         }
@@ -554,6 +570,7 @@ final class DmaBodyBuilder {
     /// the driver stops by clearing another word reads 0 (`!ioread32(&ctrl->running)`): the hardware
     /// is being stopped. Decided by the AST, not by what the bits are called.
     private func awaitsEnableClear(_ poll: Node) -> Bool {
+        readFileFacts = true
         let control = fileControl
         guard !control.setBits.isEmpty || !control.stoppedBlocks.isEmpty else { return false }
         let tests = poll.descendants(where: { ($0.kind == .unaryOperator && $0.operatorSpelling == "!") || ($0.kind == .binaryOperator && $0.operatorSpelling == "==") })
@@ -609,6 +626,7 @@ final class DmaBodyBuilder {
     /// stores with a register write API; nil for other callees.
     private func writtenParameter(of call: Node) -> Int? {
         guard let name = call.calleeName, !name.isEmpty else { return nil }
+        consultedCallees.insert(name)
         if let known = writerCache[name] { return known }
         writerCache[name] = .some(nil)
         guard let definition = call.referenced?.definition, definition.kind == .functionDecl else { return nil }

@@ -9,7 +9,11 @@ extension DmaFreeAfterFailedDisable {
         let pass = request.questions.map(\.pass).max() ?? 1
         let builder = DmaBodyBuilder(context: context, vocabulary: vocabulary)
         let headerNames = vocabulary.frees.union(vocabulary.pollMacros)
-        let functions = context.functions + context.headerFunctions(mentioning: headerNames)
-        return functions.compactMap { builder.body(of: $0, pass: pass) }
+        let own = context.functions.compactMap { builder.body(of: $0, pass: pass) }
+        // A shared header's helpers read alike in every file parsed with those headers.
+        let shared = context.sharedHeaderFacts(mentioning: headerNames, key: id + "|" + String(pass)) { definition in
+            (builder.body(of: definition, pass: pass), builder.consultedCallees, builder.readFileFacts)
+        }
+        return own + shared + context.unsharedHeaderFunctions(mentioning: headerNames).compactMap { builder.body(of: $0, pass: pass) }
     }
 }

@@ -1,0 +1,52 @@
+import Foundation
+import XCTest
+import ClangKit
+@testable import RuleKit
+
+/// What a rule makes of a shared header's functions is made once per set of shared headers, and
+/// made again for a file that defines a callee the making looked up, or when it read the file's
+/// own facts.
+final class SharedHeaderFactsTests: XCTestCase {
+    func testFactsAreMadeOncePerSharedHeadersUnlessTheFileDefinesAConsultedCallee() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-facts-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let files: [String: String] = [
+            "helpers.h": "#ifndef HELPERS_H\n#define HELPERS_H\nvoid hw_stop(int *r);\nstatic inline void release(int *r) { hw_stop(r); }\nstatic inline int twice(int x) { return x * 2; }\n#endif\n",
+            "prefix.h": "#include \"helpers.h\"\n",
+            "a.c": "#include \"helpers.h\"\nint use_a(void) { return twice(1); }\n",
+            "b.c": "#include \"helpers.h\"\nint use_b(void) { return twice(2); }\n",
+            // Defines the callee that `release` looks up: what is made of `release` may differ here.
+            "c.c": "#include \"helpers.h\"\nvoid hw_stop(int *r) { *r = 0; }\n",
+        ]
+        for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
+        let pch = directory + "/prefix.pch"
+        let built = try ClangIndex().savePrecompiledHeader(directory + "/prefix.h", arguments: ["-I", directory], to: pch)
+        XCTAssertTrue(built.errors.isEmpty)
+        let shared = SharedHeaderFunctions(SharedHeaderFunction.record(built.unit))
+        let index = ClangIndex(excludeDeclarationsFromPCH: true)
+
+        var made: [String] = []
+        func facts(_ file: String, key: String, ownFacts: Bool = false) throws -> [String] {
+            let unit = try index.parse(file: directory + "/" + file, arguments: ["-include-pch", pch, "-I", directory])
+            XCTAssertEqual(unit.errorCount, 0, file)
+            let context = FileContext(path: directory + "/" + file, unit: unit, sharedHeaderFunctions: shared)
+            return context.sharedHeaderFacts(mentioning: ["hw_stop", "x"], key: key) { definition in
+                made.append(file + ":" + definition.name)
+                return (definition.name, definition.name == "release" ? ["hw_stop"] : [], ownFacts)
+            }
+        }
+        XCTAssertEqual(try facts("a.c", key: "rule|1"), ["release", "twice"])
+        XCTAssertEqual(made, ["a.c:release", "a.c:twice"])
+        XCTAssertEqual(try facts("b.c", key: "rule|1"), ["release", "twice"])
+        XCTAssertEqual(made.count, 2, "b.c takes both from a.c's making: \(made)")
+        XCTAssertEqual(try facts("c.c", key: "rule|1"), ["release", "twice"])
+        XCTAssertEqual(made.suffix(1), ["c.c:release"], "c.c defines hw_stop: release is made again, twice is taken")
+        XCTAssertEqual(try facts("b.c", key: "rule|1"), ["release", "twice"])
+        XCTAssertEqual(made.count, 3, "c.c's making was not kept: \(made)")
+        // Made from the file's own facts: never kept.
+        _ = try facts("a.c", key: "rule|2", ownFacts: true)
+        _ = try facts("b.c", key: "rule|2", ownFacts: true)
+        XCTAssertEqual(made.suffix(4), ["a.c:release", "a.c:twice", "b.c:release", "b.c:twice"])
+    }
+}
