@@ -121,6 +121,7 @@ final class ScanRun {
             rules.map { $0.preselect(source) }
         }
         failures += texts.unreadable
+        deriveFlagsMeanwhile()
         narrowByCallGraph()
         prepareIndexMeanwhile()
         let notUTF8 = texts.notUTF8.count
@@ -134,6 +135,18 @@ final class ScanRun {
             selected = shard.share(of: selected.map { RelativePath.make($0, root: root) }).map { selected[$0] }
             notes.append("shard \(shard): \(selected.count) of \(selectedSet.count) preselected files")
         }
+    }
+
+    /// The flags of the files that rules not narrowed by the call graph keep are derived on a
+    /// background thread while the call graph is joined (serial, on one core): deriving flags
+    /// (Makefiles, Kconfig gates) is most of planning the shared headers.
+    private func deriveFlagsMeanwhile() {
+        guard kernelRoot != nil, options.callGraph else { return }
+        let plain = options.rules.indices.filter { options.rules[$0].callGraphCriteria == nil }
+        guard plain.count < options.rules.count else { return }
+        let texts = self.texts!, setups = self.setups
+        let files = discovery.files.filter { file in plain.contains { texts.isSelected(file, rule: $0) } }
+        DispatchQueue.global(qos: .utility).async { for file in files { _ = try? setups.setup(for: file) } }
     }
 
     /// Without a cache, the identifier index of a wider fact scope (the gate's whole tree) makes
