@@ -160,14 +160,18 @@ final class PrecompiledHeaders {
         return result
     }
 
-    /// Per `"…"` header read while planning: its directives (nil: not found).
+    /// Per `"…"` header read while planning: its directives (nil: not found). Files' preambles
+    /// are read in parallel.
     private var localHeaders: [String: [Directive]?] = [:]
+    private let localHeadersLock = NSLock()
 
     private func localDirectives(_ path: String) -> [Directive]? {
-        if let known = localHeaders[path] { return known }
+        localHeadersLock.lock()
+        if let known = localHeaders[path] { localHeadersLock.unlock(); return known }
+        localHeadersLock.unlock()
         var read: [Directive]?
         if case .success(let source) = TextIndex.read(path) { read = Self.directives(source) }
-        localHeaders[path] = read
+        localHeadersLock.lock(); localHeaders[path] = read; localHeadersLock.unlock()
         return read
     }
 
@@ -208,9 +212,9 @@ final class PrecompiledHeaders {
               identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
         var groups: [String: [(file: String, headers: [String])]] = [:]
         var arguments: [String: [String]] = [:]
-        for entry in files {
+        let read = parallelMap(files.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { self.preamble(of: files[$0].source, file: files[$0].file) }
+        for (entry, preamble) in zip(files, read) {
             let (shared, defines) = Self.splitArguments(entry.arguments, file: entry.file)
-            let preamble = self.preamble(of: entry.source, file: entry.file)
             let key = stableHash([configurationKey(entry.file)] + shared)
             groups[key, default: []].append((entry.file, preamble.headers))
             arguments[key] = shared
