@@ -291,15 +291,19 @@ final class ScanRun {
     }
 
     /// The jobs that parse `files` in a pass, each with the shared precompiled headers of its group
-    /// (precompiled first where missing).
-    private func jobs(_ files: [String], pass: Int, questions: [String: Data] = [:]) throws -> [FileJob] {
-    let options = self.options, setups = self.setups
-        guard let sharedHeaders else { return files.map { fileJob($0, pass: pass, questions: questions) } }
+    /// (precompiled first where missing). A file whose headers are settled while headers are still
+    /// to be built is parsed alongside the builds (a file no headers are planned for, with the
+    /// kernel headers' builds; a file no driver's headers are planned for, with the drivers'):
+    /// `parsed` holds their outcomes, and `jobs` the rest.
+    private func jobs(_ files: [String], pass: Int, questions: [String: Data] = [:], phase: String) throws -> (jobs: [FileJob], parsed: [String: FileOutcome]) {
+        let options = self.options, setups = self.setups
+        guard let sharedHeaders else { return (files.map { fileJob($0, pass: pass, questions: questions) }, [:]) }
         let entries = parallelMap(files.count, jobs: options.jobs) { i -> (file: String, arguments: [String], source: SourceText)? in
             guard let arguments = try? setups.setup(for: files[i]).arguments, case .success(let source) = options.overlay.read(files[i]) else { return nil }
             return (files[i], arguments, source)
         }.compactMap { $0 }
-        func build(_ plans: [PrecompiledHeaders.Plan]) throws {
+        var parsed: [String: FileOutcome] = [:]
+        func build(_ plans: [PrecompiledHeaders.Plan], alongside settled: [FileJob] = []) throws {
             guard !plans.isEmpty else { return }
             let builds = plans.map { plan -> FileJob in
                 var job = FileJob(file: plan.prefix, pass: pass)
@@ -307,29 +311,36 @@ final class ScanRun {
                                                    base: plan.base)
                 return job
             }
-            for (plan, outcome) in zip(plans, try runner.run(builds, phase: "precompiling shared headers")) {
+            let label = settled.isEmpty ? "precompiling shared headers" : "\(phase) (and precompiling \(plans.count) shared headers)"
+            let outcomes = try runner.run(builds + settled, phase: label, lookedUp: true)
+            for (plan, outcome) in zip(plans, outcomes) {
                 _ = sharedHeaders.record(plan, failure: outcome.failure)
             }
+            for (job, outcome) in zip(settled, outcomes.dropFirst(plans.count)) { parsed[job.file] = outcome }
         }
         let planned = sharedHeaders.plan(entries, configurationKey: { setups.configurationKey(for: $0) }, identity: ResultCache.buildIdentity)
-        try build(planned.toBuild)
+        // Files no headers are planned for are parsed plainly, whatever is built.
+        try build(planned.toBuild, alongside: files.filter { planned.assignment[$0] == nil }.map { fileJob($0, pass: pass, questions: questions) })
         // Files their own CONFIG_ symbols keep from their group's headers may share a variant.
         let variants = sharedHeaders.planVariants(files, planned: planned.assignment, identity: ResultCache.buildIdentity)
         try build(variants.toBuild)
         var kernelHeaders: [String: String] = [:]
-        for file in files {
+        for file in files where parsed[file] == nil {
             let variant = variants.assignment[file].flatMap { sharedHeaders.built[$0] }
             kernelHeaders[file] = sharedHeaders.headerToUse(for: file, planned: variant ?? planned.assignment[file])
         }
         // Then each driver's own headers, on top of the kernel headers its files took.
-        let drivers = sharedHeaders.planDriverHeaders(files, base: kernelHeaders, identity: ResultCache.buildIdentity)
-        try build(drivers.toBuild)
-        return files.map { file in
+        let drivers = sharedHeaders.planDriverHeaders(files.filter { parsed[$0] == nil }, base: kernelHeaders, identity: ResultCache.buildIdentity)
+        func job(_ file: String) -> FileJob {
             let header = kernelHeaders[file].map { sharedHeaders.driverHeaderToUse(for: file, planned: drivers.assignment[file], base: $0) }
             var job = fileJob(file, pass: pass, questions: questions, precompiledHeader: header)
             if header != kernelHeaders[file] { job.kernelHeader = kernelHeaders[file] }
             return job
         }
+        let remaining = files.filter { parsed[$0] == nil }
+        if drivers.toBuild.isEmpty { return (remaining.map(job), parsed) }
+        try build(drivers.toBuild, alongside: remaining.filter { drivers.assignment[$0] == nil }.map(job))
+        return (remaining.filter { parsed[$0] == nil }.map(job), parsed)
     }
 
     /// The job that parses `file` in a pass: evidence passes skip the settled rules' extraction.
@@ -354,9 +365,11 @@ final class ScanRun {
             if !encoded.isEmpty { DispatchQueue.global().async(group: decoding) { session.decodeAhead(encoded) } }
         }
         defer { decoding.wait() }
-        let parsed = try runner.run(try jobs(missing.map { files[$0] }, pass: pass, questions: questions), phase: phase, lookedUp: true)
+        let planned = try jobs(missing.map { files[$0] }, pass: pass, questions: questions, phase: phase)
+        var parsed = planned.parsed
+        for (job, outcome) in zip(planned.jobs, try runner.run(planned.jobs, phase: phase, lookedUp: true)) { parsed[job.file] = outcome }
         var outcomes = kept
-        for (slot, index) in missing.enumerated() { outcomes[index] = parsed[slot] }
+        for index in missing { outcomes[index] = parsed[files[index]] }
         return outcomes.compactMap { $0 }
     }
 
