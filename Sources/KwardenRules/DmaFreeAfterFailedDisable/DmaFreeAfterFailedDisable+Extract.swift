@@ -11,7 +11,7 @@ extension DmaFreeAfterFailedDisable {
         let headerNames = vocabulary.frees.union(vocabulary.pollMacros)
         let own = context.functions.compactMap { builder.body(of: $0, pass: pass) }
         // A shared header's helpers read alike in every file parsed with those headers.
-        let shared = context.sharedHeaderFacts(mentioning: headerNames, key: id + "|" + String(pass)) { definition in
+        let shared = context.sharedHeaderFacts(mentioning: headerNames, key: id + "|" + vocabulary.identity + "|" + String(pass)) { definition in
             (builder.body(of: definition, pass: pass), builder.consultedCallees, builder.readFileFacts)
         }
         return own + shared + context.unsharedHeaderFunctions(mentioning: headerNames).compactMap { builder.body(of: $0, pass: pass) }

@@ -26,7 +26,14 @@ struct DmaVocabulary {
     let rxWords: Set<String>
     let txWords: Set<String>
 
+    /// Tells vocabularies apart within a process (what is made of a shared header's helper is
+    /// kept per vocabulary).
+    let identity: String
+
     init(_ metadata: RuleMetadata) {
+        var hasher = Hasher()
+        for key in (metadata.lists ?? [:]).keys.sorted() { hasher.combine(key); hasher.combine(metadata.lists?[key] ?? []) }
+        identity = String(hasher.finalize())
         frees = metadata.names("dma_free_functions")
         pollMacros = metadata.names("poll_macros")
         registerReads = metadata.names("register_reads")
