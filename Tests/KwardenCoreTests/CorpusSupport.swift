@@ -99,6 +99,21 @@ class ScratchDirectoryTestCase: XCTestCase {
 }
 
 /// Writes `files` (paths relative to `root`) with their directories.
+/// A scan of a fixture kernel tree's `drivers/` with every rule, with or without shared
+/// precompiled headers.
+func scanDrivers(of tree: String, shared: Bool, cache: ResultCache? = nil) throws -> ScanResult {
+    var options = ScanOptions(paths: [tree + "/drivers"], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
+    options.jobs = 2
+    options.sharedHeaders = shared
+    options.cache = cache
+    return try Scanner(options: options).run()
+}
+
+/// A finding with its confidence and evidence, as one string to compare.
+func findingKey(_ finding: Finding) -> String {
+    "\(finding.fingerprint)|\(finding.file):\(finding.line)|\(finding.confidence)|\(finding.message)|" + finding.evidence.map { "\($0.file):\($0.line) \($0.message)" }.joined(separator: ";")
+}
+
 func writeTree(_ files: [String: String], under root: String) throws {
     for (path, text) in files {
         let full = root + "/" + path

@@ -74,17 +74,9 @@ final class DriverHeaderTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: tree) }
 
-    func scan(shared: Bool, cache: ResultCache? = nil) throws -> ScanResult {
-        var options = ScanOptions(paths: [tree + "/drivers"], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
-        options.jobs = 2
-        options.sharedHeaders = shared
-        options.cache = cache
-        return try Scanner(options: options).run()
-    }
+    func scan(shared: Bool, cache: ResultCache? = nil) throws -> ScanResult { try scanDrivers(of: tree, shared: shared, cache: cache) }
 
-    func key(_ finding: Finding) -> String {
-        "\(finding.fingerprint)|\(finding.file):\(finding.line)|\(finding.confidence)|\(finding.message)|" + finding.evidence.map { "\($0.file):\($0.line) \($0.message)" }.joined(separator: ";")
-    }
+    func key(_ finding: Finding) -> String { findingKey(finding) }
 
     func testFilesOfADriverShareItsHeadersWithTheSameFindings() throws {
         let plain = try scan(shared: false)

@@ -52,17 +52,9 @@ final class SharedHeaderTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: tree) }
 
-    func scan(shared: Bool, cache: ResultCache? = nil) throws -> ScanResult {
-        var options = ScanOptions(paths: [tree + "/drivers"], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
-        options.jobs = 2
-        options.sharedHeaders = shared
-        options.cache = cache
-        return try Scanner(options: options).run()
-    }
+    func scan(shared: Bool, cache: ResultCache? = nil) throws -> ScanResult { try scanDrivers(of: tree, shared: shared, cache: cache) }
 
-    func key(_ finding: Finding) -> String {
-        "\(finding.fingerprint)|\(finding.file):\(finding.line)|\(finding.confidence)|\(finding.message)|" + finding.evidence.map { "\($0.file):\($0.line) \($0.message)" }.joined(separator: ";")
-    }
+    func key(_ finding: Finding) -> String { findingKey(finding) }
 
     func testFindingsAreTheSameWithAndWithoutSharedHeaders() throws {
         let plain = try scan(shared: false)
@@ -455,12 +447,7 @@ final class SharedHeaderVariantTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: tree) }
 
-    func scan(shared: Bool) throws -> ScanResult {
-        var options = ScanOptions(paths: [tree + "/drivers"], rules: try RuleRegistry.load(rulesDirectory: Repository.rules))
-        options.jobs = 2
-        options.sharedHeaders = shared
-        return try Scanner(options: options).run()
-    }
+    func scan(shared: Bool) throws -> ScanResult { try scanDrivers(of: tree, shared: shared) }
 
     func testFilesKeptOutByTheirOwnGateShareAVariantWithTheSameFindings() throws {
         let plain = try scan(shared: false)
