@@ -201,10 +201,8 @@ public final class FileAnalyzer {
                 return outcome
             }
             let files = built.unit.includedFiles
-            var macros = HeaderMacroFacts()
-            for file in files { if let bytes = built.unit.contents(of: file) { macros.add(bytes) } }
-            macros.settle()
-            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit), macros: macros),
+            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit),
+                                                              macros: Self.macroFacts(of: files, in: built.unit)),
                                     of: request.output)
             // Renamed into place whole: a concurrent reader never sees half a file.
             _ = rename(temporary, request.output)
@@ -249,18 +247,24 @@ public final class FileAnalyzer {
                 PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [base] + own, functions: [], failure: failure), of: request.output)
                 return outcome
             }
-            var macros = HeaderMacroFacts()
-            for file in own { if let bytes = built.unit.contents(of: file) { macros.add(bytes) } }
-            macros.settle()
             let functions = PrecompiledHeaders.functions(of: base).all + SharedHeaderFunction.record(built.unit)
             let files = kernel.files + [base] + own
-            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: functions, macros: macros), of: request.output)
+            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: functions, macros: Self.macroFacts(of: own, in: built.unit)),
+                                    of: request.output)
             _ = rename(temporary, request.output)
             outcome.dependencies = files
         } catch {
             outcome.failure = "\(error)"
         }
         return outcome
+    }
+
+    /// What the code of `files`, as `unit` read them, does with macros.
+    private static func macroFacts(of files: [String], in unit: TranslationUnit) -> HeaderMacroFacts {
+        var macros = HeaderMacroFacts()
+        for file in files { if let bytes = unit.contents(of: file) { macros.add(bytes) } }
+        macros.settle()
+        return macros
     }
 
     /// Whether the prefix line `#include <a/b.h>` names the header at `path` (…/include/a/b.h).

@@ -324,20 +324,20 @@ final class ScanRun {
         // Files their own CONFIG_ symbols keep from their group's headers may share a variant.
         let variants = sharedHeaders.planVariants(files, planned: planned.assignment, identity: ResultCache.buildIdentity)
         try build(variants.toBuild)
+        let remaining = files.filter { parsed[$0] == nil }
         var kernelHeaders: [String: String] = [:]
-        for file in files where parsed[file] == nil {
+        for file in remaining {
             let variant = variants.assignment[file].flatMap { sharedHeaders.built[$0] }
             kernelHeaders[file] = sharedHeaders.headerToUse(for: file, planned: variant ?? planned.assignment[file])
         }
         // Then each driver's own headers, on top of the kernel headers its files took.
-        let drivers = sharedHeaders.planDriverHeaders(files.filter { parsed[$0] == nil }, base: kernelHeaders, identity: ResultCache.buildIdentity)
+        let drivers = sharedHeaders.planDriverHeaders(remaining, base: kernelHeaders, identity: ResultCache.buildIdentity)
         func job(_ file: String) -> FileJob {
             let header = kernelHeaders[file].map { sharedHeaders.driverHeaderToUse(for: file, planned: drivers.assignment[file], base: $0) }
             var job = fileJob(file, pass: pass, questions: questions, precompiledHeader: header)
             if header != kernelHeaders[file] { job.kernelHeader = kernelHeaders[file] }
             return job
         }
-        let remaining = files.filter { parsed[$0] == nil }
         if drivers.toBuild.isEmpty { return (remaining.map(job), parsed) }
         try build(drivers.toBuild, alongside: remaining.filter { drivers.assignment[$0] == nil }.map(job))
         return (remaining.filter { parsed[$0] == nil }.map(job), parsed)

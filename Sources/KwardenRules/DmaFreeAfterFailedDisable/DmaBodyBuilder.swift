@@ -117,12 +117,6 @@ final class DmaBodyBuilder {
         return bindings.mapValues { $0.sorted() }
     }()
 
-    /// Notes that what follows reads the file's own facts; always true.
-    private func readsFileFacts() -> Bool {
-        readFileFacts = true
-        return true
-    }
-
     private var readerCache: [String: Bool] = [:]
 
     /// A driver's own register read function (`u32 foo_rd(priv, reg) { return readl(priv->io + reg); }`,
@@ -343,9 +337,12 @@ final class DmaBodyBuilder {
         while arguments.last == .other { arguments.removeLast() }
         let texts = node.arguments.map(Self.text)
         // `info->rx_ring_free(ring)`: the functions this file stores in that field of the ops struct.
-        if let field = node.referenced, field.kind == .fieldDecl, readsFileFacts(), let bound = opsBindings[(field.recordName ?? "") + "." + field.spelling], !bound.isEmpty {
-            let calls = bound.map { DmaStep.call(callee: $0, line: line, target: target, arguments: arguments, texts: texts) }
-            return steps + [calls.dropFirst().reduce(calls[0]) { .branch(condition: DmaCondition(polarity: [:]), then: [$1], otherwise: [$0]) }]
+        if let field = node.referenced, field.kind == .fieldDecl {
+            readFileFacts = true
+            if let bound = opsBindings[(field.recordName ?? "") + "." + field.spelling], !bound.isEmpty {
+                let calls = bound.map { DmaStep.call(callee: $0, line: line, target: target, arguments: arguments, texts: texts) }
+                return steps + [calls.dropFirst().reduce(calls[0]) { .branch(condition: DmaCondition(polarity: [:]), then: [$1], otherwise: [$0]) }]
+            }
         }
         return steps + [.call(callee: callee, line: line, target: target, arguments: arguments, texts: texts)]
     }
