@@ -122,28 +122,17 @@ extension FileContext {
         return tree
     }
 
-    /// Function definitions from headers (static inline helpers) whose text mentions one of `names`
-    /// as an identifier. Every unit that includes a header sees them: callers dedupe their facts.
-    /// Those of shared precompiled headers come from the record made when they were built (the
-    /// unit does not visit their declarations), the others from the unit.
-    public func headerFunctions(mentioning names: Set<String>) -> [FunctionDefinition] {
-        guard !names.isEmpty else { return [] }
-        var result: [FunctionDefinition] = []
-        for cursor in resolve(sharedHeaderFunctions.mentioning(names)) {
-            if let cursor, let definition = headerFunction(cursor) { result.append(definition) }
-        }
-        return result + unsharedHeaderFunctions(mentioning: names)
-    }
-
     /// What a rule makes of each shared-header function that mentions one of `names`, in their
     /// order: made once per set of shared headers and `key` (the rule, its pass) in a process,
     /// and taken by every later file parsed with them — unless `make` says it read something
     /// of the file's own (then made again for each file), or the file itself defines one of the
     /// functions whose definitions the making looked up (`consulted`: a callee found in the
-    /// shared headers, or nowhere, in the file it was made for).
-    public func sharedHeaderFacts<Fact>(mentioning names: Set<String>, key: String,
+    /// shared headers, or nowhere, in the file it was made for). `alsoMentioning`: only those
+    /// that also mention one of these names (what the rule needs in a function to make anything).
+    public func sharedHeaderFacts<Fact>(mentioning names: Set<String>, alsoMentioning others: Set<String>? = nil, key: String,
                                         make: (FunctionDefinition) -> (fact: Fact?, consulted: Set<String>, ownFacts: Bool)) -> [Fact] {
-        let wanted = sharedHeaderFunctions.mentioning(names)
+        var wanted = sharedHeaderFunctions.mentioning(names)
+        if let others { wanted = wanted.filter { !others.isDisjoint(with: $0.identifiers) } }
         guard !wanted.isEmpty else { return [] }
         let keys = wanted.map { key + "|" + $0.file + "|" + String($0.offset) }
         let own = definedFunctionNames
@@ -206,17 +195,35 @@ extension FileContext {
         return found
     }
 
-    /// Header functions the unit read itself (not from shared precompiled headers) whose text
-    /// mentions one of `names`.
-    public func unsharedHeaderFunctions(mentioning names: Set<String>) -> [FunctionDefinition] {
+    /// Function definitions from headers (static inline helpers) that the unit read itself (not
+    /// from shared precompiled headers: `sharedHeaderFacts`) whose text mentions one of `names`
+    /// as an identifier. Every unit that includes a header sees them: callers dedupe their facts.
+    /// `alsoMentioning`: only those that also mention one of these names.
+    public func unsharedHeaderFunctions(mentioning names: Set<String>, alsoMentioning others: Set<String>? = nil) -> [FunctionDefinition] {
         guard !names.isEmpty else { return [] }
         var result: [FunctionDefinition] = []
-        let matcher = IdentifierMatcher(names)
+        let matcher = IdentifierMatcher(names), otherMatcher = others.map { IdentifierMatcher($0) }
         for (cursor, extent) in headerDefinitions {
             guard let text = headerText(extent.start.file), extent.start.offset < extent.end.offset,
                   extent.end.offset <= text.bytes.count,
-                  matcher.any(in: text, range: extent.start.offset..<extent.end.offset) else { continue }
+                  matcher.any(in: text, range: extent.start.offset..<extent.end.offset),
+                  otherMatcher?.any(in: text, range: extent.start.offset..<extent.end.offset) ?? true else { continue }
             if let definition = headerFunction(cursor) { result.append(definition) }
+        }
+        return result
+    }
+
+    /// The names of the functions the unit defines — its own, its headers', its shared headers'
+    /// — whose text mentions one of `names`: read from their text, no tree is built.
+    public func functionNames(mentioning names: Set<String>) -> Set<String> {
+        guard !names.isEmpty else { return [] }
+        var result = Set(sharedHeaderFunctions.mentioning(names).map(\.name))
+        let matcher = IdentifierMatcher(names)
+        for (cursor, extent) in headerDefinitions + functions.map({ ($0.declaration.cursor, $0.declaration.cursor.extent) }) {
+            guard let text = headerText(extent.start.file), extent.start.offset < extent.end.offset,
+                  extent.end.offset <= text.bytes.count,
+                  matcher.any(in: text, range: extent.start.offset..<extent.end.offset) else { continue }
+            result.insert(cursor.spelling)
         }
         return result
     }

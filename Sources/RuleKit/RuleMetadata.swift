@@ -35,6 +35,14 @@ public struct RuleMetadata: Codable, Sendable {
     /// A list's names, as a set.
     public func names(_ name: String) -> Set<String> { Set(list(name)) }
 
+    /// Tells the rule's lists apart from other lists within a process (what a rule makes of a
+    /// shared header's helper is kept per set of lists).
+    public var listsIdentity: String {
+        var hasher = Hasher()
+        for key in (lists ?? [:]).keys.sorted() { hasher.combine(key); hasher.combine(lists?[key] ?? []) }
+        return String(hasher.finalize())
+    }
+
     /// A list of "name@N" entries (N counts arguments from 1): each name with the 0-based position
     /// of the argument it concerns; a name without `@N` maps to nil. The last entry of a name wins.
     public func positions(_ name: String) -> [String: Int?] {

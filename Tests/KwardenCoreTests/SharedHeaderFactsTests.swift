@@ -49,4 +49,38 @@ final class SharedHeaderFactsTests: XCTestCase {
         _ = try facts("b.c", key: "rule|2", ownFacts: true)
         XCTAssertEqual(made.suffix(4), ["a.c:release", "a.c:twice", "b.c:release", "b.c:twice"])
     }
+
+    /// A rule that needs a second name in a function (the rcu rule's read macros, or a helper
+    /// that reads through one) asks only for functions that mention both; the names of the
+    /// functions that mention a name come from every definition the unit holds, shared or not.
+    func testFunctionsMentioningASecondNameAreFoundInSharedAndUnsharedHeadersAndTheFile() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-facts-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let files: [String: String] = [
+            "shared.h": "#ifndef SHARED_H\n#define SHARED_H\n#define peek(p) (p)\nstruct box { int *slot; };\nstatic inline int full(struct box *b) { return peek(b->slot) != 0; }\nstatic inline int empty(struct box *b) { return b->slot == 0; }\nint outside(struct box *b);\nstatic inline int via(struct box *b) { if (outside(b)) return 1; return 0; }\n#endif\n",
+            "prefix.h": "#include \"shared.h\"\n",
+            "local.h": "static inline int local_full(struct box *b) { return peek(b->slot) != 0; }\nstatic inline int local_empty(struct box *b) { return !b->slot; }\n",
+            "a.c": "#include \"shared.h\"\n#include \"local.h\"\nint outside(struct box *b) { return peek(b->slot) == 0; }\nint plain(struct box *b) { return b->slot != 0; }\n",
+        ]
+        for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
+        let pch = directory + "/prefix.pch"
+        let built = try ClangIndex().savePrecompiledHeader(directory + "/prefix.h", arguments: ["-I", directory], to: pch)
+        XCTAssertTrue(built.errors.isEmpty)
+        let shared = SharedHeaderFunctions(SharedHeaderFunction.record(built.unit))
+        let unit = try ClangIndex(excludeDeclarationsFromPCH: true).parse(file: directory + "/a.c", arguments: ["-include-pch", pch, "-I", directory])
+        XCTAssertEqual(unit.errorCount, 0)
+        let context = FileContext(path: directory + "/a.c", unit: unit, sharedHeaderFunctions: shared)
+
+        let reading = context.functionNames(mentioning: ["peek"])
+        XCTAssertEqual(reading, ["full", "local_full", "outside"])
+        let second = Set(["peek"]).union(reading)
+        let sharedNames = context.sharedHeaderFacts(mentioning: ["slot", "b"], alsoMentioning: second, key: "rule") { definition in
+            (definition.name, [], false)
+        }
+        XCTAssertEqual(sharedNames, ["full", "via"], "empty mentions neither peek nor a function that reads through it")
+        XCTAssertEqual(context.sharedHeaderFacts(mentioning: ["slot", "b"], key: "all") { ($0.name, [], false) }, ["full", "empty", "via"])
+        XCTAssertEqual(context.unsharedHeaderFunctions(mentioning: ["slot"], alsoMentioning: second).map(\.name), ["local_full"])
+        XCTAssertEqual(context.unsharedHeaderFunctions(mentioning: ["slot"]).map(\.name), ["local_full", "local_empty"])
+    }
 }

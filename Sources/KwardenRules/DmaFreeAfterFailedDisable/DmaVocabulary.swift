@@ -31,9 +31,7 @@ struct DmaVocabulary {
     let identity: String
 
     init(_ metadata: RuleMetadata) {
-        var hasher = Hasher()
-        for key in (metadata.lists ?? [:]).keys.sorted() { hasher.combine(key); hasher.combine(metadata.lists?[key] ?? []) }
-        identity = String(hasher.finalize())
+        identity = metadata.listsIdentity
         frees = metadata.names("dma_free_functions")
         pollMacros = metadata.names("poll_macros")
         registerReads = metadata.names("register_reads")

@@ -88,18 +88,41 @@ extension RcuPublishWithoutSync {
 
         // Gate readers: in this file's functions, and in header helpers that mention the fields.
         let wantedFields = firstPass ? publishedFields : requestedFields
-        var functions = context.functions
         let names = Set(wantedFields.compactMap { $0.split(separator: ".").last.map(String.init) })
-        functions += context.headerFunctions(mentioning: names)
         let readers = GateReaderIndex(context: context, readMacros: readMacros)
-        for function in functions {
-            guard let body = function.body else { continue }
-            for gate in gates(in: body, context: context, facts: expressions, readers: readers) where firstPass || wantedFields.contains(gate.field) {
-                result.append(Summary(kind: .gate, key: gate.field, file: gate.node.position.file, line: gate.node.position.line,
-                                      function: function.name, gate: gate.gate))
+        func gateSummaries(_ function: FunctionDefinition) -> [Summary] {
+            guard let body = function.body else { return [] }
+            return gates(in: body, context: context, facts: expressions, readers: readers).map {
+                Summary(kind: .gate, key: $0.field, file: $0.node.position.file, line: $0.node.position.line, function: function.name, gate: $0.gate)
             }
         }
-        return result
+        var gateFacts = context.functions.flatMap(gateSummaries)
+        if !names.isEmpty {
+            // Only a header function that mentions a read macro, or calls a function that does,
+            // can test a field through one. A shared header's functions read alike in every file
+            // parsed with those headers, but for the helpers their conditions call, which a file
+            // could define.
+            let reading = readMacros.union(context.functionNames(mentioning: readMacros))
+            gateFacts += context.sharedHeaderFacts(mentioning: names, alsoMentioning: reading, key: id + "|gates|" + listsIdentity) { definition in
+                (gateSummaries(definition), Self.conditionCallees(of: definition), false)
+            }.joined()
+            gateFacts += context.unsharedHeaderFunctions(mentioning: names, alsoMentioning: reading).flatMap(gateSummaries)
+        }
+        return result + gateFacts.filter { firstPass || wantedFields.contains($0.key) }
+    }
+
+    /// The functions called in the conditions of a function's `if` statements: a condition's
+    /// helper is read from its definition.
+    static func conditionCallees(of function: FunctionDefinition) -> Set<String> {
+        guard let body = function.body else { return [] }
+        var callees: Set<String> = []
+        for statement in body.descendants(where: { $0.kind == .ifStmt }) {
+            let condition = statement.children[0]
+            for call in [condition] + condition.descendants(where: { $0.kind == .callExpr }) where call.kind == .callExpr {
+                if let name = call.referenced?.spelling { callees.insert(name) }
+            }
+        }
+        return callees
     }
 
     // MARK: Function pointers

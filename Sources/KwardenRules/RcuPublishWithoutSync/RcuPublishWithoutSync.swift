@@ -24,6 +24,9 @@ public struct RcuPublishWithoutSync: Rule {
     let waits: Set<String>
     let errorValues: Set<String>
     let noreturnFunctions: Set<String>
+    /// Tells these lists apart within a process (gates found in a shared header's helpers are
+    /// kept per set of lists).
+    let listsIdentity: String
 
     public init(metadata: RuleMetadata) {
         self.metadata = metadata
@@ -33,6 +36,7 @@ public struct RcuPublishWithoutSync: Rule {
         waits = metadata.names("grace_period_waits")
         errorValues = metadata.names("error_value_functions")
         noreturnFunctions = metadata.names("noreturn_functions")
+        listsIdentity = metadata.listsIdentity
     }
 
     public func preselect(_ source: SourceText) -> Bool { metadataPreselect(source) }
