@@ -69,13 +69,17 @@ final class JobRunner {
         let lock = NSLock()
         var done = jobs.count - pending.count, failed = 0
         var startError: Error?
+        // Outcomes are written to the cache on a queue of their own: the thread that feeds a
+        // worker sends it the next file at once (a write stamps each of the file's headers).
+        let storing = DispatchQueue(label: "kwarden.cache-store")
+        defer { storing.sync {} }
 
         func record(_ index: Int, _ outcome: FileOutcome) {
             lock.lock()
             outcomes[index] = outcome
             if let key = keys[index], outcome.failure == nil,
                !outcome.dependencies.contains(where: { $0 != outcome.file && overlaid.contains($0) }) {
-                options.cache?.store(key: key, outcome: outcome)
+                if let cache = options.cache { storing.async { cache.store(key: key, outcome: outcome) } }
                 memo?.keep(outcome, key: key)
             }
             done += 1

@@ -244,10 +244,15 @@ public final class ResultCache: @unchecked Sendable {
         func stampText(_ path: String) -> [UInt8]? { entry(path)?.text }
     }
 
+    /// The stamps outcomes are stored with, each file's taken once: the thousands of headers
+    /// most files read are stamped once a scan, not once per file. A header changed meanwhile
+    /// keeps its older stamp here, which only makes the entry stale: never a wrong hit.
+    private let storedStamps = StampMemo()
+
     public func store(key: String, outcome: FileOutcome) {
         // Failures (crashes, timeouts) are not cached: they may not happen again.
         guard outcome.failure == nil else { return }
-        let dependencies = outcome.dependencies.compactMap(ResultCache.stamp)
+        let dependencies = outcome.dependencies.compactMap(storedStamps.stamp)
         var stored = outcome
         stored.dependencies = []
         guard let outcomeData = stored.cacheData else { return }
