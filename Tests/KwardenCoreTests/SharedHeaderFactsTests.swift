@@ -8,9 +8,6 @@ import ClangKit
 /// own facts.
 final class SharedHeaderFactsTests: XCTestCase {
     func testFactsAreMadeOncePerSharedHeadersUnlessTheFileDefinesAConsultedCallee() throws {
-        let directory = NSTemporaryDirectory() + "kwarden-facts-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let files: [String: String] = [
             "helpers.h": "#ifndef HELPERS_H\n#define HELPERS_H\nvoid hw_stop(int *r);\nstatic inline void release(int *r) { hw_stop(r); }\nstatic inline int twice(int x) { return x * 2; }\n#endif\n",
             "prefix.h": "#include \"helpers.h\"\n",
@@ -19,11 +16,8 @@ final class SharedHeaderFactsTests: XCTestCase {
             // Defines the callee that `release` looks up: what is made of `release` may differ here.
             "c.c": "#include \"helpers.h\"\nvoid hw_stop(int *r) { *r = 0; }\n",
         ]
-        for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
-        let pch = directory + "/prefix.pch"
-        let built = try ClangIndex().savePrecompiledHeader(directory + "/prefix.h", arguments: ["-I", directory], to: pch)
-        XCTAssertTrue(built.errors.isEmpty)
-        let shared = SharedHeaderFunctions(SharedHeaderFunction.record(built.unit))
+        let (directory, pch, shared) = try precompile(files)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let index = ClangIndex(excludeDeclarationsFromPCH: true)
 
         var made: [String] = []
@@ -54,20 +48,14 @@ final class SharedHeaderFactsTests: XCTestCase {
     /// that reads through one) asks only for functions that mention both; the names of the
     /// functions that mention a name come from every definition the unit holds, shared or not.
     func testFunctionsMentioningASecondNameAreFoundInSharedAndUnsharedHeadersAndTheFile() throws {
-        let directory = NSTemporaryDirectory() + "kwarden-facts-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let files: [String: String] = [
             "shared.h": "#ifndef SHARED_H\n#define SHARED_H\n#define peek(p) (p)\nstruct box { int *slot; };\nstatic inline int full(struct box *b) { return peek(b->slot) != 0; }\nstatic inline int empty(struct box *b) { return b->slot == 0; }\nint outside(struct box *b);\nstatic inline int via(struct box *b) { if (outside(b)) return 1; return 0; }\n#endif\n",
             "prefix.h": "#include \"shared.h\"\n",
             "local.h": "static inline int local_full(struct box *b) { return peek(b->slot) != 0; }\nstatic inline int local_empty(struct box *b) { return !b->slot; }\n",
             "a.c": "#include \"shared.h\"\n#include \"local.h\"\nint outside(struct box *b) { return peek(b->slot) == 0; }\nint plain(struct box *b) { return b->slot != 0; }\n",
         ]
-        for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
-        let pch = directory + "/prefix.pch"
-        let built = try ClangIndex().savePrecompiledHeader(directory + "/prefix.h", arguments: ["-I", directory], to: pch)
-        XCTAssertTrue(built.errors.isEmpty)
-        let shared = SharedHeaderFunctions(SharedHeaderFunction.record(built.unit))
+        let (directory, pch, shared) = try precompile(files)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let unit = try ClangIndex(excludeDeclarationsFromPCH: true).parse(file: directory + "/a.c", arguments: ["-include-pch", pch, "-I", directory])
         XCTAssertEqual(unit.errorCount, 0)
         let context = FileContext(path: directory + "/a.c", unit: unit, sharedHeaderFunctions: shared)
@@ -82,5 +70,17 @@ final class SharedHeaderFactsTests: XCTestCase {
         XCTAssertEqual(context.sharedHeaderFacts(mentioning: ["slot", "b"], key: "all") { ($0.name, [], false) }, ["full", "empty", "via"])
         XCTAssertEqual(context.unsharedHeaderFunctions(mentioning: ["slot"], alsoMentioning: second).map(\.name), ["local_full"])
         XCTAssertEqual(context.unsharedHeaderFunctions(mentioning: ["slot"]).map(\.name), ["local_full", "local_empty"])
+    }
+
+    /// Writes `files` to a fresh directory and precompiles its `prefix.h`: the directory, the
+    /// precompiled header and the functions it defines.
+    private func precompile(_ files: [String: String]) throws -> (directory: String, pch: String, shared: SharedHeaderFunctions) {
+        let directory = NSTemporaryDirectory() + "kwarden-facts-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
+        let pch = directory + "/prefix.pch"
+        let built = try ClangIndex().savePrecompiledHeader(directory + "/prefix.h", arguments: ["-I", directory], to: pch)
+        XCTAssertTrue(built.errors.isEmpty)
+        return (directory, pch, SharedHeaderFunctions(SharedHeaderFunction.record(built.unit)))
     }
 }
