@@ -52,18 +52,44 @@ public final class FileContext {
     }
 
     /// Macro uses written in the main file, in source order.
-    public lazy var macroUses: [MacroUse] = unit.macroUses(inFile: path).sorted { $0.range.start.offset < $1.range.start.offset }
+    public private(set) lazy var macroUses: [MacroUse] = unit.macroUses(inFile: path).sorted { $0.range.start.offset < $1.range.start.offset }
+
+    /// For each of `macroUses`, the furthest end of it and those before it: uses may nest (a
+    /// macro in another's arguments), so a lookup walks back from a position only while an
+    /// earlier use could still cover it. Rules ask for thousands of positions in a large file.
+    private lazy var macroUseReach: [Int] = {
+        var furthest = Int.min
+        return macroUses.map { furthest = max(furthest, $0.range.end.offset); return furthest }
+    }()
+
+    /// The index of the first of `macroUses` that starts after `offset`.
+    private func firstMacroUse(after offset: Int) -> Int {
+        var low = 0, high = macroUses.count
+        while low < high {
+            let middle = (low + high) / 2
+            if macroUses[middle].range.start.offset <= offset { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
 
     /// Macro uses whose invocation covers `position` (outermost first).
     public func macroUses(covering position: SourcePosition) -> [MacroUse] {
         guard position.file == path else { return [] }
-        return macroUses.filter { $0.range.start.offset <= position.offset && position.offset < $0.range.end.offset }
+        var first = firstMacroUse(after: position.offset)
+        let end = first
+        while first > 0 && macroUseReach[first - 1] > position.offset { first -= 1 }
+        return macroUses[first..<end].filter { position.offset < $0.range.end.offset }
     }
 
     /// The macro use that produced `node`, if its whole code comes from one macro invocation.
     public func macroUse(producing node: Node) -> MacroUse? {
         let position = node.cursor.expansionPosition
-        return macroUses.last { $0.range.start.offset == position.offset && $0.range.start.file == position.file }
+        var index = firstMacroUse(after: position.offset)
+        while index > 0 && macroUses[index - 1].range.start.offset == position.offset {
+            index -= 1
+            if macroUses[index].range.start.file == position.file { return macroUses[index] }
+        }
+        return nil
     }
 
     public func tokens(in range: SourceRange) -> [Token] { unit.tokens(in: range) }
