@@ -191,22 +191,14 @@ public final class FileAnalyzer {
                 includers = built.unit.topLevelIncluders
                 unguarded = repeatable(built.unit, includers)
             }
-            guard built.errors.isEmpty, unguarded.isEmpty else {
-                try? FileManager.default.removeItem(atPath: temporary)
-                outcome.failure = built.errors.first.map { "\(built.errors.count) error\(built.errors.count == 1 ? "" : "s") in the shared headers, first: \($0.message)" }
-                    ?? "headers without an include guard in every prefix tried (\(unguarded.sorted().joined(separator: ", ")))"
-                // Kept with the headers it read: the next scan does not build it again while they are unchanged.
-                PrecompiledHeaders.save(PrecompiledHeaders.Record(files: built.unit.includedFiles, functions: [], failure: outcome.failure),
-                                        of: request.output)
+            let files = built.unit.includedFiles
+            if let failure = Self.errorSummary(built.errors, in: "the shared headers")
+                ?? (unguarded.isEmpty ? nil : "headers without an include guard in every prefix tried (\(unguarded.sorted().joined(separator: ", ")))") {
+                install(PrecompiledHeaders.Record(files: files, functions: [], failure: failure), built: temporary, as: request.output, into: &outcome)
                 return outcome
             }
-            let files = built.unit.includedFiles
-            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit),
-                                                              macros: Self.macroFacts(of: files, in: built.unit)),
-                                    of: request.output)
-            // Renamed into place whole: a concurrent reader never sees half a file.
-            _ = rename(temporary, request.output)
-            outcome.dependencies = files
+            install(PrecompiledHeaders.Record(files: files, functions: SharedHeaderFunction.record(built.unit), macros: Self.macroFacts(of: files, in: built.unit)),
+                    built: temporary, as: request.output, into: &outcome)
         } catch {
             outcome.failure = "\(error)"
         }
@@ -239,24 +231,38 @@ public final class FileAnalyzer {
             let own = built.unit.includedFiles.filter { !kernelFiles.contains($0) && $0 != request.prefix }
             let driverHeader = header.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
             // A driver header without an include guard would be read again by every file that includes it.
-            let failure = built.errors.first.map { "\(built.errors.count) error\(built.errors.count == 1 ? "" : "s") in the driver's headers, first: \($0.message)" }
-                ?? (built.unit.isIncludeGuarded(driverHeader) ? nil : "\(driverHeader) has no include guard")
-            if let failure {
-                try? FileManager.default.removeItem(atPath: temporary)
-                outcome.failure = failure
-                PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [base] + own, functions: [], failure: failure), of: request.output)
+            if let failure = Self.errorSummary(built.errors, in: "the driver's headers")
+                ?? (built.unit.isIncludeGuarded(driverHeader) ? nil : "\(driverHeader) has no include guard") {
+                install(PrecompiledHeaders.Record(files: [base] + own, functions: [], failure: failure), built: temporary, as: request.output, into: &outcome)
                 return outcome
             }
             let functions = PrecompiledHeaders.functions(of: base).all + SharedHeaderFunction.record(built.unit)
-            let files = kernel.files + [base] + own
-            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files, functions: functions, macros: Self.macroFacts(of: own, in: built.unit)),
-                                    of: request.output)
-            _ = rename(temporary, request.output)
-            outcome.dependencies = files
+            install(PrecompiledHeaders.Record(files: kernel.files + [base] + own, functions: functions, macros: Self.macroFacts(of: own, in: built.unit)),
+                    built: temporary, as: request.output, into: &outcome)
         } catch {
             outcome.failure = "\(error)"
         }
         return outcome
+    }
+
+    /// Ends a build: saves its record beside `output`, then renames the built file into place
+    /// whole (a concurrent reader never sees half a file, nor a file without its record). A
+    /// failed build's file is removed, and its record kept with the headers it read: the next
+    /// scan does not build it again while they are unchanged.
+    private func install(_ record: PrecompiledHeaders.Record, built temporary: String, as output: String, into outcome: inout FileOutcome) {
+        PrecompiledHeaders.save(record, of: output)
+        if let failure = record.failure {
+            try? FileManager.default.removeItem(atPath: temporary)
+            outcome.failure = failure
+        } else {
+            _ = rename(temporary, output)
+            outcome.dependencies = record.files
+        }
+    }
+
+    /// "N errors in `place`, first: …", or nil without errors.
+    private static func errorSummary(_ errors: [Diagnostic], in place: String) -> String? {
+        errors.first.map { "\(errors.count) error\(errors.count == 1 ? "" : "s") in \(place), first: \($0.message)" }
     }
 
     /// What the code of `files`, as `unit` read them, does with macros.
