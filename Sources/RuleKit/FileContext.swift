@@ -229,11 +229,7 @@ extension FileContext {
         guard !names.isEmpty else { return [] }
         var result: [FunctionDefinition] = []
         let matcher = IdentifierMatcher(names), otherMatcher = others.map { IdentifierMatcher($0) }
-        for (cursor, extent) in headerDefinitions {
-            guard let text = headerText(extent.start.file), extent.start.offset < extent.end.offset,
-                  extent.end.offset <= text.bytes.count,
-                  matcher.any(in: text, range: extent.start.offset..<extent.end.offset),
-                  otherMatcher?.any(in: text, range: extent.start.offset..<extent.end.offset) ?? true else { continue }
+        for (cursor, extent) in headerDefinitions where text(of: extent, mentions: matcher) && otherMatcher.map({ text(of: extent, mentions: $0) }) ?? true {
             if let definition = headerFunction(cursor) { result.append(definition) }
         }
         return result
@@ -245,13 +241,17 @@ extension FileContext {
         guard !names.isEmpty else { return [] }
         var result = Set(sharedHeaderFunctions.mentioning(names).map(\.name))
         let matcher = IdentifierMatcher(names)
-        for (cursor, extent) in headerDefinitions + functions.map({ ($0.declaration.cursor, $0.declaration.cursor.extent) }) {
-            guard let text = headerText(extent.start.file), extent.start.offset < extent.end.offset,
-                  extent.end.offset <= text.bytes.count,
-                  matcher.any(in: text, range: extent.start.offset..<extent.end.offset) else { continue }
+        for (cursor, extent) in headerDefinitions + functions.map({ ($0.declaration.cursor, $0.declaration.cursor.extent) })
+        where text(of: extent, mentions: matcher) {
             result.insert(cursor.spelling)
         }
         return result
+    }
+
+    /// Whether the text of `extent`, as the unit read it, names one of the matcher's identifiers.
+    private func text(of extent: SourceRange, mentions matcher: IdentifierMatcher) -> Bool {
+        guard let text = headerText(extent.start.file), extent.start.offset < extent.end.offset, extent.end.offset <= text.bytes.count else { return false }
+        return matcher.any(in: text, range: extent.start.offset..<extent.end.offset)
     }
 
     /// A header function's definition, its tree built once for every rule that asks (the same
