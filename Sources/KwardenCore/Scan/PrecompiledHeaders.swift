@@ -6,7 +6,9 @@ import RuleKit
 /// grouped; for each group of a few files the headers its files include most are precompiled once
 /// — in a worker process, like any parse — and every file of the group loads them with
 /// `-include-pch`. A driver's own `"…"` headers are read through: most driver files include
-/// only their driver's header, which includes the kernel's. A file that defines a macro before
+/// only their driver's header, which includes the kernel's. A file that includes none of its
+/// group's headers takes them if its include closure (`IncludeClosure`: the headers it is sure
+/// to read) holds them all; the files left share the headers most of their closures hold. A file that defines a macro before
 /// its last kernel include, where a shared header mentions that macro (it could change what the
 /// header declares), is parsed plainly, and so is any file whose parse rejects the precompiled
 /// header; both are counted.
@@ -55,6 +57,9 @@ final class PrecompiledHeaders {
     private let plans: PrecompiledHeaderPlans
     /// Files parsed with a variant of their group's headers.
     private(set) var filesWithVariants = 0
+    /// Files that took headers they do not include themselves, all of them in their include closure.
+    private(set) var filesByClosure = 0
+    private var takenByClosure: Set<String> = []
     /// Files parsed with their driver's headers precompiled on top of the kernel's.
     private(set) var filesWithDriverHeaders = 0
     /// Files whose own symbols a shared header mentions: parsed plainly.
@@ -212,12 +217,14 @@ final class PrecompiledHeaders {
               identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
         var groups: [String: [(file: String, headers: [String])]] = [:]
         var arguments: [String: [String]] = [:]
+        var sources: [String: SourceText] = [:]
         let read = parallelMap(files.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { self.preamble(of: files[$0].source, file: files[$0].file) }
         for (entry, preamble) in zip(files, read) {
             let (shared, defines) = Self.splitArguments(entry.arguments, file: entry.file)
             let key = stableHash([configurationKey(entry.file)] + shared)
             groups[key, default: []].append((entry.file, preamble.headers))
             arguments[key] = shared
+            sources[entry.file] = entry.source
             ownMacros[entry.file] = Set(defines.keys.map { EarlyMacro(name: $0, definition: nil) })
             ownDefines[entry.file] = defines
             moduleDefines[entry.file] = entry.arguments.filter(Self.isModuleDefine)
@@ -226,16 +233,36 @@ final class PrecompiledHeaders {
         var toBuild: [Plan] = []
         var assignment: [String: String] = [:]
         for (key, everyMember) in groups.sorted(by: { $0.key < $1.key }) {
+            let closures = includeClosure(group: key, arguments: arguments[key]!)
+            func closure(_ file: String) -> Set<String> { fileClosure(file, source: sources[file], in: closures) }
+            /// Takes `output` for `file`: with its headers read first, the macros `file` defines
+            /// before the last of them (`before`) could change them.
+            func assign(_ file: String, _ output: String, before: [String]) {
+                assignment[file] = output
+                ownMacros[file, default: []].formUnion(preambles[file]?.macros(before: before) ?? [])
+            }
             // First, the headers an earlier pass planned for this group: each file takes the one
-            // that holds most of its headers, if any holds one.
+            // that holds most of its headers, if any holds one; else the largest whose headers its
+            // include closure holds.
             let members = everyMember.filter { member in
+                let planned = (plans.byGroup[key] ?? []).filter { builtAlike(member.file, $0.output) && plans.isUsable($0.output) }
+                guard !planned.isEmpty else { return true }
                 let mine = Set(member.headers)
-                guard let best = plans.byGroup[key]?.map({ (output: $0.output, headers: $0.headers, overlap: mine.intersection($0.headers).count) })
-                    .filter({ $0.overlap > 0 && builtAlike(member.file, $0.output) && plans.isUsable($0.output) })
-                    .max(by: { $0.overlap < $1.overlap }) else { return true }
-                assignment[member.file] = best.output
-                if plans.built.contains(best.output) { built[best.output] = best.output }
-                ownMacros[member.file, default: []].formUnion(preambles[member.file]?.macros(before: best.headers) ?? [])
+                var taken: (output: String, before: [String])?
+                if let best = planned.filter({ !$0.closure }).map({ (output: $0.output, headers: $0.headers, overlap: mine.intersection($0.headers).count) })
+                    .filter({ $0.overlap > 0 }).max(by: { $0.overlap < $1.overlap }) {
+                    taken = (best.output, best.headers)
+                } else {
+                    let reached = closure(member.file)
+                    if let best = planned.filter({ closures.paths($0.headers, byName: !$0.closure).map(reached.isSuperset) ?? false })
+                        .max(by: { $0.headers.count < $1.headers.count }) {
+                        taken = (best.output, preambles[member.file]?.headers ?? [])
+                        takenByClosure.insert(member.file)
+                    }
+                }
+                guard let taken else { return true }
+                assign(member.file, taken.output, before: taken.before)
+                if plans.built.contains(taken.output) { built[taken.output] = taken.output }
                 return false
             }
             guard members.count >= Self.minimumGroup else { continue }
@@ -247,40 +274,130 @@ final class PrecompiledHeaders {
             // In the order the files include them: some headers only compile after others.
             var headers: [String] = []
             for member in members { for header in member.headers where chosen.contains(header) && !headers.contains(header) { headers.append(header) } }
-            guard headers.count >= 2 else { continue }
-            let prefixText = headers.map { "#include <\($0)>\n" }.joined()
-            // Only files that include at least one of the headers use them.
-            let users = members.filter { !Set($0.headers).isDisjoint(with: headers) }.map(\.file)
-            guard users.count >= Self.minimumGroup else { continue }
-            // The CONFIG_ symbols every user defines alike (the Makefile gate of a driver's
-            // directory, outside the configuration) are built in: the headers that test them
-            // then keep none of the users out, and no variant is needed for them.
-            var common = ownDefines[users[0]] ?? [:]
-            for file in users.dropFirst() where !common.isEmpty {
-                let mine = ownDefines[file] ?? [:]
-                common = common.filter { mine[$0.key] == $0.value }
+            // Files that include at least one of the headers use them, and so do files whose
+            // include closure holds them all.
+            var users = members.filter { !Set($0.headers).isDisjoint(with: headers) }.map(\.file)
+            let direct = Set(users)
+            if headers.count >= 2, users.count >= Self.minimumGroup, let paths = closures.paths(headers, byName: true) {
+                // Only files that define the symbols built in alike as the others do.
+                let builtIn = commonDefines(of: users)
+                let others = members.filter { member in
+                    !direct.contains(member.file) && builtIn.allSatisfy { ownDefines[member.file]?[$0.key] == $0.value }
+                }
+                let reached = parallelMap(others.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { closure(others[$0].file).isSuperset(of: paths) }
+                users += zip(others, reached).filter(\.1).map(\.0.file)
             }
-            let commonArguments = common.keys.sorted().map { common[$0]! }
-            let name = stableHash([identity, key, prefixText] + commonArguments)
-            let output = directory + "/" + name + ".pch"
-            // A build that failed on these same headers fails again: those files parse plainly.
-            if let failure = Self.lastFailure(of: output) {
-                notes.append("shared precompiled headers could not be built (\(failure), in an earlier scan; the headers are unchanged); those files are parsed plainly")
-                continue
+            if headers.count >= 2, users.count >= Self.minimumGroup {
+                let prefixText = headers.map { "#include <\($0)>\n" }.joined()
+                if let output = planGroup(key, users: users, headers: headers, closure: false, prefixText: prefixText, arguments: arguments[key]!,
+                                          identity: identity, toBuild: &toBuild) {
+                    for file in users where !direct.contains(file) { takenByClosure.insert(file) }
+                    for file in users { assign(file, output, before: direct.contains(file) ? headers : preambles[file]?.headers ?? []) }
+                } else {
+                    users = []
+                }
+            } else {
+                users = []
             }
-            for file in users {
-                assignment[file] = output
-                ownMacros[file, default: []].formUnion(preambles[file]?.macros(before: headers) ?? [])
+            // The rest share the headers most of their include closures hold.
+            let taken = Set(users)
+            let rest = members.filter { !taken.contains($0.file) }.map(\.file)
+            guard rest.count >= Self.minimumGroup, let common = commonHeaders(of: rest, closure: closure, in: closures, sources: sources) else { continue }
+            if let output = planGroup(key, users: common.users, headers: common.headers, closure: true, prefixText: common.prefixText,
+                                      arguments: arguments[key]!, identity: identity, toBuild: &toBuild) {
+                takenByClosure.formUnion(common.users)
+                for file in common.users { assign(file, output, before: preambles[file]?.headers ?? []) }
             }
-            plans.byGroup[key, default: []].append((output, headers))
-            plans.recipes[output] = (arguments[key]! + commonArguments, prefixText)
-            if !common.isEmpty { plans.definedInVariant[output] = Set(common.keys) }
-            if built[output] != nil || Self.isFresh(output) { built[output] = output; plans.built.insert(output); continue }
-            let prefix = directory + "/" + name + ".h"
-            try? prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
-            toBuild.append(Plan(output: output, prefix: prefix, arguments: arguments[key]! + commonArguments, representative: users[0]))
         }
         return (toBuild, assignment)
+    }
+
+    /// Plans the precompiled header of `headers` for `users` of group `key`; returns its output,
+    /// or nil when a build of it failed in an earlier scan.
+    private func planGroup(_ key: String, users: [String], headers: [String], closure: Bool, prefixText: String, arguments: [String],
+                           identity: String, toBuild: inout [Plan]) -> String? {
+        let common = commonDefines(of: users)
+        let commonArguments = common.keys.sorted().map { common[$0]! }
+        let name = stableHash([identity, key, prefixText] + commonArguments)
+        let output = directory + "/" + name + ".pch"
+        // A build that failed on these same headers fails again: those files parse plainly.
+        if let failure = Self.lastFailure(of: output) {
+            notes.append("shared precompiled headers could not be built (\(failure), in an earlier scan; the headers are unchanged); those files are parsed plainly")
+            return nil
+        }
+        plans.byGroup[key, default: []].append((output, headers, closure))
+        plans.recipes[output] = (arguments + commonArguments, prefixText)
+        if !common.isEmpty { plans.definedInVariant[output] = Set(common.keys) }
+        if built[output] != nil || Self.isFresh(output) { built[output] = output; plans.built.insert(output); return output }
+        let prefix = directory + "/" + name + ".h"
+        try? prefixText.write(toFile: prefix, atomically: true, encoding: .utf8)
+        toBuild.append(Plan(output: output, prefix: prefix, arguments: arguments + commonArguments, representative: users[0]))
+        return output
+    }
+
+    /// The CONFIG_ symbols every one of `users` defines alike (the Makefile gate of a driver's
+    /// directory, outside the configuration): built into their headers, those that test them
+    /// then keep none of the users out, and no variant is needed for them.
+    private func commonDefines(of users: [String]) -> [String: String] {
+        var common = ownDefines[users[0]] ?? [:]
+        for file in users.dropFirst() where !common.isEmpty {
+            let mine = ownDefines[file] ?? [:]
+            common = common.filter { mine[$0.key] == $0.value }
+        }
+        return common
+    }
+
+    /// Of the headers at least a share of `files`' include closures hold, the set that saves the
+    /// most reading (the files whose closures hold it all, times its size), with those files and
+    /// its prefix: the headers in the order the first of them enters them, each left out that
+    /// one before it includes already.
+    private func commonHeaders(of files: [String], closure: (String) -> Set<String>, in closures: IncludeClosure, sources: [String: SourceText])
+        -> (headers: [String], users: [String], prefixText: String)? {
+        let reached = parallelMap(files.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { closure(files[$0]) }
+        let forced = closures.forcedClosure()
+        var counts: [String: Int] = [:]
+        for set in reached { for header in set where !forced.contains(header) { counts[header, default: 0] += 1 } }
+        var best: (headers: Set<String>, users: [Int], saved: Int)?
+        for share in Self.closureShares {
+            let threshold = max(2, Int((Double(files.count) * share).rounded(.up)))
+            let headers = Set(counts.filter { $0.value >= threshold && closures.includeName(of: $0.key) != nil }.keys)
+            let users = reached.indices.filter { reached[$0].isSuperset(of: headers) }
+            let saved = users.count * headers.reduce(0) { $0 + closures.size(of: $1) }
+            if users.count >= Self.minimumGroup, headers.count >= 2, saved > best?.saved ?? 0 { best = (headers, users, saved) }
+        }
+        guard let best else { return nil }
+        var prefixText = "", covered = Set<String>()
+        for header in closures.firstEntered(by: files[best.users[0]], source: sources[files[best.users[0]]]) where best.headers.contains(header) && !covered.contains(header) {
+            prefixText += "#include <\(closures.includeName(of: header)!)>\n"
+            covered.insert(header)
+            covered.formUnion(closures.closure(of: header))
+        }
+        return (best.headers.sorted(), best.users.map { files[$0] }, prefixText)
+    }
+
+    /// The shares of a group's include closures tried for `commonHeaders`.
+    static let closureShares = [0.95, 0.9, 0.8, 0.7, 0.6, 0.5]
+
+    private var includeClosures: [String: IncludeClosure] = [:]
+    private let headerDirectives = HeaderDirectives()
+    private var fileClosures: [String: Set<String>] = [:]
+    private let fileClosuresLock = NSLock()
+
+    private func includeClosure(group key: String, arguments: [String]) -> IncludeClosure {
+        if let known = includeClosures[key] { return known }
+        let made = IncludeClosure(arguments: arguments, directives: headerDirectives)
+        includeClosures[key] = made
+        return made
+    }
+
+    /// `file`'s include closure with its group's flags (its text as the scan reads it).
+    private func fileClosure(_ file: String, source: SourceText?, in closures: IncludeClosure) -> Set<String> {
+        fileClosuresLock.lock()
+        if let known = fileClosures[file] { fileClosuresLock.unlock(); return known }
+        fileClosuresLock.unlock()
+        let made = closures.closure(of: file, source: source)
+        fileClosuresLock.lock(); fileClosures[file] = made; fileClosuresLock.unlock()
+        return made
     }
 
     /// The precompiled header `file` is to use, once built: none when a `CONFIG_` symbol defined
@@ -295,6 +412,7 @@ final class PrecompiledHeaders {
             for macro in mentioned { excludingMacros[macro, default: 0] += 1 }
             return nil
         }
+        if takenByClosure.contains(file) { filesByClosure += 1 }
         return output
     }
 
@@ -563,7 +681,9 @@ final class PrecompiledHeaders {
 /// scan's later passes and for another scan of the same tree into the same directory (the
 /// gate's other end, whose few changed files then need no headers of their own).
 final class PrecompiledHeaderPlans: @unchecked Sendable {
-    var byGroup: [String: [(output: String, headers: [String])]] = [:]
+    /// Per group, the headers planned: by name, or (`closure`) by path, for files whose include
+    /// closure holds them all.
+    var byGroup: [String: [(output: String, headers: [String], closure: Bool)]] = [:]
     var recipes: [String: (arguments: [String], prefixText: String)] = [:]
     /// Per output built with `CONFIG_` symbols of its files (a variant, or the symbols a whole
     /// group defines alike), those symbols: they cannot keep a file that defines them out.
@@ -574,7 +694,7 @@ final class PrecompiledHeaderPlans: @unchecked Sendable {
 
     /// The plans as the result cache keeps them between scans.
     struct Stored: Codable {
-        struct Planned: Codable { var output: String; var headers: [String] }
+        struct Planned: Codable { var output: String; var headers: [String]; var closure: Bool? }
         struct Recipe: Codable { var arguments: [String]; var prefixText: String }
         var byGroup: [String: [Planned]]
         var recipes: [String: Recipe]
@@ -585,7 +705,7 @@ final class PrecompiledHeaderPlans: @unchecked Sendable {
     /// What is built, or was taken from an earlier scan and not found stale.
     var stored: Stored {
         let kept = built.union(unverified)
-        return Stored(byGroup: byGroup.mapValues { $0.filter { kept.contains($0.output) }.map { Stored.Planned(output: $0.output, headers: $0.headers) } }.filter { !$0.value.isEmpty },
+        return Stored(byGroup: byGroup.mapValues { $0.filter { kept.contains($0.output) }.map { Stored.Planned(output: $0.output, headers: $0.headers, closure: $0.closure ? true : nil) } }.filter { !$0.value.isEmpty },
                       recipes: recipes.filter { kept.contains($0.key) }.mapValues { Stored.Recipe(arguments: $0.arguments, prefixText: $0.prefixText) },
                       definedInVariant: definedInVariant.filter { kept.contains($0.key) }.mapValues { $0.sorted() },
                       driverHeaderBase: driverHeaderBase.filter { kept.contains($0.key) })
@@ -602,7 +722,7 @@ final class PrecompiledHeaderPlans: @unchecked Sendable {
         for (group, planned) in earlier.byGroup {
             let known = Set((byGroup[group] ?? []).map(\.output))
             for plan in planned where !known.contains(plan.output) && !built.contains(plan.output) {
-                byGroup[group, default: []].append((plan.output, plan.headers))
+                byGroup[group, default: []].append((plan.output, plan.headers, plan.closure ?? false))
                 unverified.insert(plan.output)
             }
         }

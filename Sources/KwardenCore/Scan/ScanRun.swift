@@ -485,7 +485,8 @@ final class ScanRun {
                 let variants = sharedHeaders.filesWithVariants > 0 ? "; \(sharedHeaders.filesWithVariants) files took headers built with CONFIG_ symbols of their own that the headers test (symbols their whole group defines alike, or a variant's)" : ""
                 let setAside = driverHeadersSetAside > 0 ? " (\(driverHeadersSetAside) set them aside: they left errors the kernel's alone do not)" : ""
                 let drivers = sharedHeaders.filesWithDriverHeaders > 0 ? "; \(sharedHeaders.filesWithDriverHeaders) files took their driver's own headers precompiled on top of the kernel's\(setAside)" : ""
-                notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse\(variants)\(drivers)")
+                let closure = sharedHeaders.filesByClosure > 0 ? "; \(sharedHeaders.filesByClosure) files took headers they do not include themselves, each of them one their own includes are sure to read" : ""
+                notes.append("\(summary.filesWithSharedHeaders) of \(summary.filesParsed) files parsed with shared precompiled headers (\(sharedHeaders.built.count) built or reused), \(summary.sharedHeaderFallbacks) fell back to a plain parse\(closure)\(variants)\(drivers)")
             }
         }
         if options.compileCommands != nil {

@@ -1,0 +1,220 @@
+import Foundation
+import RuleKit
+
+/// The headers a file is sure to read, whatever its configuration: its `#include`s outside any
+/// conditional, followed through the include paths of its flags. An include guard does not
+/// count as a condition, nor does `#ifndef __ASSEMBLY__`, which C code always passes.
+///
+/// What it cannot resolve — a header generated in memory, an include through a macro,
+/// `#include_next` — it leaves out, so a closure may miss headers but never holds one the file
+/// would not read: precompiled headers all of which lie in a file's closure declare nothing the
+/// file would not have declared itself (a header included only under `#ifdef CONFIG_…` is in no
+/// closure, nor one only another file of the group includes).
+final class IncludeClosure: @unchecked Sendable {
+    /// One header's unconditional includes, in order, and whether an include guard wraps it.
+    struct Directives: Sendable {
+        var includes: [(name: String, quoted: Bool)] = []
+        var guarded = false
+        var size = 0
+    }
+
+    /// Directories searched for `"…"` after the including file's own (`-iquote`), and for both
+    /// forms (`-I`, then `-isystem`, then `-idirafter`, as the compiler orders them).
+    let quoteDirectories: [String]
+    let searchDirectories: [String]
+    /// Headers read before the file (`-include`): their closures are everyone's.
+    let forcedIncludes: [String]
+    private let directives: HeaderDirectives
+    private var resolved: [String: String?] = [:]
+    private let lock = NSLock()
+
+    init(arguments: [String], directives: HeaderDirectives) {
+        var quote: [String] = [], plain: [String] = [], system: [String] = [], after: [String] = [], forced: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            for (flag, kind) in [("-iquote", 0), ("-isystem", 2), ("-idirafter", 3), ("-include", 4), ("-I", 1)] where argument.hasPrefix(flag) {
+                let value: String
+                if argument == flag, i + 1 < arguments.count { value = arguments[i + 1]; i += 1 } else { value = String(argument.dropFirst(flag.count)) }
+                let path = URL(fileURLWithPath: value).standardizedFileURL.path
+                switch kind {
+                case 0: quote.append(path)
+                case 1: plain.append(path)
+                case 2: system.append(path)
+                case 3: after.append(path)
+                default: forced.append(path)
+                }
+                break
+            }
+            i += 1
+        }
+        quoteDirectories = quote
+        searchDirectories = plain + system + after
+        forcedIncludes = forced
+        self.directives = directives
+    }
+
+    /// The path `#include "name"` (`quoted`) or `<name>` in a file of `directory` reads, if it
+    /// is on disk.
+    func resolve(_ name: String, quoted: Bool, from directory: String) -> String? {
+        let key = quoted ? directory + "\u{0}" + name : name
+        lock.lock()
+        if let known = resolved[key] { lock.unlock(); return known }
+        lock.unlock()
+        var found: String?
+        if name.hasPrefix("/") {
+            found = FileManager.default.fileExists(atPath: name) ? URL(fileURLWithPath: name).standardizedFileURL.path : nil
+        } else {
+            for base in (quoted ? [directory] + quoteDirectories : []) + searchDirectories {
+                let path = base + "/" + name
+                if FileManager.default.fileExists(atPath: path) { found = URL(fileURLWithPath: path).standardizedFileURL.path; break }
+            }
+        }
+        lock.lock(); resolved[key] = found; lock.unlock()
+        return found
+    }
+
+    /// The name under which `#include <…>` reads `path` with these flags, if any.
+    func includeName(of path: String) -> String? {
+        for base in searchDirectories where path.hasPrefix(base + "/") {
+            let name = String(path.dropFirst(base.count + 1))
+            return resolve(name, quoted: false, from: "") == path ? name : nil
+        }
+        return nil
+    }
+
+    /// The headers `file` is sure to read (the forced includes' with them), by path; `source`:
+    /// its text, if not to be read from disk.
+    func closure(of file: String, source: SourceText? = nil) -> Set<String> {
+        var seen = Set<String>()
+        for root in forcedIncludes { seen.insert(root); visit(root, into: &seen, order: nil) }
+        visit(file, includes: source.map { HeaderDirectives.parse($0.bytes).includes }, into: &seen, order: nil)
+        seen.remove(file)
+        return seen
+    }
+
+    /// `headers` by path: as given, or (`byName`) resolved as `<…>` names; nil if one is not found.
+    func paths(_ headers: [String], byName: Bool) -> [String]? {
+        guard byName else { return headers }
+        var found: [String] = []
+        for name in headers {
+            guard let path = resolve(name, quoted: false, from: "") else { return nil }
+            found.append(path)
+        }
+        return found
+    }
+
+    /// A header's size in bytes (0 if unread).
+    func size(of path: String) -> Int { directives.of(path)?.size ?? 0 }
+
+    /// The headers the forced includes are sure to read, themselves included.
+    func forcedClosure() -> Set<String> {
+        var seen = Set<String>()
+        for root in forcedIncludes { seen.insert(root); visit(root, into: &seen, order: nil) }
+        return seen
+    }
+
+    /// The headers of `file`'s closure in the order the preprocessor first enters them.
+    func firstEntered(by file: String, source: SourceText? = nil) -> [String] {
+        var seen = Set<String>(), order: [String] = []
+        withUnsafeMutablePointer(to: &order) { visit(file, includes: source.map { HeaderDirectives.parse($0.bytes).includes }, into: &seen, order: $0) }
+        return order
+    }
+
+    /// Whether an include guard wraps the header (it is read once, however often included).
+    func isGuarded(_ path: String) -> Bool { directives.of(path)?.guarded ?? false }
+
+    private func visit(_ path: String, includes: [(name: String, quoted: Bool)]? = nil, into seen: inout Set<String>, order: UnsafeMutablePointer<[String]>?) {
+        // Iterative, in preprocessing order: a header's includes are entered before the next
+        // include of the file that named it.
+        var stack: [(path: String, next: Int, includes: [(name: String, quoted: Bool)])] = [(path, 0, includes ?? directives.of(path)?.includes ?? [])]
+        while !stack.isEmpty {
+            let top = stack.count - 1
+            guard stack[top].next < stack[top].includes.count else { stack.removeLast(); continue }
+            let include = stack[top].includes[stack[top].next]
+            stack[top].next += 1
+            guard let found = resolve(include.name, quoted: include.quoted, from: (stack[top].path as NSString).deletingLastPathComponent),
+                  seen.insert(found).inserted else { continue }
+            order?.pointee.append(found)
+            stack.append((found, 0, directives.of(found)?.includes ?? []))
+        }
+    }
+}
+
+/// Headers' unconditional includes, each header read once for every closure of a scan.
+final class HeaderDirectives: @unchecked Sendable {
+    private var known: [String: IncludeClosure.Directives?] = [:]
+    private let lock = NSLock()
+    private let read: @Sendable (String) -> SourceText?
+
+    init(read: @escaping @Sendable (String) -> SourceText? = { path in
+        if case .success(let source) = TextIndex.read(path) { return source }
+        return nil
+    }) {
+        self.read = read
+    }
+
+    func of(_ path: String) -> IncludeClosure.Directives? {
+        lock.lock()
+        if let entry = known[path] { lock.unlock(); return entry }
+        lock.unlock()
+        let parsed = read(path).map { Self.parse($0.bytes) }
+        lock.lock(); known[path] = parsed; lock.unlock()
+        return parsed
+    }
+
+    /// Macros no C compilation of the kernel defines: `#ifndef` of one is always taken.
+    static let neverDefined: Set<String> = ["__ASSEMBLY__", "__ASSEMBLER__"]
+
+    /// A logical line: a directive's word and the rest, or code (nil).
+    private static func directive(_ line: [UInt8]) -> (word: String, rest: String)?? {
+        guard let first = line.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0d && $0 != 0x0c }) else { return nil }
+        guard line[first] == 0x23 else { return .some(nil) }
+        let text = String(decoding: line[(first + 1)...], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let word = String(text.prefix { $0.isLetter || $0 == "_" })
+        return .some((word, text.dropFirst(word.count).trimmingCharacters(in: .whitespaces)))
+    }
+
+    private static func leadingName(_ text: String) -> String { String(text.prefix { $0.isLetter || $0.isNumber || $0 == "_" }) }
+
+    /// The includes outside any conditional but the include guard and conditions on
+    /// `neverDefined` macros. An `#else` of a condition that is always taken is never taken.
+    static func parse(_ bytes: [UInt8]) -> IncludeClosure.Directives {
+        let lines = PreprocessorText.logicalLines(bytes).compactMap(directive)
+        // The guard: `#ifndef X` and `#define X` first, and the `#endif` closing it last.
+        var guarded = false
+        if lines.count >= 3, let first = lines[0], first.word == "ifndef",
+           let second = lines[1], second.word == "define", leadingName(second.rest) == leadingName(first.rest) {
+            var depth = 0
+            for (index, line) in lines.enumerated() {
+                guard let line else { continue }
+                if line.word.hasPrefix("if") { depth += 1 } else if line.word == "endif" { depth -= 1 }
+                if depth == 0 { guarded = index == lines.count - 1; break }
+            }
+        }
+        var result = IncludeClosure.Directives(includes: [], guarded: guarded, size: bytes.count)
+        // Per open conditional: whether its current branch is always taken.
+        var open: [Bool] = []
+        for (index, line) in lines.enumerated() {
+            guard let (word, rest) = line else { continue }
+            switch word {
+            case "ifndef": open.append((guarded && index == 0) || neverDefined.contains(leadingName(rest)))
+            case "if":
+                let compact = rest.filter { !$0.isWhitespace }
+                open.append(neverDefined.contains { compact == "!defined(\($0))" || compact == "!defined\($0)" })
+            case "ifdef": open.append(false)
+            case "elif", "else", "elifdef", "elifndef": if !open.isEmpty { open[open.count - 1] = false }
+            case "endif": if !open.isEmpty { open.removeLast() }
+            case "include":
+                guard open.allSatisfy({ $0 }) else { continue }
+                if rest.hasPrefix("<"), let close = rest.firstIndex(of: ">") {
+                    result.includes.append((String(rest[rest.index(after: rest.startIndex)..<close]), false))
+                } else if rest.hasPrefix("\""), let close = rest.dropFirst().firstIndex(of: "\"") {
+                    result.includes.append((String(rest[rest.index(after: rest.startIndex)..<close]), true))
+                }
+            default: break
+            }
+        }
+        return result
+    }
+}
