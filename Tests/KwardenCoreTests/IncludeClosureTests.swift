@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import KwardenCore
 @testable import RuleKit
+import ClangKit
 
 /// A file's include closure holds only headers it is sure to read: a precompiled header made of
 /// them declares nothing the file would not have declared itself.
@@ -88,6 +89,16 @@ final class IncludeClosureTests: XCTestCase {
         XCTAssertEqual(closures.resolve("asm/ring.h", quoted: false, from: ""), tree + "/arch/x86/include/asm/ring.h")
         XCTAssertEqual(closures.includeName(of: tree + "/include/linux/ring_regs.h"), "linux/ring_regs.h")
         XCTAssertNil(closures.includeName(of: tree + "/drivers/ring/ring.h"), "no <…> name reads it")
+    }
+
+    func testHeadersGivenInMemoryAreFoundAndFollowed() throws {
+        let generated = tree + "/arch/x86/include/generated"
+        let closures = IncludeClosure(arguments: ["-I" + tree + "/arch/x86/include", "-I" + generated, "-I" + tree + "/include"],
+                                      inMemory: [UnsavedFile(path: generated + "/asm/extra.h", contents: "#pragma once\n#include <linux/netdevice.h>\n")],
+                                      directives: HeaderDirectives())
+        let file = tree + "/drivers/ring/extra.c"
+        try "#include <asm/extra.h>\n".write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(relative(closures.closure(of: file)), ["arch/x86/include/generated/asm/extra.h", "include/linux/netdevice.h"])
     }
 
     func testHeadersAreEnteredInPreprocessingOrder() {

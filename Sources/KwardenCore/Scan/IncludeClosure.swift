@@ -1,12 +1,13 @@
 import Foundation
 import RuleKit
+import ClangKit
 
 /// The headers a file is sure to read, whatever its configuration: its `#include`s outside any
 /// conditional, followed through the include paths of its flags. An include guard does not
 /// count as a condition, nor does `#ifndef __ASSEMBLY__`, which C code always passes.
 ///
-/// What it cannot resolve — a header generated in memory, an include through a macro,
-/// `#include_next` — it leaves out, so a closure may miss headers but never holds one the file
+/// Headers generated in memory (an unprepared tree's) are found and read as the compiler finds
+/// them. What it cannot resolve — an include through a macro, `#include_next` — it leaves out, so a closure may miss headers but never holds one the file
 /// would not read: precompiled headers all of which lie in a file's closure declare nothing the
 /// file would not have declared itself (a header included only under `#ifdef CONFIG_…` is in no
 /// closure, nor one only another file of the group includes).
@@ -25,10 +26,12 @@ final class IncludeClosure: @unchecked Sendable {
     /// Headers read before the file (`-include`): their closures are everyone's.
     let forcedIncludes: [String]
     private let directives: HeaderDirectives
+    /// Headers the compiler is given in memory, by path: found before the disk is asked.
+    private let inMemory: [String: IncludeClosure.Directives]
     private var resolved: [String: String?] = [:]
     private let lock = NSLock()
 
-    init(arguments: [String], directives: HeaderDirectives) {
+    init(arguments: [String], inMemory: [UnsavedFile] = [], directives: HeaderDirectives) {
         var quote: [String] = [], plain: [String] = [], system: [String] = [], after: [String] = [], forced: [String] = []
         var i = 0
         while i < arguments.count {
@@ -52,7 +55,14 @@ final class IncludeClosure: @unchecked Sendable {
         searchDirectories = plain + system + after
         forcedIncludes = forced
         self.directives = directives
+        var parsed: [String: IncludeClosure.Directives] = [:]
+        for file in inMemory { parsed[URL(fileURLWithPath: file.path).standardizedFileURL.path] = HeaderDirectives.parse(Array(file.contents.utf8)) }
+        self.inMemory = parsed
     }
+
+    private func exists(_ path: String) -> Bool { inMemory[path] != nil || FileManager.default.fileExists(atPath: path) }
+
+    private func directives(of path: String) -> Directives? { inMemory[path] ?? directives.of(path) }
 
     /// The path `#include "name"` (`quoted`) or `<name>` in a file of `directory` reads, if it
     /// is on disk.
@@ -63,11 +73,12 @@ final class IncludeClosure: @unchecked Sendable {
         lock.unlock()
         var found: String?
         if name.hasPrefix("/") {
-            found = FileManager.default.fileExists(atPath: name) ? URL(fileURLWithPath: name).standardizedFileURL.path : nil
+            let path = URL(fileURLWithPath: name).standardizedFileURL.path
+            found = exists(path) ? path : nil
         } else {
             for base in (quoted ? [directory] + quoteDirectories : []) + searchDirectories {
-                let path = base + "/" + name
-                if FileManager.default.fileExists(atPath: path) { found = URL(fileURLWithPath: path).standardizedFileURL.path; break }
+                let path = URL(fileURLWithPath: base + "/" + name).standardizedFileURL.path
+                if exists(path) { found = path; break }
             }
         }
         lock.lock(); resolved[key] = found; lock.unlock()
@@ -105,7 +116,7 @@ final class IncludeClosure: @unchecked Sendable {
     }
 
     /// A header's size in bytes (0 if unread).
-    func size(of path: String) -> Int { directives.of(path)?.size ?? 0 }
+    func size(of path: String) -> Int { directives(of: path)?.size ?? 0 }
 
     /// The headers the forced includes are sure to read, themselves included.
     func forcedClosure() -> Set<String> {
@@ -121,13 +132,10 @@ final class IncludeClosure: @unchecked Sendable {
         return order
     }
 
-    /// Whether an include guard wraps the header (it is read once, however often included).
-    func isGuarded(_ path: String) -> Bool { directives.of(path)?.guarded ?? false }
-
     private func visit(_ path: String, includes: [(name: String, quoted: Bool)]? = nil, into seen: inout Set<String>, order: UnsafeMutablePointer<[String]>?) {
         // Iterative, in preprocessing order: a header's includes are entered before the next
         // include of the file that named it.
-        var stack: [(path: String, next: Int, includes: [(name: String, quoted: Bool)])] = [(path, 0, includes ?? directives.of(path)?.includes ?? [])]
+        var stack: [(path: String, next: Int, includes: [(name: String, quoted: Bool)])] = [(path, 0, includes ?? directives(of: path)?.includes ?? [])]
         while !stack.isEmpty {
             let top = stack.count - 1
             guard stack[top].next < stack[top].includes.count else { stack.removeLast(); continue }
@@ -136,7 +144,7 @@ final class IncludeClosure: @unchecked Sendable {
             guard let found = resolve(include.name, quoted: include.quoted, from: (stack[top].path as NSString).deletingLastPathComponent),
                   seen.insert(found).inserted else { continue }
             order?.pointee.append(found)
-            stack.append((found, 0, directives.of(found)?.includes ?? []))
+            stack.append((found, 0, directives(of: found)?.includes ?? []))
         }
     }
 }

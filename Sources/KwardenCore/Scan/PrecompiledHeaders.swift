@@ -1,4 +1,5 @@
 import Foundation
+import ClangKit
 import RuleKit
 
 /// Shared precompiled headers: most of a kernel file's parse is the kernel headers every driver
@@ -213,8 +214,10 @@ final class PrecompiledHeaders {
     /// Groups `files` (with their flags and texts) and plans a precompiled header for each group
     /// large enough, unless one valid from an earlier scan is there. Returns the plans to build
     /// and, per file, the precompiled header it will use once they are built.
+    /// `unsavedFiles`: the headers a file's parse is given in memory (its configuration's
+    /// generated headers), which its include closure finds too.
     func plan(_ files: [(file: String, arguments: [String], source: SourceText)], configurationKey: (String) -> String,
-              identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
+              unsavedFiles: (String) -> [UnsavedFile] = { _ in [] }, identity: String) -> (toBuild: [Plan], assignment: [String: String]) {
         var groups: [String: [(file: String, headers: [String])]] = [:]
         var arguments: [String: [String]] = [:]
         var sources: [String: SourceText] = [:]
@@ -233,7 +236,7 @@ final class PrecompiledHeaders {
         var toBuild: [Plan] = []
         var assignment: [String: String] = [:]
         for (key, everyMember) in groups.sorted(by: { $0.key < $1.key }) {
-            let closures = includeClosure(group: key, arguments: arguments[key]!)
+            let closures = includeClosure(group: key, arguments: arguments[key]!, inMemory: unsavedFiles(everyMember[0].file))
             func closure(_ file: String) -> Set<String> { fileClosure(file, source: sources[file], in: closures) }
             /// Takes `output` for `file`: with its headers read first, the macros `file` defines
             /// before the last of them (`before`) could change them.
@@ -383,9 +386,9 @@ final class PrecompiledHeaders {
     private var fileClosures: [String: Set<String>] = [:]
     private let fileClosuresLock = NSLock()
 
-    private func includeClosure(group key: String, arguments: [String]) -> IncludeClosure {
+    private func includeClosure(group key: String, arguments: [String], inMemory: @autoclosure () -> [UnsavedFile]) -> IncludeClosure {
         if let known = includeClosures[key] { return known }
-        let made = IncludeClosure(arguments: arguments, directives: headerDirectives)
+        let made = IncludeClosure(arguments: arguments, inMemory: inMemory(), directives: headerDirectives)
         includeClosures[key] = made
         return made
     }

@@ -318,7 +318,8 @@ final class ScanRun {
             }
             for (job, outcome) in zip(settled, outcomes.dropFirst(plans.count)) { parsed[job.file] = outcome }
         }
-        let planned = sharedHeaders.plan(entries, configurationKey: { setups.configurationKey(for: $0) }, identity: ResultCache.buildIdentity)
+        let planned = sharedHeaders.plan(entries, configurationKey: { setups.configurationKey(for: $0) },
+                                         unsavedFiles: { (try? setups.setup(for: $0).unsavedFiles) ?? [] }, identity: ResultCache.buildIdentity)
         // Files no headers are planned for are parsed plainly, whatever is built.
         try build(planned.toBuild, alongside: files.filter { planned.assignment[$0] == nil }.map { fileJob($0, pass: pass, questions: questions) })
         // Files their own CONFIG_ symbols keep from their group's headers may share a variant.
