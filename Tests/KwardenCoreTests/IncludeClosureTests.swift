@@ -165,3 +165,56 @@ final class ClosureSharedHeaderTests: XCTestCase {
         XCTAssertTrue(later.toBuild.isEmpty)
     }
 }
+
+/// A macro a file defines before its last kernel include keeps it from the shared headers only
+/// if a shared header that names it could be read after the definition in the file's own order.
+final class EarlyMacroPositionTests: XCTestCase {
+    var tree: String!
+
+    override func setUpWithError() throws {
+        tree = NSTemporaryDirectory() + "kwarden-early-" + UUID().uuidString
+        try writeTree([
+            "include/linux/a.h": "#ifndef _A_H\n#define _A_H\n#define EARLY 1\nint a;\n#endif\n",
+            "include/linux/b.h": "#ifndef _B_H\n#define _B_H\nint b;\n#endif\n",
+            "include/linux/c.h": "int c_unguarded;\n#define EARLY 1\n",
+        ], under: tree)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: tree) }
+
+    func testAMacroDefinedAfterTheHeadersThatNameItWereReadKeepsNoFileOut() throws {
+        let headers = PrecompiledHeaders(in: tree + "/scratch")
+        let entry = { (name: String, text: String) -> (file: String, arguments: [String], source: SourceText) in
+            (self.tree + "/drivers/\(name).c", ["-I" + self.tree + "/include"], SourceText(bytes: Array(text.utf8)))
+        }
+        let entries = [
+            entry("after", "#include <linux/a.h>\n#include <linux/c.h>\n#define EARLY 2\n#include <linux/b.h>\n"),
+            entry("before", "#define EARLY 2\n#include <linux/a.h>\n#include <linux/b.h>\n"),
+            // Read first only under a condition: the definition may come before a.h is read.
+            entry("conditional", "#ifdef CONFIG_A_FIRST\n#include <linux/a.h>\n#endif\n#define EARLY 2\n#include <linux/a.h>\n#include <linux/b.h>\n"),
+            entry("plain", "#include <linux/a.h>\n#include <linux/b.h>\n"),
+        ]
+        let planned = headers.plan(entries, configurationKey: { _ in "x86" }, identity: "test")
+        let plan = try XCTUnwrap(planned.toBuild.first)
+        let record = { (files: [String]) in
+            PrecompiledHeaders.save(PrecompiledHeaders.Record(files: files.map { self.tree + "/include/linux/" + $0 }, functions: [],
+                                                              macros: HeaderMacroFacts(identifiers: ["EARLY"])), of: plan.output)
+        }
+        record(["a.h", "b.h"])
+        XCTAssertTrue(headers.record(plan, failure: nil))
+        func use(_ name: String) -> String? { headers.headerToUse(for: tree + "/drivers/\(name).c", planned: planned.assignment[tree + "/drivers/\(name).c"]) }
+        XCTAssertEqual(use("after"), plan.output, "a.h, the one header naming EARLY, was read before it was defined")
+        XCTAssertNil(use("before"))
+        XCTAssertNil(use("conditional"))
+        XCTAssertEqual(use("plain"), plan.output)
+
+        // A header without a guard that names it could be read again after the definition.
+        let again = PrecompiledHeaders(in: tree + "/scratch2")
+        let replanned = again.plan(entries, configurationKey: { _ in "x86" }, identity: "test")
+        let second = try XCTUnwrap(replanned.toBuild.first)
+        PrecompiledHeaders.save(PrecompiledHeaders.Record(files: ["a.h", "b.h", "c.h"].map { self.tree + "/include/linux/" + $0 }, functions: [],
+                                                          macros: HeaderMacroFacts(identifiers: ["EARLY"])), of: second.output)
+        XCTAssertTrue(again.record(second, failure: nil))
+        XCTAssertNil(again.headerToUse(for: tree + "/drivers/after.c", planned: replanned.assignment[tree + "/drivers/after.c"]), "c.h names EARLY and, without a guard, could be read again after it")
+    }
+}

@@ -55,10 +55,19 @@ final class IncludeClosure: @unchecked Sendable {
         searchDirectories = plain + system + after
         forcedIncludes = forced
         self.directives = directives
-        var parsed: [String: IncludeClosure.Directives] = [:]
-        for file in inMemory { parsed[URL(fileURLWithPath: file.path).standardizedFileURL.path] = HeaderDirectives.parse(Array(file.contents.utf8)) }
+        var parsed: [String: IncludeClosure.Directives] = [:], texts: [String: SourceText] = [:]
+        for file in inMemory {
+            let path = URL(fileURLWithPath: file.path).standardizedFileURL.path
+            texts[path] = SourceText(bytes: Array(file.contents.utf8))
+            parsed[path] = HeaderDirectives.parse(texts[path]!.bytes)
+        }
         self.inMemory = parsed
+        inMemoryTexts = texts
     }
+
+    /// The text of a header given in memory.
+    func inMemoryText(_ path: String) -> SourceText? { inMemoryTexts[path] }
+    private let inMemoryTexts: [String: SourceText]
 
     private func exists(_ path: String) -> Bool { inMemory[path] != nil || FileManager.default.fileExists(atPath: path) }
 
@@ -104,6 +113,9 @@ final class IncludeClosure: @unchecked Sendable {
         return seen
     }
 
+    /// Whether an include guard wraps the header (it is read once, however often included).
+    func isGuarded(_ path: String) -> Bool { directives(of: path)?.guarded ?? false }
+
     /// `headers` by path: as given, or (`byName`) resolved as `<…>` names; nil if one is not found.
     func paths(_ headers: [String], byName: Bool) -> [String]? {
         guard byName else { return headers }
@@ -117,6 +129,13 @@ final class IncludeClosure: @unchecked Sendable {
 
     /// A header's size in bytes (0 if unread).
     func size(of path: String) -> Int { directives(of: path)?.size ?? 0 }
+
+    /// The headers read by reading `headers` after the forced includes, all of them included.
+    func closure(of headers: [String]) -> Set<String> {
+        var seen = Set<String>()
+        for root in forcedIncludes + headers where seen.insert(root).inserted { visit(root, into: &seen, order: nil) }
+        return seen
+    }
 
     /// The headers the forced includes are sure to read, themselves included.
     func forcedClosure() -> Set<String> {
@@ -174,22 +193,25 @@ final class HeaderDirectives: @unchecked Sendable {
     /// Macros no C compilation of the kernel defines: `#ifndef` of one is always taken.
     static let neverDefined: Set<String> = ["__ASSEMBLY__", "__ASSEMBLER__"]
 
-    /// A logical line: a directive's word and the rest, or code (nil).
-    private static func directive(_ line: [UInt8]) -> (word: String, rest: String)?? {
-        guard let first = line.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0d && $0 != 0x0c }) else { return nil }
-        guard line[first] == 0x23 else { return .some(nil) }
-        let text = String(decoding: line[(first + 1)...], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+    /// A logical line that is not blank: a directive's word and the rest, or code (nil).
+    typealias Line = (word: String, rest: String)?
+
+    /// The line, or nil for a blank one.
+    static func line(_ bytes: [UInt8]) -> Line? {
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0d && $0 != 0x0c }) else { return nil }
+        guard bytes[first] == 0x23 else { return .some(nil) }
+        let text = String(decoding: bytes[(first + 1)...], as: UTF8.self).trimmingCharacters(in: .whitespaces)
         let word = String(text.prefix { $0.isLetter || $0 == "_" })
         return .some((word, text.dropFirst(word.count).trimmingCharacters(in: .whitespaces)))
     }
 
     private static func leadingName(_ text: String) -> String { String(text.prefix { $0.isLetter || $0.isNumber || $0 == "_" }) }
 
-    /// The includes outside any conditional but the include guard and conditions on
-    /// `neverDefined` macros. An `#else` of a condition that is always taken is never taken.
-    static func parse(_ bytes: [UInt8]) -> IncludeClosure.Directives {
-        let lines = PreprocessorText.logicalLines(bytes).compactMap(directive)
-        // The guard: `#ifndef X` and `#define X` first, and the `#endif` closing it last.
+    /// Whether an include guard wraps `lines` (`#ifndef X` and `#define X` first, the `#endif`
+    /// closing it last), and per line whether it is read whenever the text is: outside any
+    /// conditional but the guard and conditions on `neverDefined` macros (an `#else` of a
+    /// condition that is always taken is never taken).
+    static func sureness(_ lines: [Line]) -> (guarded: Bool, sure: [Bool]) {
         var guarded = false
         if lines.count >= 3, let first = lines[0], first.word == "ifndef",
            let second = lines[1], second.word == "define", leadingName(second.rest) == leadingName(first.rest) {
@@ -200,11 +222,12 @@ final class HeaderDirectives: @unchecked Sendable {
                 if depth == 0 { guarded = index == lines.count - 1; break }
             }
         }
-        var result = IncludeClosure.Directives(includes: [], guarded: guarded, size: bytes.count)
         // Per open conditional: whether its current branch is always taken.
         var open: [Bool] = []
+        var sure: [Bool] = []
+        sure.reserveCapacity(lines.count)
         for (index, line) in lines.enumerated() {
-            guard let (word, rest) = line else { continue }
+            guard let (word, rest) = line else { sure.append(!open.contains(false)); continue }
             switch word {
             case "ifndef": open.append((guarded && index == 0) || neverDefined.contains(leadingName(rest)))
             case "if":
@@ -213,15 +236,32 @@ final class HeaderDirectives: @unchecked Sendable {
             case "ifdef": open.append(false)
             case "elif", "else", "elifdef", "elifndef": if !open.isEmpty { open[open.count - 1] = false }
             case "endif": if !open.isEmpty { open.removeLast() }
-            case "include":
-                guard open.allSatisfy({ $0 }) else { continue }
-                if rest.hasPrefix("<"), let close = rest.firstIndex(of: ">") {
-                    result.includes.append((String(rest[rest.index(after: rest.startIndex)..<close]), false))
-                } else if rest.hasPrefix("\""), let close = rest.dropFirst().firstIndex(of: "\"") {
-                    result.includes.append((String(rest[rest.index(after: rest.startIndex)..<close]), true))
-                }
             default: break
             }
+            sure.append(!open.contains(false))
+        }
+        return (guarded, sure)
+    }
+
+    /// An `#include`'s header name and whether it is quoted, from the rest of its line.
+    static func included(_ rest: String) -> (name: String, quoted: Bool)? {
+        if rest.hasPrefix("<"), let close = rest.firstIndex(of: ">") {
+            return (String(rest[rest.index(after: rest.startIndex)..<close]), false)
+        }
+        if rest.hasPrefix("\""), let close = rest.dropFirst().firstIndex(of: "\"") {
+            return (String(rest[rest.index(after: rest.startIndex)..<close]), true)
+        }
+        return nil
+    }
+
+    /// The includes read whenever the text is (`sureness`), in order.
+    static func parse(_ bytes: [UInt8]) -> IncludeClosure.Directives {
+        let lines = PreprocessorText.logicalLines(bytes).compactMap(line)
+        let (guarded, sure) = sureness(lines)
+        var result = IncludeClosure.Directives(includes: [], guarded: guarded, size: bytes.count)
+        for (line, isSure) in zip(lines, sure) where isSure {
+            guard let line, line.word == "include", let include = included(line.rest) else { continue }
+            result.includes.append(include)
         }
         return result
     }

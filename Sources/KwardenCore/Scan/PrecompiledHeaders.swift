@@ -9,10 +9,13 @@ import RuleKit
 /// `-include-pch`. A driver's own `"…"` headers are read through: most driver files include
 /// only their driver's header, which includes the kernel's. A file that includes none of its
 /// group's headers takes them if its include closure (`IncludeClosure`: the headers it is sure
-/// to read) holds them all; the files left share the headers most of their closures hold. A file that defines a macro before
-/// its last kernel include, where a shared header mentions that macro (it could change what the
-/// header declares), is parsed plainly, and so is any file whose parse rejects the precompiled
-/// header; both are counted.
+/// to read) holds them all; the files left share the headers most of their closures hold.
+///
+/// A file that defines a macro before its last kernel include, where a shared header mentions
+/// that macro (it could change what the header declares), is parsed plainly — unless every
+/// shared header that names it is one the file's includes before the definition are sure to
+/// have read already — and so is any file whose parse rejects the precompiled header; both are
+/// counted.
 ///
 /// The precompiled headers live in the result cache's directory, keyed by the flags, the headers
 /// and kwarden's build, and are rebuilt when a header they read changed; without a cache they
@@ -115,6 +118,9 @@ final class PrecompiledHeaders {
     struct Preamble {
         /// The `<…>` headers it includes, directly or through `"…"` headers of its tree.
         var headers: [String] = []
+        /// Per header, whether it is read whenever the file is (outside any condition but include
+        /// guards, through `"…"` headers that are too).
+        var sure: [Bool] = []
         /// Macros it (or a `"…"` header it includes) defines or undefines, each with the number of
         /// `<…>` includes before it.
         var macros: [(macro: EarlyMacro, after: Int)] = []
@@ -138,30 +144,33 @@ final class PrecompiledHeaders {
 
     /// Directives of one file in order: a macro defined or undefined, a `<…>` include, a `"…"`
     /// include (and whether it is inside an `#if`); `firstLocal` marks where a file's first
-    /// `"…"` header begins once its headers are read in place.
-    enum Directive { case macro(EarlyMacro), system(String), local(String, conditional: Bool), firstLocal(String) }
+    /// `"…"` header begins once its headers are read in place. `sure`: the include is read
+    /// whenever the file is (`HeaderDirectives.sureness`).
+    enum Directive { case macro(EarlyMacro), system(String, sure: Bool), local(String, conditional: Bool, sure: Bool), firstLocal(String) }
 
     /// Comments are not read: an include or a definition commented out is not there.
     static func directives(_ source: SourceText) -> [Directive] {
+        var kept: [[UInt8]] = [], lines: [HeaderDirectives.Line] = []
+        for bytes in PreprocessorText.logicalLines(source.bytes) {
+            guard let line = HeaderDirectives.line(bytes) else { continue }
+            kept.append(bytes)
+            lines.append(line)
+        }
+        let sure = HeaderDirectives.sureness(lines).sure
         var result: [Directive] = []
         var depth = 0
-        for bytes in PreprocessorText.logicalLines(source.bytes) {
+        for (index, bytes) in kept.enumerated() {
             if let macro = PreprocessorText.macroDirective(bytes) {
                 if !harmlessEarlyMacros.contains(macro.name) { result.append(.macro(EarlyMacro(name: macro.name, definition: macro.definition))) }
                 continue
             }
-            let line = String(decoding: bytes, as: UTF8.self)
-            let trimmed = line.drop { $0 == " " || $0 == "\t" }
-            guard trimmed.hasPrefix("#") else { continue }
-            let directive = trimmed.dropFirst().drop { $0 == " " || $0 == "\t" }
-            if directive.hasPrefix("if") { depth += 1; continue }
-            if directive.hasPrefix("endif") { depth = max(0, depth - 1); continue }
-            guard directive.hasPrefix("include") else { continue }
-            if let open = directive.firstIndex(of: "<"), let close = directive[open...].firstIndex(of: ">") {
-                result.append(.system(String(directive[directive.index(after: open)..<close])))
-            } else if let open = directive.firstIndex(of: "\""), let close = directive[directive.index(after: open)...].firstIndex(of: "\"") {
-                result.append(.local(String(directive[directive.index(after: open)..<close]), conditional: depth > 0))
-            }
+            guard let (word, rest) = lines[index] else { continue }
+            if word.hasPrefix("if") { depth += 1; continue }
+            if word == "endif" { depth = max(0, depth - 1); continue }
+            // `#include_next` names a header too, read from another directory: never taken as sure.
+            guard word == "include" || word == "include_next", let include = HeaderDirectives.included(rest) else { continue }
+            let isSure = sure[index] && word == "include"
+            result.append(include.quoted ? .local(include.name, conditional: depth > 0, sure: isSure) : .system(include.name, sure: isSure))
         }
         return result
     }
@@ -187,22 +196,26 @@ final class PrecompiledHeaders {
         var sequence: [Directive] = []
         var visited: Set<String> = []
         var sawLocal = false
-        func expand(_ directives: [Directive], directory: String, depth: Int) {
+        // `sure`: the `"…"` headers that led here are all read whenever the file is.
+        func expand(_ directives: [Directive], directory: String, depth: Int, sure: Bool) {
             for directive in directives {
-                guard case .local(let name, let conditional) = directive else { sequence.append(directive); continue }
+                if case .system(let name, let isSure) = directive { sequence.append(.system(name, sure: sure && isSure)); continue }
+                guard case .local(let name, let conditional, let isSure) = directive else { sequence.append(directive); continue }
                 let path = URL(fileURLWithPath: directory + "/" + name).standardizedFileURL.path
                 let first = depth == 0 && !sawLocal
                 sawLocal = sawLocal || depth == 0
                 guard depth < 8, visited.insert(path).inserted, let inner = localDirectives(path) else { continue }
                 if first && !conditional { sequence.append(.firstLocal(path)) }
-                expand(inner, directory: (path as NSString).deletingLastPathComponent, depth: depth + 1)
+                expand(inner, directory: (path as NSString).deletingLastPathComponent, depth: depth + 1, sure: sure && isSure)
             }
         }
-        expand(Self.directives(source), directory: (file as NSString).deletingLastPathComponent, depth: 0)
+        expand(Self.directives(source), directory: (file as NSString).deletingLastPathComponent, depth: 0, sure: true)
         var preamble = Preamble()
         for directive in sequence {
             switch directive {
-            case .system(let header): preamble.headers.append(header)
+            case .system(let header, let sure):
+                preamble.headers.append(header)
+                preamble.sure.append(sure)
             case .macro(let macro): preamble.macros.append((macro, preamble.headers.count))
             case .firstLocal(let path): preamble.firstLocal = (path, preamble.headers.count, preamble.macros.count)
             case .local: break
@@ -232,6 +245,7 @@ final class PrecompiledHeaders {
             ownDefines[entry.file] = defines
             moduleDefines[entry.file] = entry.arguments.filter(Self.isModuleDefine)
             preambles[entry.file] = preamble
+            groupOf[entry.file] = key
         }
         var toBuild: [Plan] = []
         var assignment: [String: String] = [:]
@@ -432,8 +446,56 @@ final class PrecompiledHeaders {
     private func macros(keeping file: String, from output: String) -> Set<String> {
         let macros = (ownMacros[file] ?? []).filter { !(plans.definedInVariant[output]?.contains($0.name) ?? false) }
         let facts = macros.isEmpty ? HeaderMacroFacts() : Self.record(of: output).macros
-        return Set(macros.filter { facts.isAffected(by: $0.name, definition: $0.definition) }.map(\.name))
+        return Set(macros.filter { facts.isAffected(by: $0.name, definition: $0.definition) && !isDefinedAfterItsUsers($0.name, in: file, output: output) }.map(\.name))
     }
+
+    /// Whether `name`, a macro `file` defines before its last kernel include, is first defined
+    /// only after every header of `output` that names it was read: in the file's own order those
+    /// headers read it undefined too, so reading them first changes nothing (`MIN` defined by a
+    /// driver's header after its kernel includes brought `minmax.h` in). Each such header must
+    /// have an include guard (it is read once) and be in the include closure of the file's
+    /// includes before that definition that are read whenever the file is. A `CONFIG_` symbol of
+    /// the file's own is defined before everything.
+    private func isDefinedAfterItsUsers(_ name: String, in file: String, output: String) -> Bool {
+        guard ownDefines[file]?[name] == nil, let preamble = preambles[file], let key = groupOf[file], let closures = includeClosures[key],
+              let position = preamble.macros.first(where: { $0.macro.name == name })?.after else { return false }
+        let answer = file + "\u{0}" + name + "\u{0}" + output
+        if let known = definedAfterUsers[answer] { return known }
+        let read = recordPaths(of: output)
+        let readBefore = "\(file)\u{0}\(position)"
+        let before = headersReadBefore[readBefore] ?? closures.closure(of: (0..<min(position, preamble.headers.count)).filter { preamble.sure[$0] }
+            .compactMap { closures.resolve(preamble.headers[$0], quoted: false, from: "") })
+        headersReadBefore[readBefore] = before
+        // No header read otherwise may name it (a header that cannot be read might).
+        let after = !read.isEmpty && read.allSatisfy { path in
+            if before.contains(path) && closures.isGuarded(path) { return true }
+            guard let text = closures.inMemoryText(path) ?? headerText(path) else { return false }
+            return !text.containsIdentifier(name)
+        }
+        definedAfterUsers[answer] = after
+        return after
+    }
+    private var definedAfterUsers: [String: Bool] = [:]
+    private var headersReadBefore: [String: Set<String>] = [:]
+
+    /// The headers `output` read, by standardized path.
+    private func recordPaths(of output: String) -> [String] {
+        if let known = recordPathsByOutput[output] { return known }
+        let paths = Self.record(of: output).files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        recordPathsByOutput[output] = paths
+        return paths
+    }
+
+    private func headerText(_ path: String) -> SourceText? {
+        if let known = headerTexts[path] { return known }
+        var text: SourceText?
+        if case .success(let source) = TextIndex.read(path) { text = source }
+        headerTexts[path] = text
+        return text
+    }
+    private var groupOf: [String: String] = [:]
+    private var recordPathsByOutput: [String: [String]] = [:]
+    private var headerTexts: [String: SourceText?] = [:]
 
     /// Variants for files that their own `CONFIG_` symbols keep from their group's built headers
     /// (a driver built only with `CONFIG_DCB`, which the networking headers test): the same
