@@ -419,7 +419,8 @@ final class PrecompiledHeaders {
 
     /// The precompiled header `file` is to use, once built: none when a `CONFIG_` symbol defined
     /// for the file alone, or a macro its text defines before its last kernel include, is used
-    /// by a header it holds or defined there otherwise (the header could read differently with it).
+    /// by a header it holds or defined there otherwise (the header could read differently with it)
+    /// — a macro defined only after every such header was read excepted.
     func headerToUse(for file: String, planned: String?) -> String? {
         guard let planned, let output = built[planned], builtAlike(file, output) else { return nil }
         let mentioned = macros(keeping: file, from: output)
