@@ -7,10 +7,11 @@ import ClangKit
 /// count as a condition, nor does `#ifndef __ASSEMBLY__`, which C code always passes.
 ///
 /// Headers generated in memory (an unprepared tree's) are found and read as the compiler finds
-/// them. What it cannot resolve — an include through a macro, `#include_next` — it leaves out, so a closure may miss headers but never holds one the file
-/// would not read: precompiled headers all of which lie in a file's closure declare nothing the
-/// file would not have declared itself (a header included only under `#ifdef CONFIG_…` is in no
-/// closure, nor one only another file of the group includes).
+/// them. What it cannot resolve — an include through a macro, `#include_next` — it leaves out,
+/// so a closure may miss headers but never holds one the file would not read: precompiled
+/// headers all of which lie in a file's closure declare nothing the file would not have declared
+/// itself (a header included only under `#ifdef CONFIG_…` is in no closure, nor one only another
+/// file of the group includes).
 final class IncludeClosure: @unchecked Sendable {
     /// One header's unconditional includes, in order, and whether an include guard wraps it.
     struct Directives: Sendable {
@@ -74,7 +75,7 @@ final class IncludeClosure: @unchecked Sendable {
     private func directives(of path: String) -> Directives? { inMemory[path] ?? directives.of(path) }
 
     /// The path `#include "name"` (`quoted`) or `<name>` in a file of `directory` reads, if it
-    /// is on disk.
+    /// is in memory or on disk.
     func resolve(_ name: String, quoted: Bool, from directory: String) -> String? {
         let key = quoted ? directory + "\u{0}" + name : name
         lock.lock()
@@ -106,9 +107,8 @@ final class IncludeClosure: @unchecked Sendable {
     /// The headers `file` is sure to read (the forced includes' with them), by path; `source`:
     /// its text, if not to be read from disk.
     func closure(of file: String, source: SourceText? = nil) -> Set<String> {
-        var seen = Set<String>()
-        for root in forcedIncludes { seen.insert(root); visit(root, into: &seen, order: nil) }
-        visit(file, includes: source.map { HeaderDirectives.parse($0.bytes).includes }, into: &seen, order: nil)
+        var seen = forcedClosure()
+        visit(file, includes: source.map { HeaderDirectives.parse($0.bytes).includes }, into: &seen)
         seen.remove(file)
         return seen
     }
@@ -133,25 +133,24 @@ final class IncludeClosure: @unchecked Sendable {
     /// The headers read by reading `headers` after the forced includes, all of them included.
     func closure(of headers: [String]) -> Set<String> {
         var seen = Set<String>()
-        for root in forcedIncludes + headers where seen.insert(root).inserted { visit(root, into: &seen, order: nil) }
+        for root in forcedIncludes + headers where seen.insert(root).inserted { visit(root, into: &seen) }
         return seen
     }
 
     /// The headers the forced includes are sure to read, themselves included.
-    func forcedClosure() -> Set<String> {
-        var seen = Set<String>()
-        for root in forcedIncludes { seen.insert(root); visit(root, into: &seen, order: nil) }
-        return seen
-    }
+    func forcedClosure() -> Set<String> { closure(of: []) }
 
     /// The headers of `file`'s closure in the order the preprocessor first enters them.
     func firstEntered(by file: String, source: SourceText? = nil) -> [String] {
-        var seen = Set<String>(), order: [String] = []
-        withUnsafeMutablePointer(to: &order) { visit(file, includes: source.map { HeaderDirectives.parse($0.bytes).includes }, into: &seen, order: $0) }
-        return order
+        var seen = Set<String>()
+        return visit(file, includes: source.map { HeaderDirectives.parse($0.bytes).includes }, into: &seen)
     }
 
-    private func visit(_ path: String, includes: [(name: String, quoted: Bool)]? = nil, into seen: inout Set<String>, order: UnsafeMutablePointer<[String]>?) {
+    /// Adds what `path` (or a file with `includes`) reads to `seen`; returns the headers newly
+    /// entered, in order.
+    @discardableResult
+    private func visit(_ path: String, includes: [(name: String, quoted: Bool)]? = nil, into seen: inout Set<String>) -> [String] {
+        var order: [String] = []
         // Iterative, in preprocessing order: a header's includes are entered before the next
         // include of the file that named it.
         var stack: [(path: String, next: Int, includes: [(name: String, quoted: Bool)])] = [(path, 0, includes ?? directives(of: path)?.includes ?? [])]
@@ -162,9 +161,10 @@ final class IncludeClosure: @unchecked Sendable {
             stack[top].next += 1
             guard let found = resolve(include.name, quoted: include.quoted, from: (stack[top].path as NSString).deletingLastPathComponent),
                   seen.insert(found).inserted else { continue }
-            order?.pointee.append(found)
+            order.append(found)
             stack.append((found, 0, directives(of: found)?.includes ?? []))
         }
+        return order
     }
 }
 
