@@ -33,28 +33,21 @@ final class IncludeClosure: @unchecked Sendable {
     private let lock = NSLock()
 
     init(arguments: [String], inMemory: [UnsavedFile] = [], directives: HeaderDirectives) {
-        var quote: [String] = [], plain: [String] = [], system: [String] = [], after: [String] = [], forced: [String] = []
+        // Each flag's paths, in order; a flag's value joined to it or the next argument.
+        var paths: [String: [String]] = [:]
         var i = 0
         while i < arguments.count {
             let argument = arguments[i]
-            for (flag, kind) in [("-iquote", 0), ("-isystem", 2), ("-idirafter", 3), ("-include", 4), ("-I", 1)] where argument.hasPrefix(flag) {
+            if let flag = ["-iquote", "-isystem", "-idirafter", "-include", "-I"].first(where: argument.hasPrefix) {
                 let value: String
                 if argument == flag, i + 1 < arguments.count { value = arguments[i + 1]; i += 1 } else { value = String(argument.dropFirst(flag.count)) }
-                let path = URL(fileURLWithPath: value).standardizedFileURL.path
-                switch kind {
-                case 0: quote.append(path)
-                case 1: plain.append(path)
-                case 2: system.append(path)
-                case 3: after.append(path)
-                default: forced.append(path)
-                }
-                break
+                paths[flag, default: []].append(URL(fileURLWithPath: value).standardizedFileURL.path)
             }
             i += 1
         }
-        quoteDirectories = quote
-        searchDirectories = plain + system + after
-        forcedIncludes = forced
+        quoteDirectories = paths["-iquote"] ?? []
+        searchDirectories = ["-I", "-isystem", "-idirafter"].flatMap { paths[$0] ?? [] }
+        forcedIncludes = paths["-include"] ?? []
         self.directives = directives
         var parsed: [String: IncludeClosure.Directives] = [:], texts: [String: SourceText] = [:]
         for file in inMemory {
@@ -137,8 +130,17 @@ final class IncludeClosure: @unchecked Sendable {
         return seen
     }
 
-    /// The headers the forced includes are sure to read, themselves included.
-    func forcedClosure() -> Set<String> { closure(of: []) }
+    /// The headers the forced includes are sure to read, themselves included (made once: every
+    /// closure starts from it).
+    func forcedClosure() -> Set<String> {
+        lock.lock()
+        if let known = forcedMemo { lock.unlock(); return known }
+        lock.unlock()
+        let made = closure(of: [])
+        lock.lock(); forcedMemo = made; lock.unlock()
+        return made
+    }
+    private var forcedMemo: Set<String>?
 
     /// The headers of `file`'s closure in the order the preprocessor first enters them.
     func firstEntered(by file: String, source: SourceText? = nil) -> [String] {
@@ -172,20 +174,13 @@ final class IncludeClosure: @unchecked Sendable {
 final class HeaderDirectives: @unchecked Sendable {
     private var known: [String: IncludeClosure.Directives?] = [:]
     private let lock = NSLock()
-    private let read: @Sendable (String) -> SourceText?
-
-    init(read: @escaping @Sendable (String) -> SourceText? = { path in
-        if case .success(let source) = TextIndex.read(path) { return source }
-        return nil
-    }) {
-        self.read = read
-    }
 
     func of(_ path: String) -> IncludeClosure.Directives? {
         lock.lock()
         if let entry = known[path] { lock.unlock(); return entry }
         lock.unlock()
-        let parsed = read(path).map { Self.parse($0.bytes) }
+        var parsed: IncludeClosure.Directives?
+        if case .success(let source) = TextIndex.read(path) { parsed = Self.parse(source.bytes) }
         lock.lock(); known[path] = parsed; lock.unlock()
         return parsed
     }
@@ -197,7 +192,7 @@ final class HeaderDirectives: @unchecked Sendable {
     typealias Line = (word: String, rest: String)?
 
     /// The line, or nil for a blank one.
-    static func line(_ bytes: [UInt8]) -> Line? {
+    private static func line(_ bytes: [UInt8]) -> Line? {
         guard let first = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0d && $0 != 0x0c }) else { return nil }
         guard bytes[first] == 0x23 else { return .some(nil) }
         let text = String(decoding: bytes[(first + 1)...], as: UTF8.self).trimmingCharacters(in: .whitespaces)
@@ -211,7 +206,7 @@ final class HeaderDirectives: @unchecked Sendable {
     /// closing it last), and per line whether it is read whenever the text is: outside any
     /// conditional but the guard and conditions on `neverDefined` macros (an `#else` of a
     /// condition that is always taken is never taken).
-    static func sureness(_ lines: [Line]) -> (guarded: Bool, sure: [Bool]) {
+    private static func sureness(_ lines: [Line]) -> (guarded: Bool, sure: [Bool]) {
         var guarded = false
         if lines.count >= 3, let first = lines[0], first.word == "ifndef",
            let second = lines[1], second.word == "define", leadingName(second.rest) == leadingName(first.rest) {
@@ -254,13 +249,25 @@ final class HeaderDirectives: @unchecked Sendable {
         return nil
     }
 
+    /// A text's logical lines that are not blank, each with its directive (`line`) and whether it
+    /// is read whenever the text is (`sureness`), and whether an include guard wraps them.
+    static func readLines(_ bytes: [UInt8]) -> (guarded: Bool, lines: [(bytes: [UInt8], directive: Line, sure: Bool)]) {
+        var kept: [[UInt8]] = [], lines: [Line] = []
+        for logical in PreprocessorText.logicalLines(bytes) {
+            guard let read = line(logical) else { continue }
+            kept.append(logical)
+            lines.append(read)
+        }
+        let (guarded, sure) = sureness(lines)
+        return (guarded, (0..<kept.count).map { (kept[$0], lines[$0], sure[$0]) })
+    }
+
     /// The includes read whenever the text is (`sureness`), in order.
     static func parse(_ bytes: [UInt8]) -> IncludeClosure.Directives {
-        let lines = PreprocessorText.logicalLines(bytes).compactMap(line)
-        let (guarded, sure) = sureness(lines)
+        let (guarded, lines) = readLines(bytes)
         var result = IncludeClosure.Directives(includes: [], guarded: guarded, size: bytes.count)
-        for (line, isSure) in zip(lines, sure) where isSure {
-            guard let line, line.word == "include", let include = included(line.rest) else { continue }
+        for line in lines where line.sure {
+            guard let directive = line.directive, directive.word == "include", let include = included(directive.rest) else { continue }
             result.includes.append(include)
         }
         return result

@@ -150,26 +150,19 @@ final class PrecompiledHeaders {
 
     /// Comments are not read: an include or a definition commented out is not there.
     static func directives(_ source: SourceText) -> [Directive] {
-        var kept: [[UInt8]] = [], lines: [HeaderDirectives.Line] = []
-        for bytes in PreprocessorText.logicalLines(source.bytes) {
-            guard let line = HeaderDirectives.line(bytes) else { continue }
-            kept.append(bytes)
-            lines.append(line)
-        }
-        let sure = HeaderDirectives.sureness(lines).sure
         var result: [Directive] = []
         var depth = 0
-        for (index, bytes) in kept.enumerated() {
-            if let macro = PreprocessorText.macroDirective(bytes) {
+        for line in HeaderDirectives.readLines(source.bytes).lines {
+            if let macro = PreprocessorText.macroDirective(line.bytes) {
                 if !harmlessEarlyMacros.contains(macro.name) { result.append(.macro(EarlyMacro(name: macro.name, definition: macro.definition))) }
                 continue
             }
-            guard let (word, rest) = lines[index] else { continue }
+            guard let (word, rest) = line.directive else { continue }
             if word.hasPrefix("if") { depth += 1; continue }
             if word == "endif" { depth = max(0, depth - 1); continue }
             // `#include_next` names a header too, read from another directory: never taken as sure.
             guard word == "include" || word == "include_next", let include = HeaderDirectives.included(rest) else { continue }
-            let isSure = sure[index] && word == "include"
+            let isSure = line.sure && word == "include"
             result.append(include.quoted ? .local(include.name, conditional: depth > 0, sure: isSure) : .system(include.name, sure: isSure))
         }
         return result
@@ -304,20 +297,15 @@ final class PrecompiledHeaders {
                 let reached = parallelMap(others.count, jobs: ProcessInfo.processInfo.activeProcessorCount) { closure(others[$0].file).isSuperset(of: paths) }
                 users += zip(others, reached).filter(\.1).map(\.0.file)
             }
-            if headers.count >= 2, users.count >= Self.minimumGroup {
-                let prefixText = headers.map { "#include <\($0)>\n" }.joined()
-                if let output = planGroup(key, users: users, headers: headers, closure: false, prefixText: prefixText, arguments: arguments[key]!,
-                                          identity: identity, toBuild: &toBuild) {
-                    for file in users where !direct.contains(file) { takenByClosure.insert(file) }
-                    for file in users { assign(file, output, before: direct.contains(file) ? headers : preambles[file]?.headers ?? []) }
-                } else {
-                    users = []
-                }
-            } else {
-                users = []
+            var taken = Set<String>()
+            if headers.count >= 2, users.count >= Self.minimumGroup,
+               let output = planGroup(key, users: users, headers: headers, closure: false, prefixText: headers.map { "#include <\($0)>\n" }.joined(),
+                                      arguments: arguments[key]!, identity: identity, toBuild: &toBuild) {
+                for file in users where !direct.contains(file) { takenByClosure.insert(file) }
+                for file in users { assign(file, output, before: direct.contains(file) ? headers : preambles[file]?.headers ?? []) }
+                taken = Set(users)
             }
             // The rest share the headers most of their include closures hold.
-            let taken = Set(users)
             let rest = members.filter { !taken.contains($0.file) }.map(\.file)
             guard rest.count >= Self.minimumGroup, let common = commonHeaders(of: rest, closure: closure, in: closures, sources: sources) else { continue }
             if let output = planGroup(key, users: common.users, headers: common.headers, closure: true, prefixText: common.prefixText,
