@@ -1,3 +1,4 @@
+import CClang
 /// A function body (or any subtree) as a tree with parent links, so rules can walk outward from a
 /// statement to the guards that dominate it. Built from libclang cursors; nodes keep their cursor
 /// for the questions only libclang can answer (types, constant values, referenced declarations).
@@ -37,32 +38,19 @@ public final class Node {
     public private(set) var tooDeepAt: SourcePosition?
 
     /// Builds the tree under `cursor`, at most `maximumDepth` levels deep.
+    ///
+    /// One libclang visit of the whole subtree: it calls back for every cursor, depth first in
+    /// source order, with the cursor's parent. A visit per node (asking each node for its
+    /// children) set libclang's visitor up again for every node of every function.
     public static func tree(of cursor: Cursor, in unit: TranslationUnit) -> Node {
-        let root = Node(cursor: cursor, unit: unit, parent: nil)
-        root.root = root
-        var preorder: [Node] = []
-        // Depth first in source order: a node is numbered when it is popped, its children pushed
-        // last first.
-        var stack: [(node: Node, depth: Int)] = [(root, 0)]
-        while let (node, depth) = stack.popLast() {
-            if node !== root {
-                node.preorderIndex = Int32(preorder.count)
-                preorder.append(node)
-            }
-            let children = node.cursor.children
-            if depth == maximumDepth {
-                if root.tooDeepAt == nil, !children.isEmpty { root.tooDeepAt = node.position }
-                continue
-            }
-            let kids = children.enumerated().map { offset, child -> Node in
-                let kid = Node(cursor: child, unit: unit, parent: node)
-                kid.indexInParent = offset
-                kid.root = root
-                return kid
-            }
-            node.children = kids
-            stack.append(contentsOf: kids.reversed().map { ($0, depth + 1) })
+        var building = TreeBuilding(root: Node(cursor: cursor, unit: unit, parent: nil))
+        building.root.root = building.root
+        withUnsafeMutablePointer(to: &building) { pointer in
+            _ = clang_visitChildren(cursor.raw, { child, parent, data in
+                data!.assumingMemoryBound(to: TreeBuilding.self).pointee.visit(child, parent: parent)
+            }, pointer)
         }
+        let root = building.root, preorder = building.preorder
         // Children come after their parent: the last child's end is the parent's.
         for node in preorder.reversed() {
             node.subtreeEnd = node.children.last?.subtreeEnd ?? node.preorderIndex + 1
@@ -70,6 +58,40 @@ public final class Node {
         root.subtreeEnd = root.children.last?.subtreeEnd ?? 0
         root.preorder = preorder
         return root
+    }
+
+    /// The state of `tree(of:in:)`'s visit: the path from the root to the last node added.
+    private struct TreeBuilding {
+        let root: Node
+        var path: [Node]
+        var preorder: [Node] = []
+
+        init(root: Node) {
+            self.root = root
+            path = [root]
+        }
+
+        mutating func visit(_ child: CXCursor, parent: CXCursor) -> CXChildVisitResult {
+            // The parent is on the path: the last node added, or one of its ancestors once the
+            // visit has left that node's subtree.
+            while path.count > 1, clang_equalCursors(path[path.count - 1].cursor.raw, parent) == 0 { path.removeLast() }
+            let node = path[path.count - 1]
+            // A case label's constant comes twice (its wrapper, then the expression, as one cursor):
+            // the expression's children are its wrapper's.
+            if clang_equalCursors(node.cursor.raw, child) != 0 { return CXChildVisit_Recurse }
+            if path.count - 1 == maximumDepth {
+                if root.tooDeepAt == nil { root.tooDeepAt = node.position }
+                return CXChildVisit_Continue
+            }
+            let kid = Node(cursor: Cursor(child), unit: node.unit, parent: node)
+            kid.indexInParent = node.children.count
+            kid.root = root
+            kid.preorderIndex = Int32(preorder.count)
+            preorder.append(kid)
+            node.children.append(kid)
+            path.append(kid)
+            return CXChildVisit_Recurse
+        }
     }
 
     public var spelling: String { cursor.spelling }

@@ -44,4 +44,47 @@ final class SyntaxTreeTests: XCTestCase {
         XCTAssertEqual(root.descendants { $0.kind.isLoop }.map(\.kind), [.forStmt, .whileStmt])
         XCTAssertEqual(root.descendants { $0.kind == .compoundAssignOperator }.map { $0.position.line }, [8, 13])
     }
+
+    /// The tree comes from one libclang visit of the whole function; it is the tree libclang
+    /// gives when each node is asked for its children, case labels included (whose constants
+    /// the visit reports twice).
+    func testOneVisitGivesTheTreeOfAskingEachNodeForItsChildren() throws {
+        let directory = NSTemporaryDirectory() + "kwarden-tree-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let file = directory + "/mode.c"
+        try """
+            #define MODE_MASK 0x3
+            enum mode { MODE_OFF = 4, MODE_ON };
+            struct dev { int mode; int (*op)(int); };
+            int pick(struct dev *d, int v)
+            {
+            \tswitch (v & MODE_MASK) {
+            \tcase 1:
+            \t\treturn d->op(v);
+            \tcase -1:
+            \tcase MODE_ON:
+            \t\td->mode = (int)sizeof(*d);
+            \t\tbreak;
+            \tcase 2 ... 3:
+            \t\treturn v > 2 ? 1 : 0;
+            \tdefault:
+            \t\tdo { v--; } while (v > 0);
+            \t}
+            \treturn v;
+            }
+
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let unit = try ClangIndex().parse(file: file, arguments: ["-std=gnu11"])
+        let definition = try XCTUnwrap(unit.topLevel.first { $0.kind == .functionDecl && $0.spelling == "pick" })
+        let root = Node.tree(of: definition, in: unit)
+        func shape(_ node: Node) -> String { "\(node.kind)(" + node.children.map(shape).joined(separator: " ") + ")" }
+        func asked(_ cursor: Cursor) -> String { "\(cursor.kind)(" + cursor.children.map(asked).joined(separator: " ") + ")" }
+        XCTAssertEqual(shape(root), asked(definition))
+        XCTAssertEqual(root.descendants { $0.kind == .caseStmt }.count, 4)
+        for (index, node) in root.descendants().enumerated() {
+            XCTAssertTrue(node.parent!.children[node.indexInParent] === node)
+            XCTAssertTrue(node.parent === root || root.descendants().firstIndex { $0 === node.parent }! < index)
+        }
+    }
 }
