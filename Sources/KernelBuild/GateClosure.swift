@@ -10,6 +10,12 @@ final class GateClosure: @unchecked Sendable {
     private let lock = NSLock()
     private var model: KconfigModel?
     private var referencedBy: [String: [String]] = [:]
+    /// `referencedBy`, plus a choice's members for everything its selection reads.
+    private var readBy: [String: [String]] = [:]
+    /// The configuration's values with only the compiler's facts forced: what a gate set's
+    /// evaluation keeps for the symbols it cannot change.
+    private var settled: KconfigEvaluator.Settled?
+    private var compilerSymbols: [String: String] = [:]
     private var cache: [[String]: [String]] = [:]
     private var indexed = false
     private var readFiles = Set<String>()
@@ -35,12 +41,14 @@ final class GateClosure: @unchecked Sendable {
         lock.lock()
         if let cached = cache[key] { lock.unlock(); return cached }
         let model = loadModel()
-        let referencedBy = self.referencedBy
+        let referencedBy = self.referencedBy, readBy = self.readBy
+        let settled = settled(model: model)
+        var forced = compilerSymbols
         lock.unlock()
         let required = requirements(of: key, model: model)
-        var forced = resolver.compilerSymbols()
         for symbol in required { forced[symbol] = "y" }
-        var evaluator = KconfigEvaluator(model: model, user: config.choices, forced: forced)
+        var evaluator = KconfigEvaluator(settled: settled, model: model, user: config.choices, forced: forced,
+                                         changing: reachable(from: required, through: readBy))
         var result = required.filter { !config.isEnabled($0) }.map { "-DCONFIG_\($0)=1" }
         for name in downstream(of: required, referencedBy: referencedBy, order: model.order) where config.value(name) == nil && !required.contains(name) {
             guard let value = evaluator.writtenValue(name) else { continue }
@@ -79,8 +87,49 @@ final class GateClosure: @unchecked Sendable {
             for reference in referenced where reference != name { index[reference, default: []].insert(name) }
         }
         referencedBy = index.mapValues { $0.sorted() }
+        // What evaluating a symbol reads beyond those: the conditions of the `select`s and
+        // `imply`s that name it (x86's `select ARCH_ENABLE_MEMORY_HOTREMOVE if MEMORY_HOTPLUG`).
+        for (name, symbol) in loaded.symbols {
+            var read = Set<String>()
+            for (_, condition) in symbol.selectedBy + symbol.impliedBy { collect(condition, into: &read) }
+            for reference in read where reference != name { index[reference, default: []].insert(name) }
+        }
+        // A choice's selection reads its dependency, its defaults' conditions and every member's
+        // visibility: whatever one of those reads reaches all its members.
+        for choice in loaded.choices {
+            var read = Set<String>(choice.members)
+            collect(choice.dependency, into: &read)
+            for (_, condition) in choice.defaults { collect(condition, into: &read) }
+            for member in choice.members {
+                guard let symbol = loaded.symbols[member] else { continue }
+                for expression in symbol.prompts + symbol.dependencies { collect(expression, into: &read) }
+            }
+            for name in read { index[name, default: []].formUnion(choice.members) }
+        }
+        readBy = index.mapValues { $0.sorted() }
+        compilerSymbols = resolver.compilerSymbols()
         indexed = true
         return loaded
+    }
+
+    /// Evaluated once, with the lock held.
+    private func settled(model: KconfigModel) -> KconfigEvaluator.Settled {
+        if let settled { return settled }
+        var evaluator = KconfigEvaluator(model: model, user: config.choices, forced: compilerSymbols)
+        let made = evaluator.settle()
+        settled = made
+        return made
+    }
+
+    /// Every symbol whose value can read one of `forced`, directly or not (no bound: a value
+    /// left out would be taken unchanged from the configuration).
+    private func reachable(from forced: [String], through readBy: [String: [String]]) -> Set<String> {
+        var seen = Set(forced)
+        var queue = forced
+        while let name = queue.popLast() {
+            for next in readBy[name] ?? [] where seen.insert(next).inserted { queue.append(next) }
+        }
+        return seen
     }
 
     /// Reads the Kconfig model and every arch's symbols now, as the first file with a closed gate

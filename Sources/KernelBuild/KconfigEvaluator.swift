@@ -15,11 +15,52 @@ struct KconfigEvaluator {
     /// Values that win over everything (facts about the toolchain, not choices).
     let forced: [String: String]
 
+    /// Every value of an evaluation that ran to the end: what another evaluation of the same
+    /// model and choices can take over for the symbols its own forced values cannot reach.
+    struct Settled {
+        fileprivate let tristates: [String: Int]
+        fileprivate let strings: [String: String?]
+        fileprivate let choices: [Int: String?]
+    }
+
+    /// Taken from `settled` for every symbol and choice outside these: see `init(settled:…)`.
+    private var settled: Settled?
+    private var changing: Set<String> = []
+    private var changingChoices: Set<Int> = []
+
     init(model: KconfigModel, user: [String: String], forced: [String: String] = [:]) {
         self.model = model
         self.user = user
         self.forced = forced
         modulesEnabled = user["MODULES"].map { $0 == "y" } ?? true
+    }
+
+    /// An evaluation that differs from `settled`'s (same model and choices) only in what it
+    /// forces beyond it: symbols outside `changing` (which must hold every symbol whose value
+    /// reads, directly or not, one of those forced), and choices none of whose members is in
+    /// it, keep their settled values instead of being evaluated again. A gate set near the
+    /// leaves of Kconfig then costs its own few symbols, not the dependency chains above them.
+    init(settled: Settled, model: KconfigModel, user: [String: String], forced: [String: String], changing: Set<String>) {
+        self.init(model: model, user: user, forced: forced)
+        self.settled = settled
+        self.changing = changing
+        for (index, choice) in model.choices.enumerated() where choice.members.contains(where: changing.contains) {
+            changingChoices.insert(index)
+        }
+    }
+
+    /// Evaluates every symbol and choice, and hands the values over (see `Settled`).
+    mutating func settle() -> Settled {
+        for name in model.order {
+            guard let symbol = model.symbols[name] else { continue }
+            switch symbol.type {
+            case .bool, .tristate: _ = tristate(name)
+            case .int, .hex, .string: _ = stringValue(name)
+            case .unknown: break
+            }
+        }
+        for index in model.choices.indices { _ = choiceSelection(index) }
+        return Settled(tristates: tristateCache, strings: stringCache, choices: choiceCache)
     }
 
     /// The value conf writes to .config for `name`, or nil when it writes none (or `n`).
@@ -73,6 +114,7 @@ struct KconfigEvaluator {
     mutating func tristate(_ name: String) -> Int {
         if let constant = Self.tristateConstant(name) { return constant }
         if let cached = tristateCache[name] { return cached }
+        if let settled, !changing.contains(name), let known = settled.tristates[name] { return known }
         guard let symbol = model.symbols[name], symbol.type == .bool || symbol.type == .tristate else { return 0 }
         if let forcedValue = forced[name], let constant = Self.tristateConstant(forcedValue) { return constant }
         guard inProgress.insert(name).inserted else { return 0 }   // Kconfig forbids cycles; be safe anyway
@@ -111,6 +153,7 @@ struct KconfigEvaluator {
     /// else the first visible member.
     private mutating func choiceSelection(_ index: Int) -> String? {
         if let cached = choiceCache[index] { return cached }
+        if let settled, !changingChoices.contains(index), let known = settled.choices[index] { return known }
         choiceCache[index] = .some(nil)   // guards recursion through members' dependencies
         let choice = model.choices[index]
         var selected: String?
@@ -145,6 +188,7 @@ struct KconfigEvaluator {
             break
         }
         if let cached = stringCache[name] { return cached }
+        if let settled, !changing.contains(name), let known = settled.strings[name] { return known }
         if let forcedValue = forced[name] { return KconfigParser.unquote(forcedValue) }
         guard inProgress.insert(name).inserted else { return nil }
         defer { inProgress.remove(name) }
