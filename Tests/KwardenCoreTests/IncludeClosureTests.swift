@@ -81,6 +81,15 @@ final class IncludeClosureTests: XCTestCase {
         XCTAssertTrue(notDefinedNext.includes.isEmpty)
     }
 
+    /// Directives read off their bytes: blanks around `#` and the name, a CRLF line's carriage
+    /// return kept in the rest as before, and a non-ASCII blank (read the Unicode way).
+    func testDirectiveNamesAndRestsWhateverTheBlanks() {
+        let text = "#  include\t<a.h>  \n\t# define X 1\t\n#ifndef B_H\r\n#\u{00A0}include <c.h>\n#endif\n# 12 \"x.c\"\n#\n"
+        let lines = HeaderDirectives.readLines(Array(text.utf8)).lines.map { $0.directive.map { [$0.word, $0.rest] } }
+        XCTAssertEqual(lines, [["include", "<a.h>"], ["define", "X 1"], ["ifndef", "B_H\r"], ["include", "<c.h>"], ["endif", ""],
+                               ["", "12 \"x.c\""], ["", ""]])
+    }
+
     func testQuotedNamesAreFoundBesideTheIncludingFileFirst() {
         let closures = closure()
         XCTAssertEqual(closures.resolve("ring.h", quoted: true, from: tree + "/drivers/ring"), tree + "/drivers/ring/ring.h")
