@@ -672,7 +672,7 @@ final class PrecompiledHeaders {
             text += "\(function.name)\t\(function.file)\t\(function.offset)\t\(function.identifiers.sorted().joined(separator: " "))\n"
         }
         try? Data(text.utf8).write(to: URL(fileURLWithPath: functionsFile(of: output)))
-        if let data = try? JSONEncoder().encode(record) { try? data.write(to: URL(fileURLWithPath: recordFile(of: output))) }
+        try? record.encoded().write(to: URL(fileURLWithPath: recordFile(of: output)))
         recordLock.lock(); records[output] = record; functionLists[output] = SharedHeaderFunctions(record.functions); recordLock.unlock()
     }
 
@@ -709,7 +709,7 @@ final class PrecompiledHeaders {
 
     private static func readRecord(of output: String) -> Record {
         guard let data = FileManager.default.contents(atPath: recordFile(of: output)),
-              let record = try? JSONDecoder().decode(Record.self, from: data) else { return Record(files: [], functions: []) }
+              let record = Record(encoded: data) else { return Record(files: [], functions: []) }
         return record
     }
 
