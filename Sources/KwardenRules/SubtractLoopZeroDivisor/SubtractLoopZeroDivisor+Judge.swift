@@ -50,7 +50,8 @@ extension SubtractLoopZeroDivisor {
     public func mayAnswer(_ questions: [Question], _ source: SourceText, naming present: Set<String>) -> [Question: Int] {
         // Whole identifiers first (`present`): most files of a tree name none of the needles.
         guard !present.isEmpty else { return [:] }
-        let text = SourceText(bytes: SubtractLoopText.squeezed(source.bytes[...]))
+        // Squeezed only for a file that names a question's own name: many name only another needle.
+        lazy var text = SourceText(bytes: SubtractLoopText.squeezed(source.bytes[...]))
         var answered: [Question: Int] = [:]
         for question in questions where present.contains(question.name) {
             switch question {
