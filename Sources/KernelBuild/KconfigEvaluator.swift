@@ -93,6 +93,8 @@ struct KconfigEvaluator {
     }
 
     private static func tristateConstant(_ text: String) -> Int? {
+        // Asked of every symbol name: the constants are at most three bytes long.
+        guard text.utf8.count <= 3 else { return nil }
         switch text {
         case "y", "\"y\"": return 2
         case "m", "\"m\"": return 1
@@ -102,7 +104,10 @@ struct KconfigEvaluator {
     }
 
     private mutating func dependencyValue(_ symbol: KconfigSymbol) -> Int {
-        symbol.dependencies.isEmpty ? 2 : symbol.dependencies.map { evaluate($0) }.max() ?? 2
+        guard !symbol.dependencies.isEmpty else { return 2 }
+        var best = 0
+        for dependency in symbol.dependencies { best = max(best, evaluate(dependency)) }
+        return best
     }
 
     private mutating func visibility(_ symbol: KconfigSymbol) -> Int {
