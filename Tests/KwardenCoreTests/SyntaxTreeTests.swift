@@ -6,12 +6,25 @@ import ClangKit
 /// order, as a walk of the children, for every node of a tree (nested statements, macros, a
 /// node without children).
 final class SyntaxTreeTests: XCTestCase {
-    func testDescendantsAreTheDepthFirstWalkOfEveryNode() throws {
-        let directory = NSTemporaryDirectory() + "kwarden-tree-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    private var directory = ""
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "kwarden-tree-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let file = directory + "/ring.c"
-        try """
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// `source` parsed as a file of its own, and the definition of `function` in it.
+    private func definition(of function: String, in source: String) throws -> (unit: TranslationUnit, cursor: Cursor) {
+        let file = directory + "/" + function + ".c"
+        try source.write(toFile: file, atomically: true, encoding: .utf8)
+        let unit = try ClangIndex().parse(file: file, arguments: ["-std=gnu11"])
+        return (unit, try XCTUnwrap(unit.topLevel.first { $0.kind == .functionDecl && $0.spelling == function }))
+    }
+
+    func testDescendantsAreTheDepthFirstWalkOfEveryNode() throws {
+        let (unit, definition) = try definition(of: "walk", in: """
             #define WRAP(x) ((x) + 1)
             struct ring { int count; int head; };
             int walk(struct ring *r, int n)
@@ -28,9 +41,7 @@ final class SyntaxTreeTests: XCTestCase {
             \treturn sum ? sum : -1;
             }
 
-            """.write(toFile: file, atomically: true, encoding: .utf8)
-        let unit = try ClangIndex().parse(file: file, arguments: ["-std=gnu11"])
-        let definition = try XCTUnwrap(unit.topLevel.first { $0.kind == .functionDecl && $0.spelling == "walk" })
+            """)
         let root = Node.tree(of: definition, in: unit)
         func walk(_ node: Node) -> [Node] { node.children.flatMap { [$0] + walk($0) } }
         var all = [root]
@@ -49,11 +60,7 @@ final class SyntaxTreeTests: XCTestCase {
     /// gives when each node is asked for its children, case labels included (whose constants
     /// the visit reports twice).
     func testOneVisitGivesTheTreeOfAskingEachNodeForItsChildren() throws {
-        let directory = NSTemporaryDirectory() + "kwarden-tree-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let file = directory + "/mode.c"
-        try """
+        let (unit, definition) = try definition(of: "pick", in: """
             #define MODE_MASK 0x3
             enum mode { MODE_OFF = 4, MODE_ON };
             struct dev { int mode; int (*op)(int); };
@@ -74,9 +81,7 @@ final class SyntaxTreeTests: XCTestCase {
             \treturn v;
             }
 
-            """.write(toFile: file, atomically: true, encoding: .utf8)
-        let unit = try ClangIndex().parse(file: file, arguments: ["-std=gnu11"])
-        let definition = try XCTUnwrap(unit.topLevel.first { $0.kind == .functionDecl && $0.spelling == "pick" })
+            """)
         let root = Node.tree(of: definition, in: unit)
         func shape(_ node: Node) -> String { "\(node.kind)(" + node.children.map(shape).joined(separator: " ") + ")" }
         func asked(_ cursor: Cursor) -> String { "\(cursor.kind)(" + cursor.children.map(asked).joined(separator: " ") + ")" }
