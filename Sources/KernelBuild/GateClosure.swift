@@ -10,7 +10,8 @@ final class GateClosure: @unchecked Sendable {
     private let lock = NSLock()
     private var model: KconfigModel?
     private var referencedBy: [String: [String]] = [:]
-    /// `referencedBy`, plus a choice's members for everything its selection reads.
+    /// What each symbol's evaluation can read, reversed: `referencedBy`, plus the symbols a
+    /// `select` or `imply` condition names, and a choice's members for everything its selection reads.
     private var readBy: [String: [String]] = [:]
     /// The configuration's values with only the compiler's facts forced: what a gate set's
     /// evaluation keeps for the symbols it cannot change.

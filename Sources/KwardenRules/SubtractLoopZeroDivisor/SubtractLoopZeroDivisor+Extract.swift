@@ -103,7 +103,7 @@ extension SubtractLoopZeroDivisor {
             let parameters = function.parameters.map(\.cursor)
             for node in body.descendants(where: { $0.kind == .binaryOperator || $0.kind == .callExpr }) {
                 if node.kind == .binaryOperator {
-                    // Only a field (`p->f`, `*&s.f`) is stored to here: most operators' left side is
+                    // Only a field (`p->f`, `s.f`, `*p->f`) is stored to here: most operators' left side is
                     // none, and telling which operator a node is reads the tokens.
                     guard node.children.count == 2, [.memberRefExpr, .unaryOperator].contains(node.children[0].strippingParensAndCasts.kind),
                           isStore(node, in: context),
