@@ -35,14 +35,14 @@ private final class EncodedNode {
             bytes += scalar
         case .array(let elements):
             bytes.append(CompactCoding.Tag.array.rawValue)
-            appendVarint(UInt64(elements.count), to: &bytes)
+            Varint.append(UInt64(elements.count), to: &bytes)
             for element in elements { element.write(to: &bytes) }
         case .keyed(let members):
             bytes.append(CompactCoding.Tag.keyed.rawValue)
-            appendVarint(UInt64(members.count), to: &bytes)
+            Varint.append(UInt64(members.count), to: &bytes)
             for key in members.keys.sorted() {
                 let utf8 = Array(key.utf8)
-                appendVarint(UInt64(utf8.count), to: &bytes)
+                Varint.append(UInt64(utf8.count), to: &bytes)
                 bytes += utf8
                 members[key]!.write(to: &bytes)
             }
@@ -66,14 +66,34 @@ private final class EncodedNode {
     }
 }
 
-private func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
-    var rest = value
-    while rest >= 0x80 {
-        bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-        rest >>= 7
+/// LEB128 unsigned integers: seven bits a byte, low bits first, the high bit set on every byte
+/// but the last. The compact summaries and the records beside precompiled headers use them.
+public enum Varint {
+    public static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
     }
-    bytes.append(UInt8(rest))
+
+    /// The varint at `offset`, which moves past it; nil when the bytes end first or it runs
+    /// past 64 bits.
+    public static func read<Bytes: RandomAccessCollection>(_ bytes: Bytes, at offset: inout Int) -> UInt64?
+        where Bytes.Element == UInt8, Bytes.Index == Int {
+        var value: UInt64 = 0, shift: UInt64 = 0
+        while offset < bytes.endIndex, shift < 64 {
+            let next = bytes[offset]
+            offset += 1
+            value |= UInt64(next & 0x7f) << shift
+            if next < 0x80 { return value }
+            shift += 7
+        }
+        return nil
+    }
 }
+
 
 private enum Scalar {
     static func null() -> EncodedNode { EncodedNode(.scalar([CompactCoding.Tag.null.rawValue])) }
@@ -81,12 +101,12 @@ private enum Scalar {
     static func integer(_ value: Int64) -> EncodedNode {
         var bytes = [CompactCoding.Tag.integer.rawValue]
         // Zigzag: small negative numbers stay short.
-        appendVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)), to: &bytes)
+        Varint.append(UInt64(bitPattern: (value << 1) ^ (value >> 63)), to: &bytes)
         return EncodedNode(.scalar(bytes))
     }
     static func unsigned(_ value: UInt64) -> EncodedNode {
         var bytes = [CompactCoding.Tag.unsigned.rawValue]
-        appendVarint(value, to: &bytes)
+        Varint.append(value, to: &bytes)
         return EncodedNode(.scalar(bytes))
     }
     static func double(_ value: Double) -> EncodedNode {
@@ -97,7 +117,7 @@ private enum Scalar {
     static func string(_ value: String) -> EncodedNode {
         var bytes = [CompactCoding.Tag.string.rawValue]
         let utf8 = Array(value.utf8)
-        appendVarint(UInt64(utf8.count), to: &bytes)
+        Varint.append(UInt64(utf8.count), to: &bytes)
         bytes += utf8
         return EncodedNode(.scalar(bytes))
     }
@@ -327,14 +347,8 @@ private indirect enum DecodedNode {
         }
 
         mutating func varint() throws -> UInt64 {
-            var value: UInt64 = 0, shift: UInt64 = 0
-            while true {
-                let next = try byte()
-                guard shift < 64 else { throw CompactCoding.Failure(description: "varint too long") }
-                value |= UInt64(next & 0x7f) << shift
-                if next < 0x80 { return value }
-                shift += 7
-            }
+            guard let value = Varint.read(bytes, at: &offset) else { throw CompactCoding.Failure(description: "truncated or too long varint") }
+            return value
         }
 
         mutating func count() throws -> Int {

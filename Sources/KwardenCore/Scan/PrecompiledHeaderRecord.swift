@@ -1,4 +1,5 @@
 import Foundation
+import RuleKit
 
 /// A precompiled header's record as saved beside it: a tag line, then its lists as
 /// length-prefixed strings. A record holds the build's ~1,500 file paths and tens of thousands
@@ -58,14 +59,7 @@ extension PrecompiledHeaders.Record {
 private struct RecordWriter {
     var bytes: [UInt8] = []
 
-    mutating func count(_ value: Int) {
-        var rest = UInt64(value)
-        while rest >= 0x80 {
-            bytes.append(UInt8(rest & 0x7f) | 0x80)
-            rest >>= 7
-        }
-        bytes.append(UInt8(rest))
-    }
+    mutating func count(_ value: Int) { Varint.append(UInt64(value), to: &bytes) }
 
     mutating func word(_ value: UInt64) {
         for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
@@ -94,15 +88,8 @@ private struct RecordReader {
     var position: Int
 
     mutating func count() -> Int? {
-        var value: UInt64 = 0, shift: UInt64 = 0
-        while position < bytes.count, shift < 64 {
-            let byte = bytes[position]
-            position += 1
-            value |= UInt64(byte & 0x7f) << shift
-            if byte < 0x80 { return value <= UInt64(Int.max) ? Int(value) : nil }
-            shift += 7
-        }
-        return nil
+        guard let value = Varint.read(bytes, at: &position), value <= UInt64(Int.max) else { return nil }
+        return Int(value)
     }
 
     mutating func word() -> UInt64? {
