@@ -48,8 +48,9 @@ final class GateClosure: @unchecked Sendable {
         lock.unlock()
         let required = requirements(of: key, model: model)
         for symbol in required { forced[symbol] = "y" }
+        // Unbounded: a symbol left out would keep its settled value.
         var evaluator = KconfigEvaluator(settled: settled, model: model, user: config.choices, forced: forced,
-                                         changing: reachable(from: required, through: readBy))
+                                         changing: Self.reachable(from: required, through: readBy))
         var result = required.filter { !config.isEnabled($0) }.map { "-DCONFIG_\($0)=1" }
         for name in downstream(of: required, referencedBy: referencedBy, order: model.order) where config.value(name) == nil && !required.contains(name) {
             guard let value = evaluator.writtenValue(name) else { continue }
@@ -120,17 +121,6 @@ final class GateClosure: @unchecked Sendable {
         let made = evaluator.settle()
         settled = made
         return made
-    }
-
-    /// Every symbol whose value can read one of `forced`, directly or not (no bound: a value
-    /// left out would be taken unchanged from the configuration).
-    private func reachable(from forced: [String], through readBy: [String: [String]]) -> Set<String> {
-        var seen = Set(forced)
-        var queue = forced
-        while let name = queue.popLast() {
-            for next in readBy[name] ?? [] where seen.insert(next).inserted { queue.append(next) }
-        }
-        return seen
     }
 
     /// Reads the Kconfig model and every arch's symbols now, as the first file with a closed gate
@@ -256,13 +246,20 @@ final class GateClosure: @unchecked Sendable {
     /// Symbols reachable from `gates` through references, in Kconfig order; bounded so a gate
     /// near the root of the dependency graph does not re-evaluate all of Kconfig.
     private func downstream(of gates: [String], referencedBy: [String: [String]], order: [String]) -> [String] {
-        var seen = Set(gates)
-        var queue = gates
+        let seen = Self.reachable(from: gates, through: referencedBy, limit: 4000)
+        return order.filter { seen.contains($0) }
+    }
+
+    /// `start` and the symbols an index leads to from it, breadth first, until `limit` symbols
+    /// are found (the symbols of the last one followed are all kept).
+    private static func reachable(from start: [String], through index: [String: [String]], limit: Int = .max) -> Set<String> {
+        var seen = Set(start)
+        var queue = start
         var position = 0
-        while position < queue.count, seen.count < 4000 {
-            for next in referencedBy[queue[position]] ?? [] where seen.insert(next).inserted { queue.append(next) }
+        while position < queue.count, seen.count < limit {
+            for next in index[queue[position]] ?? [] where seen.insert(next).inserted { queue.append(next) }
             position += 1
         }
-        return order.filter { seen.contains($0) }
+        return seen
     }
 }
