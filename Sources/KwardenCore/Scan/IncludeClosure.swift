@@ -198,16 +198,13 @@ final class HeaderDirectives: @unchecked Sendable {
         // The name and the blanks around it are ASCII in real code: read off the bytes. Foundation's
         // trimming (which goes through NSString on Linux, for every directive of every header a
         // scan reads) is left for the rare line with other bytes at those places.
-        func isBlank(_ index: Int) -> Bool { bytes[index] == 0x20 || bytes[index] == 0x09 }
         func isOther(_ index: Int) -> Bool { index < bytes.count && bytes[index] >= 0x80 }
-        var start = first + 1
-        while start < bytes.count, isBlank(start) { start += 1 }
+        let start = PreprocessorText.skipBlanks(bytes, first + 1)
         var wordEnd = start
         while wordEnd < bytes.count, bytes[wordEnd] == 0x5f || (bytes[wordEnd] | 0x20 >= 0x61 && bytes[wordEnd] | 0x20 <= 0x7a) { wordEnd += 1 }
-        var restStart = wordEnd
-        while restStart < bytes.count, isBlank(restStart) { restStart += 1 }
+        let restStart = PreprocessorText.skipBlanks(bytes, wordEnd)
         var end = bytes.count
-        while end > restStart, isBlank(end - 1) { end -= 1 }
+        while end > restStart, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
         guard isOther(start) || isOther(wordEnd) || isOther(restStart) || (end > restStart && isOther(end - 1)) else {
             return .some((String(decoding: bytes[start..<wordEnd], as: UTF8.self), String(decoding: bytes[restStart..<end], as: UTF8.self)))
         }

@@ -88,7 +88,8 @@ enum PreprocessorText {
         return (name, String(decoding: canonical, as: UTF8.self), rest)
     }
 
-    private static func skipBlanks(_ line: [UInt8], _ start: Int) -> Int {
+    /// The index of the first byte at or after `start` that is not a space or a tab.
+    static func skipBlanks(_ line: [UInt8], _ start: Int) -> Int {
         var i = start
         while i < line.count, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
         return i
