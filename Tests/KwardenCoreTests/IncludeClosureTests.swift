@@ -140,16 +140,12 @@ final class ClosureSharedHeaderTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: tree) }
 
-    func entry(_ name: String, _ text: String) -> (file: String, arguments: [String], source: SourceText) {
-        (tree + "/drivers/\(name).c", ["-I" + tree + "/include"], SourceText(bytes: Array(text.utf8)))
-    }
-
     func testFilesTakeHeadersTheirClosureHoldsAndTheRestShareTheirClosuresCommonHeaders() throws {
         let headers = PrecompiledHeaders(in: scratch)
-        var entries = (1...12).map { entry("direct\($0)", "#include <linux/a.h>\n#include <linux/b.h>\n") }
-        entries.append(entry("wrapped", "#include <linux/wrap.h>\n"))
-        entries.append(entry("maybe", "#include <linux/maybe.h>\n"))
-        entries += (1...4).map { entry("core\($0)", "#define CORE_EARLY 1\n#include <linux/core.h>\n#include <linux/e.h>\n") }
+        var entries = (1...12).map { planEntry(in: tree, "direct\($0)", "#include <linux/a.h>\n#include <linux/b.h>\n") }
+        entries.append(planEntry(in: tree, "wrapped", "#include <linux/wrap.h>\n"))
+        entries.append(planEntry(in: tree, "maybe", "#include <linux/maybe.h>\n"))
+        entries += (1...4).map { planEntry(in: tree, "core\($0)", "#define CORE_EARLY 1\n#include <linux/core.h>\n#include <linux/e.h>\n") }
         let planned = headers.plan(entries, configurationKey: { _ in "x86" }, identity: "test")
         XCTAssertEqual(planned.toBuild.count, 2)
         let direct = try XCTUnwrap(planned.assignment[tree + "/drivers/direct1.c"])
@@ -169,7 +165,7 @@ final class ClosureSharedHeaderTests: XCTestCase {
         XCTAssertNil(headers.headerToUse(for: tree + "/drivers/core1.c", planned: core), "the shared headers use CORE_EARLY")
 
         // A later pass's file that names none of the group's headers takes them through its closure.
-        let later = headers.plan([entry("late", "#include <linux/wrap.h>\n")], configurationKey: { _ in "x86" }, identity: "test")
+        let later = headers.plan([planEntry(in: tree, "late", "#include <linux/wrap.h>\n")], configurationKey: { _ in "x86" }, identity: "test")
         XCTAssertEqual(later.assignment[tree + "/drivers/late.c"], direct)
         XCTAssertTrue(later.toBuild.isEmpty)
     }
@@ -193,15 +189,12 @@ final class EarlyMacroPositionTests: XCTestCase {
 
     func testAMacroDefinedAfterTheHeadersThatNameItWereReadKeepsNoFileOut() throws {
         let headers = PrecompiledHeaders(in: tree + "/scratch")
-        let entry = { (name: String, text: String) -> (file: String, arguments: [String], source: SourceText) in
-            (self.tree + "/drivers/\(name).c", ["-I" + self.tree + "/include"], SourceText(bytes: Array(text.utf8)))
-        }
         let entries = [
-            entry("after", "#include <linux/a.h>\n#include <linux/c.h>\n#define EARLY 2\n#include <linux/b.h>\n"),
-            entry("before", "#define EARLY 2\n#include <linux/a.h>\n#include <linux/b.h>\n"),
+            planEntry(in: tree, "after", "#include <linux/a.h>\n#include <linux/c.h>\n#define EARLY 2\n#include <linux/b.h>\n"),
+            planEntry(in: tree, "before", "#define EARLY 2\n#include <linux/a.h>\n#include <linux/b.h>\n"),
             // Read first only under a condition: the definition may come before a.h is read.
-            entry("conditional", "#ifdef CONFIG_A_FIRST\n#include <linux/a.h>\n#endif\n#define EARLY 2\n#include <linux/a.h>\n#include <linux/b.h>\n"),
-            entry("plain", "#include <linux/a.h>\n#include <linux/b.h>\n"),
+            planEntry(in: tree, "conditional", "#ifdef CONFIG_A_FIRST\n#include <linux/a.h>\n#endif\n#define EARLY 2\n#include <linux/a.h>\n#include <linux/b.h>\n"),
+            planEntry(in: tree, "plain", "#include <linux/a.h>\n#include <linux/b.h>\n"),
         ]
         let planned = headers.plan(entries, configurationKey: { _ in "x86" }, identity: "test")
         let plan = try XCTUnwrap(planned.toBuild.first)
@@ -226,4 +219,9 @@ final class EarlyMacroPositionTests: XCTestCase {
         XCTAssertTrue(again.record(second, failure: nil))
         XCTAssertNil(again.headerToUse(for: tree + "/drivers/after.c", planned: replanned.assignment[tree + "/drivers/after.c"]), "c.h names EARLY and, without a guard, could be read again after it")
     }
+}
+
+/// A driver's `.c` file under `tree` with its text, as `PrecompiledHeaders.plan` takes it.
+private func planEntry(in tree: String, _ name: String, _ text: String) -> (file: String, arguments: [String], source: SourceText) {
+    (tree + "/drivers/\(name).c", ["-I" + tree + "/include"], SourceText(bytes: Array(text.utf8)))
 }
