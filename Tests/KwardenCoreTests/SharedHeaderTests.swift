@@ -243,6 +243,34 @@ final class SharedHeaderGroupingTests: XCTestCase {
         XCTAssertEqual(headers.headerToUse(for: "/t/drivers/wl/inside.c", planned: later.assignment["/t/drivers/wl/inside.c"]), plan.output)
     }
 
+    /// A module's headers may use its name outside macros (`dev_dbg` in an inline helper expands
+    /// to `KBUILD_MODNAME`): a group whose files all belong to one module is built with its
+    /// names, and only that module's files take the build.
+    func testAGroupOfOneModuleIsBuiltWithItsNames() throws {
+        let headers = PrecompiledHeaders(in: scratch)
+        let entry = { (name: String, module: String) -> (file: String, arguments: [String], source: SourceText) in
+            ("/t/drivers/\(module)/\(name).c", ["-I/t/include", "-DKBUILD_BASENAME=\"\(name)\"", "-DKBUILD_MODNAME=\"\(module)\"", "-D__KBUILD_MODNAME=kmod_\(module)"],
+             SourceText(bytes: Array("#include <linux/a.h>\n#include <linux/b.h>\n".utf8)))
+        }
+        let planned = headers.plan(["one", "two", "three", "four"].map { entry($0, "mlx") }, configurationKey: { _ in "x86" }, identity: "test")
+        let plan = try XCTUnwrap(planned.toBuild.first)
+        XCTAssertEqual(plan.arguments, ["-I/t/include", "-DKBUILD_MODNAME=\"mlx\"", "-D__KBUILD_MODNAME=kmod_mlx"], "the module's names, not a file's own")
+        PrecompiledHeaders.save(PrecompiledHeaders.Record(files: [], functions: [], macros: HeaderMacroFacts(identifiers: [])), of: plan.output)
+        XCTAssertTrue(headers.record(plan, failure: nil))
+        XCTAssertEqual(headers.headerToUse(for: "/t/drivers/mlx/one.c", planned: planned.assignment["/t/drivers/mlx/one.c"]), plan.output)
+
+        // A later pass: a file of the same flags in another module, and one in the same module.
+        let later = headers.plan([entry("other", "wl"), entry("five", "mlx")], configurationKey: { _ in "x86" }, identity: "test")
+        XCTAssertNil(later.assignment["/t/drivers/wl/other.c"], "built with another module's names")
+        XCTAssertNil(headers.headerToUse(for: "/t/drivers/wl/other.c", planned: plan.output))
+        XCTAssertEqual(later.assignment["/t/drivers/mlx/five.c"], plan.output)
+
+        // Files of several modules share a build without any module's names.
+        let mixed = PrecompiledHeaders(in: scratch).plan([entry("one", "a"), entry("two", "a"), entry("three", "b"), entry("four", "b")],
+                                                         configurationKey: { _ in "x86" }, identity: "test-mixed")
+        XCTAssertEqual(try XCTUnwrap(mixed.toBuild.first).arguments, ["-I/t/include"])
+    }
+
     /// The gate's second end shares the first end's plans: its few files take the headers built
     /// for the first, where alone they would form no group and parse plainly.
     func testAnotherScanSharingThePlansTakesTheHeadersBuiltForTheFirst() throws {

@@ -322,7 +322,7 @@ final class PrecompiledHeaders {
     private func planGroup(_ key: String, users: [String], headers: [String], closure: Bool, prefixText: String, arguments: [String],
                            identity: String, toBuild: inout [Plan]) -> String? {
         let common = commonDefines(of: users)
-        let commonArguments = common.keys.sorted().map { common[$0]! }
+        let commonArguments = common.keys.sorted().map { common[$0]! } + commonModule(of: users)
         let name = stableHash([identity, key, prefixText] + commonArguments)
         let output = directory + "/" + name + ".pch"
         // A build that failed on these same headers fails again: those files parse plainly.
@@ -350,6 +350,16 @@ final class PrecompiledHeaders {
             common = common.filter { mine[$0.key] == $0.value }
         }
         return common
+    }
+
+    /// The module names (`-DKBUILD_MODNAME=…`) when every one of `users` is built into the same
+    /// module: a module's headers may use them outside macros (a `dev_dbg` in an inline helper
+    /// expands to `KBUILD_MODNAME`), which a build without them fails on. Only files of that
+    /// module take such a build (`builtAlike`).
+    private func commonModule(of users: [String]) -> [String] {
+        guard let first = moduleDefines[users[0]], !first.isEmpty,
+              users.dropFirst().allSatisfy({ moduleDefines[$0] == first }) else { return [] }
+        return first
     }
 
     /// Of the headers at least a share of `files`' include closures hold, the set that saves the
@@ -423,10 +433,13 @@ final class PrecompiledHeaders {
     }
 
     /// Whether `output` was built with no `CONFIG_` symbol that `file` does not define the same
-    /// way (a later pass's file of the group, outside the gate its first files shared).
+    /// way (a later pass's file of the group, outside the gate its first files shared), and for
+    /// `file`'s module if for one.
     private func builtAlike(_ file: String, _ output: String) -> Bool {
         guard let recipe = plans.recipes[output] else { return true }
         let mine = ownDefines[file] ?? [:]
+        let module = recipe.arguments.filter(Self.isModuleDefine)
+        guard module.isEmpty || Set(module) == Set(moduleDefines[file] ?? []) else { return false }
         return Self.splitArguments(recipe.arguments, file: file).ownDefines.allSatisfy { mine[$0.key] == $0.value }
     }
 
