@@ -257,5 +257,40 @@ final class RcuEvidencePassTests: XCTestCase {
         XCTAssertTrue(answers(".setup = my_setup,\n\tif (ops->setup == NULL)\n"), "a comparison is a use")
         // Callees need only be named.
         XCTAssertTrue(rule.mayAnswer([.callee("setup")], SourceText("int setup(void);"), naming: ["setup"]).keys.contains(.callee("setup")))
+
+        // Several fields at once, one of them asked for two records.
+        let several: [RcuPublishWithoutSync.Question] = [.pointerField("xdev_ops.setup"), .pointerField("ydev_ops.setup"), .pointerField("xdev_ops.stop"),
+                                                         .pointerField("xdev_ops.reset"), .callee("stop")]
+        let text = SourceText("static const struct xdev_ops ops = {\n\t.stop = my_stop,\n\t.reset\t= my_reset,\n};\nerr = d->ops->setup(d);\nstop(d);\n")
+        XCTAssertEqual(Set(rule.mayAnswer(several, text, naming: text.identifiers).keys),
+                       [.pointerField("xdev_ops.setup"), .pointerField("ydev_ops.setup"), .callee("stop")], "stop and reset are only bound")
+    }
+
+    /// The one-pass reading of member uses says what reading each name's occurrences in turn does.
+    func testMemberUsesReadInOnePassAsNameByName() {
+        func usesMember(_ name: String, in source: SourceText) -> Bool {
+            let bytes = source.bytes
+            func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d }
+            var used = false
+            source.forEachIdentifier(name) { occurrence in
+                var before = occurrence.lowerBound - 1
+                while before >= 0, isSpace(bytes[before]) { before -= 1 }
+                guard before >= 0, bytes[before] == UInt8(ascii: ".") || (bytes[before] == UInt8(ascii: ">") && before > 0 && bytes[before - 1] == UInt8(ascii: "-")) else { return true }
+                var after = occurrence.upperBound
+                while after < bytes.count, isSpace(bytes[after]) { after += 1 }
+                used = !(after < bytes.count && bytes[after] == UInt8(ascii: "=") && !(after + 1 < bytes.count && bytes[after + 1] == UInt8(ascii: "=")))
+                return !used
+            }
+            return used
+        }
+        let pieces = ["ops->setup", ".setup = f", "setup", "->", ".", " ", "\n", "=", "==", "(", ")", "x", "setup_x", "xsetup", "->stop", ".stop\t=", "stop", ";", "- >setup", "->\n\tstop(", "->s"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let text = (0..<Int.random(in: 0...8, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let source = SourceText(text)
+            let names: Set<String> = ["setup", "stop", "s", "x"]
+            let expected = Set(names.filter { usesMember($0, in: source) })
+            XCTAssertEqual(RcuPublishWithoutSync.membersUsed(among: names, in: source), expected, text)
+        }
     }
 }

@@ -115,28 +115,54 @@ public struct RcuPublishWithoutSync: Rule {
     /// their own functions.
     public func mayAnswer(_ questions: [Question], _ source: SourceText, naming named: Set<String>) -> [Question: Int] {
         var answered: [Question: Int] = [:]
+        var membersUsed: Set<String>?
         for question in questions where named.contains(question.name) {
-            if case .pointerField = question, !Self.usesMember(question.name, in: source) { continue }
+            if case .pointerField = question {
+                // One pass over the text for every field asked about: a tree's candidates are
+                // thousands of files, each asked about dozens of fields.
+                let used = membersUsed ?? Self.membersUsed(among: Set(questions.compactMap { question in
+                    if case .pointerField = question, named.contains(question.name) { return question.name }
+                    return nil
+                }), in: source)
+                membersUsed = used
+                if !used.contains(question.name) { continue }
+            }
             answered[question] = 0
         }
         return answered
     }
 
-    /// Whether `name` occurs as a whole identifier after `->` or `.` and is not assigned there
-    /// (`= ` after it, but not `==`).
-    static func usesMember(_ name: String, in source: SourceText) -> Bool {
-        let bytes = source.bytes
+    /// Of `names`, those that occur as a whole identifier after `->` or `.` and are not assigned
+    /// there (`=` after it, but not `==`), in one pass over the text.
+    static func membersUsed(among names: Set<String>, in source: SourceText) -> Set<String> {
+        let lengths = names.map(\.utf8.count)
+        guard let longest = lengths.max() else { return [] }
+        // Only a run of identifier bytes as long as a name, and starting as one does, is looked up.
+        var lengthAsked = [Bool](repeating: false, count: longest + 1), firstAsked = [Bool](repeating: false, count: 256)
+        for name in names where !name.isEmpty {
+            lengthAsked[name.utf8.count] = true
+            firstAsked[Int(name.utf8.first!)] = true
+        }
         func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d }
-        var used = false
-        source.forEachIdentifier(name) { occurrence in
-            var before = occurrence.lowerBound - 1
-            while before >= 0, isSpace(bytes[before]) { before -= 1 }
-            guard before >= 0, bytes[before] == UInt8(ascii: ".") || (bytes[before] == UInt8(ascii: ">") && before > 0 && bytes[before - 1] == UInt8(ascii: "-")) else { return true }
-            var after = occurrence.upperBound
-            while after < bytes.count, isSpace(bytes[after]) { after += 1 }
-            let assigned = after < bytes.count && bytes[after] == UInt8(ascii: "=") && !(after + 1 < bytes.count && bytes[after + 1] == UInt8(ascii: "="))
-            used = !assigned
-            return !used
+        var used = Set<String>()
+        source.bytes.withUnsafeBufferPointer { bytes in
+            let count = bytes.count
+            var index = 0
+            while index < count, used.count < names.count {
+                guard SourceText.isIdentifierByte(bytes[index]) else { index += 1; continue }
+                let start = index
+                while index < count, SourceText.isIdentifierByte(bytes[index]) { index += 1 }
+                guard index - start <= longest, lengthAsked[index - start], firstAsked[Int(bytes[start])] else { continue }
+                var before = start - 1
+                while before >= 0, isSpace(bytes[before]) { before -= 1 }
+                guard before >= 0, bytes[before] == UInt8(ascii: ".") || (bytes[before] == UInt8(ascii: ">") && before > 0 && bytes[before - 1] == UInt8(ascii: "-")) else { continue }
+                let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                guard names.contains(name), !used.contains(name) else { continue }
+                var after = index
+                while after < count, isSpace(bytes[after]) { after += 1 }
+                let assigned = after < count && bytes[after] == UInt8(ascii: "=") && !(after + 1 < count && bytes[after + 1] == UInt8(ascii: "="))
+                if !assigned { used.insert(name) }
+            }
         }
         return used
     }
