@@ -54,6 +54,23 @@ final class FactSelectionTests: XCTestCase {
         XCTAssertTrue(notes.isEmpty)
     }
 
+    /// The subtract rule reads candidate texts without blanks, line breaks or continuations:
+    /// a zero store split over lines still answers, one of another field does not.
+    func testSubtractQuestionsReadTheTextWithoutBlanks() throws {
+        let text = Array("x\t p->nr_queues\r\n\t= 0;\\\n y".utf8)
+        XCTAssertEqual(String(decoding: SubtractLoopText.squeezed(text[2...]), as: UTF8.self), "p->nr_queues=0;y", "a slice not starting at 0")
+        XCTAssertEqual(SubtractLoopText.squeezed(text[0..<0]), [])
+        let subtract = SubtractLoopZeroDivisor(metadata: try RuleRegistry.load(only: [rule], rulesDirectory: Repository.rules)[0].metadata)
+        let question = SubtractLoopZeroDivisor.Question.zeroStores(field: "ring.nr_queues")
+        func answers(_ text: String) -> Int? {
+            let source = SourceText(text)
+            return subtract.mayAnswer([question], source, naming: source.identifiers)[question]
+        }
+        XCTAssertEqual(answers("void f(struct ring *r)\n{\n\tr->nr_queues\n\t\t= 0;\n}\n"), 1, "names the record too")
+        XCTAssertEqual(answers("WRITE_ONCE(p->nr_queues, 0);\n"), 0)
+        XCTAssertNil(answers("p->nr_queues = 4;\np->head = 0;\n"))
+    }
+
     func testDirectoryTrieCountsTheComponentsAPathSharesWithItsNearestDirectory() {
         let trie = DirectoryTrie(["/t/drivers/net/ethernet/intel/e1000e", "/t/drivers/net/wireless", "/t/net/core"])
         XCTAssertEqual(trie.deepestSharedPrefix("/t/drivers/net/ethernet/intel/e1000e/netdev.c"), 6)
