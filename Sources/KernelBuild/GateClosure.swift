@@ -17,6 +17,11 @@ final class GateClosure: @unchecked Sendable {
     /// evaluation keeps for the symbols it cannot change.
     private var settled: KconfigEvaluator.Settled?
     private var compilerSymbols: [String: String] = [:]
+    /// The configuration as a user's choices (made once: every gate set's evaluation reads them).
+    private lazy var choices = config.choices
+    /// Each symbol's place in the model's order: a gate set's downstream symbols are put in
+    /// that order without walking the whole model.
+    private var positions: [String: Int] = [:]
     private var cache: [[String]: [String]] = [:]
     private var indexed = false
     private var readFiles = Set<String>()
@@ -42,17 +47,18 @@ final class GateClosure: @unchecked Sendable {
         lock.lock()
         if let cached = cache[key] { lock.unlock(); return cached }
         let model = loadModel()
-        let referencedBy = self.referencedBy, readBy = self.readBy
+        let referencedBy = self.referencedBy, readBy = self.readBy, positions = self.positions
         let settled = settled(model: model)
+        let choices = self.choices
         var forced = compilerSymbols
         lock.unlock()
         let required = requirements(of: key, model: model)
         for symbol in required { forced[symbol] = "y" }
         // Unbounded: a symbol left out would keep its settled value.
-        var evaluator = KconfigEvaluator(settled: settled, model: model, user: config.choices, forced: forced,
+        var evaluator = KconfigEvaluator(settled: settled, model: model, user: choices, forced: forced,
                                          changing: Self.reachable(from: required, through: readBy))
         var result = required.filter { !config.isEnabled($0) }.map { "-DCONFIG_\($0)=1" }
-        for name in downstream(of: required, referencedBy: referencedBy, order: model.order) where config.value(name) == nil && !required.contains(name) {
+        for name in downstream(of: required, referencedBy: referencedBy, order: model.order, positions: positions) where config.value(name) == nil && !required.contains(name) {
             guard let value = evaluator.writtenValue(name) else { continue }
             switch value {
             case "y": result.append("-DCONFIG_\(name)=1")
@@ -109,6 +115,10 @@ final class GateClosure: @unchecked Sendable {
             for name in read { index[name, default: []].formUnion(choice.members) }
         }
         readBy = index.mapValues { $0.sorted() }
+        // The first place of each (a name listed twice keeps the whole walk: see `downstream`).
+        positions = [:]
+        for (position, name) in loaded.order.enumerated() where positions[name] == nil { positions[name] = position }
+        if positions.count != loaded.order.count { positions = [:] }
         compilerSymbols = resolver.compilerSymbols()
         indexed = true
         return loaded
@@ -117,7 +127,7 @@ final class GateClosure: @unchecked Sendable {
     /// Evaluated once, with the lock held.
     private func settled(model: KconfigModel) -> KconfigEvaluator.Settled {
         if let settled { return settled }
-        var evaluator = KconfigEvaluator(model: model, user: config.choices, forced: compilerSymbols)
+        var evaluator = KconfigEvaluator(model: model, user: choices, forced: compilerSymbols)
         let made = evaluator.settle()
         settled = made
         return made
@@ -245,9 +255,12 @@ final class GateClosure: @unchecked Sendable {
 
     /// Symbols reachable from `gates` through references, in Kconfig order; bounded so a gate
     /// near the root of the dependency graph does not re-evaluate all of Kconfig.
-    private func downstream(of gates: [String], referencedBy: [String: [String]], order: [String]) -> [String] {
+    private func downstream(of gates: [String], referencedBy: [String: [String]], order: [String], positions: [String: Int]) -> [String] {
         let seen = Self.reachable(from: gates, through: referencedBy, limit: 4000)
-        return order.filter { seen.contains($0) }
+        // In the model's order, which lists each symbol once: by each one's place, not by a walk
+        // of the whole order (a gate set reaches a few of its thousands of symbols).
+        guard !positions.isEmpty else { return order.filter { seen.contains($0) } }
+        return seen.compactMap { positions[$0] }.sorted().map { order[$0] }
     }
 
     /// `start` and the symbols an index leads to from it, breadth first, until `limit` symbols
