@@ -59,7 +59,7 @@ public struct SourceText: Sendable {
         return result
     }
 
-    public static func isIdentifierByte(_ b: UInt8) -> Bool {
+    @inlinable public static func isIdentifierByte(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x5f
     }
 

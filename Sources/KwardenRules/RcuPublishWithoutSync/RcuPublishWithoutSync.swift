@@ -148,17 +148,19 @@ public struct RcuPublishWithoutSync: Rule {
         source.bytes.withUnsafeBufferPointer { bytes in
             let count = bytes.count
             var index = 0
+            // From each `.` and `->` to the identifier after it (past blanks): a member's name.
             while index < count, used.count < names.count {
-                guard SourceText.isIdentifierByte(bytes[index]) else { index += 1; continue }
-                let start = index
-                while index < count, SourceText.isIdentifierByte(bytes[index]) { index += 1 }
-                guard index - start <= longest, lengthAsked[index - start], firstAsked[Int(bytes[start])] else { continue }
-                var before = start - 1
-                while before >= 0, isSpace(bytes[before]) { before -= 1 }
-                guard before >= 0, bytes[before] == UInt8(ascii: ".") || (bytes[before] == UInt8(ascii: ">") && before > 0 && bytes[before - 1] == UInt8(ascii: "-")) else { continue }
-                let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                let byte = bytes[index]
+                index += 1
+                guard byte == UInt8(ascii: ".") || (byte == UInt8(ascii: ">") && index >= 2 && bytes[index - 2] == UInt8(ascii: "-")) else { continue }
+                var start = index
+                while start < count, isSpace(bytes[start]) { start += 1 }
+                var end = start
+                while end < count, SourceText.isIdentifierByte(bytes[end]) { end += 1 }
+                guard end > start, end - start <= longest, lengthAsked[end - start], firstAsked[Int(bytes[start])] else { continue }
+                let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
                 guard names.contains(name), !used.contains(name) else { continue }
-                var after = index
+                var after = end
                 while after < count, isSpace(bytes[after]) { after += 1 }
                 let assigned = after < count && bytes[after] == UInt8(ascii: "=") && !(after + 1 < count && bytes[after + 1] == UInt8(ascii: "="))
                 if !assigned { used.insert(name) }
