@@ -167,10 +167,26 @@ final class DmaBodyBuilder {
         macroNames(at: node) + [node.calleeName ?? ""]
     }
 
+    /// The first polling macro that produced the expression (as `macroNames(at:)` lists them).
     private func pollMacro(_ node: Node) -> String? {
         guard node.kind.isExpression else { return nil }
-        return macroNames(at: node).first { vocabulary.pollMacros.contains($0) }
+        let position = node.position
+        // Asked of every expression, and most files use no polling macro: per file, only the
+        // places where one is used.
+        if position.file != lastPollFile.file {
+            if pollMacrosByOffset[position.file] == nil {
+                var table: [Int: String] = [:]
+                for use in context.macroUses(inFile: position.file) where vocabulary.pollMacros.contains(use.name) && table[use.range.start.offset] == nil {
+                    table[use.range.start.offset] = use.name
+                }
+                pollMacrosByOffset[position.file] = table
+            }
+            lastPollFile = (position.file, pollMacrosByOffset[position.file] ?? [:])
+        }
+        return lastPollFile.table.isEmpty ? nil : lastPollFile.table[position.offset]
     }
+    private var pollMacrosByOffset: [String: [Int: String]] = [:]
+    private var lastPollFile: (file: String, table: [Int: String]) = ("", [:])
 
     // MARK: Statements
 
