@@ -357,7 +357,7 @@ final class PrecompiledHeaders {
     /// expands to `KBUILD_MODNAME`), which a build without them fails on. Only files of that
     /// module take such a build (`builtAlike`).
     private func commonModule(of users: [String]) -> [String] {
-        guard let first = moduleDefines[users[0]], !first.isEmpty,
+        guard let user = users.first, let first = moduleDefines[user], !first.isEmpty,
               users.dropFirst().allSatisfy({ moduleDefines[$0] == first }) else { return [] }
         return first
     }

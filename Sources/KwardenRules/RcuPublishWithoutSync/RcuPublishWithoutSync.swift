@@ -115,16 +115,16 @@ public struct RcuPublishWithoutSync: Rule {
     /// their own functions.
     public func mayAnswer(_ questions: [Question], _ source: SourceText, naming named: Set<String>) -> [Question: Int] {
         var answered: [Question: Int] = [:]
-        var membersUsed: Set<String>?
+        var usedMembers: Set<String>?
         for question in questions where named.contains(question.name) {
             if case .pointerField = question {
                 // One pass over the text for every field asked about: a tree's candidates are
                 // thousands of files, each asked about dozens of fields.
-                let used = membersUsed ?? Self.membersUsed(among: Set(questions.compactMap { question in
+                let used = usedMembers ?? Self.membersUsed(among: Set(questions.compactMap { question in
                     if case .pointerField = question, named.contains(question.name) { return question.name }
                     return nil
                 }), in: source)
-                membersUsed = used
+                usedMembers = used
                 if !used.contains(question.name) { continue }
             }
             answered[question] = 0
