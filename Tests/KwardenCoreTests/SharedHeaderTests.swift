@@ -271,6 +271,42 @@ final class SharedHeaderGroupingTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(mixed.toBuild.first).arguments, ["-I/t/include"])
     }
 
+    /// A module's header that uses the module's name in an inline helper: its group's shared
+    /// headers are built with that name, and its files parse with them and find what they find
+    /// plainly (built without it, the shared headers failed and every file parsed plainly).
+    func testAModulesHeaderThatUsesItsNameIsShared() throws {
+        let root = NSTemporaryDirectory() + "kwarden-module-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var files = preparedKernelSkeleton
+        files["include/linux/types.h"] = "#ifndef _LINUX_TYPES_H\n#define _LINUX_TYPES_H\ntypedef unsigned int u32;\n#endif\n"
+        // The header every file needs names the module in a helper: leaving it out of the
+        // shared headers would leave too few to share.
+        files["include/linux/ring.h"] = "#ifndef _LINUX_RING_H\n#define _LINUX_RING_H\n#include <linux/types.h>\nstruct ring { u32 nr_queues; u32 head; };\n"
+            + "static inline const char *ring_owner(void) { return KBUILD_MODNAME; }\n#endif\n"
+        for index in 0..<4 {
+            files["drivers/wl/part\(index).c"] = """
+            #include <linux/types.h>
+            #include <linux/ring.h>
+
+            u32 wl_pick\(index)(struct ring *r, u32 hash)
+            {
+            \twhile (hash >= r->nr_queues)
+            \t\thash -= r->nr_queues;
+            \treturn hash;
+            }
+
+            """
+        }
+        files["drivers/wl/Makefile"] = "obj-m += wl.o\nwl-y := part0.o part1.o part2.o part3.o\n"
+        try writeTree(files, under: root)
+        let plain = try scanDrivers(of: root, shared: false)
+        let shared = try scanDrivers(of: root, shared: true)
+        XCTAssertEqual(plain.findings.count, 4, "\(plain.findings.map(\.file)) \(plain.parseErrors)")
+        XCTAssertEqual(shared.findings.map(findingKey), plain.findings.map(findingKey))
+        XCTAssertEqual(shared.summary.filesWithErrors, 0, "\(shared.parseErrors)")
+        XCTAssertEqual(shared.summary.filesWithSharedHeaders, 4, "\(shared.notes)")
+    }
+
     /// The gate's second end shares the first end's plans: its few files take the headers built
     /// for the first, where alone they would form no group and parse plainly.
     func testAnotherScanSharingThePlansTakesTheHeadersBuiltForTheFirst() throws {
