@@ -94,7 +94,6 @@ public enum Varint {
     }
 }
 
-
 private enum Scalar {
     static func null() -> EncodedNode { EncodedNode(.scalar([CompactCoding.Tag.null.rawValue])) }
     static func bool(_ value: Bool) -> EncodedNode { EncodedNode(.scalar([value ? CompactCoding.Tag.yes.rawValue : CompactCoding.Tag.no.rawValue])) }

@@ -587,14 +587,12 @@ final class PrecompiledHeaders {
     }
 
     /// The driver's headers `file` is to use, once built, on top of its kernel headers `base`
-    /// (which it takes otherwise): none when the file's module differs, or a `CONFIG_` symbol of
+    /// (which it takes otherwise): none when the file's module differs (`builtAlike`), or a `CONFIG_` symbol of
     /// its own or a macro it defines before its first `"…"` include is used or defined otherwise
     /// by the driver's headers or the kernel's.
     func driverHeaderToUse(for file: String, planned: String?, base: String) -> String {
         guard let planned, let output = built[planned], plans.driverHeaderBase[output] == base, builtAlike(file, output),
-              let recipe = plans.recipes[output], let preamble = preambles[file], let first = preamble.firstLocal else { return base }
-        let module = Set(moduleDefines[file] ?? [])
-        guard recipe.arguments.filter(Self.isModuleDefine).allSatisfy(module.contains) else { return base }
+              let preamble = preambles[file], let first = preamble.firstLocal else { return base }
         let defined = plans.definedInVariant[output] ?? []
         var early = Set((ownDefines[file] ?? [:]).keys.filter { !defined.contains($0) }.map { EarlyMacro(name: $0, definition: nil) })
         var byName: [String: EarlyMacro] = [:]

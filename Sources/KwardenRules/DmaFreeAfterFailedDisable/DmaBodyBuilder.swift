@@ -6,9 +6,14 @@ import RuleKit
 final class DmaBodyBuilder {
     let context: FileContext
     let vocabulary: DmaVocabulary
-    /// Macro names by the offset of their use, per file (a node produced by a macro body has the
-    /// use's start as its expansion position).
-    private var macroNamesByOffset: [String: [Int: [String]]] = [:]
+    /// Per file, by the offset of their use, the names of its macros and the first polling macro
+    /// (a node produced by a macro body has the use's start as its expansion position).
+    private struct MacroPlaces {
+        var names: [Int: [String]] = [:]
+        var polls: [Int: String] = [:]
+    }
+    private var macroPlacesByFile: [String: MacroPlaces] = [:]
+    private var lastMacroPlaces: (file: String, places: MacroPlaces) = ("", MacroPlaces())
     private var synthetic = 0
 
     init(context: FileContext, vocabulary: DmaVocabulary) {
@@ -146,47 +151,44 @@ final class DmaBodyBuilder {
         Set(node.writtenTokens.filter { $0.kind == .identifier && Self.isConstantName($0.text) }.map(\.text))
     }
 
+    /// The macro places of `file`. Asked for nearly every node, mostly of one file: its table is
+    /// kept at hand.
+    private func macroPlaces(in file: String) -> MacroPlaces {
+        if file != lastMacroPlaces.file {
+            if macroPlacesByFile[file] == nil {
+                var places = MacroPlaces()
+                for use in context.macroUses(inFile: file) {
+                    places.names[use.range.start.offset, default: []].append(use.name)
+                    if vocabulary.pollMacros.contains(use.name), places.polls[use.range.start.offset] == nil {
+                        places.polls[use.range.start.offset] = use.name
+                    }
+                }
+                macroPlacesByFile[file] = places
+            }
+            lastMacroPlaces = (file, macroPlacesByFile[file]!)
+        }
+        return lastMacroPlaces.places
+    }
+
     /// Names of the macros whose use starts where `node` was expanded.
     func macroNames(at node: Node) -> [String] {
         let position = node.position
-        // Asked for nearly every node, mostly of one file: its table is kept at hand.
-        if position.file != lastMacroFile.file {
-            if macroNamesByOffset[position.file] == nil {
-                var table: [Int: [String]] = [:]
-                for use in context.macroUses(inFile: position.file) { table[use.range.start.offset, default: []].append(use.name) }
-                macroNamesByOffset[position.file] = table
-            }
-            lastMacroFile = (position.file, macroNamesByOffset[position.file] ?? [:])
-        }
-        return lastMacroFile.table[position.offset] ?? []
+        return macroPlaces(in: position.file).names[position.offset] ?? []
     }
-    private var lastMacroFile: (file: String, table: [Int: [String]]) = ("", [:])
 
     /// A call's own name and the names of macros that produced it (dma_unmap_single → dma_unmap_single_attrs).
     func names(ofCall node: Node) -> [String] {
         macroNames(at: node) + [node.calleeName ?? ""]
     }
 
-    /// The first polling macro that produced the expression (as `macroNames(at:)` lists them).
+    /// The first polling macro that produced the expression (as `macroNames(at:)` lists them):
+    /// asked of every expression, and most files use none.
     private func pollMacro(_ node: Node) -> String? {
         guard node.kind.isExpression else { return nil }
         let position = node.position
-        // Asked of every expression, and most files use no polling macro: per file, only the
-        // places where one is used.
-        if position.file != lastPollFile.file {
-            if pollMacrosByOffset[position.file] == nil {
-                var table: [Int: String] = [:]
-                for use in context.macroUses(inFile: position.file) where vocabulary.pollMacros.contains(use.name) && table[use.range.start.offset] == nil {
-                    table[use.range.start.offset] = use.name
-                }
-                pollMacrosByOffset[position.file] = table
-            }
-            lastPollFile = (position.file, pollMacrosByOffset[position.file] ?? [:])
-        }
-        return lastPollFile.table.isEmpty ? nil : lastPollFile.table[position.offset]
+        let polls = macroPlaces(in: position.file).polls
+        return polls.isEmpty ? nil : polls[position.offset]
     }
-    private var pollMacrosByOffset: [String: [Int: String]] = [:]
-    private var lastPollFile: (file: String, table: [Int: String]) = ("", [:])
 
     // MARK: Statements
 
